@@ -1,0 +1,120 @@
+import { serveStatic } from '@hono/node-server/serve-static';
+import { swaggerUI } from '@hono/swagger-ui';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { createDevToken } from './auth/handlers.js';
+import { devTokenRoute } from './auth/routes.js';
+import { clearCart, getCart, removeCartItem, setCartItem } from './cart/handlers.js';
+import { clearCartRoute, deleteCartItemRoute, getCartRoute, putCartItemRoute } from './cart/routes.js';
+import { DomainError } from './domain/errors.js';
+import { requireAuth } from './http/auth.js';
+import type { Deps } from './http/deps.js';
+import type { AppEnv } from './http/env.js';
+import { limitBody, requestContext, requireJsonBody } from './http/middleware.js';
+import { PROBLEMS, PROBLEM_TYPE_BASE, sendProblem, toDomainError, validationError } from './http/problem.js';
+import { registerComponents } from './http/openapi.js';
+import { getHealth, getMetrics, getReady } from './ops/handlers.js';
+import { healthRoute, metricsRoute, readyRoute } from './ops/routes.js';
+import { registerNotificationRoutes } from './notifications/register.js';
+import { registerOrderRoutes } from './orders/register.js';
+import { getCategories, getMenus, getStore, getStores } from './stores/handlers.js';
+import { getStoreRoute, listCategoriesRoute, listMenusRoute, listStoresRoute } from './stores/routes.js';
+import { getLedger, getMe, putAddress, topUp } from './users/handlers.js';
+import { getLedgerRoute, getMeRoute, putAddressRoute, topUpRoute } from './users/routes.js';
+
+const TARGET_PREFIX: Record<string, string> = { json: 'body', query: 'query', param: 'path', header: 'header' };
+
+// Paths that need a bearer token. Anything else is public or an unknown route (404, not 401).
+const PROTECTED_PATHS = ['/users/*', '/orders', '/orders/*', '/stores', '/stores/*', '/categories', '/cart', '/cart/*'];
+
+const swaggerDist = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+export function buildApp(deps: Deps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const prefix = TARGET_PREFIX[result.target] ?? result.target;
+        throw validationError(
+          result.error.issues.map((issue) => ({
+            path: [prefix, ...issue.path.map(String)].join('.'),
+            message: issue.message,
+          })),
+        );
+      }
+    },
+  });
+
+  app.use('*', requestContext(deps.logger, deps.metrics));
+  const auth = requireAuth(deps.signer);
+  for (const protectedPath of PROTECTED_PATHS) app.use(protectedPath, auth);
+  app.use('*', requireJsonBody());
+  app.use('*', limitBody(deps.config.MAX_BODY_BYTES));
+
+  app.openapi(healthRoute, getHealth());
+  app.openapi(readyRoute, getReady(deps));
+  app.openapi(metricsRoute, getMetrics(deps));
+  app.openapi(devTokenRoute, createDevToken(deps));
+  app.openapi(getMeRoute, getMe(deps));
+  app.openapi(putAddressRoute, putAddress(deps));
+  app.openapi(topUpRoute, topUp(deps));
+  app.openapi(getLedgerRoute, getLedger(deps));
+  app.openapi(listCategoriesRoute, getCategories(deps));
+  app.openapi(listStoresRoute, getStores(deps));
+  app.openapi(getStoreRoute, getStore(deps));
+  app.openapi(listMenusRoute, getMenus(deps));
+  app.openapi(getCartRoute, getCart(deps));
+  app.openapi(putCartItemRoute, setCartItem(deps));
+  app.openapi(deleteCartItemRoute, removeCartItem(deps));
+  app.openapi(clearCartRoute, clearCart(deps));
+  registerOrderRoutes(app, deps);
+  registerNotificationRoutes(app, deps);
+
+  registerComponents(app, deps.config.IDEMPOTENCY_RETENTION_HOURS);
+  app.get('/openapi.json', (c) => c.json(openApiDocument(app)));
+  // Swagger UI with its assets served from the swagger-ui-dist package: no CDN, works offline.
+  app.use('/docs/assets/swagger-ui-dist/*', serveStatic({ root: swaggerDist, rewriteRequestPath: (p) => p.replace(/^\/docs\/assets\/swagger-ui-dist/, '') }));
+  app.get('/docs', swaggerUI({ url: '/openapi.json', baseUrl: '/docs/assets', title: 'co-order API', persistAuthorization: true }));
+
+  app.notFound((c) => sendProblem(c, new DomainError('route_not_found', `No endpoint ${c.req.method} ${c.req.path}.`)));
+  app.onError((error, c) => {
+    const problem = toDomainError(error);
+    if (problem.code === 'internal_error') c.var.log?.error({ err: error }, 'unexpected error');
+    else if (problem.code === 'database_unavailable') c.var.log?.warn({ err: error }, 'database unavailable');
+    return sendProblem(c, problem);
+  });
+  return app;
+}
+
+const PROBLEM_LIST = Object.entries(PROBLEMS)
+  .map(([code, { status, title }]) => `| \`${PROBLEM_TYPE_BASE}${code}\` | ${status} | ${title} |`)
+  .join('\n');
+
+export function openApiDocument(app: OpenAPIHono<AppEnv>) {
+  return app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: {
+      title: 'co-order API',
+      version: '1.0.0',
+      description:
+        'Joint delivery orders: neighbours within 300 m who order from the same restaurant share one ' +
+        'delivery and split its fee, paying from a prepaid credit wallet (integer KRW).\n\n' +
+        'State changes are explicit POST actions guarded by `If-Match` (optimistic concurrency on the ' +
+        'resource `ETag`); money-moving actions take an `Idempotency-Key` so a retry never charges twice.\n\n' +
+        'Every error is `application/problem+json` (RFC 9457) with a stable `type` per `code`:\n\n' +
+        '| type | status | title |\n|---|---|---|\n' +
+        PROBLEM_LIST,
+      license: { name: 'UNLICENSED'},
+    },
+    servers: [{ url: '/', description: 'This server' }],
+    tags: [
+      { name: 'auth', description: 'Development login.' },
+      { name: 'users', description: 'The signed-in user, the wallet and its ledger.' },
+      { name: 'stores', description: 'Stores, categories and menus.' },
+      { name: 'cart', description: 'The cart an order is made from.' },
+      { name: 'orders', description: 'Joint orders and their actions.' },
+      { name: 'notifications', description: 'What happened to your orders.' },
+      { name: 'operations', description: 'Health, readiness and metrics.' },
+    ],
+  });
+}

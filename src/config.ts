@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** Every decision-bearing constant lives here, with its reason, and may be overridden by env. */
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // No DATABASE_URL: start an embedded PostgreSQL whose data survives restarts in EMBEDDED_PG_DIR.
+    DATABASE_URL: z.string().url().optional(),
+    EMBEDDED_PG_DIR: z.string().default('.data/postgres'),
+    EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+    // Enough connections to keep two cores busy; more only adds contention in PostgreSQL.
+    DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(16),
+    // A request never waits on a row or key lock longer than this: it gets 409 + Retry-After instead.
+    LOCK_WAIT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+    // Bounds any single statement so a request can never hang on the database.
+    STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+    // How long a request waits for a free connection or a new one before answering 503.
+    DB_CONNECT_TIMEOUT_S: z.coerce.number().int().min(1).max(60).default(3),
+    JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+    // Development login: on unless production or explicitly disabled.
+    AUTH_DEV_LOGIN: booleanFromEnv.optional(),
+    TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
+    SEED_DEMO_DATA: booleanFromEnv.default(true),
+    // The product waits up to 30 minutes for a neighbour to join.
+    ORDER_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+    // Neighbours within 300 m share one delivery.
+    NEARBY_DEFAULT_RADIUS_M: z.coerce.number().int().min(1).max(3000).default(300),
+    // Sign-up grant, written as a ledger row.
+    SIGNUP_GRANT_KRW: z.coerce.number().int().min(0).max(10_000_000).default(50_000),
+    // Clients retry within minutes; a day covers any sane retry policy.
+    IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(24),
+    // Sweepers run often so an overdue order is refunded within seconds.
+    SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+    SWEEP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+    // Set false to run instances that serve requests but leave the jobs to others.
+    JOBS_ENABLED: booleanFromEnv.default(true),
+    // Keys are purged hourly: retention is in hours, so finer is pointless.
+    PURGE_CRON: z.string().default('17 * * * *'),
+    MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.NODE_ENV === 'production' && !cfg.JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required in production' });
+    }
+  })
+  .transform((cfg) => ({
+    ...cfg,
+    AUTH_DEV_LOGIN: cfg.AUTH_DEV_LOGIN ?? cfg.NODE_ENV !== 'production',
+    // Outside production a fixed development secret keeps tokens valid across restarts.
+    JWT_SECRET: cfg.JWT_SECRET ?? 'development-only-secret-change-me-in-production!',
+  }));
+
+export type Config = z.infer<typeof configSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

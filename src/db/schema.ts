@@ -1,0 +1,139 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Column types as the database returns them (bigint is parsed to number: KRW fits easily). */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  credit: Generated<number>;
+  address: string | null;
+  lat: number | null;
+  lon: number | null;
+  version: Generated<number>;
+  created_at: Timestamp;
+}
+
+export interface CategoriesTable {
+  name: string;
+  sort_order: Generated<number>;
+}
+
+export interface StoresTable {
+  id: string;
+  name: string;
+  category: string;
+  address: string;
+  lat: number;
+  lon: number;
+  min_order_price: number;
+  delivery_tip: number;
+  delivery_minutes: number;
+}
+
+export interface MenusTable {
+  id: string;
+  store_id: string;
+  name: string;
+  price: number;
+}
+
+export interface CartItemsTable {
+  user_id: string;
+  menu_id: string;
+  store_id: string;
+  quantity: number;
+  updated_at: Timestamp;
+}
+
+export type OrderStatus = 'pending' | 'matched' | 'completed' | 'cancelled' | 'expired';
+export type SplitType = 'split' | 'separate';
+
+export interface OrdersTable {
+  id: string;
+  store_id: string;
+  creator_id: string;
+  joiner_id: string | null;
+  split_type: SplitType;
+  status: Generated<OrderStatus>;
+  menu_total: number;
+  joiner_menu_total: number | null;
+  delivery_tip: number;
+  delivery_address: string;
+  delivery_lat: number;
+  delivery_lon: number;
+  version: Generated<number>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  matched_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  cancelled_at: Timestamp | null;
+  expired_at: Timestamp | null;
+}
+
+export interface OrderItemsTable {
+  id: Generated<number>;
+  order_id: string;
+  user_id: string;
+  menu_id: string;
+  name: string;
+  unit_price: number;
+  quantity: number;
+}
+
+export type LedgerKind = 'signup_grant' | 'top_up' | 'order_charge' | 'order_refund';
+
+export interface CreditLedgerTable {
+  id: Generated<number>;
+  user_id: string;
+  kind: LedgerKind;
+  amount: number;
+  balance_after: number;
+  order_id: string | null;
+  created_at: Timestamp;
+}
+
+export type NotificationKind = 'order_matched' | 'order_expired' | 'order_cancelled' | 'order_completed';
+
+export interface NotificationsTable {
+  id: Generated<number>;
+  user_id: string;
+  order_id: string | null;
+  kind: NotificationKind;
+  message: string;
+  read_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  fingerprint: string;
+  response_status: number;
+  response_body: string;
+  response_headers: ColumnType<Record<string, string>, Record<string, string>, Record<string, string>>;
+  created_at: Timestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  categories: CategoriesTable;
+  stores: StoresTable;
+  menus: MenusTable;
+  cart_items: CartItemsTable;
+  orders: OrdersTable;
+  order_items: OrderItemsTable;
+  credit_ledger: CreditLedgerTable;
+  notifications: NotificationsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type Store = Selectable<StoresTable>;
+export type Menu = Selectable<MenusTable>;
+export type Order = Selectable<OrdersTable>;
+export type OrderItem = Selectable<OrderItemsTable>;
+export type LedgerEntry = Selectable<CreditLedgerTable>;
+export type Notification = Selectable<NotificationsTable>;
+export type NewOrderItem = Insertable<OrderItemsTable>;

@@ -1,0 +1,59 @@
+/**
+ * The closed set of failures the service reports. Domain code throws DomainError with one of these
+ * codes; src/http/problem.ts is the one place that turns a code into an HTTP status and problem type.
+ */
+export const ERROR_CODES = [
+  'validation_failed',
+  'malformed_json',
+  'idempotency_key_missing',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'route_not_found',
+  'dev_login_disabled',
+  'order_not_pending',
+  'order_not_matched',
+  'order_expired',
+  'order_not_yet_expired',
+  'cart_store_conflict',
+  'request_in_progress',
+  'own_order',
+  'minimum_order_not_met',
+  'menu_not_in_store',
+  'items_required',
+  'items_not_allowed',
+  'delivery_address_missing',
+  'idempotency_key_reused',
+  'insufficient_credit',
+  'precondition_failed',
+  'precondition_required',
+  'payload_too_large',
+  'unsupported_media_type',
+  'database_unavailable',
+  'internal_error',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    /** Extra members of the problem body (e.g. the current order on a 412). */
+    readonly extensions: Record<string, unknown> = {},
+    /** Extra response headers (e.g. the current ETag on a 412). */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.name = 'DomainError';
+  }
+}
+
+export function fail(code: ErrorCode, detail: string): never {
+  throw new DomainError(code, detail);
+}

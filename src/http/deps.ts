@@ -1,0 +1,14 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { TokenSigner } from './auth.js';
+import type { Metrics } from './metrics.js';
+
+/** What routers need from the process: handed in by main.ts, never imported as globals. */
+export interface Deps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  metrics: Metrics;
+  signer: TokenSigner;
+}

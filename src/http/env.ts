@@ -1,0 +1,10 @@
+import type { Logger } from 'pino';
+
+/** What middleware puts on the request context. */
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    userId: string;
+    log: Logger;
+  };
+};

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import type { Context, TypedResponse } from 'hono';
+import type { Db, Tx } from '../db/database.js';
+import { DomainError } from '../domain/errors.js';
+import type { AppEnv } from './env.js';
+import { claimKey, findAnswer, type StoredAnswer } from './idempotency-store.js';
+import { isUnexpected, renderProblem, sendRendered, toDomainError, type StoredResponse } from './problem.js';
+
+/** What an action produced: sent now and, with an Idempotency-Key, stored for replays. */
+export interface ActionOutcome<Body = unknown, Status extends 200 | 201 = 200 | 201> {
+  status: Status;
+  body: Body;
+  headers: Record<string, string>;
+}
+
+const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
+
+/** Sorted keys at every level: the same JSON in any key order has one fingerprint. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function fingerprintOf(c: Context<AppEnv>, body: unknown): string {
+  const request = {
+    method: c.req.method,
+    route: c.req.routePath,
+    params: c.req.param(),
+    body: body ?? null,
+    ifMatch: c.req.header('If-Match') ?? null,
+  };
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
+function replay(answer: StoredAnswer, fingerprint: string): Response {
+  if (answer.fingerprint !== fingerprint) {
+    throw new DomainError(
+      'idempotency_key_reused',
+      'This Idempotency-Key was first used with a different request (method, path, body or If-Match).',
+    );
+  }
+  return sendRendered({ ...answer, headers: { ...answer.headers, 'Idempotent-Replayed': 'true' } });
+}
+
+function toStored(outcome: ActionOutcome): StoredResponse {
+  return { status: outcome.status, bodyText: JSON.stringify(outcome.body), headers: outcome.headers };
+}
+
+/** Thrown inside the transaction when a concurrent duplicate claimed the key first. */
+class KeyTakenMeanwhile extends Error {}
+
+/**
+ * Runs a state-changing action in one transaction. With an Idempotency-Key the key is claimed and
+ * the answer stored in that same transaction, so a crash leaves both or neither. Business
+ * failures (4xx) are stored too, with no effect; unexpected ones roll everything back, key
+ * included, so a retry runs afresh.
+ */
+export async function runAction<Body, Status extends 200 | 201>(
+  c: Context<AppEnv>,
+  db: Db,
+  options: { keyRequired: boolean; body?: unknown },
+  effect: (tx: Tx) => Promise<ActionOutcome<Body, Status>>,
+): Promise<TypedResponse<Body, Status, 'json'>> {
+  // Typed as the effect's JSON for the route contract; at run time it may also be a stored replay
+  // of that same JSON, or a problem+json, which the contract lists as the route's error responses.
+  return (await runActionUntyped(c, db, options, effect)) as unknown as TypedResponse<Body, Status, 'json'>;
+}
+
+async function runActionUntyped(
+  c: Context<AppEnv>,
+  db: Db,
+  options: { keyRequired: boolean; body?: unknown },
+  effect: (tx: Tx) => Promise<ActionOutcome>,
+): Promise<Response> {
+  const key = c.req.header('Idempotency-Key');
+  if (key === undefined) {
+    if (options.keyRequired) {
+      throw new DomainError('idempotency_key_missing', 'This action moves money: send an Idempotency-Key header.');
+    }
+    return sendRendered(toStored(await db.transaction().execute(effect)));
+  }
+  if (!VALID_KEY.test(key)) {
+    throw new DomainError('validation_failed', 'Idempotency-Key must be 1–255 printable ASCII characters.', {
+      errors: [{ path: 'header.Idempotency-Key', message: 'must be 1-255 printable ASCII characters' }],
+    });
+  }
+  const userId = c.var.userId;
+  const fingerprint = fingerprintOf(c, options.body);
+  const earlier = await findAnswer(db, userId, key);
+  if (earlier) return replay(earlier, fingerprint);
+
+  try {
+    const response = await db.transaction().execute(async (tx) => {
+      const stored = toStored(await effect(tx));
+      if (!(await claimKey(tx, { userId, key, fingerprint, response: stored }))) throw new KeyTakenMeanwhile();
+      return stored;
+    });
+    return sendRendered(response);
+  } catch (thrown) {
+    if (thrown instanceof KeyTakenMeanwhile) return replayWinner(db, userId, key, fingerprint);
+    const error = toDomainError(thrown);
+    // Not a property of the request: nothing is stored, a retry runs afresh.
+    if (isUnexpected(error) || error.code === 'request_in_progress') throw thrown;
+    const problem = renderProblem(error, c.req.path, c.var.requestId);
+    const stored: StoredResponse = { status: problem.status, bodyText: JSON.stringify(problem.body), headers: problem.headers };
+    if (!(await claimKey(db, { userId, key, fingerprint, response: stored }))) {
+      return replayWinner(db, userId, key, fingerprint);
+    }
+    return sendRendered(stored);
+  }
+}
+
+async function replayWinner(db: Db, userId: string, key: string, fingerprint: string): Promise<Response> {
+  const winner = await findAnswer(db, userId, key);
+  // The key was taken a moment ago, so this only misses if the purge ran in between.
+  if (!winner) throw new DomainError('request_in_progress', 'A request with this Idempotency-Key is being processed.');
+  return replay(winner, fingerprint);
+}

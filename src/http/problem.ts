@@ -1,0 +1,127 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { DomainError, type ErrorCode, type ValidationIssue } from '../domain/errors.js';
+
+export const PROBLEM_TYPE_BASE = 'https://co-order.dev/problems/';
+// Seconds a client should wait before retrying a 409-busy, 429 or 503.
+const RETRY_AFTER_SECONDS = '1';
+
+/** The one mapping from a domain error code to HTTP. */
+export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
+  validation_failed: { status: 400, title: 'The request is invalid' },
+  malformed_json: { status: 400, title: 'The request body is not valid JSON' },
+  idempotency_key_missing: { status: 400, title: 'An Idempotency-Key header is required' },
+  unauthorized: { status: 401, title: 'A valid bearer token is required' },
+  forbidden: { status: 403, title: 'You may not do this' },
+  not_found: { status: 404, title: 'No such resource' },
+  route_not_found: { status: 404, title: 'No such endpoint' },
+  dev_login_disabled: { status: 404, title: 'Development login is disabled' },
+  order_not_pending: { status: 409, title: 'The order is no longer pending' },
+  order_not_matched: { status: 409, title: 'The order is not matched' },
+  order_expired: { status: 409, title: 'The order has expired' },
+  order_not_yet_expired: { status: 409, title: 'The order has not expired yet' },
+  cart_store_conflict: { status: 409, title: 'The cart holds items of another store' },
+  request_in_progress: { status: 409, title: 'A concurrent request on this resource is still in progress' },
+  own_order: { status: 422, title: 'You cannot join your own order' },
+  minimum_order_not_met: { status: 422, title: "The store's minimum order price is not met" },
+  menu_not_in_store: { status: 422, title: 'A menu does not belong to this store' },
+  items_required: { status: 422, title: 'Items are required' },
+  items_not_allowed: { status: 422, title: 'Items are not allowed here' },
+  delivery_address_missing: { status: 422, title: 'No delivery address given or saved' },
+  idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used for a different request' },
+  insufficient_credit: { status: 402, title: 'Not enough credit' },
+  precondition_failed: { status: 412, title: 'The resource has changed (If-Match does not match)' },
+  precondition_required: { status: 428, title: 'An If-Match header is required' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
+  database_unavailable: { status: 503, title: 'The database is unavailable' },
+  internal_error: { status: 500, title: 'Internal server error' },
+};
+
+const RETRYABLE = new Set<ErrorCode>(['request_in_progress', 'database_unavailable']);
+
+export interface RenderedResponse {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+export function renderProblem(error: DomainError, instance: string, requestId: string): RenderedResponse {
+  const { status, title } = PROBLEMS[error.code];
+  const headers: Record<string, string> = { ...error.headers };
+  if (RETRYABLE.has(error.code)) headers['Retry-After'] = RETRY_AFTER_SECONDS;
+  return {
+    status,
+    headers,
+    body: {
+      type: PROBLEM_TYPE_BASE + error.code,
+      title,
+      status,
+      detail: error.detail,
+      instance,
+      code: error.code,
+      request_id: requestId,
+      ...error.extensions,
+    },
+  };
+}
+
+export function validationError(issues: ValidationIssue[]): DomainError {
+  const detail = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+  return new DomainError('validation_failed', detail, { errors: issues });
+}
+
+// PostgreSQL states meaning "the database is not there right now" (connection lost, shutting
+// down, too many connections, statement cut by our timeout), and postgres.js's own codes.
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300|57014)/;
+const UNAVAILABLE_CLIENT = new Set([
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH',
+]);
+// Lock wait exceeded our bound, or the database chose us as a deadlock victim: retry shortly.
+const BUSY_SQLSTATE = new Set(['55P03', '40P01', '40001']);
+
+/** Turns anything thrown into a DomainError; unknown failures become internal_error. */
+export function toDomainError(error: unknown): DomainError {
+  if (error instanceof DomainError) return error;
+  if (error instanceof HTTPException) {
+    if (error.status === 400) return new DomainError('malformed_json', error.message);
+    if (error.status === 413) return new DomainError('payload_too_large', error.message);
+    if (error.status === 401) return new DomainError('unauthorized', error.message);
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (BUSY_SQLSTATE.has(code)) {
+      return new DomainError('request_in_progress', 'Another request holds this resource; retry shortly.');
+    }
+    if (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_CLIENT.has(code)) {
+      return new DomainError('database_unavailable', 'The database is unavailable; retry shortly.');
+    }
+  }
+  return new DomainError('internal_error', 'An unexpected error occurred.');
+}
+
+export function isUnexpected(error: DomainError): boolean {
+  return PROBLEMS[error.code].status >= 500;
+}
+
+export function sendProblem(c: Context, error: DomainError): Response {
+  const rendered = renderProblem(error, c.req.path, c.get('requestId') ?? '');
+  return sendRendered(rendered, 'application/problem+json');
+}
+
+export function sendRendered(rendered: RenderedResponse | StoredResponse, contentType?: string): Response {
+  const body = 'bodyText' in rendered ? rendered.bodyText : JSON.stringify(rendered.body);
+  const type = contentType ?? (rendered.status >= 400 ? 'application/problem+json' : 'application/json');
+  return new Response(body, {
+    status: rendered.status,
+    headers: { 'Content-Type': type, ...rendered.headers },
+  });
+}
+
+/** A response as kept for an idempotent replay: the exact body text. */
+export interface StoredResponse {
+  status: number;
+  bodyText: string;
+  headers: Record<string, string>;
+}

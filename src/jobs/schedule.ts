@@ -1,0 +1,40 @@
+import cron from 'node-cron';
+import type { Deps } from '../http/deps.js';
+import * as completeDelivered from './complete-delivered.js';
+import * as expireOverdue from './expire-overdue.js';
+import * as purgeKeys from './purge-idempotency-keys.js';
+
+/** node-cron only decides when; each job is a plain runOnce() that is safe on every instance. */
+export function scheduleJobs({ db, config, logger }: Deps) {
+  const running = new Set<Promise<unknown>>();
+  const every = (name: string, expression: string, job: () => Promise<Record<string, number>>) =>
+    cron.schedule(
+      expression,
+      async () => {
+        const run = job()
+          .then((counts) => {
+            if (Object.values(counts).some((n) => n > 0)) logger.info({ job: name, ...counts }, 'job ran');
+          })
+          .catch((err: unknown) => logger.warn({ job: name, err }, 'job failed; it will run again'));
+        running.add(run);
+        await run;
+        running.delete(run);
+      },
+      { name, noOverlap: true },
+    );
+
+  const sweep = `*/${config.SWEEP_INTERVAL_SECONDS} * * * * *`;
+  const tasks = [
+    every('expire-overdue', sweep, () => expireOverdue.runOnce(db, config.SWEEP_BATCH_SIZE)),
+    every('complete-delivered', sweep, () => completeDelivered.runOnce(db, config.SWEEP_BATCH_SIZE)),
+    every('purge-idempotency-keys', config.PURGE_CRON, () =>
+      purgeKeys.runOnce(db, config.IDEMPOTENCY_RETENTION_HOURS, config.SWEEP_BATCH_SIZE)),
+  ];
+  return {
+    stop: () => tasks.forEach((task) => void task.stop()),
+    /** Resolves when no job is mid-run (for a graceful shutdown). */
+    idle: async () => {
+      await Promise.allSettled([...running]);
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { serve } from '@hono/node-server';
+import pino from 'pino';
+import { buildApp } from './app.js';
+import { loadConfig } from './config.js';
+import { openDatabase } from './db/database.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+import { seedDemoData } from './db/seed.js';
+import { tokenSigner } from './http/auth.js';
+import { createMetrics } from './http/metrics.js';
+import { scheduleJobs } from './jobs/schedule.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ level: config.LOG_LEVEL, base: { pid: process.pid } });
+
+  let embedded: EmbeddedServer | undefined;
+  let databaseUrl = config.DATABASE_URL;
+  if (!databaseUrl) {
+    logger.info({ dir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT }, 'no DATABASE_URL: starting embedded PostgreSQL');
+    embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR, config.EMBEDDED_PG_PORT);
+    databaseUrl = embedded.url;
+  }
+  await migrate(databaseUrl, (name) => logger.info({ migration: name }, 'migration applied'));
+  const database = openDatabase({
+    url: databaseUrl,
+    poolMax: config.DB_POOL_MAX,
+    lockWaitMs: config.LOCK_WAIT_MS,
+    statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
+    connectTimeoutS: config.DB_CONNECT_TIMEOUT_S,
+  });
+  if (config.SEED_DEMO_DATA && (await seedDemoData(database.db))) logger.info('demo stores and menus seeded');
+
+  const deps = {
+    config,
+    db: database.db,
+    logger,
+    metrics: createMetrics(),
+    signer: tokenSigner(config.JWT_SECRET, config.TOKEN_TTL_SECONDS),
+  };
+  const app = buildApp(deps);
+  const jobs = config.JOBS_ENABLED ? scheduleJobs(deps) : undefined;
+
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+    const base = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${info.port}`;
+    logger.info({ port: info.port, docs: `${base}/docs`, openapi: `${base}/openapi.json` }, `listening on ${base} — docs at ${base}/docs`);
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    jobs?.stop();
+    const forced = setTimeout(() => {
+      logger.warn('grace period over: closing remaining connections');
+      if ('closeAllConnections' in server) server.closeAllConnections();
+    }, config.SHUTDOWN_GRACE_MS);
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+    });
+    clearTimeout(forced);
+    await jobs?.idle();
+    await database.close();
+    await embedded?.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

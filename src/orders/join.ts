@@ -1,0 +1,58 @@
+import type { Tx } from '../db/database.js';
+import { DomainError } from '../domain/errors.js';
+import { meetsMinimum, shares } from '../domain/pricing.js';
+import type { VersionCondition } from '../http/etag.js';
+import { chargeShare } from './charge.js';
+import { presentableItem, priceItems, type RequestedItem } from './items.js';
+import { explainRefusal } from './refusal.js';
+import { insertItems, insertNotifications, loadOrderFacts, transitionOrder, type OrderWithItems } from './repository.js';
+
+/**
+ * Joins a pending order: compare-and-set to matched, then charge the joiner. A loser of a race
+ * fails at the compare-and-set, before any money moves.
+ */
+export async function joinOrder(
+  tx: Tx,
+  userId: string,
+  orderId: string,
+  condition: VersionCondition,
+  requested: RequestedItem[] | undefined,
+): Promise<OrderWithItems> {
+  // Facts that never change after creation: safe to check before the compare-and-set.
+  const facts = await loadOrderFacts(tx, orderId);
+  if (!facts) throw new DomainError('not_found', `No order ${orderId}.`);
+  if (facts.creator_id === userId) throw new DomainError('own_order', 'You cannot join your own order.');
+
+  let joinerMenuTotal: number | null = null;
+  let joinerItems: Awaited<ReturnType<typeof priceItems>>['items'] = [];
+  if (facts.split_type === 'split') {
+    if (requested !== undefined) {
+      throw new DomainError('items_not_allowed', 'A split order shares the creator\'s menu: join it without items.');
+    }
+  } else {
+    if (!requested?.length) throw new DomainError('items_required', 'A separate order needs your own items.');
+    const priced = await priceItems(tx, facts.store_id, requested);
+    const amounts = { splitType: facts.split_type, menuTotal: facts.menu_total, joinerMenuTotal: priced.total, deliveryTip: facts.delivery_tip };
+    if (!meetsMinimum(amounts, facts.min_order_price)) {
+      throw new DomainError(
+        'minimum_order_not_met',
+        `Together the order comes to ${facts.menu_total + priced.total} KRW, below the store's minimum of ${facts.min_order_price} KRW.`,
+      );
+    }
+    joinerMenuTotal = priced.total;
+    joinerItems = priced.items;
+  }
+
+  const actor = { kind: 'user', userId } as const;
+  const order = await transitionOrder(tx, 'join', orderId, condition, { actor, joinerId: userId, joinerMenuTotal });
+  if (!order) throw await explainRefusal(tx, 'join', orderId, condition, actor);
+
+  const owed = shares({ splitType: order.split_type, menuTotal: order.menu_total, joinerMenuTotal, deliveryTip: order.delivery_tip });
+  await chargeShare(tx, userId, orderId, owed.joiner!);
+  await insertItems(tx, orderId, userId, joinerItems);
+  await insertNotifications(tx, [
+    { userId: order.creator_id, orderId, kind: 'order_matched', message: 'A neighbour joined your order: it is on its way.' },
+    { userId, orderId, kind: 'order_matched', message: 'You joined the order: it is on its way.' },
+  ]);
+  return { ...order, items: [...order.items, ...joinerItems.map((i) => presentableItem(userId, i))] };
+}

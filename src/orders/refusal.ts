@@ -1,0 +1,38 @@
+import type { Tx } from '../db/database.js';
+import { DomainError } from '../domain/errors.js';
+import { mayAct, whyNot, type Actor, type OrderAction } from '../domain/order-state.js';
+import { etagOf, versionMatches, type VersionCondition } from '../http/etag.js';
+import { presentOrder } from './present.js';
+import { loadOrder } from './repository.js';
+
+/**
+ * A compare-and-set changed no row: one read says why, in this order — unknown (404), not yours
+ * (403), version moved (412 with the current order), wrong state or clock (409).
+ */
+export async function explainRefusal(
+  tx: Tx,
+  action: OrderAction,
+  orderId: string,
+  condition: VersionCondition,
+  actor: Actor,
+): Promise<DomainError> {
+  const current = await loadOrder(tx, orderId);
+  if (!current) return new DomainError('not_found', `No order ${orderId}.`);
+  if (!mayAct(action, actor, current)) {
+    return new DomainError('forbidden', action === 'cancel' ? 'Only the creator may cancel an order.' : 'Only a participant may complete an order.');
+  }
+  if (!versionMatches(condition, current.version)) {
+    const { read_at: _, ...order } = current;
+    return new DomainError(
+      'precondition_failed',
+      `The order is now at ${etagOf(current.version)} (status ${current.status}); re-read it and decide again.`,
+      { current: presentOrder(order) },
+      { ETag: etagOf(current.version) },
+    );
+  }
+  return (
+    whyNot(action, { status: current.status, expiresAt: current.expires_at }, current.read_at) ??
+    // The row changed between the update and this read: nothing happened, a retry will tell.
+    new DomainError('request_in_progress', 'The order changed while this request ran; retry.')
+  );
+}

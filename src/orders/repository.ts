@@ -1,0 +1,226 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Db, Tx } from '../db/database.js';
+import type { NotificationKind, Order, OrderStatus, SplitType } from '../db/schema.js';
+import { actorRule, transition, type Actor, type OrderAction, type UserActor } from '../domain/order-state.js';
+import type { VersionCondition } from '../http/etag.js';
+
+export interface PresentableItem {
+  user_id: string;
+  menu_id: string;
+  name: string;
+  quantity: number;
+  unit_price: number;
+}
+
+export type OrderWithItems = Order & { items: PresentableItem[] };
+
+// Items of an order as JSON, in the order they were added: one statement loads an order whole.
+const itemsOf = (orderId: Expression<string>) => sql<PresentableItem[]>`coalesce((
+  SELECT json_agg(json_build_object('user_id', i.user_id, 'menu_id', i.menu_id, 'name', i.name,
+                                    'quantity', i.quantity, 'unit_price', i.unit_price) ORDER BY i.id)
+  FROM order_items i WHERE i.order_id = ${orderId}), '[]'::json)`;
+
+export function loadOrder(db: Db | Tx, id: string): Promise<(OrderWithItems & { read_at: Date }) | undefined> {
+  return db
+    .selectFrom('orders as o')
+    .selectAll('o')
+    .select((eb) => itemsOf(eb.ref('o.id')).as('items'))
+    // The database clock at the read: "expired" is judged by one clock for every instance.
+    .select(sql<Date>`now()`.as('read_at'))
+    .where('o.id', '=', id)
+    .executeTakeFirst();
+}
+
+/** What never changes after creation, plus the store's minimum: safe to read before deciding. */
+export function loadOrderFacts(db: Db | Tx, id: string) {
+  return db
+    .selectFrom('orders as o')
+    .innerJoin('stores as s', 's.id', 'o.store_id')
+    .select(['o.id', 'o.creator_id', 'o.store_id', 'o.split_type', 'o.menu_total', 'o.delivery_tip', 's.min_order_price'])
+    .where('o.id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function insertOrder(
+  tx: Tx,
+  order: {
+    id: string;
+    storeId: string;
+    creatorId: string;
+    splitType: SplitType;
+    menuTotal: number;
+    deliveryTip: number;
+    delivery: { address: string; lat: number; lon: number };
+    ttlMinutes: number;
+  },
+): Promise<Order> {
+  return tx
+    .insertInto('orders')
+    .values({
+      id: order.id,
+      store_id: order.storeId,
+      creator_id: order.creatorId,
+      split_type: order.splitType,
+      menu_total: order.menuTotal,
+      delivery_tip: order.deliveryTip,
+      delivery_address: order.delivery.address,
+      delivery_lat: order.delivery.lat,
+      delivery_lon: order.delivery.lon,
+      expires_at: sql<Date>`now() + make_interval(mins => ${order.ttlMinutes})`,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function insertItems(
+  tx: Tx,
+  orderId: string,
+  userId: string,
+  items: { menu_id: string; name: string; unit_price: number; quantity: number }[],
+): Promise<void> {
+  if (items.length === 0) return;
+  await tx
+    .insertInto('order_items')
+    .values(items.map((i) => ({ order_id: orderId, user_id: userId, ...i })))
+    .execute();
+}
+
+const TIMESTAMP_OF: Record<OrderStatus, 'matched_at' | 'completed_at' | 'cancelled_at' | 'expired_at' | null> = {
+  pending: null,
+  matched: 'matched_at',
+  completed: 'completed_at',
+  cancelled: 'cancelled_at',
+  expired: 'expired_at',
+};
+
+/**
+ * The compare-and-set every action goes through: one UPDATE that checks the state, the clock and
+ * the version, and bumps the version. Undefined when any check failed (classify with one read).
+ */
+export function transitionOrder(
+  tx: Tx,
+  action: OrderAction,
+  orderId: string,
+  condition: VersionCondition,
+  extra: { actor?: Actor; joinerId?: string; joinerMenuTotal?: number | null } = {},
+): Promise<OrderWithItems | undefined> {
+  const { from, to } = transition(action);
+  const stampColumn = TIMESTAMP_OF[to]!;
+  let query = tx
+    .updateTable('orders')
+    .set((eb) => ({
+      status: to,
+      version: eb('version', '+', 1),
+      [stampColumn]: sql`now()`,
+      ...(action === 'join' ? { joiner_id: extra.joinerId, joiner_menu_total: extra.joinerMenuTotal ?? null } : {}),
+    }))
+    .where('id', '=', orderId)
+    .where('status', '=', from);
+  // A pending order past expires_at is expired in effect: it can be expired, and nothing else.
+  if (action === 'expire') query = query.where('expires_at', '<=', sql<Date>`now()`);
+  if (action === 'join' || action === 'cancel') query = query.where('expires_at', '>', sql<Date>`now()`);
+  if (!condition.any) query = query.where('version', 'in', condition.versions.length ? condition.versions : [0]);
+  const allowed = extra.actor && actorRule(action, extra.actor);
+  if (allowed === 'creator') query = query.where('creator_id', '=', (extra.actor as UserActor).userId);
+  if (allowed === 'participant') {
+    const { userId } = extra.actor as UserActor;
+    query = query.where((eb) => eb.or([eb('creator_id', '=', userId), eb('joiner_id', '=', userId)]));
+  }
+  return query
+    .returningAll()
+    .returning((eb) => itemsOf(eb.ref('orders.id')).as('items'))
+    .executeTakeFirst() as Promise<OrderWithItems | undefined>;
+}
+
+export async function insertNotifications(
+  tx: Tx,
+  notes: { userId: string; orderId: string; kind: NotificationKind; message: string }[],
+): Promise<void> {
+  if (notes.length === 0) return;
+  await tx
+    .insertInto('notifications')
+    .values(notes.map((n) => ({ user_id: n.userId, order_id: n.orderId, kind: n.kind, message: n.message })))
+    .execute();
+}
+
+export interface NearbyQuery {
+  userId: string;
+  lat: number;
+  lon: number;
+  radiusM: number;
+  box: { minLat: number; maxLat: number; minLon: number; maxLon: number };
+  category?: string;
+  after?: { distance: number; id: string };
+  limit: number;
+}
+
+/**
+ * Joinable orders near a point, nearest first: the GiST index on pending delivery points narrows
+ * to the bounding box, then the exact great-circle distance filters and sorts. One statement.
+ */
+export async function findNearbyOrders(db: Db, q: NearbyQuery): Promise<(OrderWithItems & { distance_m: number })[]> {
+  const { rows } = await sql<OrderWithItems & { distance_m: number }>`
+    SELECT * FROM (
+      SELECT o.*, great_circle_m(${q.lat}, ${q.lon}, o.delivery_lat, o.delivery_lon) AS distance_m
+      FROM orders o
+      WHERE o.status = 'pending'
+        AND point(o.delivery_lon, o.delivery_lat) <@ box(point(${q.box.minLon}, ${q.box.minLat}), point(${q.box.maxLon}, ${q.box.maxLat}))
+        AND o.expires_at > now()
+        AND o.creator_id <> ${q.userId}
+        ${q.category ? sql`AND o.store_id IN (SELECT id FROM stores WHERE category = ${q.category})` : sql``}
+    ) nearby
+    WHERE distance_m <= ${q.radiusM}
+      ${q.after ? sql`AND (distance_m, id) > (${q.after.distance}, ${q.after.id}::uuid)` : sql``}
+    ORDER BY distance_m, id
+    LIMIT ${q.limit + 1}`.execute(db);
+  if (rows.length === 0) return [];
+  // Items for the whole page in a second statement, whatever the page size.
+  const items = await db
+    .selectFrom('order_items')
+    .select(['order_id', 'user_id', 'menu_id', 'name', 'quantity', 'unit_price'])
+    .where('order_id', 'in', rows.map((r) => r.id))
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => ({
+    ...row,
+    items: items.filter((i) => i.order_id === row.id).map(({ order_id: _, ...item }) => item),
+  }));
+}
+
+export interface MyOrdersQuery {
+  userId: string;
+  role?: 'created' | 'joined';
+  status?: OrderStatus;
+  after?: { created_at: string; id: string };
+  limit: number;
+}
+
+export function findMyOrders(db: Db, q: MyOrdersQuery): Promise<OrderWithItems[]> {
+  let query = db
+    .selectFrom('orders as o')
+    .selectAll('o')
+    .select((eb) => itemsOf(eb.ref('o.id')).as('items'));
+  if (q.role === 'created') query = query.where('o.creator_id', '=', q.userId);
+  else if (q.role === 'joined') query = query.where('o.joiner_id', '=', q.userId);
+  else query = query.where((eb) => eb.or([eb('o.creator_id', '=', q.userId), eb('o.joiner_id', '=', q.userId)]));
+  if (q.status) query = query.where('o.status', '=', q.status);
+  if (q.after) {
+    const { created_at, id } = q.after;
+    query = query.where(sql<SqlBool>`(o.created_at, o.id) < (${created_at}::timestamptz, ${id}::uuid)`);
+  }
+  return query.orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(q.limit + 1).execute() as Promise<OrderWithItems[]>;
+}
+
+/** Overdue pending orders (or matched ones whose delivery time passed), locked for this sweeper only. */
+export function lockDueOrders(tx: Tx, kind: 'overdue' | 'delivered', limit: number) {
+  const query =
+    kind === 'overdue'
+      ? tx.selectFrom('orders').select(['id', 'version']).where('status', '=', 'pending').where('expires_at', '<=', sql<Date>`now()`).orderBy('expires_at')
+      : tx
+          .selectFrom('orders')
+          .select(['id', 'version'])
+          .where('status', '=', 'matched')
+          .where(sql<SqlBool>`matched_at + make_interval(mins => (SELECT delivery_minutes FROM stores s WHERE s.id = orders.store_id)) <= now()`)
+          .orderBy('matched_at');
+  return query.limit(limit).forUpdate().skipLocked().execute();
+}

@@ -1,0 +1,92 @@
+import type { RouteHandler } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import type { LedgerEntry, User } from '../db/schema.js';
+import { DomainError } from '../domain/errors.js';
+import type { Deps } from '../http/deps.js';
+import type { AppEnv } from '../http/env.js';
+import { etagOf, notModified, requireIfMatch } from '../http/etag.js';
+import { runAction } from '../http/idempotency.js';
+import { decodeCursor, page } from '../http/pagination.js';
+import { findUser, listLedger, moveCredit, updateAddress } from './repository.js';
+import type { getLedgerRoute, getMeRoute, putAddressRoute, topUpRoute } from './routes.js';
+
+export function presentUser(user: User) {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    credit: user.credit,
+    address: user.address,
+    lat: user.lat,
+    lon: user.lon,
+  };
+}
+
+export function presentLedgerEntry(entry: LedgerEntry) {
+  return {
+    id: entry.id,
+    kind: entry.kind,
+    amount: entry.amount,
+    balance_after: entry.balance_after,
+    order_id: entry.order_id,
+    created_at: entry.created_at.toISOString(),
+  };
+}
+
+async function requireUser(deps: Deps, userId: string): Promise<User> {
+  const user = await findUser(deps.db, userId);
+  // A valid token for a user that no longer exists (e.g. another database): not authenticated.
+  if (!user) throw new DomainError('unauthorized', 'The token names an unknown user.');
+  return user;
+}
+
+export const getMe =
+  (deps: Deps): RouteHandler<typeof getMeRoute, AppEnv> =>
+  async (c) => {
+    const user = await requireUser(deps, c.var.userId);
+    c.header('ETag', etagOf(user.version));
+    if (notModified(c, user.version)) return c.body(null, 304);
+    return c.json(presentUser(user), 200);
+  };
+
+export const putAddress =
+  (deps: Deps): RouteHandler<typeof putAddressRoute, AppEnv> =>
+  async (c) => {
+    const condition = requireIfMatch(c);
+    const input = c.req.valid('json');
+    const updated = await deps.db.transaction().execute((tx) => updateAddress(tx, c.var.userId, condition, input));
+    if (!updated) {
+      const current = await requireUser(deps, c.var.userId);
+      throw new DomainError(
+        'precondition_failed',
+        `The user is at ${etagOf(current.version)}; re-read it and decide again.`,
+        { current: presentUser(current) },
+        { ETag: etagOf(current.version) },
+      );
+    }
+    c.header('ETag', etagOf(updated.version));
+    return c.json(presentUser(updated), 200);
+  };
+
+export const topUp =
+  (deps: Deps): RouteHandler<typeof topUpRoute, AppEnv> =>
+  async (c) => {
+    const { amount } = c.req.valid('json');
+    return runAction(c, deps.db, { keyRequired: true, body: { amount } }, async (tx) => {
+      const entry = await moveCredit(tx, { userId: c.var.userId, amount, kind: 'top_up' });
+      if (!entry) throw new DomainError('unauthorized', 'The token names an unknown user.');
+      return { status: 201 as const, body: { credit: entry.balance_after, entry: presentLedgerEntry(entry) }, headers: {} };
+    });
+  };
+
+const LedgerCursor = z.object({ id: z.number().int() });
+
+export const getLedger =
+  (deps: Deps): RouteHandler<typeof getLedgerRoute, AppEnv> =>
+  async (c) => {
+    const { limit, cursor } = c.req.valid('query');
+    const after = decodeCursor(cursor, LedgerCursor);
+    const rows = await listLedger(deps.db, c.var.userId, after?.id, limit);
+    const result = page(rows, limit, (row) => ({ id: row.id }));
+    return c.json({ items: result.items.map(presentLedgerEntry), next_cursor: result.next_cursor }, 200);
+  };
