@@ -1,6 +1,7 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { ERROR_CODES } from '../domain/errors.js';
 import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../domain/limits.js';
+import type { AppEnv } from './env.js';
 import { PROBLEM_TYPE_BASE } from './problem.js';
 
 /** Shared OpenAPI pieces: the Problem schema, headers, parameters and the error responses. */
@@ -94,7 +95,7 @@ export const NextCursor = z
 export const UuidParam = (name: string) =>
   z.object({ [name]: z.string().uuid().openapi({ param: { name, in: 'path' }, example: '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f' }) });
 
-export function registerComponents(app: OpenAPIHono<any>, idempotencyRetentionHours: number): void {
+export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentionHours: number): void {
   const registry = app.openAPIRegistry;
   registry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
