@@ -1,0 +1,106 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+
+const DEV_SECRET = 'development-only-secret-change-me-in-production!';
+const PROD_SECRET = 'a-production-secret-of-at-least-32-characters';
+
+describe('loadConfig', () => {
+  it('has sensible defaults for a developer with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      NODE_ENV: 'development',
+      HOST: '0.0.0.0',
+      PORT: 3000,
+      AUTH_DEV_LOGIN: true,
+      JWT_SECRET: DEV_SECRET,
+      TOKEN_TTL_SECONDS: 3600,
+      SEED_DEMO_DATA: true,
+      ORDER_TTL_MINUTES: 30,
+      NEARBY_DEFAULT_RADIUS_M: 300,
+      SIGNUP_GRANT_KRW: 50_000,
+      IDEMPOTENCY_RETENTION_HOURS: 24,
+      MAX_BODY_BYTES: 64 * 1024,
+      JOBS_ENABLED: true,
+    });
+    // No DATABASE_URL: main.ts starts the embedded PostgreSQL.
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it('reads values from strings as the environment gives them', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://app@db.internal:5432/co_order',
+      AUTH_DEV_LOGIN: 'false',
+      JOBS_ENABLED: '0',
+      SEED_DEMO_DATA: '1',
+      ORDER_TTL_MINUTES: '45',
+    });
+    expect(config).toMatchObject({
+      PORT: 8080,
+      DATABASE_URL: 'postgres://app@db.internal:5432/co_order',
+      AUTH_DEV_LOGIN: false,
+      JOBS_ENABLED: false,
+      SEED_DEMO_DATA: true,
+      ORDER_TTL_MINUTES: 45,
+    });
+  });
+
+  it('refuses production without JWT_SECRET, naming the variable', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/Invalid configuration:[\s\S]*JWT_SECRET: required in production/);
+  });
+
+  it('in production uses the given secret and turns dev login off unless asked', () => {
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET });
+    expect(config.JWT_SECRET).toBe(PROD_SECRET);
+    expect(config.AUTH_DEV_LOGIN).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET, AUTH_DEV_LOGIN: 'true' }).AUTH_DEV_LOGIN).toBe(true);
+  });
+
+  it('refuses a short JWT_SECRET in any environment', () => {
+    expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: JWT_SECRET must be at least 32 characters/);
+  });
+
+  it.each(['abc', '-1', '65536', '3000.5', '1e9'])('refuses PORT=%s with a message naming PORT', (port) => {
+    expect(() => loadConfig({ PORT: port })).toThrow(/Invalid configuration:\n\s+PORT: /);
+  });
+
+  it.each([
+    ['NODE_ENV', 'staging'],
+    ['LOG_LEVEL', 'verbose'],
+    ['DATABASE_URL', 'not a url'],
+    ['AUTH_DEV_LOGIN', 'yes'],
+    ['DB_POOL_MAX', '0'],
+    ['ORDER_TTL_MINUTES', 'thirty'],
+    ['MAX_BODY_BYTES', '10'],
+  ])('refuses %s=%s with a message naming it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`\\n\\s+${name}: `));
+  });
+
+  it('lists every problem at once', () => {
+    let message = '';
+    try {
+      loadConfig({ PORT: 'x', NODE_ENV: 'production', LOG_LEVEL: 'loud' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/PORT: /);
+    expect(message).toMatch(/LOG_LEVEL: /);
+  });
+});
+
+describe('src/config.ts is the only reader of process.env', () => {
+  it('no other source file mentions process.env', async () => {
+    const src = fileURLToPath(new URL('../../src/', import.meta.url));
+    const files = (await readdir(src, { recursive: true })).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(10);
+    const readers: string[] = [];
+    for (const file of files) {
+      if (path.normalize(file) === 'config.ts') continue;
+      if ((await readFile(path.join(src, file), 'utf8')).includes('process.env')) readers.push(file);
+    }
+    expect(readers).toEqual([]);
+  });
+});
