@@ -476,11 +476,26 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The answer of a health or readiness probe. */
         Status: {
-            /** @enum {string} */
+            /**
+             * @example ok
+             * @enum {string}
+             */
             status: "ok";
         };
-        /** @description An RFC 9457 problem; `type` is stable per `code`. */
+        /**
+         * @description An RFC 9457 problem. `type` is stable per `code`; see the table in the API description.
+         * @example {
+         *       "type": "https://co-order.dev/problems/insufficient_credit",
+         *       "title": "Not enough credit",
+         *       "status": 402,
+         *       "detail": "Your share is 13000 KRW, more than your balance. Top up and try again.",
+         *       "instance": "/orders",
+         *       "code": "insufficient_credit",
+         *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+         *     }
+         */
         Problem: {
             /**
              * Format: uri
@@ -491,38 +506,73 @@ export interface components {
             title: string;
             /** @example 402 */
             status: number;
-            /** @example This order costs 12,000 KRW; your balance is 3,000 KRW. */
+            /** @example Your share is 13000 KRW, more than your balance. Top up and try again. */
             detail: string;
-            /** @example /orders */
+            /**
+             * @description The request path.
+             * @example /orders
+             */
             instance: string;
             /**
+             * @description Stable machine-readable code; `type` is derived from it.
              * @example insufficient_credit
              * @enum {string}
              */
             code: "validation_failed" | "malformed_json" | "idempotency_key_missing" | "unauthorized" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "idempotency_key_reused" | "insufficient_credit" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "database_unavailable" | "internal_error";
-            /** @example 0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d */
+            /**
+             * @description Same as the X-Request-Id response header.
+             * @example 0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d
+             */
             request_id: string;
-            /** @description Present on validation failures: one entry per invalid field. */
+            /** @description Present on validation failures (400 validation_failed): one entry per invalid field. */
             errors?: components["schemas"]["ValidationIssue"][];
-            /** @description Present on 412: the current representation of the resource. */
+            /** @description Present on 412: the current representation of the resource (an Order or a User), so the client can decide again without another GET. */
             current?: {
                 [key: string]: unknown;
             };
         };
+        /** @description One invalid field of a 400 validation_failed. */
         ValidationIssue: {
+            /**
+             * @description Where: `body.`, `query.`, `path.` or `header.` and the field.
+             * @example body.items.0.quantity
+             */
             path: string;
+            /** @example Too big: expected number to be <=99 */
             message: string;
         };
+        /**
+         * @description Prometheus text exposition format 0.0.4.
+         * @example # HELP http_requests_total HTTP requests by method, route and status.
+         *     # TYPE http_requests_total counter
+         *     http_requests_total{method="GET",route="/health",status="200"} 3
+         */
+        MetricsText: string;
+        /** @description A bearer token and the user it signs in. */
         Token: {
+            /**
+             * @description Send as `Authorization: Bearer <access_token>`.
+             * @example eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIzYjhmIn0.c2lnbmF0dXJl
+             */
             access_token: string;
-            /** @enum {string} */
+            /**
+             * @example Bearer
+             * @enum {string}
+             */
             token_type: "Bearer";
-            /** @example 3600 */
+            /**
+             * @description Seconds until the token expires.
+             * @example 3600
+             */
             expires_in: number;
             user: components["schemas"]["User"];
         };
+        /** @description A user with their wallet balance and saved delivery address. */
         User: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @example 3b8f0c52-7d4e-4f1a-9c2b-5e6d7f8a9b0c
+             */
             id: string;
             /**
              * Format: email
@@ -543,6 +593,7 @@ export interface components {
             /** @example 127.1297 */
             lon: number | null;
         };
+        /** @description Who to sign in as; the email identifies the user (case-insensitively). */
         DevTokenInput: {
             /**
              * Format: email
@@ -552,6 +603,7 @@ export interface components {
             /** @example 김민지 */
             name: string;
         };
+        /** @description A delivery address with its coordinates (WGS 84). */
         AddressInput: {
             /** @example 전북 전주시 덕진구 백제대로 567 */
             address: string;
@@ -560,6 +612,7 @@ export interface components {
             /** @example 127.1297 */
             lon: number;
         };
+        /** @description The new balance and the ledger row that made it. */
         TopUpResult: {
             /**
              * @description The new balance.
@@ -568,9 +621,14 @@ export interface components {
             credit: number;
             entry: components["schemas"]["LedgerEntry"];
         };
+        /** @description One append-only movement of a wallet. */
         LedgerEntry: {
+            /** @example 42 */
             id: number;
-            /** @enum {string} */
+            /**
+             * @example order_charge
+             * @enum {string}
+             */
             kind: "signup_grant" | "top_up" | "order_charge" | "order_refund";
             /**
              * @description Signed KRW: negative for charges.
@@ -579,11 +637,19 @@ export interface components {
             amount: number;
             /** @example 41000 */
             balance_after: number;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The order a charge or refund belongs to.
+             * @example 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+             */
             order_id: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:00:00.000Z
+             */
             created_at: string;
         };
+        /** @description How much credit to add. */
         TopUpInput: {
             /**
              * @description KRW, 1 to 1000000.
@@ -591,67 +657,111 @@ export interface components {
              */
             amount: number;
         };
+        /** @description A page of ledger entries, newest first. */
         LedgerPage: {
             items: components["schemas"]["LedgerEntry"][];
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            /**
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             * @example eyJpZCI6NDJ9
+             */
             next_cursor: string | null;
         };
+        /** @description Every store category, in display order. */
         CategoryList: {
             items: components["schemas"]["Category"][];
         };
+        /** @description A store category. */
         Category: {
             /** @example 치킨 */
             name: string;
         };
+        /** @description A page of stores, by name. */
         StorePage: {
             items: components["schemas"]["Store"][];
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            /**
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             * @example eyJpZCI6NDJ9
+             */
             next_cursor: string | null;
         };
+        /** @description A restaurant that delivers. */
         Store: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @example 0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d
+             */
             id: string;
             /** @example 교촌치킨 전북대점 */
             name: string;
             /** @example 치킨 */
             category: string;
+            /** @example 전북 전주시 덕진구 권삼득로 12 */
             address: string;
             /** @example 35.8468 */
             lat: number;
             /** @example 127.1297 */
             lon: number;
-            /** @example 16000 */
+            /**
+             * @description KRW the menu total must reach.
+             * @example 16000
+             */
             min_order_price: number;
-            /** @example 3000 */
+            /**
+             * @description KRW, split between the two participants.
+             * @example 3000
+             */
             delivery_tip: number;
-            /** @example 35 */
+            /**
+             * @description Typical minutes from match to delivery.
+             * @example 35
+             */
             delivery_minutes: number;
         };
+        /** @description Every menu of a store, cheapest first. */
         MenuList: {
             items: components["schemas"]["Menu"][];
         };
+        /** @description A dish of a store. */
         Menu: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @example 9a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d
+             */
             id: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @example 0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d
+             */
             store_id: string;
             /** @example 허니콤보 */
             name: string;
-            /** @example 23000 */
+            /**
+             * @description KRW.
+             * @example 23000
+             */
             price: number;
         };
+        /** @description Items of one store, to order from. */
         Cart: {
             /**
              * Format: uuid
              * @description The one store the cart holds items of; null when empty.
+             * @example 0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d
              */
             store_id: string | null;
             items: components["schemas"]["CartItem"][];
-            /** @example 23000 */
+            /**
+             * @description KRW.
+             * @example 23000
+             */
             menu_total: number;
         };
+        /** @description A menu in the cart with its quantity. */
         CartItem: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @example 9a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d
+             */
             menu_id: string;
             /** @example 허니콤보 */
             name: string;
@@ -662,42 +772,70 @@ export interface components {
             /** @example 23000 */
             line_total: number;
         };
+        /** @description How many of the menu the cart should hold. */
         CartQuantityInput: {
             /** @example 2 */
             quantity: number;
         };
+        /** @description A joint order: its state, the items of both participants and what each pays. */
         Order: {
-            /** Format: uuid */
-            id: string;
-            /** Format: uuid */
-            store_id: string;
-            /** @enum {string} */
-            split_type: "split" | "separate";
             /**
-             * @description A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it.
-             * @enum {string}
+             * Format: uuid
+             * @example 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
              */
-            status: "pending" | "matched" | "completed" | "cancelled" | "expired";
+            id: string;
+            /**
+             * Format: uuid
+             * @example 0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d
+             */
+            store_id: string;
+            split_type: components["schemas"]["SplitType"];
+            status: components["schemas"]["OrderStatus"];
             /**
              * @description Bumped by every action; the ETag is derived from it.
              * @example 1
              */
             version: number;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @example 3b8f0c52-7d4e-4f1a-9c2b-5e6d7f8a9b0c
+             */
             creator_id: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description Null until someone joins.
+             * @example c4d5e6f7-0a1b-4c2d-9e3f-4a5b6c7d8e9f
+             */
             joiner_id: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:00:00.000Z
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:30:00.000Z
+             */
             expires_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:07:00.000Z
+             */
             matched_at: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:45:00.000Z
+             */
             completed_at: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:10:00.000Z
+             */
             cancelled_at: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:30:05.000Z
+             */
             expired_at: string | null;
             delivery: components["schemas"]["DeliveryAddress"];
             items: components["schemas"]["OrderItem"][];
@@ -706,19 +844,46 @@ export interface components {
              * @example 23000
              */
             menu_total: number;
-            /** @example 3000 */
+            /**
+             * @description KRW, the store's tip when the order was opened.
+             * @example 3000
+             */
             delivery_tip: number;
             shares: components["schemas"]["Shares"];
         };
+        /**
+         * @description `split`: both eat the same menu, halves of menu and tip. `separate`: each pays their own items and half the tip.
+         * @example split
+         * @enum {string}
+         */
+        SplitType: "split" | "separate";
+        /**
+         * @description `pending → matched → completed`, `pending → cancelled`, `pending → expired`. A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it.
+         * @example pending
+         * @enum {string}
+         */
+        OrderStatus: "pending" | "matched" | "completed" | "cancelled" | "expired";
+        /** @description Where the order is delivered (the creator's address). */
         DeliveryAddress: {
+            /** @example 전북 전주시 덕진구 백제대로 567 */
             address: string;
+            /** @example 35.8468 */
             lat: number;
+            /** @example 127.1297 */
             lon: number;
         };
+        /** @description One line of the order: a menu, how many, and its price when ordered. */
         OrderItem: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description Who ordered this item (creator or joiner).
+             * @example 3b8f0c52-7d4e-4f1a-9c2b-5e6d7f8a9b0c
+             */
             user_id: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @example 9a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d
+             */
             menu_id: string;
             /** @example 허니콤보 */
             name: string;
@@ -737,39 +902,39 @@ export interface components {
              */
             joiner: number | null;
         };
+        /** @description What to order and where to deliver it. Without `items` the cart is used; without `delivery`, your saved address. */
         CreateOrderInput: {
-            /** Format: uuid */
-            store_id: string;
             /**
-             * @description `split`: both eat the same menu, halves of menu and tip. `separate`: each pays their own items and half the tip.
-             * @enum {string}
+             * Format: uuid
+             * @example 0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d
              */
-            split_type: "split" | "separate";
+            store_id: string;
+            split_type: components["schemas"]["SplitType"];
             /** @description Defaults to your cart's items of this store (the cart is emptied on success). */
             items?: components["schemas"]["OrderItemInput"][];
-            delivery?: components["schemas"]["Delivery"];
+            delivery?: components["schemas"]["AddressInput"] & unknown;
         };
+        /** @description A menu of the order's store and how many. */
         OrderItemInput: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @example 9a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d
+             */
             menu_id: string;
             /** @example 1 */
             quantity: number;
         };
-        /** @description Defaults to your saved address. */
-        Delivery: {
-            /** @example 전북 전주시 덕진구 백제대로 567 */
-            address: string;
-            /** @example 35.8468 */
-            lat: number;
-            /** @example 127.1297 */
-            lon: number;
-        };
+        /** @description A page of joinable orders, nearest first, with their stores side-loaded. */
         NearbyOrderPage: {
             items: components["schemas"]["NearbyOrder"][];
             included: components["schemas"]["IncludedStores"];
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            /**
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             * @example eyJpZCI6NDJ9
+             */
             next_cursor: string | null;
         };
+        /** @description An order you could join, with its distance from you. */
         NearbyOrder: components["schemas"]["Order"] & {
             /**
              * @description Great-circle distance from the query point, metres.
@@ -777,33 +942,60 @@ export interface components {
              */
             distance_m: number;
         };
+        /** @description The stores of the orders on this page, each once. */
         IncludedStores: {
             stores: components["schemas"]["Store"][];
         };
+        /** @description Your own items for a `separate` order; an empty body (or `{}`) for a `split` one. */
         JoinOrderInput: {
             /** @description Required for `separate` orders (your own items); not allowed for `split`. */
             items?: components["schemas"]["OrderItemInput"][];
         };
+        /** @description A page of orders, newest first. */
         OrderPage: {
             items: components["schemas"]["Order"][];
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            /**
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             * @example eyJpZCI6NDJ9
+             */
             next_cursor: string | null;
         };
+        /** @description A page of notifications, newest first. */
         NotificationPage: {
             items: components["schemas"]["Notification"][];
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            /**
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             * @example eyJpZCI6NDJ9
+             */
             next_cursor: string | null;
         };
+        /** @description Something that happened to one of your orders. */
         Notification: {
+            /** @example 7 */
             id: number;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The order it is about.
+             * @example 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+             */
             order_id: string | null;
-            /** @enum {string} */
+            /**
+             * @example order_matched
+             * @enum {string}
+             */
             kind: "order_matched" | "order_expired" | "order_cancelled" | "order_completed";
+            /** @example A neighbour joined your order at 교촌치킨 전북대점. */
             message: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was first marked read; null while unread.
+             * @example 2025-05-01T12:00:00.000Z
+             */
             read_at: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:00:00.000Z
+             */
             created_at: string;
         };
     };
@@ -815,7 +1007,7 @@ export interface components {
          */
         IdempotencyKeyRequired: string;
         /**
-         * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request.
+         * @description Optional here (the action moves no money from the caller). Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request.
          * @example 2f9d6c1e-complete-42
          */
         IdempotencyKeyOptional: string;
@@ -825,22 +1017,37 @@ export interface components {
          */
         IfMatch: string;
         /**
-         * @description An ETag the client holds; if it is still current the answer is 304 with no body.
+         * @description An ETag the client holds (or `*`); if it is still current the answer is 304 with no body.
          * @example "v1"
          */
         IfNoneMatch: string;
     };
     requestBodies: never;
     headers: {
-        /** @description Strong entity tag of the current version of the resource. */
+        /**
+         * @description Strong entity tag of the current version of the resource; send it back as If-Match (actions) or If-None-Match (polling).
+         * @example "v2"
+         */
         ETag: string;
-        /** @description URL of the created resource. */
+        /**
+         * @description Path of the created resource.
+         * @example /orders/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+         */
         Location: string;
-        /** @description `true` when this response is the stored answer to an earlier request with the same Idempotency-Key. */
+        /**
+         * @description Present (`true`) when this response is the stored answer to an earlier request with the same Idempotency-Key.
+         * @example true
+         */
         IdempotentReplayed: "true";
-        /** @description Seconds to wait before retrying. */
+        /**
+         * @description Seconds to wait before retrying.
+         * @example 1
+         */
         RetryAfter: number;
-        /** @description The request id (the incoming X-Request-Id when valid, else generated); also in every problem body and log line. */
+        /**
+         * @description The request id: the X-Request-Id the client sent (when it is 1–128 visible ASCII characters), else a generated UUID. Also `request_id` in every problem body and in every log line of the request.
+         * @example 0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d
+         */
         XRequestId: string;
     };
     pathItems: never;
@@ -859,10 +1066,21 @@ export interface operations {
             /** @description Alive. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Status"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -879,16 +1097,28 @@ export interface operations {
             /** @description Ready. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Status"];
                 };
             };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable; retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -906,13 +1136,24 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Metrics. */
+            /** @description Metrics (Prometheus text exposition format 0.0.4). */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": string;
+                    "text/plain": components["schemas"]["MetricsText"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -933,15 +1174,17 @@ export interface operations {
             /** @description A bearer token for the user. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Token"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -951,15 +1194,28 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body exceeds 64 KiB. */
+            /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -969,6 +1225,17 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -979,6 +1246,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -992,7 +1260,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description An ETag the client holds; if it is still current the answer is 304 with no body.
+                 * @description An ETag the client holds (or `*`); if it is still current the answer is 304 with no body.
                  * @example "v1"
                  */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
@@ -1006,16 +1274,18 @@ export interface operations {
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Unchanged since the ETag in If-None-Match. */
+            /** @description Unchanged since the ETag in If-None-Match: no body. */
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1023,6 +1293,17 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1033,6 +1314,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1064,15 +1346,17 @@ export interface operations {
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1082,25 +1366,39 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match does not match the current version; the body carries the current representation and the ETag header its tag. */
+            /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body exceeds 64 KiB. */
+            /** @description The request body is too large. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1110,6 +1408,7 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1119,6 +1418,17 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1129,6 +1439,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1156,19 +1467,21 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Credited. */
+            /** @description Credited (or the replay of an earlier top-up with this Idempotency-Key). */
             201: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TopUpResult"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1178,6 +1491,7 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1188,15 +1502,18 @@ export interface operations {
             409: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body exceeds 64 KiB. */
+            /** @description The request body is too large. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1206,6 +1523,7 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1215,6 +1533,18 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1225,6 +1555,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1250,15 +1581,17 @@ export interface operations {
             /** @description A page of ledger entries. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["LedgerPage"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1268,6 +1601,17 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1278,6 +1622,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1298,6 +1643,7 @@ export interface operations {
             /** @description The categories. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1307,6 +1653,17 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1317,6 +1674,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1332,6 +1690,7 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from the previous page's `next_cursor`. */
                 cursor?: string;
+                /** @description Only stores of this category (see GET /categories). */
                 category?: string;
             };
             header?: never;
@@ -1343,15 +1702,17 @@ export interface operations {
             /** @description A page of stores. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["StorePage"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1361,6 +1722,17 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1371,6 +1743,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1384,6 +1757,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The store's id. */
                 storeId: string;
             };
             cookie?: never;
@@ -1393,15 +1767,17 @@ export interface operations {
             /** @description The store. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Store"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1411,6 +1787,7 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1420,6 +1797,17 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1430,6 +1818,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1443,6 +1832,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The store's id. */
                 storeId: string;
             };
             cookie?: never;
@@ -1452,15 +1842,17 @@ export interface operations {
             /** @description The menus. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MenuList"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1470,6 +1862,7 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1479,6 +1872,17 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1489,6 +1893,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1509,6 +1914,7 @@ export interface operations {
             /** @description The cart. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1518,6 +1924,17 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1528,6 +1945,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1548,6 +1966,7 @@ export interface operations {
             /** @description The cart is empty. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1555,6 +1974,28 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1565,6 +2006,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1578,6 +2020,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A menu id (see GET /stores/{storeId}/menus). */
                 menuId: string;
             };
             cookie?: never;
@@ -1591,15 +2034,17 @@ export interface operations {
             /** @description The cart. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Cart"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1609,6 +2054,7 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1618,6 +2064,7 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1628,15 +2075,17 @@ export interface operations {
             409: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body exceeds 64 KiB. */
+            /** @description The request body is too large. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1646,6 +2095,17 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1656,6 +2116,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1669,6 +2130,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A menu id. */
                 menuId: string;
             };
             cookie?: never;
@@ -1678,15 +2140,17 @@ export interface operations {
             /** @description The cart. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Cart"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1696,6 +2160,28 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1706,6 +2192,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1721,10 +2208,13 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from the previous page's `next_cursor`. */
                 cursor?: string;
+                /** @description Latitude of where you are (WGS 84). */
                 lat?: number | null;
+                /** @description Longitude of where you are (WGS 84). */
                 lon?: number | null;
                 /** @description Metres, default 300, max 3000. */
                 radius_m?: number;
+                /** @description Only orders at stores of this category. */
                 category?: string;
             };
             header?: never;
@@ -1736,15 +2226,17 @@ export interface operations {
             /** @description A page of nearby orders. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["NearbyOrderPage"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1754,6 +2246,17 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1764,6 +2267,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1797,15 +2301,17 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     Location: components["headers"]["Location"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1815,6 +2321,7 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1824,6 +2331,8 @@ export interface operations {
             /** @description Not enough credit for this payment; nothing was charged. */
             402: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1833,6 +2342,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1843,15 +2354,18 @@ export interface operations {
             409: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body exceeds 64 KiB. */
+            /** @description The request body is too large. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1861,6 +2375,7 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1870,6 +2385,18 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1880,6 +2407,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1893,12 +2421,13 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description An ETag the client holds; if it is still current the answer is 304 with no body.
+                 * @description An ETag the client holds (or `*`); if it is still current the answer is 304 with no body.
                  * @example "v1"
                  */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
+                /** @description The order's id. */
                 orderId: string;
             };
             cookie?: never;
@@ -1909,23 +2438,26 @@ export interface operations {
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Unchanged since the ETag in If-None-Match. */
+            /** @description Unchanged since the ETag in If-None-Match: no body. */
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1935,6 +2467,7 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1944,6 +2477,17 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1954,6 +2498,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1978,6 +2523,7 @@ export interface operations {
                 "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
             };
             path: {
+                /** @description The order's id. */
                 orderId: string;
             };
             cookie?: never;
@@ -1993,15 +2539,17 @@ export interface operations {
                 headers: {
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2011,6 +2559,7 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2020,6 +2569,8 @@ export interface operations {
             /** @description Not enough credit for this payment; nothing was charged. */
             402: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2029,6 +2580,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2039,25 +2592,30 @@ export interface operations {
             409: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match does not match the current version; the body carries the current representation and the ETag header its tag. */
+            /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body exceeds 64 KiB. */
+            /** @description The request body is too large. */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2067,6 +2625,7 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2076,6 +2635,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2085,6 +2646,17 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2095,6 +2667,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2119,6 +2692,7 @@ export interface operations {
                 "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
             };
             path: {
+                /** @description The order's id. */
                 orderId: string;
             };
             cookie?: never;
@@ -2130,15 +2704,17 @@ export interface operations {
                 headers: {
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2148,6 +2724,7 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2157,6 +2734,8 @@ export interface operations {
             /** @description Authenticated, but not allowed to act on this resource. */
             403: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2166,6 +2745,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2176,16 +2757,20 @@ export interface operations {
             409: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match does not match the current version; the body carries the current representation and the ETag header its tag. */
+            /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2195,6 +2780,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2204,6 +2791,17 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2214,6 +2812,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2232,12 +2831,13 @@ export interface operations {
                  */
                 "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request.
+                 * @description Optional here (the action moves no money from the caller). Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request.
                  * @example 2f9d6c1e-complete-42
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
             };
             path: {
+                /** @description The order's id. */
                 orderId: string;
             };
             cookie?: never;
@@ -2249,15 +2849,17 @@ export interface operations {
                 headers: {
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2267,6 +2869,7 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2276,6 +2879,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2286,16 +2891,20 @@ export interface operations {
             409: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match does not match the current version; the body carries the current representation and the ETag header its tag. */
+            /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2305,6 +2914,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2314,6 +2925,17 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2324,6 +2946,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2342,12 +2965,13 @@ export interface operations {
                  */
                 "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request.
+                 * @description Optional here (the action moves no money from the caller). Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request.
                  * @example 2f9d6c1e-complete-42
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
             };
             path: {
+                /** @description The order's id. */
                 orderId: string;
             };
             cookie?: never;
@@ -2359,15 +2983,17 @@ export interface operations {
                 headers: {
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2377,6 +3003,7 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2386,6 +3013,8 @@ export interface operations {
             /** @description Authenticated, but not allowed to act on this resource. */
             403: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2395,6 +3024,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2405,16 +3036,20 @@ export interface operations {
             409: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match does not match the current version; the body carries the current representation and the ETag header its tag. */
+            /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2424,6 +3059,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2433,6 +3070,17 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2443,6 +3091,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2460,7 +3109,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Only orders you created, or only those you joined. */
                 role?: "created" | "joined";
-                status?: "pending" | "matched" | "completed" | "cancelled" | "expired";
+                /** @description `pending → matched → completed`, `pending → cancelled`, `pending → expired`. A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it. */
+                status?: components["schemas"]["OrderStatus"];
             };
             header?: never;
             path?: never;
@@ -2471,15 +3121,17 @@ export interface operations {
             /** @description A page of orders. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPage"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2489,6 +3141,17 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2499,6 +3162,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2526,15 +3190,17 @@ export interface operations {
             /** @description A page of notifications. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["NotificationPage"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2544,6 +3210,17 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2554,6 +3231,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2567,24 +3245,27 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The notification's id. */
                 notificationId: number;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The notification. */
+            /** @description The notification, with its read time. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Notification"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema. */
+            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2594,6 +3275,7 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2603,6 +3285,28 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2613,6 +3317,7 @@ export interface operations {
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -90,6 +90,11 @@ const PROBLEM_LIST = Object.entries(PROBLEMS)
   .map(([code, { status, title }]) => `| \`${PROBLEM_TYPE_BASE}${code}\` | ${status} | ${title} |`)
   .join('\n');
 
+// Not open source: an SPDX custom license reference (OpenAPI 3.1 `license.identifier` is an SPDX
+// expression). A separate constant because @hono/zod-openapi types `info` as OpenAPI 3.0's, which
+// has no `identifier`; the 3.1 generator copies it as is.
+const LICENSE = { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' };
+
 export function openApiDocument(app: OpenAPIHono<AppEnv>) {
   return app.getOpenAPI31Document({
     openapi: '3.1.0',
@@ -101,10 +106,12 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
         'delivery and split its fee, paying from a prepaid credit wallet (integer KRW).\n\n' +
         'State changes are explicit POST actions guarded by `If-Match` (optimistic concurrency on the ' +
         'resource `ETag`); money-moving actions take an `Idempotency-Key` so a retry never charges twice.\n\n' +
+        'Every response carries `X-Request-Id` (the one the client sent, when it is 1–128 visible ASCII ' +
+        'characters, else a generated one); errors repeat it as `request_id`.\n\n' +
         'Every error is `application/problem+json` (RFC 9457) with a stable `type` per `code`:\n\n' +
         '| type | status | title |\n|---|---|---|\n' +
         PROBLEM_LIST,
-      license: { name: 'UNLICENSED'},
+      license: LICENSE,
     },
     servers: [{ url: '/', description: 'This server' }],
     tags: [

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { problems } from '../http/openapi.js';
+import { jsonResponse, problems } from '../http/openapi.js';
 import { UserSchema } from '../users/routes.js';
 
 export const DevTokenInput = z
@@ -7,16 +7,16 @@ export const DevTokenInput = z
     email: z.string().trim().toLowerCase().email().max(254).openapi({ example: 'minji@example.com' }),
     name: z.string().trim().min(1).max(100).openapi({ example: '김민지' }),
   })
-  .openapi('DevTokenInput');
+  .openapi('DevTokenInput', { description: 'Who to sign in as; the email identifies the user (case-insensitively).' });
 
 export const TokenSchema = z
   .object({
-    access_token: z.string(),
-    token_type: z.literal('Bearer'),
-    expires_in: z.number().int().openapi({ example: 3600 }),
+    access_token: z.string().openapi({ description: 'Send as `Authorization: Bearer <access_token>`.', example: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIzYjhmIn0.c2lnbmF0dXJl' }),
+    token_type: z.literal('Bearer').openapi({ example: 'Bearer' }),
+    expires_in: z.number().int().openapi({ description: 'Seconds until the token expires.', example: 3600 }),
     user: UserSchema,
   })
-  .openapi('Token');
+  .openapi('Token', { description: 'A bearer token and the user it signs in.' });
 
 export const devTokenRoute = createRoute({
   method: 'post',
@@ -30,7 +30,7 @@ export const devTokenRoute = createRoute({
   security: [],
   request: { body: { required: true, content: { 'application/json': { schema: DevTokenInput } } } },
   responses: {
-    200: { description: 'A bearer token for the user.', content: { 'application/json': { schema: TokenSchema } } },
-    ...problems(400, 404, 413, 415),
+    200: jsonResponse('A bearer token for the user.', TokenSchema),
+    ...problems(400, 404, 409, 413, 415),
   },
 });

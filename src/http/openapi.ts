@@ -4,63 +4,141 @@ import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../domain/limits.js';
 import type { AppEnv } from './env.js';
 import { PROBLEM_TYPE_BASE } from './problem.js';
 
-/** Shared OpenAPI pieces: the Problem schema, headers, parameters and the error responses. */
+/**
+ * Shared OpenAPI pieces: the Problem schema, the header and parameter components, and the helpers
+ * every route contract builds its responses with, so that each response documents the headers the
+ * server really sends (X-Request-Id on all of them) and each error is the one Problem schema.
+ */
+
+export const EXAMPLE_UUID = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
+export const EXAMPLE_TIME = '2025-05-01T12:00:00.000Z';
+
+/** A UUID field with an example; `example` tells which kind of id it is in the docs. */
+export const uuid = (example: string = EXAMPLE_UUID) => z.string().uuid().openapi({ example });
+/** An RFC 3339 timestamp (UTC, milliseconds). */
+export const dateTime = (example: string = EXAMPLE_TIME) => z.string().datetime().openapi({ example });
+
+export const ValidationIssueSchema = z
+  .object({
+    path: z.string().openapi({ description: 'Where: `body.`, `query.`, `path.` or `header.` and the field.', example: 'body.items.0.quantity' }),
+    message: z.string().openapi({ example: 'Too big: expected number to be <=99' }),
+  })
+  .openapi('ValidationIssue', { description: 'One invalid field of a 400 validation_failed.' });
 
 export const ProblemSchema = z
   .object({
     type: z.string().url().openapi({ example: `${PROBLEM_TYPE_BASE}insufficient_credit` }),
     title: z.string().openapi({ example: 'Not enough credit' }),
     status: z.number().int().openapi({ example: 402 }),
-    detail: z.string().openapi({ example: 'This order costs 12,000 KRW; your balance is 3,000 KRW.' }),
-    instance: z.string().openapi({ example: '/orders' }),
-    code: z.enum(ERROR_CODES).openapi({ example: 'insufficient_credit' }),
-    request_id: z.string().openapi({ example: '0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d' }),
+    detail: z.string().openapi({ example: 'Your share is 13000 KRW, more than your balance. Top up and try again.' }),
+    instance: z.string().openapi({ description: 'The request path.', example: '/orders' }),
+    code: z.enum(ERROR_CODES).openapi({ description: 'Stable machine-readable code; `type` is derived from it.', example: 'insufficient_credit' }),
+    request_id: z.string().openapi({ description: 'Same as the X-Request-Id response header.', example: '0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d' }),
     errors: z
-      .array(z.object({ path: z.string(), message: z.string() }).openapi('ValidationIssue'))
+      .array(ValidationIssueSchema)
       .optional()
-      .openapi({ description: 'Present on validation failures: one entry per invalid field.' }),
+      .openapi({ description: 'Present on validation failures (400 validation_failed): one entry per invalid field.' }),
     current: z
       .record(z.string(), z.unknown())
       .optional()
-      .openapi({ description: 'Present on 412: the current representation of the resource.' }),
+      .openapi({
+        description: 'Present on 412: the current representation of the resource (an Order or a User), so the client can decide again without another GET.',
+      }),
   })
-  .openapi('Problem', { description: 'An RFC 9457 problem; `type` is stable per `code`.' });
+  .openapi('Problem', {
+    description: 'An RFC 9457 problem. `type` is stable per `code`; see the table in the API description.',
+    example: {
+      type: `${PROBLEM_TYPE_BASE}insufficient_credit`,
+      title: 'Not enough credit',
+      status: 402,
+      detail: 'Your share is 13000 KRW, more than your balance. Top up and try again.',
+      instance: '/orders',
+      code: 'insufficient_credit',
+      request_id: '0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d',
+    },
+  });
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Malformed JSON, or a body, query, path or header value that violates the schema.',
+  400: 'Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field).',
   401: 'No bearer token, or one that is invalid or expired.',
   402: 'Not enough credit for this payment; nothing was charged.',
   403: 'Authenticated, but not allowed to act on this resource.',
   404: 'No resource with this id.',
   409: 'The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After).',
-  412: 'If-Match does not match the current version; the body carries the current representation and the ETag header its tag.',
-  413: 'The request body exceeds 64 KiB.',
+  412: 'If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag.',
+  413: 'The request body is too large.',
   415: 'The request body is not application/json.',
   422: 'The request is well-formed but cannot be carried out (see `code`).',
   428: 'The action requires If-Match.',
+  500: 'An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe.',
   503: 'The database is unavailable; retry after Retry-After seconds.',
 };
 
 const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 
-/** Error responses of an operation, all problem+json; every operation may also answer 503. */
-export function problems(...statuses: number[]) {
-  const responses: Record<number, { description: string; content: object; headers?: object }> = {};
-  for (const status of [...statuses, 503]) {
-    const headers: Record<string, object> = {};
-    if (status === 409 || status === 503) headers['Retry-After'] = headerRef('RetryAfter');
-    if (status === 412) headers['ETag'] = headerRef('ETag');
+/** Response headers, as references to the header components registered below. */
+export const headers = {
+  requestId: { 'X-Request-Id': headerRef('XRequestId') },
+  etag: { ETag: headerRef('ETag') },
+  location: { Location: headerRef('Location') },
+  replayed: { 'Idempotent-Replayed': headerRef('IdempotentReplayed') },
+  retryAfter: { 'Retry-After': headerRef('RetryAfter') },
+};
+
+type HeaderRefs = Record<string, { $ref: string }>;
+
+/** A JSON success response; every response carries X-Request-Id. */
+export function jsonResponse<S extends z.ZodType>(description: string, schema: S, extra: HeaderRefs = {}) {
+  return {
+    description,
+    headers: { ...extra, ...headers.requestId },
+    content: { 'application/json': { schema } },
+  };
+}
+
+/** A success response without a body (204, 304). */
+export function emptyResponse(description: string, extra: HeaderRefs = {}) {
+  return { description, headers: { ...extra, ...headers.requestId } };
+}
+
+/** The 304 of a conditional GET: no body, the current ETag. */
+export const notModifiedResponse = emptyResponse('Unchanged since the ETag in If-None-Match: no body.', headers.etag);
+
+// Errors an idempotent action stores with its key and replays (with Idempotent-Replayed: true).
+// Validation, auth, 413/415/428 happen before the key is looked at; 5xx and busy-409s are never stored.
+const REPLAYABLE = new Set([402, 403, 404, 409, 412, 422]);
+
+function problemResponses(statuses: number[], options: { replayable: boolean; database: boolean }) {
+  const responses: Record<number, { description: string; headers: HeaderRefs; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }> = {};
+  const all = [...statuses, 500, ...(options.database ? [503] : [])];
+  for (const status of all) {
+    const extra: HeaderRefs = {};
+    if (status === 409 || status === 503) Object.assign(extra, headers.retryAfter);
+    if (status === 412) Object.assign(extra, headers.etag);
+    if (options.replayable && REPLAYABLE.has(status)) Object.assign(extra, headers.replayed);
     responses[status] = {
       description: STATUS_TEXT[status] ?? 'Error',
+      headers: { ...extra, ...headers.requestId },
       content: { 'application/problem+json': { schema: ProblemSchema } },
-      ...(Object.keys(headers).length ? { headers } : {}),
     };
   }
   return responses;
 }
 
-export const etagHeader = { ETag: headerRef('ETag') };
-export const replayHeaders = { 'Idempotent-Replayed': headerRef('IdempotentReplayed') };
+/** Error responses of an operation, all problem+json; every operation may also answer 500 and 503. */
+export function problems(...statuses: number[]) {
+  return problemResponses(statuses, { replayable: false, database: true });
+}
+
+/** Error responses of an Idempotency-Key action: the stored outcomes may come back as replays. */
+export function actionProblems(...statuses: number[]) {
+  return problemResponses(statuses, { replayable: true, database: true });
+}
+
+/** Error responses of an operation that never touches the database (only 500 besides `statuses`). */
+export function problemsWithoutDatabase(...statuses: number[]) {
+  return problemResponses(statuses, { replayable: false, database: false });
+}
 
 const paramRef = (name: string) => ({ $ref: `#/components/parameters/${name}` });
 export const params = {
@@ -70,6 +148,7 @@ export const params = {
   idempotencyKeyOptional: paramRef('IdempotencyKeyOptional'),
 };
 
+/** Operations that need the bearer token; public ones say `security: []`. */
 export const security = [{ bearerAuth: [] }];
 
 export const PaginationQuery = z.object({
@@ -79,21 +158,21 @@ export const PaginationQuery = z.object({
     .min(1)
     .max(PAGE_SIZE_MAX)
     .default(PAGE_SIZE_DEFAULT)
-    .openapi({ description: `Page size (default ${PAGE_SIZE_DEFAULT}, max ${PAGE_SIZE_MAX}).` }),
+    .openapi({ description: `Page size (default ${PAGE_SIZE_DEFAULT}, max ${PAGE_SIZE_MAX}).`, example: PAGE_SIZE_DEFAULT }),
   cursor: z
     .string()
     .max(512)
     .optional()
-    .openapi({ description: 'Opaque cursor from the previous page\'s `next_cursor`.' }),
+    .openapi({ description: 'Opaque cursor from the previous page\'s `next_cursor`.', example: 'eyJpZCI6NDJ9' }),
 });
 
 export const NextCursor = z
   .string()
   .nullable()
-  .openapi({ description: 'Pass as `cursor` to get the next page; null on the last page.' });
+  .openapi({ description: 'Pass as `cursor` to get the next page; null on the last page.', example: 'eyJpZCI6NDJ9' });
 
-export const UuidParam = (name: string) =>
-  z.object({ [name]: z.string().uuid().openapi({ param: { name, in: 'path' }, example: '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f' }) });
+export const UuidParam = (name: string, description: string) =>
+  z.object({ [name]: z.string().uuid().openapi({ param: { name, in: 'path', description }, example: EXAMPLE_UUID }) });
 
 export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentionHours: number): void {
   const registry = app.openAPIRegistry;
@@ -110,20 +189,21 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     'retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot ' +
     `finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept ${idempotencyRetentionHours} h, ` +
     'then purged: a key reused after that runs as a new request.';
+  const keySchema = { type: 'string' as const, minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' };
   registry.registerComponent('parameters', 'IdempotencyKeyRequired', {
     name: 'Idempotency-Key',
     in: 'header',
     required: true,
     description: `${idempotencyText} Missing → 400.`,
-    schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+    schema: keySchema,
     example: '2f9d6c1e-order-42',
   });
   registry.registerComponent('parameters', 'IdempotencyKeyOptional', {
     name: 'Idempotency-Key',
     in: 'header',
     required: false,
-    description: idempotencyText,
-    schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+    description: `Optional here (the action moves no money from the caller). ${idempotencyText}`,
+    schema: keySchema,
     example: '2f9d6c1e-complete-42',
   });
   registry.registerComponent('parameters', 'IfMatch', {
@@ -138,28 +218,35 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     name: 'If-None-Match',
     in: 'header',
     required: false,
-    description: 'An ETag the client holds; if it is still current the answer is 304 with no body.',
+    description: 'An ETag the client holds (or `*`); if it is still current the answer is 304 with no body.',
     schema: { type: 'string', maxLength: 512 },
     example: '"v1"',
   });
   registry.registerComponent('headers', 'ETag', {
-    description: 'Strong entity tag of the current version of the resource.',
-    schema: { type: 'string', example: '"v2"' },
+    description: 'Strong entity tag of the current version of the resource; send it back as If-Match (actions) or If-None-Match (polling).',
+    schema: { type: 'string', pattern: '^"v[1-9][0-9]*"$' },
+    example: '"v2"',
   });
   registry.registerComponent('headers', 'Location', {
-    description: 'URL of the created resource.',
-    schema: { type: 'string', example: '/orders/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f' },
+    description: 'Path of the created resource.',
+    schema: { type: 'string' },
+    example: `/orders/${EXAMPLE_UUID}`,
   });
   registry.registerComponent('headers', 'IdempotentReplayed', {
-    description: '`true` when this response is the stored answer to an earlier request with the same Idempotency-Key.',
+    description: 'Present (`true`) when this response is the stored answer to an earlier request with the same Idempotency-Key.',
     schema: { type: 'string', enum: ['true'] },
+    example: 'true',
   });
   registry.registerComponent('headers', 'RetryAfter', {
     description: 'Seconds to wait before retrying.',
-    schema: { type: 'integer', minimum: 0, example: 1 },
+    schema: { type: 'integer', minimum: 0 },
+    example: 1,
   });
   registry.registerComponent('headers', 'XRequestId', {
-    description: 'The request id (the incoming X-Request-Id when valid, else generated); also in every problem body and log line.',
-    schema: { type: 'string' },
+    description:
+      'The request id: the X-Request-Id the client sent (when it is 1–128 visible ASCII characters), else a generated UUID. ' +
+      'Also `request_id` in every problem body and in every log line of the request.',
+    schema: { type: 'string', minLength: 1, maxLength: 128 },
+    example: '0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d',
   });
 }

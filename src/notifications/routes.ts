@@ -1,20 +1,20 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { NextCursor, PaginationQuery, problems, security } from '../http/openapi.js';
+import { NextCursor, PaginationQuery, dateTime, jsonResponse, problems, security, uuid } from '../http/openapi.js';
 
 export const NotificationSchema = z
   .object({
-    id: z.number().int(),
-    order_id: z.string().uuid().nullable(),
-    kind: z.enum(['order_matched', 'order_expired', 'order_cancelled', 'order_completed']),
-    message: z.string(),
-    read_at: z.string().datetime().nullable(),
-    created_at: z.string().datetime(),
+    id: z.number().int().openapi({ example: 7 }),
+    order_id: uuid().nullable().openapi({ description: 'The order it is about.' }),
+    kind: z.enum(['order_matched', 'order_expired', 'order_cancelled', 'order_completed']).openapi({ example: 'order_matched' }),
+    message: z.string().openapi({ example: 'A neighbour joined your order at 교촌치킨 전북대점.' }),
+    read_at: dateTime().nullable().openapi({ description: 'When it was first marked read; null while unread.' }),
+    created_at: dateTime(),
   })
-  .openapi('Notification');
+  .openapi('Notification', { description: 'Something that happened to one of your orders.' });
 
 const NotificationPageSchema = z
   .object({ items: z.array(NotificationSchema), next_cursor: NextCursor })
-  .openapi('NotificationPage');
+  .openapi('NotificationPage', { description: 'A page of notifications, newest first.' });
 
 export const listNotificationsRoute = createRoute({
   method: 'get',
@@ -26,11 +26,11 @@ export const listNotificationsRoute = createRoute({
   security,
   request: {
     query: PaginationQuery.extend({
-      unread: z.enum(['true', 'false']).optional().openapi({ description: 'Only unread ones when true.' }),
+      unread: z.enum(['true', 'false']).optional().openapi({ description: 'Only unread ones when true.', example: 'true' }),
     }),
   },
   responses: {
-    200: { description: 'A page of notifications.', content: { 'application/json': { schema: NotificationPageSchema } } },
+    200: jsonResponse('A page of notifications.', NotificationPageSchema),
     ...problems(400, 401),
   },
 });
@@ -45,11 +45,16 @@ export const markNotificationReadRoute = createRoute({
   security,
   request: {
     params: z.object({
-      notificationId: z.coerce.number().int().min(1).max(2 ** 53 - 1).openapi({ param: { name: 'notificationId', in: 'path' }, example: 1 }),
+      notificationId: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(2 ** 53 - 1)
+        .openapi({ param: { name: 'notificationId', in: 'path', description: 'The notification\'s id.' }, example: 7 }),
     }),
   },
   responses: {
-    200: { description: 'The notification.', content: { 'application/json': { schema: NotificationSchema } } },
-    ...problems(400, 401, 404),
+    200: jsonResponse('The notification, with its read time.', NotificationSchema),
+    ...problems(400, 401, 404, 409),
   },
 });

@@ -1,7 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { problems } from '../http/openapi.js';
+import { headers, jsonResponse, problems, problemsWithoutDatabase } from '../http/openapi.js';
 
-const StatusSchema = z.object({ status: z.enum(['ok']) }).openapi('Status');
+const StatusSchema = z
+  .object({ status: z.enum(['ok']).openapi({ example: 'ok' }) })
+  .openapi('Status', { description: 'The answer of a health or readiness probe.' });
+
+const MetricsTextSchema = z.string().openapi('MetricsText', {
+  description: 'Prometheus text exposition format 0.0.4.',
+  example: '# HELP http_requests_total HTTP requests by method, route and status.\n# TYPE http_requests_total counter\nhttp_requests_total{method="GET",route="/health",status="200"} 3\n',
+});
 
 export const healthRoute = createRoute({
   method: 'get',
@@ -11,7 +18,7 @@ export const healthRoute = createRoute({
   summary: 'Liveness',
   description: 'The process is up and serving HTTP. Does not touch the database.',
   security: [],
-  responses: { 200: { description: 'Alive.', content: { 'application/json': { schema: StatusSchema } } } },
+  responses: { 200: jsonResponse('Alive.', StatusSchema), ...problemsWithoutDatabase() },
 });
 
 export const readyRoute = createRoute({
@@ -23,7 +30,7 @@ export const readyRoute = createRoute({
   description: 'The database answers: safe to send traffic. 503 with Retry-After when it does not.',
   security: [],
   responses: {
-    200: { description: 'Ready.', content: { 'application/json': { schema: StatusSchema } } },
+    200: jsonResponse('Ready.', StatusSchema),
     ...problems(),
   },
 });
@@ -37,6 +44,15 @@ export const metricsRoute = createRoute({
   description: 'Request counts and durations by route, and Node.js process metrics, in Prometheus text format.',
   security: [],
   responses: {
-    200: { description: 'Metrics.', content: { 'text/plain': { schema: z.string() } } },
+    200: {
+      description: 'Metrics (Prometheus text exposition format 0.0.4).',
+      headers: headers.requestId,
+      content: {
+        'text/plain': {
+          schema: MetricsTextSchema,
+        },
+      },
+    },
+    ...problemsWithoutDatabase(),
   },
 });

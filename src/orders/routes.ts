@@ -1,16 +1,35 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { MAX_ITEMS_PER_ORDER, MAX_QUANTITY, NEARBY_MAX_RADIUS_M } from '../domain/limits.js';
 import {
-  NextCursor, PaginationQuery, UuidParam, etagHeader, params, problems, replayHeaders, security,
+  NextCursor, PaginationQuery, UuidParam, actionProblems, dateTime, headers, jsonResponse, notModifiedResponse, params, problems,
+  security, uuid,
 } from '../http/openapi.js';
 import { StoreSchema } from '../stores/routes.js';
+import { AddressInput } from '../users/routes.js';
+
+const STORE_ID_EXAMPLE = '0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d';
+const MENU_ID_EXAMPLE = '9a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
+const CREATOR_ID_EXAMPLE = '3b8f0c52-7d4e-4f1a-9c2b-5e6d7f8a9b0c';
+const JOINER_ID_EXAMPLE = 'c4d5e6f7-0a1b-4c2d-9e3f-4a5b6c7d8e9f';
+
+export const SplitTypeSchema = z.enum(['split', 'separate']).openapi('SplitType', {
+  description: '`split`: both eat the same menu, halves of menu and tip. `separate`: each pays their own items and half the tip.',
+  example: 'split',
+});
+
+export const OrderStatusSchema = z.enum(['pending', 'matched', 'completed', 'cancelled', 'expired']).openapi('OrderStatus', {
+  description:
+    '`pending → matched → completed`, `pending → cancelled`, `pending → expired`. A pending order past `expires_at` is ' +
+    'expired in effect (it cannot be joined) until the sweeper writes it.',
+  example: 'pending',
+});
 
 const ItemInput = z
   .strictObject({
-    menu_id: z.string().uuid(),
+    menu_id: uuid(MENU_ID_EXAMPLE),
     quantity: z.number().int().min(1).max(MAX_QUANTITY).openapi({ example: 1 }),
   })
-  .openapi('OrderItemInput');
+  .openapi('OrderItemInput', { description: 'A menu of the order\'s store and how many.' });
 
 const ItemsInput = z
   .array(ItemInput)
@@ -19,62 +38,58 @@ const ItemsInput = z
   .refine((items) => new Set(items.map((i) => i.menu_id)).size === items.length, 'each menu_id may appear once')
   .openapi({ description: 'Menus of the order\'s store, each once.' });
 
-const DeliveryInput = z
-  .strictObject({
-    address: z.string().trim().min(1).max(300).openapi({ example: '전북 전주시 덕진구 백제대로 567' }),
-    lat: z.number().min(-90).max(90).openapi({ example: 35.8468 }),
-    lon: z.number().min(-180).max(180).openapi({ example: 127.1297 }),
-  })
-  .openapi('Delivery');
-
 export const CreateOrderInput = z
   .strictObject({
-    store_id: z.string().uuid(),
-    split_type: z.enum(['split', 'separate']).openapi({
-      description: '`split`: both eat the same menu, halves of menu and tip. `separate`: each pays their own items and half the tip.',
-    }),
+    store_id: uuid(STORE_ID_EXAMPLE),
+    split_type: SplitTypeSchema,
     items: ItemsInput.optional().openapi({ description: 'Defaults to your cart\'s items of this store (the cart is emptied on success).' }),
-    delivery: DeliveryInput.optional().openapi({ description: 'Defaults to your saved address.' }),
+    delivery: AddressInput.optional().openapi({ description: 'Defaults to your saved address.' }),
   })
-  .openapi('CreateOrderInput');
+  .openapi('CreateOrderInput', {
+    description: 'What to order and where to deliver it. Without `items` the cart is used; without `delivery`, your saved address.',
+  });
 
 export const JoinOrderInput = z
   .strictObject({
     items: ItemsInput.optional().openapi({ description: 'Required for `separate` orders (your own items); not allowed for `split`.' }),
   })
-  .openapi('JoinOrderInput');
+  .openapi('JoinOrderInput', { description: 'Your own items for a `separate` order; an empty body (or `{}`) for a `split` one.' });
 
 export const OrderSchema = z
   .object({
-    id: z.string().uuid(),
-    store_id: z.string().uuid(),
-    split_type: z.enum(['split', 'separate']),
-    status: z.enum(['pending', 'matched', 'completed', 'cancelled', 'expired']).openapi({
-      description: 'A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it.',
-    }),
+    id: uuid(),
+    store_id: uuid(STORE_ID_EXAMPLE),
+    split_type: SplitTypeSchema,
+    status: OrderStatusSchema,
     version: z.number().int().openapi({ description: 'Bumped by every action; the ETag is derived from it.', example: 1 }),
-    creator_id: z.string().uuid(),
-    joiner_id: z.string().uuid().nullable(),
-    created_at: z.string().datetime(),
-    expires_at: z.string().datetime(),
-    matched_at: z.string().datetime().nullable(),
-    completed_at: z.string().datetime().nullable(),
-    cancelled_at: z.string().datetime().nullable(),
-    expired_at: z.string().datetime().nullable(),
-    delivery: z.object({ address: z.string(), lat: z.number(), lon: z.number() }).openapi('DeliveryAddress'),
+    creator_id: uuid(CREATOR_ID_EXAMPLE),
+    joiner_id: uuid(JOINER_ID_EXAMPLE).nullable().openapi({ description: 'Null until someone joins.' }),
+    created_at: dateTime('2025-05-01T12:00:00.000Z'),
+    expires_at: dateTime('2025-05-01T12:30:00.000Z'),
+    matched_at: dateTime('2025-05-01T12:07:00.000Z').nullable(),
+    completed_at: dateTime('2025-05-01T12:45:00.000Z').nullable(),
+    cancelled_at: dateTime('2025-05-01T12:10:00.000Z').nullable(),
+    expired_at: dateTime('2025-05-01T12:30:05.000Z').nullable(),
+    delivery: z
+      .object({
+        address: z.string().openapi({ example: '전북 전주시 덕진구 백제대로 567' }),
+        lat: z.number().openapi({ example: 35.8468 }),
+        lon: z.number().openapi({ example: 127.1297 }),
+      })
+      .openapi('DeliveryAddress', { description: 'Where the order is delivered (the creator\'s address).' }),
     items: z.array(
       z
         .object({
-          user_id: z.string().uuid(),
-          menu_id: z.string().uuid(),
+          user_id: uuid(CREATOR_ID_EXAMPLE).openapi({ description: 'Who ordered this item (creator or joiner).' }),
+          menu_id: uuid(MENU_ID_EXAMPLE),
           name: z.string().openapi({ example: '허니콤보' }),
           quantity: z.number().int().openapi({ example: 1 }),
           unit_price: z.number().int().openapi({ example: 23000 }),
         })
-        .openapi('OrderItem'),
+        .openapi('OrderItem', { description: 'One line of the order: a menu, how many, and its price when ordered.' }),
     ),
     menu_total: z.number().int().openapi({ description: 'All items of the order so far, KRW.', example: 23000 }),
-    delivery_tip: z.number().int().openapi({ example: 3000 }),
+    delivery_tip: z.number().int().openapi({ description: 'KRW, the store\'s tip when the order was opened.', example: 3000 }),
     shares: z
       .object({
         creator: z.number().int().openapi({ example: 13000 }),
@@ -82,28 +97,29 @@ export const OrderSchema = z
       })
       .openapi('Shares', { description: 'What each side pays (paid at creation and at join); they add up to menu_total + delivery_tip once matched.' }),
   })
-  .openapi('Order');
+  .openapi('Order', { description: 'A joint order: its state, the items of both participants and what each pays.' });
 
 const NearbyOrderSchema = OrderSchema.extend({
   distance_m: z.number().openapi({ description: 'Great-circle distance from the query point, metres.', example: 84.2 }),
-}).openapi('NearbyOrder');
+}).openapi('NearbyOrder', { description: 'An order you could join, with its distance from you.' });
 
 const NearbyPageSchema = z
   .object({
     items: z.array(NearbyOrderSchema),
-    included: z.object({ stores: z.array(StoreSchema) }).openapi('IncludedStores'),
+    included: z
+      .object({ stores: z.array(StoreSchema) })
+      .openapi('IncludedStores', { description: 'The stores of the orders on this page, each once.' }),
     next_cursor: NextCursor,
   })
-  .openapi('NearbyOrderPage');
+  .openapi('NearbyOrderPage', { description: 'A page of joinable orders, nearest first, with their stores side-loaded.' });
 
-const OrderPageSchema = z.object({ items: z.array(OrderSchema), next_cursor: NextCursor }).openapi('OrderPage');
+const OrderPageSchema = z
+  .object({ items: z.array(OrderSchema), next_cursor: NextCursor })
+  .openapi('OrderPage', { description: 'A page of orders, newest first.' });
 
-const orderParam = UuidParam('orderId');
-const orderResponse = (description: string) => ({
-  description,
-  headers: { ...etagHeader, ...replayHeaders },
-  content: { 'application/json': { schema: OrderSchema } },
-});
+const orderParam = UuidParam('orderId', 'The order\'s id.');
+/** An action's answer: the order's new state and its ETag (or, with Idempotent-Replayed, the stored answer). */
+const orderResponse = (description: string) => jsonResponse(description, OrderSchema, { ...headers.etag, ...headers.replayed });
 
 export const createOrderRoute = createRoute({
   method: 'post',
@@ -119,12 +135,8 @@ export const createOrderRoute = createRoute({
   parameters: [params.idempotencyKeyRequired],
   request: { body: { required: true, content: { 'application/json': { schema: CreateOrderInput } } } },
   responses: {
-    201: {
-      description: 'Opened and paid.',
-      headers: { ...etagHeader, Location: { $ref: '#/components/headers/Location' }, ...replayHeaders },
-      content: { 'application/json': { schema: OrderSchema } },
-    },
-    ...problems(400, 401, 402, 404, 409, 413, 415, 422),
+    201: jsonResponse('Opened and paid.', OrderSchema, { ...headers.etag, ...headers.location, ...headers.replayed }),
+    ...actionProblems(400, 401, 402, 404, 409, 413, 415, 422),
   },
 });
 
@@ -139,8 +151,8 @@ export const getOrderRoute = createRoute({
   parameters: [params.ifNoneMatch],
   request: { params: orderParam },
   responses: {
-    200: { description: 'The order.', headers: etagHeader, content: { 'application/json': { schema: OrderSchema } } },
-    304: { description: 'Unchanged since the ETag in If-None-Match.', headers: etagHeader },
+    200: jsonResponse('The order.', OrderSchema, headers.etag),
+    304: notModifiedResponse,
     ...problems(400, 401, 404),
   },
 });
@@ -157,8 +169,8 @@ export const listNearbyRoute = createRoute({
   security,
   request: {
     query: PaginationQuery.extend({
-      lat: z.coerce.number().min(-90).max(90).openapi({ example: 35.8468 }),
-      lon: z.coerce.number().min(-180).max(180).openapi({ example: 127.1297 }),
+      lat: z.coerce.number().min(-90).max(90).openapi({ description: 'Latitude of where you are (WGS 84).', example: 35.8468 }),
+      lon: z.coerce.number().min(-180).max(180).openapi({ description: 'Longitude of where you are (WGS 84).', example: 127.1297 }),
       radius_m: z.coerce
         .number()
         .int()
@@ -166,11 +178,11 @@ export const listNearbyRoute = createRoute({
         .max(NEARBY_MAX_RADIUS_M)
         .optional()
         .openapi({ description: `Metres, default 300, max ${NEARBY_MAX_RADIUS_M}.`, example: 300 }),
-      category: z.string().min(1).max(50).optional().openapi({ example: '치킨' }),
+      category: z.string().min(1).max(50).optional().openapi({ description: 'Only orders at stores of this category.', example: '치킨' }),
     }),
   },
   responses: {
-    200: { description: 'A page of nearby orders.', content: { 'application/json': { schema: NearbyPageSchema } } },
+    200: jsonResponse('A page of nearby orders.', NearbyPageSchema),
     ...problems(400, 401),
   },
 });
@@ -185,12 +197,12 @@ export const listMyOrdersRoute = createRoute({
   security,
   request: {
     query: PaginationQuery.extend({
-      role: z.enum(['created', 'joined']).optional().openapi({ description: 'Only orders you created, or only those you joined.' }),
-      status: z.enum(['pending', 'matched', 'completed', 'cancelled', 'expired']).optional(),
+      role: z.enum(['created', 'joined']).optional().openapi({ description: 'Only orders you created, or only those you joined.', example: 'created' }),
+      status: OrderStatusSchema.optional(),
     }),
   },
   responses: {
-    200: { description: 'A page of orders.', content: { 'application/json': { schema: OrderPageSchema } } },
+    200: jsonResponse('A page of orders.', OrderPageSchema),
     ...problems(400, 401),
   },
 });
@@ -207,7 +219,7 @@ export const joinOrderRoute = createRoute({
   security,
   parameters: [params.ifMatch, params.idempotencyKeyRequired],
   request: { params: orderParam, body: { required: false, content: { 'application/json': { schema: JoinOrderInput } } } },
-  responses: { 200: orderResponse('Matched and paid.'), ...problems(400, 401, 402, 404, 409, 412, 413, 415, 422, 428) },
+  responses: { 200: orderResponse('Matched and paid.'), ...actionProblems(400, 401, 402, 404, 409, 412, 413, 415, 422, 428) },
 });
 
 export const cancelOrderRoute = createRoute({
@@ -220,7 +232,7 @@ export const cancelOrderRoute = createRoute({
   security,
   parameters: [params.ifMatch, params.idempotencyKeyRequired],
   request: { params: orderParam },
-  responses: { 200: orderResponse('Cancelled and refunded.'), ...problems(400, 401, 403, 404, 409, 412, 422, 428) },
+  responses: { 200: orderResponse('Cancelled and refunded.'), ...actionProblems(400, 401, 403, 404, 409, 412, 422, 428) },
 });
 
 export const expireOrderRoute = createRoute({
@@ -233,7 +245,7 @@ export const expireOrderRoute = createRoute({
   security,
   parameters: [params.ifMatch, params.idempotencyKeyOptional],
   request: { params: orderParam },
-  responses: { 200: orderResponse('Expired and refunded.'), ...problems(400, 401, 404, 409, 412, 422, 428) },
+  responses: { 200: orderResponse('Expired and refunded.'), ...actionProblems(400, 401, 404, 409, 412, 422, 428) },
 });
 
 export const completeOrderRoute = createRoute({
@@ -246,5 +258,5 @@ export const completeOrderRoute = createRoute({
   security,
   parameters: [params.ifMatch, params.idempotencyKeyOptional],
   request: { params: orderParam },
-  responses: { 200: orderResponse('Completed.'), ...problems(400, 401, 403, 404, 409, 412, 422, 428) },
+  responses: { 200: orderResponse('Completed.'), ...actionProblems(400, 401, 403, 404, 409, 412, 422, 428) },
 });

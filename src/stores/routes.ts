@@ -1,34 +1,40 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { NextCursor, PaginationQuery, UuidParam, problems, security } from '../http/openapi.js';
+import { NextCursor, PaginationQuery, UuidParam, jsonResponse, problems, security, uuid } from '../http/openapi.js';
+
+const STORE_ID_EXAMPLE = '0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d';
+const MENU_ID_EXAMPLE = '9a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
 
 export const StoreSchema = z
   .object({
-    id: z.string().uuid(),
+    id: uuid(STORE_ID_EXAMPLE),
     name: z.string().openapi({ example: '교촌치킨 전북대점' }),
     category: z.string().openapi({ example: '치킨' }),
-    address: z.string(),
+    address: z.string().openapi({ example: '전북 전주시 덕진구 권삼득로 12' }),
     lat: z.number().openapi({ example: 35.8468 }),
     lon: z.number().openapi({ example: 127.1297 }),
-    min_order_price: z.number().int().openapi({ example: 16000 }),
-    delivery_tip: z.number().int().openapi({ example: 3000 }),
-    delivery_minutes: z.number().int().openapi({ example: 35 }),
+    min_order_price: z.number().int().openapi({ description: 'KRW the menu total must reach.', example: 16000 }),
+    delivery_tip: z.number().int().openapi({ description: 'KRW, split between the two participants.', example: 3000 }),
+    delivery_minutes: z.number().int().openapi({ description: 'Typical minutes from match to delivery.', example: 35 }),
   })
-  .openapi('Store');
+  .openapi('Store', { description: 'A restaurant that delivers.' });
 
 export const MenuSchema = z
   .object({
-    id: z.string().uuid(),
-    store_id: z.string().uuid(),
+    id: uuid(MENU_ID_EXAMPLE),
+    store_id: uuid(STORE_ID_EXAMPLE),
     name: z.string().openapi({ example: '허니콤보' }),
-    price: z.number().int().openapi({ example: 23000 }),
+    price: z.number().int().openapi({ description: 'KRW.', example: 23000 }),
   })
-  .openapi('Menu');
+  .openapi('Menu', { description: 'A dish of a store.' });
 
-const StorePageSchema = z.object({ items: z.array(StoreSchema), next_cursor: NextCursor }).openapi('StorePage');
-const MenuListSchema = z.object({ items: z.array(MenuSchema) }).openapi('MenuList');
+const StorePageSchema = z
+  .object({ items: z.array(StoreSchema), next_cursor: NextCursor })
+  .openapi('StorePage', { description: 'A page of stores, by name.' });
+const MenuListSchema = z.object({ items: z.array(MenuSchema) }).openapi('MenuList', { description: 'Every menu of a store, cheapest first.' });
+const CategorySchema = z.object({ name: z.string().openapi({ example: '치킨' }) }).openapi('Category', { description: 'A store category.' });
 const CategoryListSchema = z
-  .object({ items: z.array(z.object({ name: z.string().openapi({ example: '치킨' }) }).openapi('Category')) })
-  .openapi('CategoryList');
+  .object({ items: z.array(CategorySchema) })
+  .openapi('CategoryList', { description: 'Every store category, in display order.' });
 
 export const listCategoriesRoute = createRoute({
   method: 'get',
@@ -39,7 +45,7 @@ export const listCategoriesRoute = createRoute({
   description: 'Every category a store can have, in display order.',
   security,
   responses: {
-    200: { description: 'The categories.', content: { 'application/json': { schema: CategoryListSchema } } },
+    200: jsonResponse('The categories.', CategoryListSchema),
     ...problems(401),
   },
 });
@@ -54,11 +60,11 @@ export const listStoresRoute = createRoute({
   security,
   request: {
     query: PaginationQuery.extend({
-      category: z.string().min(1).max(50).optional().openapi({ example: '치킨' }),
+      category: z.string().min(1).max(50).optional().openapi({ description: 'Only stores of this category (see GET /categories).', example: '치킨' }),
     }),
   },
   responses: {
-    200: { description: 'A page of stores.', content: { 'application/json': { schema: StorePageSchema } } },
+    200: jsonResponse('A page of stores.', StorePageSchema),
     ...problems(400, 401),
   },
 });
@@ -71,9 +77,9 @@ export const getStoreRoute = createRoute({
   summary: 'One store',
   description: 'A store with its minimum order price, delivery tip and delivery time.',
   security,
-  request: { params: UuidParam('storeId') },
+  request: { params: UuidParam('storeId', 'The store\'s id.') },
   responses: {
-    200: { description: 'The store.', content: { 'application/json': { schema: StoreSchema } } },
+    200: jsonResponse('The store.', StoreSchema),
     ...problems(400, 401, 404),
   },
 });
@@ -86,9 +92,9 @@ export const listMenusRoute = createRoute({
   summary: "A store's menus",
   description: 'Every menu of the store, cheapest first.',
   security,
-  request: { params: UuidParam('storeId') },
+  request: { params: UuidParam('storeId', 'The store\'s id.') },
   responses: {
-    200: { description: 'The menus.', content: { 'application/json': { schema: MenuListSchema } } },
+    200: jsonResponse('The menus.', MenuListSchema),
     ...problems(400, 401, 404),
   },
 });

@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { TOP_UP_MAX_KRW } from '../domain/limits.js';
 import {
-  NextCursor, PaginationQuery, etagHeader, params, problems, replayHeaders, security,
+  NextCursor, PaginationQuery, actionProblems, dateTime, headers, jsonResponse, notModifiedResponse, params, problems, security, uuid,
 } from '../http/openapi.js';
 
 export const UserSchema = z
   .object({
-    id: z.string().uuid(),
+    id: uuid('3b8f0c52-7d4e-4f1a-9c2b-5e6d7f8a9b0c'),
     email: z.string().email().openapi({ example: 'minji@example.com' }),
     name: z.string().openapi({ example: '김민지' }),
     credit: z.number().int().openapi({ description: 'Balance in KRW: always the sum of the ledger.', example: 50000 }),
@@ -14,18 +14,18 @@ export const UserSchema = z
     lat: z.number().nullable().openapi({ example: 35.8468 }),
     lon: z.number().nullable().openapi({ example: 127.1297 }),
   })
-  .openapi('User');
+  .openapi('User', { description: 'A user with their wallet balance and saved delivery address.' });
 
 export const LedgerEntrySchema = z
   .object({
-    id: z.number().int(),
-    kind: z.enum(['signup_grant', 'top_up', 'order_charge', 'order_refund']),
+    id: z.number().int().openapi({ example: 42 }),
+    kind: z.enum(['signup_grant', 'top_up', 'order_charge', 'order_refund']).openapi({ example: 'order_charge' }),
     amount: z.number().int().openapi({ description: 'Signed KRW: negative for charges.', example: -9000 }),
     balance_after: z.number().int().openapi({ example: 41000 }),
-    order_id: z.string().uuid().nullable(),
-    created_at: z.string().datetime(),
+    order_id: uuid().nullable().openapi({ description: 'The order a charge or refund belongs to.' }),
+    created_at: dateTime(),
   })
-  .openapi('LedgerEntry');
+  .openapi('LedgerEntry', { description: 'One append-only movement of a wallet.' });
 
 export const AddressInput = z
   .strictObject({
@@ -33,22 +33,24 @@ export const AddressInput = z
     lat: z.number().min(-90).max(90).openapi({ example: 35.8468 }),
     lon: z.number().min(-180).max(180).openapi({ example: 127.1297 }),
   })
-  .openapi('AddressInput');
+  .openapi('AddressInput', { description: 'A delivery address with its coordinates (WGS 84).' });
 
 export const TopUpInput = z
   .strictObject({
     amount: z.number().int().min(1).max(TOP_UP_MAX_KRW).openapi({ description: `KRW, 1 to ${TOP_UP_MAX_KRW}.`, example: 20000 }),
   })
-  .openapi('TopUpInput');
+  .openapi('TopUpInput', { description: 'How much credit to add.' });
 
 export const TopUpResultSchema = z
   .object({
     credit: z.number().int().openapi({ description: 'The new balance.', example: 70000 }),
     entry: LedgerEntrySchema,
   })
-  .openapi('TopUpResult');
+  .openapi('TopUpResult', { description: 'The new balance and the ledger row that made it.' });
 
-export const LedgerPageSchema = z.object({ items: z.array(LedgerEntrySchema), next_cursor: NextCursor }).openapi('LedgerPage');
+export const LedgerPageSchema = z
+  .object({ items: z.array(LedgerEntrySchema), next_cursor: NextCursor })
+  .openapi('LedgerPage', { description: 'A page of ledger entries, newest first.' });
 
 export const getMeRoute = createRoute({
   method: 'get',
@@ -60,8 +62,8 @@ export const getMeRoute = createRoute({
   security,
   parameters: [params.ifNoneMatch],
   responses: {
-    200: { description: 'The user.', headers: etagHeader, content: { 'application/json': { schema: UserSchema } } },
-    304: { description: 'Unchanged since the ETag in If-None-Match.', headers: etagHeader },
+    200: jsonResponse('The user.', UserSchema, headers.etag),
+    304: notModifiedResponse,
     ...problems(401),
   },
 });
@@ -77,8 +79,8 @@ export const putAddressRoute = createRoute({
   parameters: [params.ifMatch],
   request: { body: { required: true, content: { 'application/json': { schema: AddressInput } } } },
   responses: {
-    200: { description: 'The updated user.', headers: etagHeader, content: { 'application/json': { schema: UserSchema } } },
-    ...problems(400, 401, 412, 413, 415, 428),
+    200: jsonResponse('The updated user.', UserSchema, headers.etag),
+    ...problems(400, 401, 409, 412, 413, 415, 428),
   },
 });
 
@@ -93,12 +95,8 @@ export const topUpRoute = createRoute({
   parameters: [params.idempotencyKeyRequired],
   request: { body: { required: true, content: { 'application/json': { schema: TopUpInput } } } },
   responses: {
-    201: {
-      description: 'Credited.',
-      headers: replayHeaders,
-      content: { 'application/json': { schema: TopUpResultSchema } },
-    },
-    ...problems(400, 401, 409, 413, 415, 422),
+    201: jsonResponse('Credited (or the replay of an earlier top-up with this Idempotency-Key).', TopUpResultSchema, headers.replayed),
+    ...actionProblems(400, 401, 409, 413, 415, 422),
   },
 });
 
@@ -112,7 +110,7 @@ export const getLedgerRoute = createRoute({
   security,
   request: { query: PaginationQuery },
   responses: {
-    200: { description: 'A page of ledger entries.', content: { 'application/json': { schema: LedgerPageSchema } } },
+    200: jsonResponse('A page of ledger entries.', LedgerPageSchema),
     ...problems(400, 401),
   },
 });
