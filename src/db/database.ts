@@ -44,7 +44,7 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
       idle_in_transaction_session_timeout: options.statementTimeoutMs * 2,
     } as Record<string, string | number>,
   });
-  const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: sql }) });
+  const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: guardReservedConnections(sql) }) });
   return {
     db,
     sql,
@@ -52,4 +52,50 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
       await db.destroy();
     },
   };
+}
+
+// The session is gone: the server ended it (FATAL, e.g. pg_terminate_backend) or the socket closed.
+const SESSION_LOST = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+function endsSession(error: unknown): boolean {
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  return severity === 'FATAL' || severity === 'PANIC' || (typeof code === 'string' && SESSION_LOST.has(code));
+}
+
+/**
+ * kysely runs each transaction on a reserved postgres.js connection. postgres.js 3.4.9 crashes the
+ * whole process when a reserved connection is used after its session died (porsager/postgres#1208)
+ * — and the ROLLBACK kysely sends after the failed statement is such a use — and releasing it
+ * would hand the pool a connection without a socket. So once a reserved connection has lost its
+ * session, further queries on it fail with the error that ended it, and it is not released: the
+ * pool has already set it aside as closed and reconnects it when it needs it again.
+ */
+function guardReservedConnections<T extends Record<string, unknown>>(sql: postgres.Sql<T>): postgres.Sql<T> {
+  const reserve = async () => {
+    const reserved = await sql.reserve();
+    let lost: unknown;
+    return new Proxy(reserved, {
+      get(target, property, receiver) {
+        if (property === 'unsafe') {
+          return (...args: Parameters<typeof target.unsafe>) => {
+            if (lost !== undefined) return Promise.reject(lost);
+            const query = target.unsafe(...args);
+            query.catch((error: unknown) => {
+              if (endsSession(error)) lost = error;
+            });
+            return query;
+          };
+        }
+        if (property === 'release') {
+          return () => {
+            if (lost === undefined) target.release();
+          };
+        }
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+  };
+  return new Proxy(sql, {
+    get: (target, property, receiver) => (property === 'reserve' ? reserve : (Reflect.get(target, property, receiver) as unknown)),
+  });
 }
