@@ -33,7 +33,12 @@ export const ProblemSchema = z
     detail: z.string().openapi({ example: 'Your share is 13000 KRW, more than your balance. Top up and try again.' }),
     instance: z.string().openapi({ description: 'The request path.', example: '/orders' }),
     code: z.enum(ERROR_CODES).openapi({ description: 'Stable machine-readable code; `type` is derived from it.', example: 'insufficient_credit' }),
-    request_id: z.string().openapi({ description: 'Same as the X-Request-Id response header.', example: '0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d' }),
+    request_id: z.string().openapi({
+      description:
+        'The id of the request that produced this problem: the X-Request-Id response header, except on a replay ' +
+        '(`Idempotent-Replayed: true`), whose stored body keeps the id of the original request.',
+      example: '0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d',
+    }),
     errors: z
       .array(ValidationIssueSchema)
       .optional()

@@ -1,0 +1,475 @@
+/**
+ * The committed OpenAPI document against the running server. For every operation in
+ * openapi/openapi.json a request that should succeed is sent through the SDK, and its status,
+ * headers and body are checked against what the document says (ajv, JSON Schema 2020-12). Every
+ * response any SDK call in this file gets is checked the same way by a client middleware, errors
+ * included; a few error responses are checked against the Problem schema on purpose.
+ */
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
+import type { Middleware } from 'openapi-fetch';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../openapi/client.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startServer, type RunningServer } from '../support/server.js';
+import { JEONJU, expectLedgerBalanced, newKey, signUp } from '../support/world.js';
+
+// ajv-formats is CommonJS (`module.exports = plugin; exports.default = plugin`): TypeScript under
+// NodeNext types the default import as the module object, whose `default` is the plugin.
+const addFormats = (addFormatsModule as unknown as { default: FormatsPlugin }).default;
+
+// ---------------------------------------------------------------------------------------------
+// The document and a validator for it
+// ---------------------------------------------------------------------------------------------
+
+type Json = Record<string, unknown>;
+interface Operation {
+  operationId: string;
+  method: string;
+  path: string;
+  responses: Record<string, { headers?: Record<string, { $ref?: string }>; content?: Record<string, { schema: Json }> }>;
+}
+
+const DOCUMENT = JSON.parse(readFileSync(new URL('../../openapi/openapi.json', import.meta.url), 'utf8')) as {
+  paths: Record<string, Record<string, Omit<Operation, 'method' | 'path'>>>;
+  components: { schemas: Record<string, Json>; headers: Record<string, { schema: Json }> };
+};
+const DOCUMENT_ID = 'urn:co-order:openapi';
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
+
+const OPERATIONS: Operation[] = Object.entries(DOCUMENT.paths).flatMap(([path, item]) =>
+  Object.entries(item)
+    .filter(([method]) => HTTP_METHODS.has(method))
+    .map(([method, op]) => ({ ...op, method: method.toUpperCase(), path })),
+);
+const OPERATION_BY_ROUTE = new Map(OPERATIONS.map((op) => [`${op.method} ${op.path}`, op]));
+
+// Strict ajv: unknown keywords are errors, except OpenAPI's `example` annotation, and the
+// `components` member that holds the schemas (never compiled itself, only pointed into).
+const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+addFormats(ajv);
+ajv.addVocabulary(['example', 'components']);
+ajv.addSchema({ $id: DOCUMENT_ID, components: DOCUMENT.components });
+
+const validators = new Map<string, ValidateFunction>();
+/** A validator for a schema as it appears in the document (a `$ref` into components, or inline). */
+function validatorFor(schema: Json): ValidateFunction {
+  const key = JSON.stringify(schema);
+  let validate = validators.get(key);
+  if (!validate) {
+    // Resolve the document's local refs ("#/components/...") against the document.
+    const rebased = JSON.parse(key.replaceAll('"#/components/', `"${DOCUMENT_ID}#/components/`)) as Json;
+    validate = ajv.compile(rebased);
+    validators.set(key, validate);
+  }
+  return validate;
+}
+const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+function expectValid(schema: Json, value: unknown, what: string): void {
+  const validate = validatorFor(schema);
+  const valid = validate(value);
+  expect(valid, `${what} does not match ${JSON.stringify(schema)}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value, null, 1)}`).toBe(true);
+}
+
+// Headers the document describes; one present on a response must be documented for that response.
+const CONTRACT_HEADERS = ['etag', 'location', 'idempotent-replayed', 'retry-after', 'x-request-id'];
+// Headers the server sends on every response where they are documented.
+const ALWAYS_SENT = ['etag', 'location', 'x-request-id'];
+
+/**
+ * Checks one response against the operation it answers: the status is documented, the headers
+ * the document names are there (and no undocumented one), each with a valid value, and the body
+ * has the documented media type and validates against the documented schema.
+ */
+function checkResponse(op: Operation, response: Response, bodyText: string): void {
+  const what = `${op.operationId} ${response.status}`;
+  const documented = op.responses[String(response.status)];
+  expect(documented, `${op.operationId}: status ${response.status} is not documented (body: ${bodyText})`).toBeDefined();
+
+  const documentedHeaders = new Map(
+    Object.entries(documented.headers ?? {}).map(([name, header]) => [name.toLowerCase(), header]),
+  );
+  for (const name of CONTRACT_HEADERS) {
+    const value = response.headers.get(name);
+    if (value === null) {
+      expect(ALWAYS_SENT.includes(name) && documentedHeaders.has(name), `${what}: header ${name} is documented but missing`).toBe(false);
+      continue;
+    }
+    const header = documentedHeaders.get(name);
+    expect(header, `${what}: sends ${name}: ${value}, which the document does not list for this response`).toBeDefined();
+    const component = DOCUMENT.components.headers[header!.$ref!.split('/').pop()!];
+    const schema = component.schema;
+    expectValid(schema, schema.type === 'integer' ? Number(value) : value, `${what} header ${name}`);
+  }
+
+  const mediaType = (response.headers.get('content-type') ?? '').split(';')[0].trim();
+  if (!documented.content) {
+    expect(bodyText, `${what}: the document says no body`).toBe('');
+    return;
+  }
+  const media = documented.content[mediaType];
+  expect(media, `${what}: Content-Type ${mediaType} is not documented (${Object.keys(documented.content).join(', ')})`).toBeDefined();
+  const body = mediaType.endsWith('json') ? JSON.parse(bodyText) : bodyText;
+  expectValid(media.schema, body, `${what} body`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A recording SDK: every response is checked against the document as it arrives
+// ---------------------------------------------------------------------------------------------
+
+/** operationId → how many responses to it were checked against the document. */
+const checked = new Map<string, number>();
+
+const conformance: Middleware = {
+  async onResponse({ request, response, schemaPath }) {
+    const op = OPERATION_BY_ROUTE.get(`${request.method} ${schemaPath}`);
+    if (!op) throw new Error(`the SDK called ${request.method} ${schemaPath}, which the document does not have`);
+    checkResponse(op, response, await response.clone().text());
+    checked.set(op.operationId, (checked.get(op.operationId) ?? 0) + 1);
+    return undefined;
+  },
+};
+
+function sdk(token?: string): CoOrderClient {
+  const client = createCoOrderClient(server.baseUrl, token);
+  client.use(conformance);
+  return client;
+}
+
+interface Actor {
+  client: CoOrderClient;
+  user: Schemas['User'];
+}
+async function newUser(name: string): Promise<Actor> {
+  const { token, user } = await signUp(server.baseUrl, name);
+  return { client: sdk(token), user };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test state
+// ---------------------------------------------------------------------------------------------
+
+let db: TestDatabase;
+let server: RunningServer;
+let store: Schemas['Store'];
+let menu: Schemas['Menu'];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startServer(db.url);
+  const { client } = await newUser('Setup');
+  const stores = await client.GET('/stores', { params: { query: { category: '치킨', limit: 100 } } });
+  store = stores.data!.items.find((s) => s.name === '교촌치킨 전북대점')!;
+  expect(store, 'the demo store is seeded').toBeDefined();
+  const menus = await client.GET('/stores/{storeId}/menus', { params: { path: { storeId: store.id } } });
+  // The dearest menu: one alone reaches the store's minimum, as a `split` order needs.
+  menu = menus.data!.items.at(-1)!;
+  expect(menu.price).toBeGreaterThanOrEqual(store.min_order_price);
+});
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+const DELIVERY = { address: '전북 전주시 덕진구 백제대로 567', ...JEONJU };
+
+async function openOrder(creator: Actor) {
+  const created = await creator.client.POST('/orders', {
+    params: { header: { 'Idempotency-Key': newKey() } },
+    body: { store_id: store.id, split_type: 'split', items: [{ menu_id: menu.id, quantity: 1 }], delivery: DELIVERY },
+  });
+  expect(created.response.status, JSON.stringify(created.error)).toBe(201);
+  return { order: created.data!, etag: created.response.headers.get('etag')! };
+}
+
+async function matchedOrder() {
+  const creator = await newUser('Creator');
+  const joiner = await newUser('Joiner');
+  const { order, etag } = await openOrder(creator);
+  const joined = await joiner.client.POST('/orders/{orderId}/join', {
+    params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
+    body: {},
+  });
+  expect(joined.response.status, JSON.stringify(joined.error)).toBe(200);
+  return { creator, joiner, order: joined.data!, etag: joined.response.headers.get('etag')! };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One request that should succeed, per operation
+// ---------------------------------------------------------------------------------------------
+
+type Sent = Promise<{ response: Response }>;
+
+const SUCCESSFUL_REQUEST: Record<string, () => Sent> = {
+  getHealth: async () => sdk().GET('/health'),
+  getReady: async () => sdk().GET('/ready'),
+  getMetrics: async () => sdk().GET('/metrics', { parseAs: 'text' }),
+  createDevToken: async () =>
+    sdk().POST('/auth/dev/token', { body: { email: `contract-${randomUUID()}@example.com`, name: 'Contract' } }),
+
+  getMe: async () => (await newUser('Me')).client.GET('/users/me'),
+  putMyAddress: async () => {
+    const { client } = await newUser('Address');
+    const me = await client.GET('/users/me');
+    return client.PUT('/users/me/address', {
+      params: { header: { 'If-Match': me.response.headers.get('etag')! } },
+      body: DELIVERY,
+    });
+  },
+  topUpCredit: async () =>
+    (await newUser('TopUp')).client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': newKey() } },
+      body: { amount: 20_000 },
+    }),
+  listMyLedger: async () => (await newUser('Ledger')).client.GET('/users/me/ledger'),
+
+  listCategories: async () => (await newUser('Categories')).client.GET('/categories'),
+  listStores: async () => (await newUser('Stores')).client.GET('/stores', { params: { query: { limit: 5 } } }),
+  getStore: async () => (await newUser('Store')).client.GET('/stores/{storeId}', { params: { path: { storeId: store.id } } }),
+  listStoreMenus: async () =>
+    (await newUser('Menus')).client.GET('/stores/{storeId}/menus', { params: { path: { storeId: store.id } } }),
+
+  getCart: async () => {
+    const { client } = await newUser('Cart');
+    await client.PUT('/cart/items/{menuId}', { params: { path: { menuId: menu.id } }, body: { quantity: 2 } });
+    return client.GET('/cart');
+  },
+  putCartItem: async () =>
+    (await newUser('CartPut')).client.PUT('/cart/items/{menuId}', { params: { path: { menuId: menu.id } }, body: { quantity: 1 } }),
+  deleteCartItem: async () => {
+    const { client } = await newUser('CartDelete');
+    await client.PUT('/cart/items/{menuId}', { params: { path: { menuId: menu.id } }, body: { quantity: 1 } });
+    return client.DELETE('/cart/items/{menuId}', { params: { path: { menuId: menu.id } } });
+  },
+  clearCart: async () => {
+    const { client } = await newUser('CartClear');
+    await client.PUT('/cart/items/{menuId}', { params: { path: { menuId: menu.id } }, body: { quantity: 1 } });
+    return client.DELETE('/cart');
+  },
+
+  createOrder: async () =>
+    (await newUser('Create')).client.POST('/orders', {
+      params: { header: { 'Idempotency-Key': newKey() } },
+      body: { store_id: store.id, split_type: 'split', items: [{ menu_id: menu.id, quantity: 1 }], delivery: DELIVERY },
+    }),
+  getOrder: async () => {
+    const creator = await newUser('Get');
+    const { order } = await openOrder(creator);
+    return creator.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } });
+  },
+  listNearbyOrders: async () => {
+    await openOrder(await newUser('Nearby'));
+    const looking = await newUser('Looking');
+    const nearby = await looking.client.GET('/orders', { params: { query: { ...JEONJU, radius_m: 300 } } });
+    expect(nearby.data!.items.length, 'an order to validate').toBeGreaterThan(0);
+    expect(nearby.data!.included.stores.length).toBeGreaterThan(0);
+    return nearby;
+  },
+  listMyOrders: async () => {
+    const creator = await newUser('Mine');
+    await openOrder(creator);
+    const mine = await creator.client.GET('/users/me/orders', { params: { query: { role: 'created' } } });
+    expect(mine.data!.items).toHaveLength(1);
+    return mine;
+  },
+  joinOrder: async () => {
+    const { order, etag } = await openOrder(await newUser('ToJoin'));
+    return (await newUser('Joining')).client.POST('/orders/{orderId}/join', {
+      params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
+    });
+  },
+  cancelOrder: async () => {
+    const creator = await newUser('Cancel');
+    const { order, etag } = await openOrder(creator);
+    return creator.client.POST('/orders/{orderId}/cancel', {
+      params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
+    });
+  },
+  expireOrder: async () => {
+    const { order, etag } = await openOrder(await newUser('Expire'));
+    // Time passes: only the clock can make an order overdue, so the test moves its deadline.
+    await db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ${order.id}`;
+    return (await newUser('Sweeper')).client.POST('/orders/{orderId}/expire', {
+      params: { path: { orderId: order.id }, header: { 'If-Match': etag } },
+    });
+  },
+  completeOrder: async () => {
+    const { creator, order, etag } = await matchedOrder();
+    return creator.client.POST('/orders/{orderId}/complete', {
+      params: { path: { orderId: order.id }, header: { 'If-Match': etag } },
+    });
+  },
+
+  listMyNotifications: async () => {
+    const { creator } = await matchedOrder();
+    const list = await creator.client.GET('/users/me/notifications');
+    expect(list.data!.items.map((n) => n.kind)).toContain('order_matched');
+    return list;
+  },
+  markNotificationRead: async () => {
+    const { creator } = await matchedOrder();
+    const list = await creator.client.GET('/users/me/notifications', { params: { query: { unread: 'true' } } });
+    const notificationId = list.data!.items[0].id;
+    return creator.client.POST('/users/me/notifications/{notificationId}/read', { params: { path: { notificationId } } });
+  },
+};
+
+describe('the committed OpenAPI document', () => {
+  it('lists exactly the operations this file exercises', () => {
+    expect(OPERATIONS.length).toBeGreaterThan(0);
+    expect(Object.keys(SUCCESSFUL_REQUEST).sort()).toEqual(OPERATIONS.map((op) => op.operationId).sort());
+  });
+
+  it('is what the running server serves at /openapi.json', async () => {
+    const served = await fetch(`${server.baseUrl}/openapi.json`);
+    expect(served.status).toBe(200);
+    expect(await served.json()).toEqual(DOCUMENT);
+  });
+
+  it('has no anonymous object or enum schema twice (shared shapes are named components)', () => {
+    const seen = new Map<string, string[]>();
+    const strip = (node: unknown) =>
+      JSON.stringify(node, (key, value: unknown) => (['description', 'example'].includes(key) ? undefined : value));
+    const walk = (node: unknown, pointer: string): void => {
+      if (!node || typeof node !== 'object') return;
+      const n = node as Json;
+      const isComponent = /^\/components\/schemas\/[^/]+$/.test(pointer);
+      if (!isComponent && ((n.type === 'object' && n.properties) || n.enum)) {
+        const key = strip(n);
+        seen.set(key, [...(seen.get(key) ?? []), pointer]);
+      }
+      for (const [key, child] of Object.entries(n)) walk(child, `${pointer}/${key}`);
+    };
+    walk(DOCUMENT, '');
+    expect([...seen.values()].filter((pointers) => pointers.length > 1)).toEqual([]);
+  });
+});
+
+describe.each(OPERATIONS.map((op) => [op.operationId, op] as const))('%s', (operationId, op) => {
+  it(`answers a valid request with its documented 2xx, headers and body (${op.method} ${op.path})`, async () => {
+    const successes = Object.keys(op.responses).filter((status) => /^2\d\d$/.test(status));
+    expect(successes, 'exactly one documented success status').toHaveLength(1);
+    const send = SUCCESSFUL_REQUEST[operationId];
+    expect(send, `no request builder for ${operationId}`).toBeDefined();
+    const before = checked.get(operationId) ?? 0;
+    const { response } = await send();
+    expect(response.status).toBe(Number(successes[0]));
+    // The middleware matched the response to this operation and validated it.
+    expect(checked.get(operationId)).toBeGreaterThan(before);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Error responses against the Problem schema
+// ---------------------------------------------------------------------------------------------
+
+/** For requests the SDK cannot express: checked against the document all the same. */
+async function raw(operationId: string, path: string, init: RequestInit = {}) {
+  const op = OPERATIONS.find((o) => o.operationId === operationId)!;
+  const response = await fetch(`${server.baseUrl}${path}`, { method: op.method, ...init });
+  const text = await response.text();
+  checkResponse(op, response, text);
+  return { response, body: text ? (JSON.parse(text) as Schemas['Problem']) : undefined };
+}
+
+function expectProblemShape(response: Response, body: unknown, status: number, code: string) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expectValid(schemaRef('Problem'), body, `${status} problem`);
+  const problem = body as Schemas['Problem'];
+  expect(problem.code).toBe(code);
+  expect(problem.status).toBe(status);
+  // A replay is the stored body, so it names the original request; any other names this one.
+  if (response.headers.get('idempotent-replayed') !== 'true') expect(problem.request_id).toBe(response.headers.get('x-request-id'));
+  return problem;
+}
+
+describe('error responses are the documented Problem', () => {
+  it('404 for an unknown order', async () => {
+    const { client } = await newUser('NotFound');
+    const { response, error } = await client.GET('/orders/{orderId}', { params: { path: { orderId: randomUUID() } } });
+    expectProblemShape(response, error, 404, 'not_found');
+  });
+
+  it('400 with errors[] for a body that violates the schema', async () => {
+    const { client } = await newUser('Invalid');
+    const { response, error } = await client.POST('/orders', {
+      params: { header: { 'Idempotency-Key': newKey() } },
+      body: { store_id: 'not-a-uuid', split_type: 'split', items: [{ menu_id: menu.id, quantity: 0 }] },
+    });
+    const problem = expectProblemShape(response, error, 400, 'validation_failed');
+    expect(problem.errors?.map((e) => e.path).sort()).toEqual(['body.items.0.quantity', 'body.store_id']);
+  });
+
+  it('400 for malformed JSON (raw request: the SDK cannot send it)', async () => {
+    const { token } = await signUp(server.baseUrl, 'Malformed');
+    const { response, body } = await raw('createOrder', '/orders', {
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Idempotency-Key': newKey() },
+      body: '{"store_id": ',
+    });
+    expectProblemShape(response, body, 400, 'malformed_json');
+  });
+
+  it('401 without a bearer token', async () => {
+    const { response, error } = await sdk().GET('/users/me');
+    expectProblemShape(response, error, 401, 'unauthorized');
+  });
+
+  it('412 with the current order (itself a valid Order) and its ETag for a stale If-Match', async () => {
+    const creator = await newUser('Stale');
+    const { order, etag } = await openOrder(creator);
+    const joiner = await newUser('StaleJoiner');
+    const stale = etag.replace(/\d+/, (v) => String(Number(v) + 7));
+    const { response, error } = await joiner.client.POST('/orders/{orderId}/join', {
+      params: { path: { orderId: order.id }, header: { 'If-Match': stale, 'Idempotency-Key': newKey() } },
+    });
+    const problem = expectProblemShape(response, error, 412, 'precondition_failed');
+    expect(response.headers.get('etag')).toBe(etag);
+    expectValid(schemaRef('Order'), problem.current, '412 current');
+    expect(problem.current).toMatchObject({ id: order.id, version: order.version, status: 'pending' });
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('428 when an action has no If-Match', async () => {
+    const creator = await newUser('NoIfMatch');
+    const { order } = await openOrder(creator);
+    const { token } = await signUp(server.baseUrl, 'NoIfMatchJoiner');
+    const { response, body } = await raw('joinOrder', `/orders/${order.id}/join`, {
+      headers: { Authorization: `Bearer ${token}`, 'Idempotency-Key': newKey() },
+    });
+    expectProblemShape(response, body, 428, 'precondition_required');
+  });
+
+  it('402, replayed under the same Idempotency-Key with Idempotent-Replayed', async () => {
+    const creator = await newUser('Poor');
+    const key = newKey();
+    const body = {
+      store_id: store.id, split_type: 'split' as const, items: [{ menu_id: menu.id, quantity: 9 }], delivery: DELIVERY,
+    };
+    const first = await creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body });
+    expectProblemShape(first.response, first.error, 402, 'insufficient_credit');
+    const again = await creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body });
+    const replayed = expectProblemShape(again.response, again.error, 402, 'insufficient_credit');
+    expect(again.response.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed).toEqual(first.error);
+    expect(again.response.headers.get('x-request-id')).not.toBe(first.response.headers.get('x-request-id'));
+  });
+});
+
+describe('conditional GET', () => {
+  it('304 with no body and the ETag, for getOrder and getMe', async () => {
+    const creator = await newUser('Poll');
+    const { order, etag } = await openOrder(creator);
+    const polled = await creator.client.GET('/orders/{orderId}', {
+      params: { path: { orderId: order.id }, header: { 'If-None-Match': etag } },
+    });
+    expect(polled.response.status).toBe(304);
+    expect(polled.response.headers.get('etag')).toBe(etag);
+    const me = await creator.client.GET('/users/me');
+    const meAgain = await creator.client.GET('/users/me', { params: { header: { 'If-None-Match': me.response.headers.get('etag')! } } });
+    expect(meAgain.response.status).toBe(304);
+  });
+});
