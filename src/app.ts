@@ -46,7 +46,7 @@ export function buildApp(deps: Deps): OpenAPIHono<AppEnv> {
   });
 
   app.use('*', requestContext(deps.logger, deps.metrics));
-  const auth = requireAuth(deps.signer);
+  const auth = requireAuth(deps.signer, deps.db);
   for (const protectedPath of PROTECTED_PATHS) app.use(protectedPath, auth);
   app.use('*', requireJsonBody());
   app.use('*', limitBody(deps.config.MAX_BODY_BYTES));
