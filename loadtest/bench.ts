@@ -1,0 +1,573 @@
+/**
+ * `npm run bench` — load tests against the matching core, beside the ceilings that bound them,
+ * measured in the same run on the same machine. `npm run bench -- --smoke` does the same with
+ * tiny volumes and seconds per scenario (CI runs it so the bench cannot rot).
+ *
+ * Flags: --smoke, --duration S, --warmup S, --connections N, --only a,b (groups: ceiling nearby get
+ * create join cancel replay mixed sweep pgbench), --profile (server under node --cpu-prof, profiles
+ * in loadtest/results/profiles), --keep (leave the database for EXPLAIN).
+ *
+ * Database: DATABASE_URL's server when set (a fresh database on it, dropped at the end), else an
+ * embedded PostgreSQL in a temp directory.
+ */
+import { execSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/database.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.js';
+import { migrate } from '../src/db/migrate.js';
+import { seedDemoData } from '../src/db/seed.js';
+import { tokenSigner } from '../src/http/auth.js';
+import { runOnce as sweepOverdue } from '../src/jobs/expire-overdue.js';
+import { databaseUrl, freePort } from '../test/support/urls.js';
+import { auditLedger, type ActionAudit } from './lib/audit.js';
+import {
+  BENCH_STORES, MENUS_PER_STORE, batchUsers, createStoresAndUsers, insertOrders, md5Uuid, menuId, menuPrice,
+  randomCityPoint, storeId, userId, type OrderBatch,
+} from './lib/data.js';
+import { addStatuses, runLoad, type HttpRequest, type LoadResult } from './lib/load.js';
+import { findPgbench, runPgbench } from './lib/pgbench.js';
+import { ROOT, cpuWindow, sampleRss, startNodeProcess, type Spawned } from './lib/processes.js';
+import { table, type Row } from './lib/report.js';
+
+// ---------------------------------------------------------------- options
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const value = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+};
+const SMOKE = flag('smoke');
+const GROUPS = ['ceiling', 'nearby', 'get', 'create', 'join', 'cancel', 'replay', 'mixed', 'sweep', 'pgbench'] as const;
+type Group = (typeof GROUPS)[number];
+const only = value('only')?.split(',') as Group[] | undefined;
+for (const group of only ?? []) {
+  if (!GROUPS.includes(group)) throw new Error(`--only: unknown group "${group}" (groups: ${GROUPS.join(' ')})`);
+}
+const wants = (group: Group) => !only || only.includes(group);
+
+const P = SMOKE
+  ? { users: 300, nearbyLevels: [1_000, 2_000, 5_000], sweep: 2_000, actionOrders: 8_000, warmupS: 1, durationS: 2, pgbenchS: 2 }
+  : { users: 20_000, nearbyLevels: [10_000, 100_000, 1_000_000], sweep: 100_000, actionOrders: 150_000, warmupS: 3, durationS: 10, pgbenchS: 10 };
+const CONNECTIONS = Number(value('connections') ?? 64);
+const DURATION_S = Number(value('duration') ?? P.durationS);
+const WARMUP_S = Number(value('warmup') ?? P.warmupS);
+// At most one request per connection is in flight when a run stops (warm-up and measured run).
+const IN_FLIGHT = CONNECTIONS * (WARMUP_S > 0 ? 2 : 1);
+const RUN = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+const TAG = randomBytes(3).toString('hex');
+const RESULTS = path.join(ROOT, 'loadtest/results');
+mkdirSync(RESULTS, { recursive: true });
+
+const log = (line: string) => console.log(line);
+const label = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : String(n));
+
+// A seeded generator: the same run asks for the same points.
+function mulberry32(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = mulberry32(42);
+
+// ---------------------------------------------------------------- database
+
+async function prepareDatabase() {
+  let embedded: EmbeddedServer | undefined;
+  let embeddedDir: string | undefined;
+  let serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    embeddedDir = mkdtempSync(path.join(tmpdir(), 'co-order-bench-pg-'));
+    log(`no DATABASE_URL: starting an embedded PostgreSQL in ${embeddedDir}`);
+    embedded = await startEmbeddedPostgres(embeddedDir, await freePort());
+    serverUrl = embedded.url;
+  }
+  const name = `co_order_bench_${process.pid}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const url = databaseUrl(serverUrl, name);
+  await migrate(url);
+  const handle = openDatabase({ url, poolMax: 2, lockWaitMs: 5000, statementTimeoutMs: 600_000, connectTimeoutS: 10 });
+  await seedDemoData(handle.db);
+  await handle.close();
+  // One connection for setting up and auditing (temp tables, setseed).
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { statement_timeout: 0 } as Record<string, number> });
+  const [{ version }] = await sql<{ version: string }[]>`SELECT split_part(version(), ' on ', 1) AS version`;
+  return {
+    url,
+    sql,
+    where: embedded ? `embedded ${version}` : `${version} at ${new URL(serverUrl).host}`,
+    drop: async () => {
+      await sql.end();
+      if (!flag('keep')) await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      else log(`database kept: ${url}`);
+      await admin.end();
+      await embedded?.stop();
+      if (embeddedDir) rmSync(embeddedDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------- the run
+
+const rows: Row[] = [];
+const auditLines: string[] = [];
+let auditFailed = false;
+let unexpectedTotal = 0;
+const rssPeaks: number[] = [];
+
+async function measure(
+  name: string,
+  server: Spawned,
+  expected: number[],
+  next: () => HttpRequest,
+  options: { warmup?: boolean } = {},
+): Promise<{ result: LoadResult; warm?: LoadResult; row: Row }> {
+  let warm: LoadResult | undefined;
+  if (options.warmup !== false && WARMUP_S > 0) {
+    log(`▶ ${name}: warm-up ${WARMUP_S}s`);
+    warm = await runLoad({ baseUrl: server.baseUrl, connections: CONNECTIONS, durationS: WARMUP_S, next, label: `${name} warm-up` });
+  }
+  log(`▶ ${name}: ${DURATION_S}s at ${CONNECTIONS} connections`);
+  const rss = sampleRss(server.pid);
+  const cpu = cpuWindow(server.pid);
+  const result = await runLoad({ baseUrl: server.baseUrl, connections: CONNECTIONS, durationS: DURATION_S, next, label: name, progress: log });
+  const split = cpu.stop();
+  const rssMb = rss.stop();
+  rssPeaks.push(rssMb);
+  const unexpected = Object.entries(result.statuses)
+    .filter(([code]) => !expected.includes(Number(code)))
+    .reduce((sum, [, n]) => sum + n, 0);
+  unexpectedTotal += unexpected + result.errors;
+  const other = Object.entries(result.statuses).filter(([code]) => !expected.includes(Number(code)));
+  const row: Row = {
+    scenario: name,
+    rps: result.rps,
+    p50: result.p50,
+    p99: result.p99,
+    unexpected,
+    errors: result.errors,
+    rssMb,
+    cpu: split,
+    note: other.length ? `statuses ${other.map(([c, n]) => `${c}×${n}`).join(', ')}` : undefined,
+  };
+  log(`  ${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, statuses ${JSON.stringify(result.statuses)}, errors ${result.errors}, RSS ${Math.round(rssMb)} MB, CPU srv/pg/gen ${split.server}/${split.postgres}/${split.loadgen} %`);
+  rows.push(row);
+  return { result, warm, row };
+}
+
+/**
+ * Requests still in flight when the load generator stopped are finishing in the server: wait until
+ * none of its connections is busy (or 15 s), so the audit sees their commits.
+ */
+async function settle(sql: postgres.Sql) {
+  const deadline = Date.now() + 15_000;
+  let quiet = 0;
+  while (quiet < 3 && Date.now() < deadline) {
+    const [{ busy }] = await sql<{ busy: number }[]>`
+      SELECT count(*)::int AS busy FROM pg_stat_activity
+      WHERE application_name = 'co-order' AND datname = current_database() AND state <> 'idle'`;
+    quiet = busy === 0 ? quiet + 1 : 0;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function audit(sql: postgres.Sql, actions: ActionAudit[] = []) {
+  await settle(sql);
+  const started = Date.now();
+  const result = await auditLedger(sql, actions);
+  for (const line of result.lines) log(`  ${result.ok ? '✓' : '✗ AUDIT FAILED:'} ${line} (${Date.now() - started} ms)`);
+  auditLines.push(...result.lines.map((l) => `${result.ok ? 'ok' : 'FAILED'}: ${l}`));
+  if (!result.ok) auditFailed = true;
+}
+
+async function main() {
+  const started = Date.now();
+  const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
+  const dirty = execSync('git status --porcelain -- src migrations loadtest', { cwd: ROOT }).toString().trim() ? ' (+ local changes)' : '';
+  log(`co-order bench ${SMOKE ? '(smoke) ' : ''}— ${new Date().toISOString()}, commit ${commit}${dirty}`);
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
+
+  const db = await prepareDatabase();
+  log(`database: ${db.where}`);
+  const config = loadConfig({ ...process.env, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) });
+  const secret = randomBytes(32).toString('hex');
+  const signer = tokenSigner(secret, 24 * 3600);
+
+  log(`preparing: ${P.users.toLocaleString()} users, ${BENCH_STORES} stores × ${MENUS_PER_STORE} menus`);
+  await createStoresAndUsers(db.sql, P.users);
+  const tokens: string[] = [];
+  for (let n = 0; n < P.users; n++) tokens.push(`Bearer ${(await signer.issue(userId(n))).token}`);
+
+  const logFile = path.join(tmpdir(), `co-order-bench-${RUN}.log`);
+  const pgbench = findPgbench();
+  const pgbenchRows: Record<string, number | undefined> = {};
+
+  // ---- framework ceiling: the bare JSON endpoint, before the service starts
+  let httpCeiling: number | undefined;
+  if (wants('ceiling')) {
+    const ceiling = await startNodeProcess('loadtest/ceiling-server.ts', await freePort(), {}, logFile, '/ceiling');
+    const { result, row } = await measure('ceiling: bare JSON (hono + node-server)', ceiling, [200], () => ({ method: 'GET', path: '/ceiling' }));
+    httpCeiling = result.rps;
+    row.ratio = '1.00 (the HTTP ceiling)';
+    await ceiling.stop();
+  }
+  const vsHttp = (rps: number) => (httpCeiling ? `${(rps / httpCeiling).toFixed(2)} of HTTP` : '');
+
+  // ---- the service, as a user starts it
+  const serverEnv: Record<string, string> = {
+    NODE_ENV: 'production',
+    JWT_SECRET: secret,
+    DATABASE_URL: db.url,
+    HOST: '127.0.0.1',
+    SEED_DEMO_DATA: 'false',
+    // The sweeper runs in the `sweep` scenario, not in the background of the others.
+    JOBS_ENABLED: 'false',
+  };
+  const profileDir = path.join(RESULTS, 'profiles');
+  const nodeFlags = flag('profile') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  log(`starting the service: node ${[...nodeFlags, '--import', 'tsx', 'src/main.ts'].join(' ')} (NODE_ENV=production, LOG_LEVEL=${process.env.LOG_LEVEL ?? 'info'}, DB_POOL_MAX=${config.DB_POOL_MAX}, log → ${logFile})`);
+  const server = await startNodeProcess('src/main.ts', await freePort(), serverEnv, logFile, '/ready', nodeFlags);
+  const anyToken = () => tokens[Math.floor(random() * tokens.length)];
+
+  // ---- nearby at growing volumes
+  let ordersInDb = 0;
+  const nearbyP99: Record<number, number> = {};
+  const nearby = (): HttpRequest => {
+    const { lat, lon } = randomCityPoint(random);
+    return { method: 'GET', path: `/orders?lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}&radius_m=300`, headers: { authorization: anyToken() } };
+  };
+  for (const level of wants('nearby') || wants('mixed') ? P.nearbyLevels : P.nearbyLevels.slice(0, 1)) {
+    const add = level - ordersInDb;
+    log(`preparing: ${add.toLocaleString()} more orders (${label(level)} in all: 10 % pending, 90 % history)`);
+    const t = Date.now();
+    await insertOrders(db.sql, { tag: `history-${level}`, count: add, users: P.users, kind: 'history' });
+    log(`  inserted in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    ordersInDb = level;
+    if (!wants('nearby')) continue;
+    const { result, row } = await measure(`nearby @ ${label(level)} orders`, server, [200], nearby);
+    nearbyP99[level] = result.p99;
+    row.ratio = vsHttp(result.rps);
+    if (level === P.nearbyLevels.at(-1)) {
+      const base = nearbyP99[P.nearbyLevels[0]];
+      row.target = `p99 ≤ 20 ms and ≤ 2 × ${label(P.nearbyLevels[0])} (${base} ms)`;
+      row.met = result.p99 <= 20 && result.p99 <= 2 * base;
+    }
+  }
+
+  // ---- reads of one order
+  if (wants('get')) {
+    const sample = await db.sql<{ id: string; version: number }[]>`
+      SELECT id, version FROM orders TABLESAMPLE BERNOULLI (5) REPEATABLE (7) LIMIT 20000`;
+    let i = 0;
+    const get = (withTag: boolean) => (): HttpRequest => {
+      const order = sample[i++ % sample.length];
+      const headers: Record<string, string> = { authorization: anyToken() };
+      if (withTag) headers['if-none-match'] = `"v${order.version}"`;
+      return { method: 'GET', path: `/orders/${order.id}`, headers };
+    };
+    const g = await measure('get', server, [200], get(false));
+    g.row.ratio = vsHttp(g.result.rps);
+    g.row.target = '≥ 10,000 req/s';
+    g.row.met = g.result.rps >= 10_000;
+    const n = await measure('get-304', server, [304], get(true));
+    n.row.ratio = vsHttp(n.result.rps);
+    n.row.target = '≥ 15,000 req/s';
+    n.row.met = n.result.rps >= 15_000;
+  }
+
+  // ---- create
+  const createPrefix = `create-${TAG}-`;
+  const replayable: HttpRequest[] = [];
+  const createRequests = (prefix: string, record?: HttpRequest[]) => {
+    let k = 0;
+    return (): HttpRequest => {
+      const n = k++;
+      const user = n % P.users;
+      const store = (n * 31) % BENCH_STORES;
+      const menu = n % MENUS_PER_STORE;
+      const { lat, lon } = randomCityPoint(random);
+      const request: HttpRequest = {
+        method: 'POST',
+        path: '/orders',
+        headers: { authorization: tokens[user], 'content-type': 'application/json', 'idempotency-key': `${prefix}${n}` },
+        body: JSON.stringify({
+          store_id: storeId(store),
+          split_type: 'split',
+          items: [{ menu_id: menuId(store, menu), quantity: 1 }],
+          delivery: { address: `${prefix}${n}`, lat: Number(lat.toFixed(6)), lon: Number(lon.toFixed(6)) },
+        }),
+      };
+      if (record && record.length < 20_000) record.push(request);
+      return request;
+    };
+  };
+  const targetOf = (rps: number) => `≥ 3,000 req/s, p99 ≤ 50 ms, 0 errors, ≥ 0.5 × pgbench (${Math.round(rps)} tps)`;
+  if (wants('create')) {
+    const { result, warm, row } = await measure('create', server, [201], createRequests(createPrefix, replayable));
+    row.ratio = vsHttp(result.rps);
+    await audit(db.sql, [{
+      keyPrefix: createPrefix, action: 'create', connections: IN_FLIGHT,
+      observed2xx: addStatuses(result.statuses, warm?.statuses ?? {})['201'] ?? 0,
+    }]);
+    if (wants('pgbench')) pgbenchRows.create = await dbCeiling('create', result, row);
+  }
+
+  // ---- join: distinct pending orders, each with its ETag
+  if (wants('join')) {
+    const targets = await pendingBatch('join', P.actionOrders);
+    let k = 0;
+    const joinPrefix = `join-${TAG}-`;
+    const { result, warm, row } = await measure('join', server, [200], () => {
+      const n = k++;
+      const { joiner } = batchUsers(n % targets.length, P.users);
+      return {
+        method: 'POST',
+        path: `/orders/${targets[n % targets.length]}/join`,
+        headers: { authorization: tokens[joiner], 'content-type': 'application/json', 'if-match': '"v1"', 'idempotency-key': `${joinPrefix}${n}` },
+        body: '{}',
+      };
+    });
+    row.ratio = vsHttp(result.rps);
+    if (k > targets.length) row.note = `ran out of pending orders (${targets.length}): later requests hit matched ones`;
+    await audit(db.sql, [{
+      keyPrefix: joinPrefix, action: 'join', connections: IN_FLIGHT, targets: targets.slice(0, k),
+      observed2xx: addStatuses(result.statuses, warm?.statuses ?? {})['200'] ?? 0,
+    }]);
+    if (wants('pgbench')) pgbenchRows.join = await dbCeiling('join', result, row);
+  }
+
+  // ---- cancel: the creator withdraws distinct pending orders
+  if (wants('cancel')) {
+    const targets = await pendingBatch('cancel', Math.round(P.actionOrders * 0.7));
+    let k = 0;
+    const cancelPrefix = `cancel-${TAG}-`;
+    const { result, warm, row } = await measure('cancel', server, [200], () => {
+      const n = k++;
+      const { creator } = batchUsers(n % targets.length, P.users);
+      return {
+        method: 'POST',
+        path: `/orders/${targets[n % targets.length]}/cancel`,
+        headers: { authorization: tokens[creator], 'if-match': '"v1"', 'idempotency-key': `${cancelPrefix}${n}` },
+      };
+    });
+    row.ratio = vsHttp(result.rps);
+    await audit(db.sql, [{
+      keyPrefix: cancelPrefix, action: 'cancel', connections: IN_FLIGHT, targets: targets.slice(0, k),
+      observed2xx: addStatuses(result.statuses, warm?.statuses ?? {})['200'] ?? 0,
+    }]);
+  }
+
+  // ---- replay: the same create requests again (answered from the stored response)
+  if (wants('replay') && replayable.length) {
+    await settle(db.sql);
+    const stored = new Set((await db.sql<{ key: string }[]>`
+      SELECT key FROM idempotency_keys WHERE key LIKE ${`${createPrefix}%`} AND response_status = 201`).map((r) => r.key));
+    const requests = replayable.filter((r) => stored.has(r.headers!['idempotency-key']));
+    const [before] = await db.sql<{ orders: number; ledger: number }[]>`
+      SELECT (SELECT count(*) FROM orders)::int AS orders, (SELECT count(*) FROM credit_ledger)::int AS ledger`;
+    let i = 0;
+    const { result, row } = await measure('replay', server, [201], () => requests[i++ % requests.length]);
+    row.ratio = vsHttp(result.rps);
+    await settle(db.sql);
+    const [after] = await db.sql<{ orders: number; ledger: number }[]>`
+      SELECT (SELECT count(*) FROM orders)::int AS orders, (SELECT count(*) FROM credit_ledger)::int AS ledger`;
+    const same = before.orders === after.orders && before.ledger === after.ledger;
+    const line = `replays of ${requests.length} stored answers moved nothing (orders ${before.orders} → ${after.orders}, ledger rows ${before.ledger} → ${after.ledger})`;
+    log(`  ${same ? '✓' : '✗ AUDIT FAILED:'} ${line}`);
+    auditLines.push(`${same ? 'ok' : 'FAILED'}: ${line}`);
+    if (!same) auditFailed = true;
+  }
+
+  // ---- mixed: the lunch-hour mix
+  if (wants('mixed')) {
+    const targets = await pendingBatch('mixed', Math.round(P.actionOrders * 0.3));
+    const sample = await db.sql<{ id: string; version: number }[]>`
+      SELECT id, version FROM orders TABLESAMPLE BERNOULLI (5) REPEATABLE (11) WHERE status = 'pending' LIMIT 20000`;
+    const mixedPrefix = `mixed-${TAG}-`;
+    const create = createRequests(`${mixedPrefix}c-`);
+    let n = 0;
+    let joins = 0;
+    let polls = 0;
+    // Per 100 requests: 55 nearby lists, 30 polls of an order (304), 8 creates, 7 joins.
+    const { result, warm, row } = await measure('mixed (55 % nearby, 30 % 304 polls, 8 % create, 7 % join)', server, [200, 201, 304], () => {
+      const slot = n++ % 100;
+      if (slot < 55) return nearby();
+      if (slot < 85) {
+        const order = sample[polls++ % sample.length];
+        return { method: 'GET', path: `/orders/${order.id}`, headers: { authorization: anyToken(), 'if-none-match': `"v${order.version}"` } };
+      }
+      if (slot < 93) return create();
+      const j = joins++;
+      const { joiner } = batchUsers(j % targets.length, P.users);
+      return {
+        method: 'POST',
+        path: `/orders/${targets[j % targets.length]}/join`,
+        headers: { authorization: tokens[joiner], 'content-type': 'application/json', 'if-match': '"v1"', 'idempotency-key': `${mixedPrefix}j-${j}` },
+        body: '{}',
+      };
+    });
+    row.ratio = vsHttp(result.rps);
+    void warm;
+    await audit(db.sql);
+  }
+
+  const serverRss = Math.max(...rssPeaks, 0);
+  await server.stop();
+
+  // ---- sweep: the expiry job over overdue orders
+  if (wants('sweep')) {
+    log(`preparing: ${P.sweep.toLocaleString()} overdue orders`);
+    await insertOrders(db.sql, { tag: 'sweep', count: P.sweep, users: P.users, kind: 'overdue' });
+    const [{ due }] = await db.sql<{ due: number }[]>`
+      SELECT count(*)::int AS due FROM orders WHERE status = 'pending' AND expires_at <= now()`;
+    const handle = openDatabase({
+      url: db.url, poolMax: config.DB_POOL_MAX, lockWaitMs: config.LOCK_WAIT_MS,
+      statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, connectTimeoutS: config.DB_CONNECT_TIMEOUT_S,
+    });
+    log(`▶ sweep: expire-overdue runOnce over ${due.toLocaleString()} overdue orders (batch ${config.SWEEP_BATCH_SIZE})`);
+    const cpu = cpuWindow(undefined);
+    const t = performance.now();
+    const { expired } = await sweepOverdue(handle.db, config.SWEEP_BATCH_SIZE);
+    const seconds = (performance.now() - t) / 1000;
+    const split = cpu.stop();
+    await handle.close();
+    log(`  sweep: ${expired.toLocaleString()} expired and refunded in ${seconds.toFixed(2)} s (${Math.round(expired / seconds).toLocaleString()} orders/s)`);
+    rows.push({
+      scenario: `sweep (${label(expired)} overdue)`,
+      rps: expired / seconds,
+      target: `${label(P.sweep)} in ≤ 5 s`,
+      met: SMOKE ? undefined : seconds <= 5 && expired >= P.sweep,
+      cpu: { ...split, server: split.loadgen, loadgen: 0 },
+      note: `wall time ${seconds.toFixed(2)} s; req/s column = orders expired per second; the job runs in the bench process (CPU "srv")`,
+    });
+    const [{ left }] = await db.sql<{ left: number }[]>`
+      SELECT count(*)::int AS left FROM orders WHERE status = 'pending' AND expires_at <= now()`;
+    if (left > 0 || expired < due) {
+      auditFailed = true;
+      auditLines.push(`FAILED: sweep left ${left} overdue orders (expired ${expired} of ${due})`);
+    }
+    await audit(db.sql);
+  }
+
+  // ---- report
+  const rss = rows.find((r) => r.scenario.startsWith('mixed')) ?? rows.at(-1);
+  rows.push({ scenario: 'server RSS, peak over all runs', rssMb: serverRss, target: '≤ 200 MB', met: serverRss <= 200 });
+  void rss;
+  for (const name of ['create', 'join']) {
+    const row = rows.find((r) => r.scenario === name);
+    const tps = pgbenchRows[name];
+    if (!row || row.rps === undefined) continue;
+    row.target = targetOf(tps ?? NaN);
+    row.met = row.rps >= 3000 && (row.p99 ?? Infinity) <= 50 && row.errors === 0 && row.unexpected === 0 && (tps === undefined || row.rps >= tps / 2);
+    if (tps) row.ratio = `${(row.rps / tps).toFixed(2)} of pgbench · ${row.ratio}`;
+  }
+  if (SMOKE) for (const row of rows) row.met = undefined;
+  const minutes = ((Date.now() - started) / 60000).toFixed(1);
+  const command = `npm run bench${SMOKE ? ' -- --smoke' : ''}${argv.filter((a) => a !== '--smoke').length ? ` ${argv.filter((a) => a !== '--smoke').join(' ')}` : ''}`;
+  const report = [
+    `# co-order bench ${SMOKE ? '(smoke) ' : ''}${new Date().toISOString()}`,
+    '',
+    `commit ${commit}${dirty}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; node ${process.version}; ${db.where}; ` +
+      `${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s per scenario; ${P.users.toLocaleString()} users; took ${minutes} min.`,
+    `command: \`${command}\`${process.env.DATABASE_URL ? ` with DATABASE_URL=${redact(process.env.DATABASE_URL)}` : ''}`,
+    '',
+    table(rows),
+    '',
+    '## Audit',
+    ...auditLines.map((l) => `- ${l}`),
+    ...(pgbench ? [] : ['', 'pgbench not found: database ceilings skipped (install postgresql-client or the server package).']),
+  ].join('\n');
+  log(`\n${report}\n`);
+  const file = path.join(RESULTS, `${RUN}${SMOKE ? '-smoke' : ''}`);
+  writeFileSync(`${file}.md`, `${report}\n`);
+  writeFileSync(`${file}.json`, `${JSON.stringify({ run: RUN, smoke: SMOKE, commit, rows, audit: auditLines }, null, 2)}\n`);
+  log(`written: ${path.relative(ROOT, file)}.md and .json`);
+  if (!auditFailed) rmSync(logFile, { force: true });
+  else log(`server log kept: ${logFile}`);
+  await db.drop();
+  if (auditFailed) {
+    log('✗ the ledger audit failed: a fast wrong answer is a failure');
+    process.exit(1);
+  }
+  if (SMOKE && unexpectedTotal > 0) {
+    log(`✗ smoke: ${unexpectedTotal} unexpected answers or errors`);
+    process.exit(1);
+  }
+
+  // Helpers that need the run's state.
+  async function pendingBatch(tag: string, count: number): Promise<string[]> {
+    log(`preparing: ${count.toLocaleString()} pending orders for ${tag}`);
+    const batch: OrderBatch = { tag: `${tag}-${TAG}`, count, users: P.users, kind: 'pending' };
+    await insertOrders(db.sql, batch);
+    return Array.from({ length: count }, (_, g) => md5Uuid(`bench-order-${batch.tag}-${g}`));
+  }
+
+  async function dbCeiling(action: 'create' | 'join', http: LoadResult, row: Row): Promise<number | undefined> {
+    if (!pgbench) {
+      row.note = 'pgbench not found: no database ceiling';
+      return undefined;
+    }
+    // The answer the service stored for one of its own requests: the same bytes go into the key row.
+    const [answer] = await db.sql<{ body: string; headers: string }[]>`
+      SELECT response_body AS body, response_headers::text AS headers FROM idempotency_keys
+      WHERE key LIKE ${`${action}-${TAG}-%`} AND response_status BETWEEN 200 AND 299 LIMIT 1`;
+    const variables: Record<string, string | number> = {
+      users: P.users, stores: BENCH_STORES, menus: MENUS_PER_STORE,
+      body: answer?.body ?? '{}', headers: answer?.headers ?? '{}',
+    };
+    if (action === 'join') {
+      const targets = await pendingBatch('pgbench-join', P.actionOrders);
+      await db.sql`CREATE TABLE IF NOT EXISTS bench_join_targets (n bigint PRIMARY KEY, id uuid NOT NULL, joiner uuid NOT NULL)`;
+      await db.sql`TRUNCATE bench_join_targets`;
+      await db.sql`
+        INSERT INTO bench_join_targets (n, id, joiner)
+        SELECT g + 1, bench_uuid('bench-order-pgbench-join-' || ${TAG} || '-' || g),
+               bench_uuid('bench-user-' || ((g * 7919 + ${Math.floor(P.users / 2)}) % ${P.users}))
+        FROM generate_series(0::bigint, ${targets.length - 1}) g`;
+      await db.sql`DROP SEQUENCE IF EXISTS bench_join_seq`;
+      await db.sql`CREATE SEQUENCE bench_join_seq`;
+    }
+    const script = path.join(ROOT, `loadtest/pgbench/${action}.sql`);
+    log(`▶ pgbench ${action}: ${P.pgbenchS}s at ${CONNECTIONS} clients (${path.relative(ROOT, script)})`);
+    const cpu = cpuWindow(undefined);
+    const result = await runPgbench(pgbench, db.url, script, { clients: CONNECTIONS, durationS: P.pgbenchS, variables });
+    const split = cpu.stop();
+    log(`  pgbench ${action}: ${Math.round(result.tps)} tps, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, failed ${result.failed}`);
+    rows.push({
+      scenario: `ceiling: pgbench ${action} SQL`,
+      rps: result.tps,
+      p50: result.p50,
+      p99: result.p99,
+      errors: result.failed,
+      ratio: `1.00 (the DB ceiling for ${action})`,
+      cpu: { ...split, server: 0 },
+      note: `${result.transactions} transactions; the service reached ${(http.rps / result.tps).toFixed(2)} of it`,
+    });
+    if (action === 'join') await audit(db.sql);
+    return result.tps;
+  }
+}
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
+
+void randomUUID;
+void menuPrice;

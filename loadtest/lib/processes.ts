@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Spawned {
+  pid: number;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node --import tsx <entry>` as a user would (`npm start` runs the same), its output to
+ * `logFile`, and resolves once `readyPath` answers 200.
+ */
+export async function startNodeProcess(
+  entry: string,
+  port: number,
+  env: Record<string, string>,
+  logFile: string,
+  readyPath: string,
+  nodeFlags: string[] = [],
+): Promise<Spawned> {
+  const out = openSync(logFile, 'a');
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', entry], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}; see ${logFile}`);
+    try {
+      const response = await fetch(baseUrl + readyPath);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${entry} was not ready in 120 s; see ${logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    pid: child.pid!,
+    baseUrl,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resident set size of a process in MB (VmRSS), or NaN when it is gone. */
+export function rssMb(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Samples a process's RSS every 200 ms until stopped; reports the peak. */
+export function sampleRss(pid: number): { stop(): number } {
+  let peak = rssMb(pid);
+  const timer = setInterval(() => {
+    const now = rssMb(pid);
+    if (now > peak) peak = now;
+  }, 200);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, rssMb(pid) || 0);
+    },
+  };
+}
+
+const TICKS_PER_SECOND = 100;
+
+function cpuTicks(pid: number | 'self'): number {
+  try {
+    // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+function postgresPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function totalCpuTicks(): { busy: number; all: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = values[3] + (values[4] ?? 0);
+  const all = values.reduce((a, b) => a + b, 0);
+  return { busy: all - idle, all };
+}
+
+export interface CpuSplit {
+  /** Percent of one core, over the window. */
+  server: number;
+  postgres: number;
+  loadgen: number;
+  /** Percent of the whole machine (2 cores = 100 %). */
+  machine: number;
+}
+
+/**
+ * Where the CPU went during a window: the server process, every postgres process (backends
+ * come and go; the ones alive at both ends are counted, which is all of them with a pool), and
+ * this process (the load generator).
+ */
+export function cpuWindow(serverPid: number | undefined): { stop(): CpuSplit } {
+  const started = Date.now();
+  const server0 = serverPid ? cpuTicks(serverPid) : 0;
+  const pg0 = new Map(postgresPids().map((pid) => [pid, cpuTicks(pid)]));
+  const self0 = cpuTicks('self');
+  const total0 = totalCpuTicks();
+  return {
+    stop: () => {
+      const seconds = (Date.now() - started) / 1000;
+      const pct = (ticks: number) => Math.round((ticks / TICKS_PER_SECOND / seconds) * 100);
+      let pg = 0;
+      for (const pid of postgresPids()) pg += cpuTicks(pid) - (pg0.get(pid) ?? 0);
+      const total1 = totalCpuTicks();
+      return {
+        server: serverPid ? pct(cpuTicks(serverPid) - server0) : 0,
+        postgres: pct(pg),
+        loadgen: pct(cpuTicks('self') - self0),
+        machine: Math.round(((total1.busy - total0.busy) / Math.max(1, total1.all - total0.all)) * 100),
+      };
+    },
+  };
+}

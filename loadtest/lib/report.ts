@@ -1,0 +1,46 @@
+import type { CpuSplit } from './processes.js';
+
+export interface Row {
+  scenario: string;
+  rps?: number;
+  p50?: number;
+  p99?: number;
+  /** Answers other than the scenario's expected status(es). */
+  unexpected?: number;
+  errors?: number;
+  rssMb?: number;
+  ratio?: string;
+  target?: string;
+  met?: boolean;
+  cpu?: CpuSplit;
+  note?: string;
+}
+
+const num = (n: number | undefined, digits = 0) =>
+  n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export function table(rows: Row[]): string {
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx¹', 'errors', 'server RSS MB', 'ratio to ceiling', 'target', 'met', 'CPU % srv/pg/gen²'];
+  const lines = rows.map((r) => [
+    r.scenario,
+    num(r.rps),
+    num(r.p50, r.p50 !== undefined && r.p50 < 10 ? 1 : 0),
+    num(r.p99, r.p99 !== undefined && r.p99 < 10 ? 1 : 0),
+    num(r.unexpected),
+    num(r.errors),
+    num(r.rssMb),
+    r.ratio ?? '',
+    r.target ?? '',
+    r.met === undefined ? '' : r.met ? 'yes' : '**no**',
+    r.cpu ? `${r.cpu.server}/${r.cpu.postgres}/${r.cpu.loadgen}` : '',
+  ]);
+  const out = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)];
+  const notes = rows.filter((r) => r.note).map((r) => `- ${r.scenario}: ${r.note}`);
+  return [
+    ...out,
+    '',
+    '¹ answers other than the scenario\'s expected status (201 create, 304 get-304, 200 otherwise; mixed: 200/201/304).',
+    '² CPU over the measured window, in % of one core: the server process / all postgres processes / the load generator (this process). 200 = both cores.',
+    ...(notes.length ? ['', ...notes] : []),
+  ].join('\n');
+}
