@@ -12,6 +12,9 @@ export async function runOnce(db: Db, batchSize: number): Promise<{ expired: num
   for (;;) {
     const done = await db.transaction().execute(async (tx) => {
       const due = await lockDueOrders(tx, 'overdue', batchSize);
+      // Each refund locks its creator's row: take them in one global order (creator id), or two
+      // sweepers whose batches hold orders of the same creators deadlock on those rows.
+      due.sort((a, b) => (a.creator_id < b.creator_id ? -1 : a.creator_id > b.creator_id ? 1 : 0));
       for (const order of due) {
         await expireOrder(tx, { kind: 'system' }, order.id, { any: false, versions: [order.version] });
       }

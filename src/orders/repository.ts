@@ -215,10 +215,15 @@ export function findMyOrders(db: Db, q: MyOrdersQuery): Promise<OrderWithItems[]
 export function lockDueOrders(tx: Tx, kind: 'overdue' | 'delivered', limit: number) {
   const query =
     kind === 'overdue'
-      ? tx.selectFrom('orders').select(['id', 'version']).where('status', '=', 'pending').where('expires_at', '<=', sql<Date>`now()`).orderBy('expires_at')
+      ? tx
+          .selectFrom('orders')
+          .select(['id', 'version', 'creator_id'])
+          .where('status', '=', 'pending')
+          .where('expires_at', '<=', sql<Date>`now()`)
+          .orderBy('expires_at')
       : tx
           .selectFrom('orders')
-          .select(['id', 'version'])
+          .select(['id', 'version', 'creator_id'])
           .where('status', '=', 'matched')
           .where(sql<SqlBool>`matched_at + make_interval(mins => (SELECT delivery_minutes FROM stores s WHERE s.id = orders.store_id)) <= now()`)
           .orderBy('matched_at');
