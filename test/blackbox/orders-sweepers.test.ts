@@ -1,0 +1,208 @@
+/**
+ * The sweepers: overdue pending orders are expired with a full refund, matched orders past their
+ * store's delivery time are completed — by runOnce() called directly on the test database, by
+ * the HTTP action that shares its code path, and by several of them at once, never twice.
+ * An order is made overdue by moving its expires_at (or matched_at) into the past: test setup.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
+import * as completeDelivered from '../../src/jobs/complete-delivered.js';
+import * as expireOverdue from '../../src/jobs/expire-overdue.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { balanceOf, deliveryAt, insertStore, joinOrder, openOrder, orderLedger, uniqueSpot, type TestStore } from '../support/orders.js';
+import { startServer, type RunningServer } from '../support/server.js';
+import { expectLedgerBalanced, signUp, type TestUser } from '../support/world.js';
+
+let db: TestDatabase;
+let server: RunningServer;
+// Two connection pools: two sweeping instances, as far as PostgreSQL can tell.
+let instanceA: DatabaseHandle;
+let instanceB: DatabaseHandle;
+// Creator pays ceil(7001/2) + ceil(1999/2) = 3501 + 1000 = 4501; the joiner 3500 + 999 = 4499.
+let store: TestStore;
+const CREATOR_SHARE = 4501;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startServer(db.url);
+  const options = { url: db.url, poolMax: 4, lockWaitMs: 2000, statementTimeoutMs: 10_000, connectTimeoutS: 5 };
+  instanceA = openDatabase(options);
+  instanceB = openDatabase(options);
+  store = await insertStore(db.sql, { minimum: 5000, tip: 1999, deliveryMinutes: 40, menus: { meal: 7001 } });
+});
+afterAll(async () => {
+  await instanceA?.close();
+  await instanceB?.close();
+  await server?.stop();
+  await db?.drop();
+});
+
+const open = (creator: TestUser) =>
+  openOrder(creator, {
+    store_id: store.id,
+    split_type: 'split',
+    items: [{ menu_id: store.menus.meal, quantity: 1 }],
+    delivery: deliveryAt(uniqueSpot()),
+  });
+
+const makeOverdue = (orderIds: string[]) =>
+  db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ANY(${orderIds}::uuid[])`;
+
+const overduePending = async () =>
+  (await db.sql`SELECT count(*)::int AS n FROM orders WHERE status = 'pending' AND expires_at <= now()`)[0].n as number;
+
+async function refundsPerOrder(orderIds: string[]) {
+  const rows = await db.sql<{ order_id: string; refunds: number }[]>`
+    SELECT o.id AS order_id, count(l.id)::int AS refunds
+    FROM orders o LEFT JOIN credit_ledger l ON l.order_id = o.id AND l.kind = 'order_refund'
+    WHERE o.id = ANY(${orderIds}::uuid[]) GROUP BY o.id`;
+  return Object.fromEntries(rows.map((r) => [r.order_id, r.refunds]));
+}
+
+describe('expiry', () => {
+  it('lets anyone expire an overdue order over HTTP, refunding the creator in full', async () => {
+    const creator = await signUp(server.baseUrl, 'Waiting');
+    const passerby = await signUp(server.baseUrl, 'Passer-by');
+    const { order, etag } = await open(creator);
+    expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000 - CREATOR_SHARE);
+    await makeOverdue([order.id]);
+
+    const { data, response } = await passerby.client.POST('/orders/{orderId}/expire', {
+      params: { path: { orderId: order.id }, header: { 'If-Match': etag } },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('etag')).toBe('"v2"');
+    expect(data).toMatchObject({ status: 'expired', version: 2, joiner_id: null });
+    expect(data!.expired_at).not.toBeNull();
+    expect(await orderLedger(db.sql, order.id)).toEqual([
+      { user_id: creator.user.id, kind: 'order_charge', amount: -CREATOR_SHARE },
+      { user_id: creator.user.id, kind: 'order_refund', amount: CREATOR_SHARE },
+    ]);
+    expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000);
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('runOnce() expires and refunds overdue orders, leaves the others, and notifies the creator', async () => {
+    const creator = await signUp(server.baseUrl, 'Sweepable');
+    const due = await open(creator);
+    const notDue = await open(creator);
+    await makeOverdue([due.order.id]);
+    const overdue = await overduePending();
+    expect(overdue).toBeGreaterThanOrEqual(1);
+
+    expect(await expireOverdue.runOnce(instanceA.db, 500)).toEqual({ expired: overdue });
+    const expired = await creator.client.GET('/orders/{orderId}', { params: { path: { orderId: due.order.id } } });
+    expect(expired.data).toMatchObject({ status: 'expired', version: 2 });
+    const pending = await creator.client.GET('/orders/{orderId}', { params: { path: { orderId: notDue.order.id } } });
+    expect(pending.data).toEqual(notDue.order);
+    expect(await refundsPerOrder([due.order.id, notDue.order.id])).toEqual({ [due.order.id]: 1, [notDue.order.id]: 0 });
+    expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000 - CREATOR_SHARE);
+
+    const notes = await creator.client.GET('/users/me/notifications', { params: { query: {} } });
+    expect(notes.data!.items.map((n) => [n.kind, n.order_id])).toEqual([['order_expired', due.order.id]]);
+
+    // Nothing left to do: a second run changes nothing.
+    expect(await expireOverdue.runOnce(instanceA.db, 500)).toEqual({ expired: 0 });
+    expect(await refundsPerOrder([due.order.id])).toEqual({ [due.order.id]: 1 });
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('never refunds twice with two sweepers and the HTTP action racing on the same orders', async () => {
+    const creators = await Promise.all(Array.from({ length: 3 }, (_, i) => signUp(server.baseUrl, `Creator ${i}`)));
+    for (let round = 0; round < 3; round++) {
+      const orders = [];
+      for (let i = 0; i < 24; i++) orders.push(await open(creators[i % 3]));
+      const ids = orders.map((o) => o.order.id);
+      await makeOverdue(ids);
+      const overdue = await overduePending();
+
+      // Small batches so the two sweepers interleave; a few HTTP expiries join the race.
+      const [a, b, ...http] = await Promise.all([
+        expireOverdue.runOnce(instanceA.db, 3),
+        expireOverdue.runOnce(instanceB.db, 3),
+        ...orders.slice(0, 6).map(({ order, etag }) =>
+          creators[0].client.POST('/orders/{orderId}/expire', { params: { path: { orderId: order.id }, header: { 'If-Match': etag } } }),
+        ),
+      ]) as [{ expired: number }, { expired: number }, ...{ response: Response }[]];
+      const httpWins = http.filter((r) => r.response.status === 200).length;
+      for (const r of http) expect([200, 409, 412]).toContain(r.response.status);
+      expect(a.expired + b.expired + httpWins).toBe(overdue);
+
+      const refunds = await refundsPerOrder(ids);
+      expect(Object.values(refunds)).toEqual(ids.map(() => 1));
+      const [{ n: pendingLeft }] = await db.sql`SELECT count(*)::int AS n FROM orders WHERE id = ANY(${ids}::uuid[]) AND status <> 'expired'`;
+      expect(pendingLeft).toBe(0);
+      const [{ n: notes }] = await db.sql`
+        SELECT count(*)::int AS n FROM notifications WHERE order_id = ANY(${ids}::uuid[]) AND kind = 'order_expired'`;
+      expect(notes).toBe(ids.length);
+    }
+    for (const creator of creators) expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000);
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('expires overdue orders exactly once with two instances running the scheduled sweeper', async () => {
+    const sweeping = await Promise.all([1, 2].map(() => startServer(db.url, { JOBS_ENABLED: 'true', SWEEP_INTERVAL_SECONDS: '1' })));
+    try {
+      const creator = await signUp(sweeping[0].baseUrl, 'Scheduled');
+      const orders = [];
+      for (let i = 0; i < 8; i++) orders.push(await open(creator));
+      const ids = orders.map((o) => o.order.id);
+      await makeOverdue(ids);
+      // Wait (not a timed assertion: the deadline only bounds a hang) until the jobs have swept them.
+      const deadline = Date.now() + 30_000;
+      let left = ids.length;
+      while (left > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        [{ n: left }] = await db.sql`SELECT count(*)::int AS n FROM orders WHERE id = ANY(${ids}::uuid[]) AND status = 'pending'`;
+      }
+      expect(left).toBe(0);
+      expect(Object.values(await refundsPerOrder(ids))).toEqual(ids.map(() => 1));
+      expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000);
+      await expectLedgerBalanced(db.sql);
+    } finally {
+      await Promise.all(sweeping.map((s) => s.stop()));
+    }
+  });
+});
+
+describe('delivery', () => {
+  it("runOnce() completes matched orders once their store's delivery time has passed, and only those", async () => {
+    const creator = await signUp(server.baseUrl, 'Hungry');
+    const joiner = await signUp(server.baseUrl, 'Hungry Too');
+    const delivered = await open(creator);
+    const onTheWay = await open(creator);
+    const stillPending = await open(creator);
+    await joinOrder(joiner, delivered.order.id, delivered.etag);
+    const matched = await joinOrder(joiner, onTheWay.order.id, onTheWay.etag);
+    // 40 delivery minutes: one matched 41 minutes ago is due, one matched 39 minutes ago is not.
+    await db.sql`UPDATE orders SET matched_at = now() - interval '41 minutes' WHERE id = ${delivered.order.id}`;
+    await db.sql`UPDATE orders SET matched_at = now() - interval '39 minutes' WHERE id = ${onTheWay.order.id}`;
+    await db.sql`UPDATE orders SET expires_at = now() + interval '1 hour' WHERE id = ${stillPending.order.id}`;
+    const [{ due }] = await db.sql`
+      SELECT count(*)::int AS due FROM orders o JOIN stores s ON s.id = o.store_id
+      WHERE o.status = 'matched' AND o.matched_at + make_interval(mins => s.delivery_minutes) <= now()`;
+    expect(due).toBeGreaterThanOrEqual(1);
+
+    // Two sweepers at once: each due order is completed once.
+    const [a, b] = await Promise.all([completeDelivered.runOnce(instanceA.db, 1), completeDelivered.runOnce(instanceB.db, 1)]);
+    expect(a.completed + b.completed).toBe(due);
+
+    const got = async (orderId: string) => (await creator.client.GET('/orders/{orderId}', { params: { path: { orderId } } })).data!;
+    expect(await got(delivered.order.id)).toMatchObject({ status: 'completed', version: 3 });
+    expect((await got(delivered.order.id)).completed_at).not.toBeNull();
+    expect(await got(onTheWay.order.id)).toMatchObject({ status: 'matched', version: matched.order.version });
+    expect(await got(stillPending.order.id)).toMatchObject({ status: 'pending', version: 1 });
+
+    const [{ n: notes }] = await db.sql`
+      SELECT count(*)::int AS n FROM notifications WHERE order_id = ${delivered.order.id} AND kind = 'order_completed'`;
+    expect(notes).toBe(2);
+    for (const user of [creator, joiner]) {
+      const list = await user.client.GET('/users/me/notifications', { params: { query: {} } });
+      expect(list.data!.items[0]).toMatchObject({ kind: 'order_completed', order_id: delivered.order.id });
+    }
+    // Completion moves no money.
+    expect((await orderLedger(db.sql, delivered.order.id)).map((r) => r.kind)).toEqual(['order_charge', 'order_charge']);
+    expect(await completeDelivered.runOnce(instanceA.db, 500)).toEqual({ completed: 0 });
+    await expectLedgerBalanced(db.sql);
+  });
+});
