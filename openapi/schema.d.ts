@@ -1016,10 +1016,7 @@ export interface components {
          * @example "v1"
          */
         IfMatch: string;
-        /**
-         * @description An ETag the client holds (or `*`); if it is still current the answer is 304 with no body.
-         * @example "v1"
-         */
+        /** @description An ETag the client holds, e.g. `"v3"` (or `*`); if it is still current the answer is 304 with no body. */
         IfNoneMatch: string;
     };
     requestBodies: never;
@@ -1259,10 +1256,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description An ETag the client holds (or `*`); if it is still current the answer is 304 with no body.
-                 * @example "v1"
-                 */
+                /** @description An ETag the client holds, e.g. `"v3"` (or `*`); if it is still current the answer is 304 with no body. */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path?: never;
@@ -2420,10 +2414,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description An ETag the client holds (or `*`); if it is still current the answer is 304 with no body.
-                 * @example "v1"
-                 */
+                /** @description An ETag the client holds, e.g. `"v3"` (or `*`); if it is still current the answer is 304 with no body. */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {

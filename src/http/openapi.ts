@@ -223,9 +223,10 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     name: 'If-None-Match',
     in: 'header',
     required: false,
-    description: 'An ETag the client holds (or `*`); if it is still current the answer is 304 with no body.',
+    description: 'An ETag the client holds, e.g. `"v3"` (or `*`); if it is still current the answer is 304 with no body.',
+    // No `example`: Swagger UI pre-fills parameters with their example in "Try it out", which would
+    // turn a plain GET into a conditional one that may answer 304 with no body.
     schema: { type: 'string', maxLength: 512 },
-    example: '"v1"',
   });
   registry.registerComponent('headers', 'ETag', {
     description: 'Strong entity tag of the current version of the resource; send it back as If-Match (actions) or If-None-Match (polling).',

@@ -1,0 +1,109 @@
+/**
+ * Swagger UI at /docs in a real browser (Debian's Chromium driven by playwright-core): authorize
+ * with a dev token, run GET /users/me through "Try it out", see the 200 rendered. The page must
+ * load everything from the service itself: any request to another origin fails the test (and is
+ * aborted, so nothing leaves the machine).
+ *
+ * The browser opens the service at 127.0.0.2, not 127.0.0.1 or localhost: Swagger UI treats those
+ * two names specially (it skips its online validator badge for them), and the test should see the
+ * page as a user on a real host name does.
+ */
+import { mkdir } from 'node:fs/promises';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startServer, type RunningServer } from '../support/server.js';
+import { signUp } from '../support/world.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+  '--no-first-run', '--disable-component-update', '--disable-sync',
+];
+const SCREENSHOT = 'test-results/swagger-ui.png';
+
+let db: TestDatabase;
+let server: RunningServer;
+let browser: Browser;
+let origin: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startServer(db.url, { HOST: '127.0.0.2' });
+  origin = server.baseUrl.replace('//127.0.0.1:', '//127.0.0.2:');
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await db?.drop();
+});
+
+describe('Swagger UI at /docs', () => {
+  it('authorizes with a dev token and runs GET /users/me through "Try it out", all from this origin', async () => {
+    const { token, user } = await signUp(origin, 'Browser');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
+    const page = await context.newPage();
+
+    const requested: string[] = [];
+    page.on('request', (request) => requested.push(request.url()));
+    // Nothing may leave the machine: a request to any other origin is aborted here and fails below.
+    await page.route('**/*', (route) =>
+      new URL(route.request().url()).origin === origin ? route.continue() : route.abort('blockedbyclient'),
+    );
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+
+    const docs = await page.goto(`${origin}/docs`);
+    expect(docs?.status()).toBe(200);
+    await expect(page.title()).resolves.toBe('co-order API');
+    // The document loaded: its title and the operation are on the page.
+    await page.locator('.swagger-ui .info .title', { hasText: 'co-order API' }).waitFor();
+    const getMe = page.locator('#operations-users-getMe');
+    await getMe.waitFor();
+
+    // Authorize: the bearerAuth scheme takes the token as is.
+    await page.locator('.swagger-ui .auth-wrapper button.authorize').click();
+    const dialog = page.locator('.swagger-ui .dialog-ux .modal-ux');
+    await dialog.locator('input[type="text"]').fill(token);
+    await dialog.locator('button.authorize[type="submit"]').click();
+    await dialog.locator('button.btn-done').click();
+    await dialog.waitFor({ state: 'detached' });
+
+    // GET /users/me → Try it out → Execute.
+    await getMe.locator('.opblock-summary').click();
+    await getMe.locator('button.try-out__btn').click();
+    await getMe.locator('button.execute').click();
+
+    const live = getMe.locator('.live-responses-table');
+    await live.waitFor();
+    await expect(live.locator('.response .response-col_status').first().textContent()).resolves.toContain('200');
+    const body = live.locator('.response-col_description .highlight-code, .response-col_description pre.microlight').first();
+    await body.waitFor();
+    const rendered = await body.textContent();
+    expect(rendered).toContain(user.email);
+    expect(rendered).toContain(user.id);
+    // The request Swagger UI made carried the token, and no pre-filled If-None-Match: the curl it shows says so.
+    const curl = await getMe.locator('.curl-command').textContent();
+    expect(curl).toContain(`Authorization: Bearer ${token}`);
+    expect(curl).not.toContain('If-None-Match');
+
+    // The operation at the top of the screen: its parameters, the curl, the 200 and the body below.
+    await getMe.evaluate((element) => element.scrollIntoView({ block: 'start' }));
+    await mkdir('test-results', { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: false });
+
+    // Everything came from the service: the page, its assets, the document and the API call.
+    const foreign = requested.filter((url) => !url.startsWith('data:') && new URL(url).origin !== origin);
+    expect(foreign).toEqual([]);
+    expect(requested).toEqual(expect.arrayContaining([
+      `${origin}/docs`,
+      `${origin}/docs/assets/swagger-ui-dist/swagger-ui-bundle.js`,
+      `${origin}/docs/assets/swagger-ui-dist/swagger-ui.css`,
+      `${origin}/openapi.json`,
+      expect.stringMatching(new RegExp(`^${origin.replaceAll('.', '\\.')}/users/me\\b`)),
+    ]));
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+});
