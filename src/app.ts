@@ -26,7 +26,8 @@ import { getLedgerRoute, getMeRoute, putAddressRoute, topUpRoute } from './users
 const TARGET_PREFIX: Record<string, string> = { json: 'body', query: 'query', param: 'path', header: 'header' };
 
 // Paths that need a bearer token. Anything else is public or an unknown route (404, not 401).
-const PROTECTED_PATHS = ['/users/*', '/orders', '/orders/*', '/stores', '/stores/*', '/categories', '/cart', '/cart/*'];
+// In Hono '/x/*' also matches '/x' itself: listing both would run the auth (and its user lookup) twice.
+const PROTECTED_PATHS = ['/users/*', '/orders/*', '/stores/*', '/categories', '/cart/*'];
 
 const swaggerDist = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
