@@ -72,8 +72,9 @@ export function validationError(issues: ValidationIssue[]): DomainError {
 }
 
 // PostgreSQL states meaning "the database is not there right now" (connection lost, shutting
-// down, too many connections, statement cut by our timeout), and postgres.js's own codes.
-const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300|57014)/;
+// down, database dropped or not (yet) there, too many connections, statement cut by our
+// timeout), and postgres.js's own codes.
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-4]|3D000|53300|57014)/;
 const UNAVAILABLE_CLIENT = new Set([
   'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH',
