@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { routePath } from 'hono/route';
 import { v4 as uuidv4 } from 'uuid';
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors.js';
@@ -18,7 +19,9 @@ export function requestContext(logger: Logger, metrics: Metrics): MiddlewareHand
     const started = performance.now();
     await next();
     c.res.headers.set('X-Request-Id', requestId);
-    const route = c.req.routePath;
+    // The endpoint's pattern (the last matched route), even when a middleware such as auth
+    // answered: never the raw path, so metrics labels stay bounded.
+    const route = routePath(c, -1);
     const durationMs = performance.now() - started;
     metrics.observeRequest(c.req.method, route, c.res.status, durationMs);
     c.var.log.info(
