@@ -1,0 +1,53 @@
+/**
+ * The README's "Client SDK" section: its code is test/sdk/client-sdk-example.ts (type-checked by
+ * tsc), character for character but for the import path and the line that runs it, and it works
+ * against the real server: login, create, join with If-Match and an Idempotency-Key, and a join
+ * on a stale ETag handled through the 412's `current` order.
+ */
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demo } from '../sdk/client-sdk-example.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startServer, type RunningServer } from '../support/server.js';
+import { expectLedgerBalanced } from '../support/world.js';
+
+let db: TestDatabase;
+let server: RunningServer;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startServer(db.url);
+});
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+describe('README: Client SDK', () => {
+  it('shows exactly the code of test/sdk/client-sdk-example.ts', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.split(/^## /m).find((s) => s.startsWith('Client SDK'));
+    expect(section, 'README has a "## Client SDK" section').toBeDefined();
+    const block = /```ts\n([\s\S]*?)```/.exec(section!)?.[1];
+    expect(block, 'the section has a ```ts block').toBeDefined();
+
+    const example = await readFile(new URL('../sdk/client-sdk-example.ts', import.meta.url), 'utf8');
+    const region = /\/\/ README:begin\n([\s\S]*?)\/\/ README:end\n/.exec(example)![1];
+    const pasted = region.replace("from '../../openapi/client.js'", "from './openapi/client.js'");
+    expect(block).toBe(`${pasted}\nawait demo(process.env.CO_ORDER_URL ?? 'http://localhost:3000');\n`);
+  });
+
+  it('runs: Minji opens, Junho joins, Seoyeon is told by the 412 that she is too late', async () => {
+    const { order, matched, late } = await demo(server.baseUrl);
+    expect(order).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
+    expect(matched).toMatchObject({ id: order.id, status: 'matched', version: 2 });
+    expect(matched!.shares.creator + matched!.shares.joiner!).toBe(matched!.menu_total + matched!.delivery_tip);
+    expect(late).toBeUndefined();
+    // Seoyeon's 412 changed nothing: the order is still Junho's, and only two shares were charged.
+    const [row] = await db.sql`SELECT status, joiner_id, version FROM orders WHERE id = ${order.id}`;
+    expect(row).toEqual({ status: 'matched', joiner_id: matched!.joiner_id, version: 2 });
+    const [{ charges }] = await db.sql`SELECT count(*)::int AS charges FROM credit_ledger WHERE order_id = ${order.id}`;
+    expect(charges).toBe(2);
+    await expectLedgerBalanced(db.sql);
+  });
+});
