@@ -1,0 +1,228 @@
+/**
+ * Issue 4 — 20 identical requests (same user, same key, same body) fired at once, split across
+ * two server instances on one database: exactly one effect; every answer is that execution's
+ * answer (replayed) or 409 with Retry-After; never a 5xx.
+ *
+ * Each burst runs twice: as it comes, and "held" — the test holds a lock on the row the action
+ * writes until all 20 requests are waiting on it inside their transactions, past the replay
+ * pre-read, so every duplicate has to be resolved at the key claim (the hardest case).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import {
+  actor, demoStore, ledgerOf, openOrder, orderRow, sameUserOn, splitOrderInput, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE,
+  type Actor, type DemoStore,
+} from '../support/idempotency.js';
+import { startServer, type RunningServer } from '../support/server.js';
+import { expectLedgerBalanced, newKey } from '../support/world.js';
+
+const DUPLICATES = 20;
+
+let db: TestDatabase;
+let servers: RunningServer[];
+let store: DemoStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // Small pools: two instances and the other test files share one PostgreSQL.
+  // Pools of 10 so all 20 requests can wait inside a transaction at once; lock waits long enough
+  // to outlast the held phase (a request that still runs out gets 409 + Retry-After, which is allowed).
+  const env = { DB_POOL_MAX: '10', LOCK_WAIT_MS: '15000' };
+  servers = await Promise.all([startServer(db.url, env), startServer(db.url, env)]);
+  store = await demoStore((await actor(servers[0].baseUrl, 'Scout')).client);
+});
+afterAll(async () => {
+  await Promise.all((servers ?? []).map((s) => s.stop()));
+  await db?.drop();
+});
+
+/** The same user on both instances: request i goes to instance i % 2. */
+async function onBothInstances(name: string): Promise<Actor[]> {
+  const first = await actor(servers[0].baseUrl, name);
+  return [first, sameUserOn(servers[1].baseUrl, first)];
+}
+
+interface Answer {
+  status: number;
+  replayed: string | null;
+  retryAfter: string | null;
+  etag: string | null;
+  location: string | null;
+  text: string;
+}
+
+type Hold = { table: 'users' | 'orders'; id: string } | undefined;
+
+/**
+ * Fires every request before awaiting any, alternating instances, and collects what came back.
+ * With a hold, the row is locked first and released only once every request either waits on a
+ * lock inside its transaction or has already answered.
+ */
+async function fireAtOnce(users: Actor[], send: (user: Actor, i: number) => Promise<{ response: Response }>, hold: Hold): Promise<Answer[]> {
+  let settled = 0;
+  const fire = () =>
+    Array.from({ length: DUPLICATES }, (_, i) => {
+      const user = users[i % users.length];
+      return send(user, i).then(({ response }) => {
+        settled++;
+        return {
+          status: response.status,
+          replayed: response.headers.get('idempotent-replayed'),
+          retryAfter: response.headers.get('retry-after'),
+          etag: response.headers.get('etag'),
+          location: response.headers.get('location'),
+          text: user.text(response),
+        };
+      });
+    });
+  if (!hold) return Promise.all(fire());
+
+  let pending: Promise<Answer>[] = [];
+  await db.sql.begin(async (tx) => {
+    // NO KEY UPDATE: the action's own update of the row waits; foreign-key checks against it do not.
+    if (hold.table === 'users') await tx`SELECT id FROM users WHERE id = ${hold.id} FOR NO KEY UPDATE`;
+    else await tx`SELECT id FROM orders WHERE id = ${hold.id} FOR NO KEY UPDATE`;
+    pending = fire();
+    for (let attempt = 0; ; attempt++) {
+      const [{ waiting }] = await db.sql`
+        SELECT count(*)::int AS waiting FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'co-order' AND wait_event_type = 'Lock'`;
+      if (waiting + settled >= DUPLICATES) break;
+      if (attempt > 2400) throw new Error(`only ${waiting} requests waiting and ${settled} answered`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  });
+  return Promise.all(pending);
+}
+
+/**
+ * Exactly one answer is the execution itself (no replay header); every other success is its replay
+ * (same status, body, ETag, Location); everything else is 409 + Retry-After; nothing is a 5xx.
+ */
+function expectOneExecution(answers: Answer[], successStatus: number): Answer {
+  expect(answers.filter((a) => a.status >= 500)).toEqual([]);
+  const successes = answers.filter((a) => a.status === successStatus);
+  const busy = answers.filter((a) => a.status !== successStatus);
+  for (const answer of busy) {
+    expect(answer.status).toBe(409);
+    expect(answer.retryAfter).toMatch(/^\d+$/);
+    expect(JSON.parse(answer.text)).toMatchObject({ code: 'request_in_progress' });
+  }
+  const executions = successes.filter((a) => a.replayed === null);
+  expect(executions).toHaveLength(1);
+  const [execution] = executions;
+  for (const replay of successes.filter((a) => a !== execution)) {
+    expect(replay).toEqual({ ...execution, replayed: 'true' });
+  }
+  return execution;
+}
+
+describe.each(['as they come', 'held'] as const)('20 identical requests at once over two instances, %s', (mode) => {
+  it('POST /orders: one order, one charge', async () => {
+    const users = await onBothInstances('Eager');
+    const key = newKey();
+    const body = splitOrderInput(store);
+    const answers = await fireAtOnce(
+      users,
+      (u) => u.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body }),
+      mode === 'held' ? { table: 'users', id: users[0].user.id } : undefined,
+    );
+
+    const execution = expectOneExecution(answers, 201);
+    const created = JSON.parse(execution.text) as { id: string };
+    expect(execution.location).toBe(`/orders/${created.id}`);
+    const orders = await db.sql`SELECT id FROM orders WHERE creator_id = ${users[0].user.id}`;
+    expect(orders.map((o) => o.id)).toEqual([created.id]);
+    expect(await ledgerOf(db.sql, users[0].user.id)).toEqual([
+      { kind: 'signup_grant', amount: 50_000, order_id: null },
+      { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: created.id },
+    ]);
+
+    // Afterwards, on either instance, the key replays that one execution.
+    for (const user of users) {
+      const late = await user.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body });
+      expect(late.response.headers.get('idempotent-replayed')).toBe('true');
+      expect(user.text(late.response)).toBe(execution.text);
+    }
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('POST /orders/{id}/join: one match, one charge of the joiner', async () => {
+    const [creator] = await onBothInstances('Creator');
+    const joiners = await onBothInstances('Joiner');
+    const { order, etag } = await openOrder(creator, store);
+    const key = newKey();
+    const answers = await fireAtOnce(joiners, (u) =>
+      u.client.POST('/orders/{orderId}/join', {
+        params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
+        body: {},
+      }),
+      mode === 'held' ? { table: 'orders', id: order.id } : undefined,
+    );
+
+    const execution = expectOneExecution(answers, 200);
+    expect(execution.etag).toBe('"v2"');
+    expect(JSON.parse(execution.text)).toMatchObject({ status: 'matched', joiner_id: joiners[0].user.id });
+    expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'matched', version: 2, joiner_id: joiners[0].user.id });
+    expect(await ledgerOf(db.sql, joiners[0].user.id)).toEqual([
+      { kind: 'signup_grant', amount: 50_000, order_id: null },
+      { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id },
+    ]);
+    const [{ notes }] = await db.sql`SELECT count(*)::int AS notes FROM notifications WHERE order_id = ${order.id} AND kind = 'order_matched'`;
+    expect(notes).toBe(2);
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('POST /users/me/credit/top-ups: one credit', async () => {
+    const users = await onBothInstances('Saver');
+    const key = newKey();
+    const answers = await fireAtOnce(users, (u) =>
+      u.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 10_000 } }),
+      mode === 'held' ? { table: 'users', id: users[0].user.id } : undefined,
+    );
+
+    const execution = expectOneExecution(answers, 201);
+    expect(JSON.parse(execution.text)).toMatchObject({ credit: 60_000, entry: { kind: 'top_up', amount: 10_000 } });
+    expect(await ledgerOf(db.sql, users[0].user.id)).toEqual([
+      { kind: 'signup_grant', amount: 50_000, order_id: null },
+      { kind: 'top_up', amount: 10_000, order_id: null },
+    ]);
+    const me = await users[1].client.GET('/users/me');
+    expect(me.data!.credit).toBe(60_000);
+    await expectLedgerBalanced(db.sql);
+  });
+});
+
+describe('one key, different requests, at once', () => {
+  it('one of them runs; a request like it gets its replay, every other one 422 (or 409); one credit only', async () => {
+    const users = await onBothInstances('Fickle');
+    const key = newKey();
+    const amountOf = (i: number) => 1_000 * ((i % 4) + 1);
+    // Held like above: all 20 are inside their transactions before any may finish.
+    const answers = await fireAtOnce(
+      users,
+      (u, i) => u.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: amountOf(i) } }),
+      { table: 'users', id: users[0].user.id },
+    );
+
+    expect(answers.filter((a) => a.status >= 500)).toEqual([]);
+    const executions = answers.filter((a) => a.status === 201 && a.replayed === null);
+    expect(executions).toHaveLength(1);
+    const winner = JSON.parse(executions[0].text) as { credit: number; entry: { amount: number } };
+    answers.forEach((answer, i) => {
+      if (answer === executions[0] || answer.status === 409) return;
+      if (amountOf(i) === winner.entry.amount) {
+        expect(answer).toEqual({ ...executions[0], replayed: 'true' });
+      } else {
+        expect(answer.status).toBe(422);
+        expect(JSON.parse(answer.text)).toMatchObject({ code: 'idempotency_key_reused' });
+      }
+    });
+    expect(await ledgerOf(db.sql, users[0].user.id)).toEqual([
+      { kind: 'signup_grant', amount: 50_000, order_id: null },
+      { kind: 'top_up', amount: winner.entry.amount, order_id: null },
+    ]);
+    expect(winner.credit).toBe(50_000 + winner.entry.amount);
+    await expectLedgerBalanced(db.sql);
+  });
+});

@@ -1,0 +1,259 @@
+/**
+ * Issue 4 — failures in the middle of the transaction, injected with real mechanisms (no mocks):
+ * the test holds a row lock so the service's request blocks inside its transaction after its
+ * first writes, then terminates that backend, kills the server process, or lets the lock wait run
+ * out. Whatever happens, the key and the effect are committed together or not at all, and a retry
+ * with the same key then runs exactly once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type postgres from 'postgres';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import {
+  actor, demoStore, keyRow, ledgerOf, openOrder, orderRow, sameUserOn, splitOrderInput, SPLIT_CREATOR_SHARE,
+  SPLIT_JOINER_SHARE, type DemoStore,
+} from '../support/idempotency.js';
+import { startServer, type RunningServer } from '../support/server.js';
+import { expectLedgerBalanced, newKey } from '../support/world.js';
+
+let db: TestDatabase;
+/** Waits on locks for up to a minute: only the test ends its wait. */
+let patient: RunningServer;
+/** Gives up on a lock after 100 ms: 409 + Retry-After. */
+let hasty: RunningServer;
+let store: DemoStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  [patient, hasty] = await Promise.all([
+    startServer(db.url, { LOCK_WAIT_MS: '60000', STATEMENT_TIMEOUT_MS: '60000', DB_POOL_MAX: '4' }),
+    startServer(db.url, { LOCK_WAIT_MS: '100', DB_POOL_MAX: '4' }),
+  ]);
+  store = await demoStore((await actor(patient.baseUrl, 'Scout')).client);
+});
+afterAll(async () => {
+  await Promise.all([patient?.stop(), hasty?.stop()]);
+  await db?.drop();
+});
+
+/**
+ * Runs `during` while this test holds `FOR NO KEY UPDATE` on a user row: the service's balance
+ * update waits on it, while foreign-key checks against the row (KEY SHARE) still pass, so the
+ * request gets past its first writes before it blocks. Nothing is changed; the lock ends with it.
+ */
+async function whileUserRowLocked<T>(userId: string, during: (lockHolderPid: number) => Promise<T>): Promise<T> {
+  let result: T;
+  await db.sql.begin(async (tx) => {
+    const [{ pid }] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+    await tx`SELECT id FROM users WHERE id = ${userId} FOR NO KEY UPDATE`;
+    result = await during(pid);
+  });
+  return result!;
+}
+
+/** The service's backend that waits on the test's lock (polls until it shows up). */
+async function blockedBackend(lockHolderPid: number): Promise<{ pid: number; query: string }> {
+  for (let attempt = 0; attempt < 1200; attempt++) {
+    const rows = await db.sql<{ pid: number; query: string }[]>`
+      SELECT pid, query FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name = 'co-order'
+        AND wait_event_type = 'Lock' AND ${lockHolderPid} = ANY (pg_blocking_pids(pid))`;
+    if (rows.length > 0) return rows[0];
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('the service never blocked on the test lock');
+}
+
+async function backendGone(sql: postgres.Sql, pid: number): Promise<void> {
+  for (let attempt = 0; attempt < 1200; attempt++) {
+    const [{ alive }] = await sql`SELECT count(*)::int AS alive FROM pg_stat_activity WHERE pid = ${pid}`;
+    if (alive === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`backend ${pid} did not go away`);
+}
+
+async function terminate(pid: number): Promise<void> {
+  const [{ terminated }] = await db.sql`SELECT pg_terminate_backend(${pid}) AS terminated`;
+  expect(terminated).toBe(true);
+}
+
+describe('the database connection dies inside the transaction', () => {
+  it('join: after the compare-and-set, before the charge — 503 + Retry-After, no key, no effect; the retry joins once', async () => {
+    const creator = await actor(patient.baseUrl, 'Creator');
+    const joiner = await actor(patient.baseUrl, 'Joiner');
+    const { order, etag } = await openOrder(creator, store);
+    const key = newKey();
+    const join = () =>
+      joiner.client.POST('/orders/{orderId}/join', {
+        params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
+      });
+
+    const failed = await whileUserRowLocked(joiner.user.id, async (holder) => {
+      const pending = join();
+      const backend = await blockedBackend(holder);
+      // It waits to debit the joiner: the order row was already updated in its transaction.
+      expect(backend.query).toContain('INSERT INTO credit_ledger');
+      await terminate(backend.pid);
+      return pending;
+    });
+
+    expect(failed.response.status).toBe(503);
+    expect(failed.response.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(failed.response.headers.get('idempotent-replayed')).toBeNull();
+    expect(failed.error).toMatchObject({ status: 503, code: 'database_unavailable' });
+    expect(await keyRow(db.sql, joiner.user.id, key)).toBeUndefined();
+    expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
+    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
+    const [{ notes }] = await db.sql`SELECT count(*)::int AS notes FROM notifications WHERE order_id = ${order.id}`;
+    expect(notes).toBe(0);
+
+    // The same instance, the same key: the retry runs afresh, once.
+    const retry = await join();
+    expect(retry.response.status).toBe(200);
+    expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
+    expect(retry.data).toMatchObject({ status: 'matched', version: 2, joiner_id: joiner.user.id });
+    const replay = await join();
+    expect(replay.response.headers.get('idempotent-replayed')).toBe('true');
+    expect(joiner.text(replay.response)).toBe(joiner.text(retry.response));
+    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual([
+      { kind: 'signup_grant', amount: 50_000, order_id: null },
+      { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id },
+    ]);
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('create: after the order row is inserted — 503, no order, no key; the retry creates one order', async () => {
+    const creator = await actor(patient.baseUrl, 'Creator');
+    const key = newKey();
+    const create = () => creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: splitOrderInput(store) });
+
+    const failed = await whileUserRowLocked(creator.user.id, async (holder) => {
+      const pending = create();
+      const backend = await blockedBackend(holder);
+      expect(backend.query).toContain('INSERT INTO credit_ledger');
+      await terminate(backend.pid);
+      return pending;
+    });
+
+    expect(failed.response.status).toBe(503);
+    expect(failed.response.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await keyRow(db.sql, creator.user.id, key)).toBeUndefined();
+    const [{ orders }] = await db.sql`SELECT count(*)::int AS orders FROM orders WHERE creator_id = ${creator.user.id}`;
+    expect(orders).toBe(0);
+
+    const retry = await create();
+    expect(retry.response.status).toBe(201);
+    expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
+    expect(await ledgerOf(db.sql, creator.user.id)).toEqual([
+      { kind: 'signup_grant', amount: 50_000, order_id: null },
+      { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: retry.data!.id },
+    ]);
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('the instance survives a lost connection and keeps serving on its pool', async () => {
+    const user = await actor(patient.baseUrl, 'Survivor');
+    const key = newKey();
+    const topUp = () => user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 4_000 } });
+    const failed = await whileUserRowLocked(user.user.id, async (holder) => {
+      const pending = topUp();
+      await terminate((await blockedBackend(holder)).pid);
+      return pending;
+    });
+    expect(failed.response.status).toBe(503);
+    // Enough requests to go through every connection of the pool (DB_POOL_MAX=4) more than once.
+    for (let i = 0; i < 12; i++) {
+      const me = await user.client.GET('/users/me');
+      expect(me.response.status).toBe(200);
+      expect(me.data!.credit).toBe(50_000);
+    }
+    const retry = await topUp();
+    expect(retry.response.status).toBe(201);
+    expect(retry.data!.credit).toBe(54_000);
+    await expectLedgerBalanced(db.sql);
+  });
+});
+
+describe('the server process dies inside the transaction', () => {
+  it('SIGKILL while the top-up waits: PostgreSQL rolls it back, no key, no credit; another instance then runs it once', async () => {
+    const doomed = await startServer(db.url, { LOCK_WAIT_MS: '60000', STATEMENT_TIMEOUT_MS: '60000', DB_POOL_MAX: '2' });
+    const user = await actor(doomed.baseUrl, 'Orphan');
+    const key = newKey();
+    const body = { amount: 8_000 };
+
+    const orphanPid = await whileUserRowLocked(user.user.id, async (holder) => {
+      // Settles with the fetch error (the connection drops with the process), or undefined if it answered.
+      const pending = user.client
+        .POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body })
+        .then(() => undefined, (error: unknown) => error);
+      const backend = await blockedBackend(holder);
+      await doomed.kill();
+      expect(await pending).toBeInstanceOf(Error);
+      return backend.pid;
+    });
+    // Released, the orphaned backend finds its client gone and aborts its transaction.
+    await backendGone(db.sql, orphanPid);
+    expect(await keyRow(db.sql, user.user.id, key)).toBeUndefined();
+    expect(await ledgerOf(db.sql, user.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
+
+    const survivor = sameUserOn(patient.baseUrl, user);
+    const retry = await survivor.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body });
+    expect(retry.response.status).toBe(201);
+    expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
+    expect(retry.data!.credit).toBe(58_000);
+    await expectLedgerBalanced(db.sql);
+  });
+});
+
+describe('a lock wait that runs out', () => {
+  it('is 409 + Retry-After and is not stored: the retry with the same key executes', async () => {
+    const user = await actor(hasty.baseUrl, 'Blocked');
+    const key = newKey();
+    const topUp = () => user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 3_000 } });
+
+    const busy = await whileUserRowLocked(user.user.id, () => topUp());
+    expect(busy.response.status).toBe(409);
+    expect(busy.response.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(busy.error).toMatchObject({ status: 409, code: 'request_in_progress' });
+    expect(await keyRow(db.sql, user.user.id, key)).toBeUndefined();
+    expect(await ledgerOf(db.sql, user.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
+
+    const retry = await topUp();
+    expect(retry.response.status).toBe(201);
+    expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
+    expect(retry.data!.credit).toBe(53_000);
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('a duplicate arriving on another instance while the first is in flight gets 409 + Retry-After, then the replay', async () => {
+    const user = await actor(patient.baseUrl, 'Impatient');
+    const elsewhere = sameUserOn(hasty.baseUrl, user);
+    const key = newKey();
+    const body = { amount: 6_000 };
+    const send = (who: typeof user) =>
+      who.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body });
+
+    const [first, duplicate] = await whileUserRowLocked(user.user.id, async (holder) => {
+      const inFlight = send(user);
+      await blockedBackend(holder);
+      // The first request is inside its transaction, waiting; its duplicate cannot get an answer in time.
+      const meanwhile = await send(elsewhere);
+      return [inFlight, meanwhile] as const;
+    });
+    expect(duplicate.response.status).toBe(409);
+    expect(duplicate.response.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(duplicate.error).toMatchObject({ code: 'request_in_progress' });
+
+    const executed = await first;
+    expect(executed.response.status).toBe(201);
+    expect(executed.response.headers.get('idempotent-replayed')).toBeNull();
+    const retried = await send(elsewhere);
+    expect(retried.response.status).toBe(201);
+    expect(retried.response.headers.get('idempotent-replayed')).toBe('true');
+    expect(elsewhere.text(retried.response)).toBe(user.text(executed.response));
+    expect((await ledgerOf(db.sql, user.user.id)).filter((r) => r.kind === 'top_up')).toEqual([
+      { kind: 'top_up', amount: 6_000, order_id: null },
+    ]);
+    await expectLedgerBalanced(db.sql);
+  });
+});

@@ -1,0 +1,229 @@
+/**
+ * Issue 4 — a sequential retry with the same Idempotency-Key gets the stored answer (same status,
+ * byte-identical body, same ETag/Location, `Idempotent-Replayed: true`) and moves no money twice.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import {
+  actor, demoStore, keyRow, ledgerOf, openOrder, orderRow, replayedHeaders, splitOrderInput,
+  SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, type DemoStore,
+} from '../support/idempotency.js';
+import { startServer, type RunningServer } from '../support/server.js';
+import { expectLedgerBalanced, newKey } from '../support/world.js';
+
+let db: TestDatabase;
+let server: RunningServer;
+let store: DemoStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startServer(db.url);
+  store = await demoStore((await actor(server.baseUrl, 'Scout')).client);
+});
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+/** A first execution and its replay: everything a client can see is the same but the replay header. */
+function expectReplayOf(first: Response, firstText: string, again: Response, againText: string) {
+  expect(first.headers.get('idempotent-replayed')).toBeNull();
+  expect(again.headers.get('idempotent-replayed')).toBe('true');
+  expect(replayedHeaders(again)).toEqual(replayedHeaders(first));
+  expect(againText).toBe(firstText);
+}
+
+describe('sequential retry of each money-moving action', () => {
+  it('POST /orders: the retry gets the same 201, body, ETag and Location, and the creator is charged once', async () => {
+    const creator = await actor(server.baseUrl, 'Creator');
+    const key = newKey();
+    const send = () =>
+      creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: splitOrderInput(store) });
+
+    const first = await send();
+    expect(first.response.status).toBe(201);
+    expect(first.response.headers.get('location')).toBe(`/orders/${first.data!.id}`);
+    expect(first.response.headers.get('etag')).toBe('"v1"');
+    const again = await send();
+    const third = await send();
+    expectReplayOf(first.response, creator.text(first.response), again.response, creator.text(again.response));
+    expectReplayOf(first.response, creator.text(first.response), third.response, creator.text(third.response));
+
+    const [{ orders }] = await db.sql`SELECT count(*)::int AS orders FROM orders WHERE creator_id = ${creator.user.id}`;
+    expect(orders).toBe(1);
+    expect(await ledgerOf(db.sql, creator.user.id)).toEqual([
+      { kind: 'signup_grant', amount: 50_000, order_id: null },
+      { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: first.data!.id },
+    ]);
+    expect((await keyRow(db.sql, creator.user.id, key))?.response_status).toBe(201);
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('POST /orders/{id}/join: the retry replays the match even after the order moved on, and the joiner is charged once', async () => {
+    const creator = await actor(server.baseUrl, 'Creator');
+    const joiner = await actor(server.baseUrl, 'Joiner');
+    const { order, etag } = await openOrder(creator, store);
+    const key = newKey();
+    const send = () =>
+      joiner.client.POST('/orders/{orderId}/join', {
+        params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
+        body: {},
+      });
+
+    const first = await send();
+    expect(first.response.status).toBe(200);
+    expect(first.data!.status).toBe('matched');
+    expect(first.response.headers.get('etag')).toBe('"v2"');
+    const again = await send();
+    expectReplayOf(first.response, joiner.text(first.response), again.response, joiner.text(again.response));
+
+    // The order is completed meanwhile: the replay is the stored answer, not a fresh rendering.
+    const completed = await creator.client.POST('/orders/{orderId}/complete', {
+      params: { path: { orderId: order.id }, header: { 'If-Match': '"v2"' } },
+    });
+    expect(completed.data!.status).toBe('completed');
+    const late = await send();
+    expectReplayOf(first.response, joiner.text(first.response), late.response, joiner.text(late.response));
+    expect(late.data!.status).toBe('matched');
+
+    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual([
+      { kind: 'signup_grant', amount: 50_000, order_id: null },
+      { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id },
+    ]);
+    expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'completed', version: 3, joiner_id: joiner.user.id });
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('POST /orders/{id}/cancel: the retry replays the cancellation and the creator is refunded once', async () => {
+    const creator = await actor(server.baseUrl, 'Creator');
+    const { order, etag } = await openOrder(creator, store);
+    const key = newKey();
+    const send = () =>
+      creator.client.POST('/orders/{orderId}/cancel', {
+        params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
+      });
+
+    const first = await send();
+    expect(first.response.status).toBe(200);
+    expect(first.data!.status).toBe('cancelled');
+    const again = await send();
+    expectReplayOf(first.response, creator.text(first.response), again.response, creator.text(again.response));
+
+    const refunds = (await ledgerOf(db.sql, creator.user.id)).filter((r) => r.kind === 'order_refund');
+    expect(refunds).toEqual([{ kind: 'order_refund', amount: SPLIT_CREATOR_SHARE, order_id: order.id }]);
+    expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'cancelled', version: 2 });
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('POST /users/me/credit/top-ups: the retry replays the 201 and the wallet is credited once', async () => {
+    const user = await actor(server.baseUrl, 'Saver');
+    const key = newKey();
+    const send = () =>
+      user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 12_345 } });
+
+    const first = await send();
+    expect(first.response.status).toBe(201);
+    expect(first.data!.credit).toBe(62_345);
+    const again = await send();
+    expectReplayOf(first.response, user.text(first.response), again.response, user.text(again.response));
+
+    expect(await ledgerOf(db.sql, user.user.id)).toEqual([
+      { kind: 'signup_grant', amount: 50_000, order_id: null },
+      { kind: 'top_up', amount: 12_345, order_id: null },
+    ]);
+    const me = await user.client.GET('/users/me');
+    expect(me.data!.credit).toBe(62_345);
+    await expectLedgerBalanced(db.sql);
+  });
+});
+
+describe('actions that take a key optionally (expire, complete)', () => {
+  it('POST /orders/{id}/expire with a key: the retry replays and the creator is refunded once', async () => {
+    const creator = await actor(server.baseUrl, 'Creator');
+    const sweeper = await actor(server.baseUrl, 'Neighbour');
+    const { order, etag } = await openOrder(creator, store);
+    // Time passing is not something the API can do: the order is made overdue in the database.
+    await db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ${order.id}`;
+    const key = newKey();
+    const send = () =>
+      sweeper.client.POST('/orders/{orderId}/expire', {
+        params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
+      });
+
+    const first = await send();
+    expect(first.response.status).toBe(200);
+    expect(first.data!.status).toBe('expired');
+    const again = await send();
+    expectReplayOf(first.response, sweeper.text(first.response), again.response, sweeper.text(again.response));
+
+    const refunds = (await ledgerOf(db.sql, creator.user.id)).filter((r) => r.kind === 'order_refund');
+    expect(refunds).toEqual([{ kind: 'order_refund', amount: SPLIT_CREATOR_SHARE, order_id: order.id }]);
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('POST /orders/{id}/complete with a key: the retry replays; without a key a retry is simply a new request', async () => {
+    const creator = await actor(server.baseUrl, 'Creator');
+    const joiner = await actor(server.baseUrl, 'Joiner');
+    const { order, etag } = await openOrder(creator, store);
+    const joined = await joiner.client.POST('/orders/{orderId}/join', {
+      params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
+    });
+    expect(joined.response.status).toBe(200);
+    const key = newKey();
+    const send = () =>
+      joiner.client.POST('/orders/{orderId}/complete', {
+        params: { path: { orderId: order.id }, header: { 'If-Match': '"v2"', 'Idempotency-Key': key } },
+      });
+
+    const first = await send();
+    expect(first.response.status).toBe(200);
+    expect(first.data!.status).toBe('completed');
+    expect(first.response.headers.get('etag')).toBe('"v3"');
+    const again = await send();
+    expectReplayOf(first.response, joiner.text(first.response), again.response, joiner.text(again.response));
+
+    // No key: nothing is stored, so the same request runs again and meets the new version.
+    const noKey = () =>
+      creator.client.POST('/orders/{orderId}/complete', { params: { path: { orderId: order.id }, header: { 'If-Match': '"v2"' } } });
+    const plain = await noKey();
+    expect(plain.response.status).toBe(412);
+    expect(plain.response.headers.get('idempotent-replayed')).toBeNull();
+    expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'completed', version: 3 });
+    const [{ keys }] = await db.sql`SELECT count(*)::int AS keys FROM idempotency_keys WHERE user_id = ${creator.user.id}`;
+    expect(keys).toBe(1); // only the key of the creator's POST /orders
+    await expectLedgerBalanced(db.sql);
+  });
+});
+
+describe('keys are scoped per user', () => {
+  it('two users sending the same key string get two independent executions', async () => {
+    const ana = await actor(server.baseUrl, 'Ana');
+    const bo = await actor(server.baseUrl, 'Bo');
+    const key = `shared-key-${newKey()}`;
+
+    const anaTopUp = await ana.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 1_000 } });
+    // Bo's request differs: under Ana's key it would be a 422; under Bo's own it simply runs.
+    const boTopUp = await bo.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 2_000 } });
+    expect(anaTopUp.response.status).toBe(201);
+    expect(boTopUp.response.status).toBe(201);
+    expect(boTopUp.response.headers.get('idempotent-replayed')).toBeNull();
+    expect(anaTopUp.data!.credit).toBe(51_000);
+    expect(boTopUp.data!.credit).toBe(52_000);
+
+    // The very same request under the same key string: still Bo's own execution, not Ana's answer.
+    const carol = await actor(server.baseUrl, 'Carol');
+    const carolTopUp = await carol.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 1_000 } });
+    expect(carolTopUp.response.status).toBe(201);
+    expect(carolTopUp.response.headers.get('idempotent-replayed')).toBeNull();
+    expect(carolTopUp.data!.entry.id).not.toBe(anaTopUp.data!.entry.id);
+
+    for (const [user, amount] of [[ana, 1_000], [bo, 2_000], [carol, 1_000]] as const) {
+      expect((await ledgerOf(db.sql, user.user.id)).filter((r) => r.kind === 'top_up')).toEqual([{ kind: 'top_up', amount, order_id: null }]);
+    }
+    // Each user's own retry replays their own answer.
+    const anaAgain = await ana.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 1_000 } });
+    expect(anaAgain.response.headers.get('idempotent-replayed')).toBe('true');
+    expect(ana.text(anaAgain.response)).toBe(ana.text(anaTopUp.response));
+    await expectLedgerBalanced(db.sql);
+  });
+});

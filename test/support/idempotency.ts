@@ -1,0 +1,116 @@
+/**
+ * Helpers for the Idempotency-Key black-box tests (test/blackbox/idempotency-*.test.ts): the exact
+ * text of responses, the demo order to place, and audits of what the database holds.
+ */
+import { expect } from 'vitest';
+import type postgres from 'postgres';
+import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../openapi/client.js';
+import { JEONJU, signUp, type TestUser } from './world.js';
+
+export interface Actor extends TestUser {
+  /** The exact body text of a response this actor's client received (the SDK parses it away). */
+  text(response: Response): string;
+}
+
+/** A signed-up user whose client keeps every response body's exact text. */
+export async function actor(baseUrl: string, name: string): Promise<Actor> {
+  const user = await signUp(baseUrl, name);
+  return { ...user, text: recordBodies(user.client) };
+}
+
+/** The same user talking to another instance (same token, same database). */
+export function sameUserOn(baseUrl: string, user: TestUser): Actor {
+  const client = createCoOrderClient(baseUrl, user.token);
+  return { ...user, client, text: recordBodies(client) };
+}
+
+function recordBodies(client: CoOrderClient): (response: Response) => string {
+  const texts = new WeakMap<Response, string>();
+  client.use({
+    async onResponse({ response }) {
+      texts.set(response, await response.clone().text());
+      return undefined;
+    },
+  });
+  return (response) => {
+    const text = texts.get(response);
+    if (text === undefined) throw new Error('no recorded body for this response');
+    return text;
+  };
+}
+
+export interface DemoStore {
+  storeId: string;
+  /** 허니콤보, 23,000 KRW. */
+  menuId: string;
+  /** 치즈볼, 5,000 KRW. */
+  smallMenuId: string;
+}
+
+/** '교촌치킨 전북대점' (minimum 16,000, tip 3,000) and two of its menus, found through the API. */
+export async function demoStore(client: CoOrderClient): Promise<DemoStore> {
+  const stores = await client.GET('/stores', { params: { query: { category: '치킨', limit: 50 } } });
+  const store = stores.data!.items.find((s) => s.name === '교촌치킨 전북대점');
+  expect(store).toBeDefined();
+  const menus = await client.GET('/stores/{storeId}/menus', { params: { path: { storeId: store!.id } } });
+  const menu = (name: string) => menus.data!.items.find((m) => m.name === name)!.id;
+  return { storeId: store!.id, menuId: menu('허니콤보'), smallMenuId: menu('치즈볼') };
+}
+
+/** A split order of one 허니콤보: the creator pays ceil(23000/2) + ceil(3000/2) = 13,000 KRW. */
+export const SPLIT_CREATOR_SHARE = 13_000;
+/** ... and the joiner floor(23000/2) + floor(3000/2) = 13,000 KRW. */
+export const SPLIT_JOINER_SHARE = 13_000;
+
+export function splitOrderInput(store: DemoStore): Schemas['CreateOrderInput'] {
+  return {
+    store_id: store.storeId,
+    split_type: 'split',
+    items: [{ menu_id: store.menuId, quantity: 1 }],
+    delivery: { address: '전북 전주시 덕진구 백제대로 567', lat: JEONJU.lat, lon: JEONJU.lon },
+  };
+}
+
+/** Opens a split order (its own key) and returns it with its ETag. */
+export async function openOrder(user: TestUser, store: DemoStore): Promise<{ order: Schemas['Order']; etag: string }> {
+  const created = await user.client.POST('/orders', {
+    params: { header: { 'Idempotency-Key': `open-${crypto.randomUUID()}` } },
+    body: splitOrderInput(store),
+  });
+  expect(created.response.status).toBe(201);
+  return { order: created.data!, etag: created.response.headers.get('etag')! };
+}
+
+export interface LedgerRow {
+  kind: string;
+  amount: number;
+  order_id: string | null;
+}
+
+/** A user's ledger, oldest first, audited in the database. */
+export async function ledgerOf(sql: postgres.Sql, userId: string): Promise<LedgerRow[]> {
+  return sql<LedgerRow[]>`
+    SELECT kind, amount, order_id FROM credit_ledger WHERE user_id = ${userId} ORDER BY id`;
+}
+
+export async function keyRow(sql: postgres.Sql, userId: string, key: string) {
+  const [row] = await sql<{ response_status: number; response_body: string; created_at: Date }[]>`
+    SELECT response_status, response_body, created_at FROM idempotency_keys WHERE user_id = ${userId} AND key = ${key}`;
+  return row;
+}
+
+export async function orderRow(sql: postgres.Sql, orderId: string) {
+  const [row] = await sql<{ status: string; version: number; joiner_id: string | null }[]>`
+    SELECT status, version, joiner_id FROM orders WHERE id = ${orderId}`;
+  return row;
+}
+
+/** The headers a replay must repeat, read from a response. */
+export function replayedHeaders(response: Response) {
+  return {
+    status: response.status,
+    etag: response.headers.get('etag'),
+    location: response.headers.get('location'),
+    contentType: response.headers.get('content-type'),
+  };
+}
