@@ -125,6 +125,6 @@ export const getMyOrders =
   async (c) => {
     const { role, status, limit, cursor } = c.req.valid('query');
     const rows = await findMyOrders(deps.db, { userId: c.var.userId, role, status, after: decodeCursor(cursor, MyOrdersCursor), limit });
-    const result = page(rows, limit, (o) => ({ created_at: o.created_at.toISOString(), id: o.id }));
+    const result = page(rows, limit, (o) => ({ created_at: o.cursor_created_at, id: o.id }));
     return c.json({ items: result.items.map(presentOrder), next_cursor: result.next_cursor }, 200);
   };

@@ -195,20 +195,26 @@ export interface MyOrdersQuery {
   limit: number;
 }
 
-export function findMyOrders(db: Db, q: MyOrdersQuery): Promise<OrderWithItems[]> {
+export function findMyOrders(db: Db, q: MyOrdersQuery): Promise<(OrderWithItems & { cursor_created_at: string })[]> {
   let query = db
     .selectFrom('orders as o')
     .selectAll('o')
-    .select((eb) => itemsOf(eb.ref('o.id')).as('items'));
+    .select((eb) => itemsOf(eb.ref('o.id')).as('items'))
+    // The cursor needs the stored microseconds: a JS Date keeps milliseconds, and a page boundary
+    // at .123 would skip every order created later within that same millisecond.
+    .select(sql<string>`to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_created_at'));
   if (q.role === 'created') query = query.where('o.creator_id', '=', q.userId);
   else if (q.role === 'joined') query = query.where('o.joiner_id', '=', q.userId);
   else query = query.where((eb) => eb.or([eb('o.creator_id', '=', q.userId), eb('o.joiner_id', '=', q.userId)]));
   if (q.status) query = query.where('o.status', '=', q.status);
   if (q.after) {
     const { created_at, id } = q.after;
-    query = query.where(sql<SqlBool>`(o.created_at, o.id) < (${created_at}::timestamptz, ${id}::uuid)`);
+    // ::text first: a timestamptz parameter would be sent through a JS Date (milliseconds).
+    query = query.where(sql<SqlBool>`(o.created_at, o.id) < (${created_at}::text::timestamptz, ${id}::uuid)`);
   }
-  return query.orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(q.limit + 1).execute() as Promise<OrderWithItems[]>;
+  return query.orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(q.limit + 1).execute() as Promise<
+    (OrderWithItems & { cursor_created_at: string })[]
+  >;
 }
 
 /** Overdue pending orders (or matched ones whose delivery time passed), locked for this sweeper only. */
