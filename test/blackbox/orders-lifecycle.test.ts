@@ -304,6 +304,36 @@ describe('GET /users/me/orders', () => {
     expect(walked).toEqual(all.items.map((o) => o.id));
     await expectLedgerBalanced(db.sql);
   });
+
+  it('pages without skipping orders created within the same millisecond', async () => {
+    const me = await signUp(server.baseUrl, 'Fast');
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { order } = await openOrder(me, {
+        store_id: odd.id,
+        split_type: 'split',
+        items: [{ menu_id: odd.menus.big, quantity: 2 }],
+        delivery: deliveryAt(uniqueSpot()),
+      });
+      ids.push(order.id);
+    }
+    // PostgreSQL keeps microseconds; a busy server creates several orders in one millisecond.
+    const stamps = ['2030-01-01T00:00:00.123900Z', '2030-01-01T00:00:00.123456Z', '2030-01-01T00:00:00.123100Z', '2030-01-01T00:00:00.122999Z'];
+    for (const [i, id] of ids.entries()) {
+      // ::text first: a timestamptz parameter would go through a JS Date and lose the microseconds.
+      await db.sql`UPDATE orders SET created_at = ${stamps[i]}::text::timestamptz,
+                                     expires_at = ${stamps[i]}::text::timestamptz + interval '30 minutes' WHERE id = ${id}`;
+    }
+    const walked: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const { data } = await me.client.GET('/users/me/orders', { params: { query: { limit: 1, ...(cursor ? { cursor } : {}) } } });
+      walked.push(...data!.items.map((o) => o.id));
+      cursor = data!.next_cursor ?? undefined;
+      if (!cursor) break;
+    }
+    expect(walked).toEqual(ids);
+  });
 });
 
 describe('notifications', () => {
