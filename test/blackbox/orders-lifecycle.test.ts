@@ -199,9 +199,39 @@ describe('separate order (각자먹기)', () => {
       delivery: deliveryAt(uniqueSpot()),
     });
     expect(order.shares).toEqual({ creator: 5000 + 1500, joiner: null });
-    const { order: matched } = await joinOrder(joiner, order.id, etag, { items: [{ menu_id: menu('허니콤보'), quantity: 1 }] });
-    expect(matched.shares).toEqual({ creator: 6500, joiner: 23_000 + 1500 });
-    expect(matched.menu_total + matched.delivery_tip).toBe(6500 + 24_500);
+    // The joiner may order the same menu as the creator: items are per user.
+    const { order: matched } = await joinOrder(joiner, order.id, etag, {
+      items: [{ menu_id: menu('허니콤보'), quantity: 1 }, { menu_id: menu('치즈볼'), quantity: 2 }],
+    });
+    expect(matched.shares).toEqual({ creator: 6500, joiner: 33_000 + 1500 });
+    expect(matched.menu_total + matched.delivery_tip).toBe(6500 + 34_500);
+    expect(matched.items.map((i) => [i.user_id, i.name, i.quantity])).toEqual([
+      [creator.user.id, '치즈볼', 1],
+      [joiner.user.id, '허니콤보', 1],
+      [joiner.user.id, '치즈볼', 2],
+    ]);
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('refunds the creator exactly their own items plus half the tip on cancel', async () => {
+    const creator = await signUp(server.baseUrl, 'Sep Cancel');
+    const { order, etag } = await openOrder(creator, {
+      store_id: odd.id,
+      split_type: 'separate',
+      items: [{ menu_id: odd.menus.side, quantity: 3 }],
+      delivery: deliveryAt(uniqueSpot()),
+    });
+    const paid = 3 * 777 + 1501;
+    expect(order.shares).toEqual({ creator: paid, joiner: null });
+    const cancelled = await creator.client.POST('/orders/{orderId}/cancel', {
+      params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
+    });
+    expect(cancelled.data).toMatchObject({ status: 'cancelled', version: 2 });
+    expect(await orderLedger(db.sql, order.id)).toEqual([
+      { user_id: creator.user.id, kind: 'order_charge', amount: -paid },
+      { user_id: creator.user.id, kind: 'order_refund', amount: paid },
+    ]);
+    expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000);
     await expectLedgerBalanced(db.sql);
   });
 });
