@@ -41,12 +41,19 @@ async function main(): Promise<void> {
   const app = buildApp(deps);
   const jobs = config.JOBS_ENABLED ? scheduleJobs(deps) : undefined;
 
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+  let stopping = false;
+  // Once shutting down, every answer closes its connection: a keep-alive client (or load balancer)
+  // sends its next request elsewhere instead of onto a socket about to be closed under it.
+  const fetch: typeof app.fetch = async (request, env, executionCtx) => {
+    const response = await app.fetch(request, env, executionCtx);
+    if (stopping) response.headers.set('Connection', 'close');
+    return response;
+  };
+  const server = serve({ fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     const base = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${info.port}`;
     logger.info({ port: info.port, docs: `${base}/docs`, openapi: `${base}/openapi.json` }, `listening on ${base} — docs at ${base}/docs`);
   });
 
-  let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
