@@ -1077,6 +1077,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1108,6 +1119,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1119,6 +1141,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1150,6 +1183,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1185,6 +1229,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1195,6 +1256,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1206,6 +1278,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1216,6 +1299,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1226,6 +1320,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1236,6 +1341,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1247,6 +1363,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1291,6 +1418,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1301,6 +1439,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1312,6 +1461,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1354,6 +1514,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1364,6 +1541,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1375,6 +1563,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1386,6 +1585,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_failed",
+                     *       "title": "The resource has changed (If-Match does not match)",
+                     *       "status": 412,
+                     *       "detail": "The order is at \"v2\"; re-read it and decide again.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "current": {
+                     *         "id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                     *         "status": "matched",
+                     *         "version": 2
+                     *       }
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1396,6 +1611,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1406,6 +1632,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1416,6 +1653,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_required",
+                     *       "title": "An If-Match header is required",
+                     *       "status": 428,
+                     *       "detail": "Send If-Match with the ETag of the version you read.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_required",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1426,6 +1674,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1437,6 +1696,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1479,6 +1749,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1489,6 +1776,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1501,6 +1799,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1511,6 +1820,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1521,6 +1841,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1532,6 +1863,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/own_order",
+                     *       "title": "You cannot join your own order",
+                     *       "status": 422,
+                     *       "detail": "You cannot join your own order.",
+                     *       "instance": "/orders",
+                     *       "code": "own_order",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1542,6 +1884,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1553,6 +1906,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1589,6 +1953,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1599,6 +1980,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1609,6 +2001,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1620,6 +2023,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1651,6 +2065,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1661,6 +2086,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1672,6 +2108,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1710,6 +2157,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1720,6 +2184,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1730,6 +2205,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1741,6 +2227,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1775,6 +2272,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1785,6 +2299,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1795,6 +2320,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1805,6 +2341,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1816,6 +2363,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1850,6 +2408,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1860,6 +2435,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1870,6 +2456,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1880,6 +2477,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1891,6 +2499,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1922,6 +2541,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1932,6 +2562,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1943,6 +2584,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1972,6 +2624,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1983,6 +2646,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1993,6 +2667,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2004,6 +2689,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2042,6 +2738,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2052,6 +2765,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2062,6 +2786,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2073,6 +2808,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2083,6 +2829,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2093,6 +2850,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2103,6 +2871,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2114,6 +2893,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2148,6 +2938,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2158,6 +2965,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2169,6 +2987,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2179,6 +3008,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2190,6 +3030,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2234,6 +3085,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2244,6 +3112,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2254,6 +3133,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2265,6 +3155,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2309,6 +3210,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2319,6 +3237,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2330,6 +3259,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/insufficient_credit",
+                     *       "title": "Not enough credit",
+                     *       "status": 402,
+                     *       "detail": "Your share is 13000 KRW, more than your balance. Top up and try again.",
+                     *       "instance": "/orders",
+                     *       "code": "insufficient_credit",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2341,6 +3281,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2353,6 +3304,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2363,6 +3325,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2373,6 +3346,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2384,6 +3368,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/own_order",
+                     *       "title": "You cannot join your own order",
+                     *       "status": 422,
+                     *       "detail": "You cannot join your own order.",
+                     *       "instance": "/orders",
+                     *       "code": "own_order",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2394,6 +3389,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2405,6 +3411,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2452,6 +3469,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2462,6 +3496,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2472,6 +3517,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2482,6 +3538,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2493,6 +3560,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2544,6 +3622,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2554,6 +3649,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2565,6 +3671,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/insufficient_credit",
+                     *       "title": "Not enough credit",
+                     *       "status": 402,
+                     *       "detail": "Your share is 13000 KRW, more than your balance. Top up and try again.",
+                     *       "instance": "/orders",
+                     *       "code": "insufficient_credit",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2576,6 +3693,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2588,6 +3716,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2600,6 +3739,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_failed",
+                     *       "title": "The resource has changed (If-Match does not match)",
+                     *       "status": 412,
+                     *       "detail": "The order is at \"v2\"; re-read it and decide again.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "current": {
+                     *         "id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                     *         "status": "matched",
+                     *         "version": 2
+                     *       }
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2610,6 +3765,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2620,6 +3786,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2631,6 +3808,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/own_order",
+                     *       "title": "You cannot join your own order",
+                     *       "status": 422,
+                     *       "detail": "You cannot join your own order.",
+                     *       "instance": "/orders",
+                     *       "code": "own_order",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2641,6 +3829,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_required",
+                     *       "title": "An If-Match header is required",
+                     *       "status": 428,
+                     *       "detail": "Send If-Match with the ETag of the version you read.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_required",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2651,6 +3850,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2662,6 +3872,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2709,6 +3930,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2719,6 +3957,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2730,6 +3979,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/forbidden",
+                     *       "title": "You may not do this",
+                     *       "status": 403,
+                     *       "detail": "Only the creator may cancel an order.",
+                     *       "instance": "/orders",
+                     *       "code": "forbidden",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2741,6 +4001,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2753,6 +4024,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2765,6 +4047,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_failed",
+                     *       "title": "The resource has changed (If-Match does not match)",
+                     *       "status": 412,
+                     *       "detail": "The order is at \"v2\"; re-read it and decide again.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "current": {
+                     *         "id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                     *         "status": "matched",
+                     *         "version": 2
+                     *       }
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2776,6 +4074,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/own_order",
+                     *       "title": "You cannot join your own order",
+                     *       "status": 422,
+                     *       "detail": "You cannot join your own order.",
+                     *       "instance": "/orders",
+                     *       "code": "own_order",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2786,6 +4095,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_required",
+                     *       "title": "An If-Match header is required",
+                     *       "status": 428,
+                     *       "detail": "Send If-Match with the ETag of the version you read.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_required",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2796,6 +4116,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2807,6 +4138,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2854,6 +4196,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2864,6 +4223,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2875,6 +4245,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2887,6 +4268,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2899,6 +4291,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_failed",
+                     *       "title": "The resource has changed (If-Match does not match)",
+                     *       "status": 412,
+                     *       "detail": "The order is at \"v2\"; re-read it and decide again.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "current": {
+                     *         "id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                     *         "status": "matched",
+                     *         "version": 2
+                     *       }
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2910,6 +4318,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/own_order",
+                     *       "title": "You cannot join your own order",
+                     *       "status": 422,
+                     *       "detail": "You cannot join your own order.",
+                     *       "instance": "/orders",
+                     *       "code": "own_order",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2920,6 +4339,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_required",
+                     *       "title": "An If-Match header is required",
+                     *       "status": 428,
+                     *       "detail": "Send If-Match with the ETag of the version you read.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_required",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2930,6 +4360,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2941,6 +4382,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2988,6 +4440,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2998,6 +4467,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3009,6 +4489,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/forbidden",
+                     *       "title": "You may not do this",
+                     *       "status": 403,
+                     *       "detail": "Only the creator may cancel an order.",
+                     *       "instance": "/orders",
+                     *       "code": "forbidden",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3020,6 +4511,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3032,6 +4534,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3044,6 +4557,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_failed",
+                     *       "title": "The resource has changed (If-Match does not match)",
+                     *       "status": 412,
+                     *       "detail": "The order is at \"v2\"; re-read it and decide again.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "current": {
+                     *         "id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                     *         "status": "matched",
+                     *         "version": 2
+                     *       }
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3055,6 +4584,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/own_order",
+                     *       "title": "You cannot join your own order",
+                     *       "status": 422,
+                     *       "detail": "You cannot join your own order.",
+                     *       "instance": "/orders",
+                     *       "code": "own_order",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3065,6 +4605,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_required",
+                     *       "title": "An If-Match header is required",
+                     *       "status": 428,
+                     *       "detail": "Send If-Match with the ETag of the version you read.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_required",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3075,6 +4626,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3086,6 +4648,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3126,6 +4699,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3136,6 +4726,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3146,6 +4747,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3157,6 +4769,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3195,6 +4818,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3205,6 +4845,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3215,6 +4866,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3226,6 +4888,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3260,6 +4933,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3270,6 +4960,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3280,6 +4981,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3291,6 +5003,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3301,6 +5024,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3312,6 +5046,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };

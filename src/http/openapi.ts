@@ -1,8 +1,8 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
-import { ERROR_CODES } from '../domain/errors.js';
+import { ERROR_CODES, type ErrorCode } from '../domain/errors.js';
 import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../domain/limits.js';
 import type { AppEnv } from './env.js';
-import { PROBLEM_TYPE_BASE } from './problem.js';
+import { PROBLEMS, PROBLEM_TYPE_BASE } from './problem.js';
 
 /**
  * Shared OpenAPI pieces: the Problem schema, the header and parameter components, and the helpers
@@ -79,6 +79,45 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'The database is unavailable; retry after Retry-After seconds.',
 };
 
+// A typical problem per status, shown as the example of each error response.
+const EXAMPLE_PROBLEM: Record<number, { code: ErrorCode; detail: string; extra?: object }> = {
+  400: {
+    code: 'validation_failed',
+    detail: 'body.items.0.quantity: Too big: expected number to be <=99',
+    extra: { errors: [{ path: 'body.items.0.quantity', message: 'Too big: expected number to be <=99' }] },
+  },
+  401: { code: 'unauthorized', detail: 'Send Authorization: Bearer <token>.' },
+  402: { code: 'insufficient_credit', detail: 'Your share is 13000 KRW, more than your balance. Top up and try again.' },
+  403: { code: 'forbidden', detail: 'Only the creator may cancel an order.' },
+  404: { code: 'not_found', detail: `No order ${EXAMPLE_UUID}.` },
+  409: { code: 'order_not_pending', detail: 'The order is matched, not pending.' },
+  412: {
+    code: 'precondition_failed',
+    detail: 'The order is at "v2"; re-read it and decide again.',
+    extra: { current: { id: EXAMPLE_UUID, status: 'matched', version: 2 } },
+  },
+  413: { code: 'payload_too_large', detail: 'The request body exceeds 65536 bytes.' },
+  415: { code: 'unsupported_media_type', detail: 'Content-Type must be application/json, not "text/plain".' },
+  422: { code: 'own_order', detail: 'You cannot join your own order.' },
+  428: { code: 'precondition_required', detail: 'Send If-Match with the ETag of the version you read.' },
+  500: { code: 'internal_error', detail: 'An unexpected error occurred.' },
+  503: { code: 'database_unavailable', detail: 'The database is unavailable; retry shortly.' },
+};
+
+function exampleProblem(status: number) {
+  const { code, detail, extra } = EXAMPLE_PROBLEM[status];
+  return {
+    type: `${PROBLEM_TYPE_BASE}${code}`,
+    title: PROBLEMS[code].title,
+    status,
+    detail,
+    instance: '/orders',
+    code,
+    request_id: '0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d',
+    ...extra,
+  };
+}
+
 const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 
 /** Response headers, as references to the header components registered below. */
@@ -114,7 +153,10 @@ export const notModifiedResponse = emptyResponse('Unchanged since the ETag in If
 const REPLAYABLE = new Set([402, 403, 404, 409, 412, 422]);
 
 function problemResponses(statuses: number[], options: { replayable: boolean; database: boolean }) {
-  const responses: Record<number, { description: string; headers: HeaderRefs; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }> = {};
+  const responses: Record<
+    number,
+    { description: string; headers: HeaderRefs; content: { 'application/problem+json': { schema: typeof ProblemSchema; example: object } } }
+  > = {};
   const all = [...statuses, 500, ...(options.database ? [503] : [])];
   for (const status of all) {
     const extra: HeaderRefs = {};
@@ -124,7 +166,7 @@ function problemResponses(statuses: number[], options: { replayable: boolean; da
     responses[status] = {
       description: STATUS_TEXT[status] ?? 'Error',
       headers: { ...extra, ...headers.requestId },
-      content: { 'application/problem+json': { schema: ProblemSchema } },
+      content: { 'application/problem+json': { schema: ProblemSchema, example: exampleProblem(status) } },
     };
   }
   return responses;
