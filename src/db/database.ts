@@ -77,9 +77,13 @@ function guardReservedConnections<T extends Record<string, unknown>>(sql: postgr
     return new Proxy(reserved, {
       get(target, property, receiver) {
         if (property === 'unsafe') {
-          return (...args: Parameters<typeof target.unsafe>) => {
+          return (...[text, parameters = [], options = {}]: Parameters<typeof target.unsafe>) => {
             if (lost !== undefined) return Promise.reject(lost);
-            const query = target.unsafe(...args);
+            // kysely sends every statement through unsafe(), which postgres.js leaves unprepared:
+            // then each parameterised statement costs two round trips (describe, then execute)
+            // and a parse and plan in PostgreSQL. Prepared, the connection keeps the statement
+            // and every later call is one round trip. kysely's SQL is a fixed set of texts.
+            const query = target.unsafe(text, parameters, { prepare: true, ...options });
             query.catch((error: unknown) => {
               if (endsSession(error)) lost = error;
             });
