@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCoOrderClient, type Schemas } from '../../openapi/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { expectProblem, sdkAnswer } from '../support/problems.js';
 import { startServer, type RunningServer } from '../support/server.js';
-import { signUp, type TestUser } from '../support/world.js';
+import { expectLedgerBalanced, signUp, type TestUser } from '../support/world.js';
 
 let db: TestDatabase;
 let server: RunningServer;
@@ -18,6 +18,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
   await db?.drop();
+});
+// Every sign-up writes a grant to the ledger: the money invariant holds after each test.
+afterEach(async () => {
+  await expectLedgerBalanced(db.sql);
 });
 
 type Store = Schemas['Store'];
