@@ -254,6 +254,7 @@ describe('409 wrong state', () => {
     expectProblem(await expire(creator, order.id, etag), 409, 'order_not_yet_expired');
     await expectUnchanged(creator, order);
     expect(await orderLedger(db.sql, order.id)).toHaveLength(1);
+    await expectLedgerBalanced(db.sql);
   });
 
   it('refuses a join after expires_at even before the sweeper has written the expiry', async () => {
@@ -324,6 +325,7 @@ describe('422 semantically impossible', () => {
     expectProblem(await join(creator, order.id, etag), 422, 'own_order');
     await expectUnchanged(creator, order);
     expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000 - order.shares.creator);
+    await expectLedgerBalanced(db.sql);
   });
 
   it('refuses a split order whose menu total is below the store minimum', async () => {
@@ -374,6 +376,7 @@ describe('422 semantically impossible', () => {
     expectProblem(await join(joiner, order.id, etag, { items: [{ menu_id: crypto.randomUUID(), quantity: 1 }] }), 422, 'menu_not_in_store');
     await expectUnchanged(creator, order);
     expect(await balanceOf(db.sql, joiner.user.id)).toBe(50_000);
+    await expectLedgerBalanced(db.sql);
   });
 
   it('refuses items on a split join, and a separate join without items', async () => {
@@ -429,6 +432,7 @@ describe('428 If-Match required', () => {
     }
     await expectUnchanged(creator, order);
     expect(await balanceOf(db.sql, joiner.user.id)).toBe(50_000);
+    await expectLedgerBalanced(db.sql);
   });
 });
 

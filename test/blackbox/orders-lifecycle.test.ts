@@ -363,6 +363,7 @@ describe('GET /users/me/orders', () => {
       if (!cursor) break;
     }
     expect(walked).toEqual(ids);
+    await expectLedgerBalanced(db.sql);
   });
 });
 

@@ -151,6 +151,7 @@ describe('GET /orders (nearby)', () => {
         expect(pageOf.included.stores.map((s) => s.id).sort()).toEqual([...new Set(pageOf.items.map((o) => o.store_id))].sort());
       }
     }
+    await expectLedgerBalanced(db.sql);
   });
 
   it('rejects a cursor it did not issue', async () => {
