@@ -49,8 +49,8 @@ export function buildApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.use('*', requestContext(deps.logger, deps.metrics));
   const auth = requireAuth(deps.signer, deps.db);
   for (const protectedPath of PROTECTED_PATHS) app.use(protectedPath, auth);
-  app.use('*', requireJsonBody());
-  app.use('*', limitBody(deps.config.MAX_BODY_BYTES));
+  // Only methods that carry a body here: a GET or DELETE with a stray body is not refused for it.
+  app.on(['POST', 'PUT', 'PATCH'], '*', requireJsonBody(), limitBody(deps.config.MAX_BODY_BYTES));
 
   app.openapi(healthRoute, getHealth());
   app.openapi(readyRoute, getReady(deps));

@@ -55,6 +55,6 @@ export const markNotificationReadRoute = createRoute({
   },
   responses: {
     200: jsonResponse('The notification, with its read time.', NotificationSchema),
-    ...problems(400, 401, 404, 409),
+    ...problems(400, 401, 404, 409, 413, 415),
   },
 });

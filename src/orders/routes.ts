@@ -232,7 +232,7 @@ export const cancelOrderRoute = createRoute({
   security,
   parameters: [params.ifMatch, params.idempotencyKeyRequired],
   request: { params: orderParam },
-  responses: { 200: orderResponse('Cancelled and refunded.'), ...actionProblems(400, 401, 403, 404, 409, 412, 422, 428) },
+  responses: { 200: orderResponse('Cancelled and refunded.'), ...actionProblems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428) },
 });
 
 export const expireOrderRoute = createRoute({
@@ -245,7 +245,7 @@ export const expireOrderRoute = createRoute({
   security,
   parameters: [params.ifMatch, params.idempotencyKeyOptional],
   request: { params: orderParam },
-  responses: { 200: orderResponse('Expired and refunded.'), ...actionProblems(400, 401, 404, 409, 412, 422, 428) },
+  responses: { 200: orderResponse('Expired and refunded.'), ...actionProblems(400, 401, 404, 409, 412, 413, 415, 422, 428) },
 });
 
 export const completeOrderRoute = createRoute({
@@ -258,5 +258,5 @@ export const completeOrderRoute = createRoute({
   security,
   parameters: [params.ifMatch, params.idempotencyKeyOptional],
   request: { params: orderParam },
-  responses: { 200: orderResponse('Completed.'), ...actionProblems(400, 401, 403, 404, 409, 412, 422, 428) },
+  responses: { 200: orderResponse('Completed.'), ...actionProblems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428) },
 });
