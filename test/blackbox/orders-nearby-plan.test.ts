@@ -118,14 +118,12 @@ describe('nearby search at scale', () => {
       });
       counts[limit] = statements.map((s) => s.sql.replace(/\s+/g, ' ').slice(0, 40));
     }
-    // The caller's user row (authentication), the nearby query, the page's items, its stores.
-    expect(counts[1]).toEqual([
-      expect.stringMatching(/from "users"/),
-      expect.stringMatching(/great_circl/),
-      expect.stringMatching(/"order_id"/),
-      expect.stringMatching(/from "stores"/),
-    ]);
     for (const limit of [7, 50, 100]) expect(counts[limit]).toEqual(counts[1]);
+    // At most one statement to authenticate (the caller's user row); then the nearby query, the
+    // page's items and the page's stores, one statement each.
+    const [auth, nearbyStatements] = [counts[1].filter((s) => /from "users"/.test(s)), counts[1].filter((s) => !/from "users"/.test(s))];
+    expect(auth.length).toBeLessThanOrEqual(1);
+    expect(nearbyStatements).toEqual([expect.stringMatching(/great_circl/), expect.stringMatching(/"order_id"/), expect.stringMatching(/from "stores"/)]);
 
     const withCategory = await statementsOf(() => search({ limit: 100, category: '치킨' }));
     expect(withCategory).toHaveLength(4);
