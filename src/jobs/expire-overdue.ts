@@ -1,26 +1,32 @@
 import type { Db } from '../db/database.js';
-import { expireOrder } from '../orders/expire.js';
+import { expireOrders } from '../orders/expire.js';
 import { lockDueOrders } from '../orders/repository.js';
 
 /**
  * Expires every pending order past expires_at, refunding creators, through the same code path
- * as POST /orders/{id}/expire. Batches are locked with SKIP LOCKED, so any number of instances
- * can run this at once without touching the same order twice.
+ * as POST /orders/{id}/expire (expireOrders), a batch at a time: a handful of set-based statements
+ * per batch, not a few per order. Batches are locked with SKIP LOCKED, so any number of instances
+ * can run this at once without touching the same order twice — and so can `concurrency` loops in
+ * this one, each on its own connection, to keep more than one core of the database busy. The
+ * refunds lock the creators' rows in id order, so sweepers whose batches share creators wait for
+ * each other instead of deadlocking.
  */
-export async function runOnce(db: Db, batchSize: number): Promise<{ expired: number }> {
-  let expired = 0;
-  for (;;) {
-    const done = await db.transaction().execute(async (tx) => {
-      const due = await lockDueOrders(tx, 'overdue', batchSize);
-      // Each refund locks its creator's row: take them in one global order (creator id), or two
-      // sweepers whose batches hold orders of the same creators deadlock on those rows.
-      due.sort((a, b) => (a.creator_id < b.creator_id ? -1 : a.creator_id > b.creator_id ? 1 : 0));
-      for (const order of due) {
-        await expireOrder(tx, { kind: 'system' }, order.id, { any: false, versions: [order.version] });
-      }
-      return due.length;
-    });
-    expired += done;
-    if (done < batchSize) return { expired };
-  }
+export async function runOnce(db: Db, batchSize: number, concurrency = 1): Promise<{ expired: number }> {
+  const loop = async () => {
+    let expired = 0;
+    for (;;) {
+      const [due, done] = await db.transaction().execute(async (tx) => {
+        const locked = await lockDueOrders(tx, 'overdue', batchSize);
+        const orders = await expireOrders(
+          tx,
+          locked.map((order) => ({ id: order.id, condition: { any: false, versions: [order.version] } })),
+        );
+        return [locked.length, orders.length] as const;
+      });
+      expired += done;
+      if (due < batchSize) return expired;
+    }
+  };
+  const counts = await Promise.all(Array.from({ length: Math.max(1, concurrency) }, loop));
+  return { expired: counts.reduce((sum, n) => sum + n, 0) };
 }

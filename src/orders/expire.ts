@@ -1,17 +1,33 @@
 import type { Tx } from '../db/database.js';
+import type { Order } from '../db/schema.js';
 import type { Actor } from '../domain/order-state.js';
 import type { VersionCondition } from '../http/etag.js';
-import { refundCreator } from './charge.js';
+import { refundCreators } from './charge.js';
 import { explainRefusal } from './refusal.js';
-import { insertNotifications, transitionOrder, type OrderWithItems } from './repository.js';
+import { expireOrdersCas, insertNotifications, type ExpireTarget, type OrderWithItems } from './repository.js';
 
-/** Nobody joined in time: the order expires and the creator is refunded in full. */
+const EXPIRED_MESSAGE = 'Nobody joined in time: your share was refunded.';
+
+/**
+ * Nobody joined in time: each order expires and its creator is refunded in full. One code path
+ * for POST /orders/{id}/expire (one order) and the sweeper (a batch): one compare-and-set for
+ * all, then the refunds and notifications of the ones it expired, each a set-based statement.
+ */
+export async function expireOrders(tx: Tx, targets: ExpireTarget[], options: { items: true }): Promise<OrderWithItems[]>;
+export async function expireOrders(tx: Tx, targets: ExpireTarget[], options?: { items: false }): Promise<Order[]>;
+export async function expireOrders(tx: Tx, targets: ExpireTarget[], options: { items: boolean } = { items: false }) {
+  const expired = await expireOrdersCas(tx, targets, options.items);
+  await refundCreators(tx, expired);
+  await insertNotifications(
+    tx,
+    expired.map((order) => ({ userId: order.creator_id, orderId: order.id, kind: 'order_expired' as const, message: EXPIRED_MESSAGE })),
+  );
+  return expired;
+}
+
+/** One order: the batch path with one target; a refusal is explained as for every action. */
 export async function expireOrder(tx: Tx, actor: Actor, orderId: string, condition: VersionCondition): Promise<OrderWithItems> {
-  const order = await transitionOrder(tx, 'expire', orderId, condition, { actor });
+  const [order] = await expireOrders(tx, [{ id: orderId, condition }], { items: true });
   if (!order) throw await explainRefusal(tx, 'expire', orderId, condition, actor);
-  await refundCreator(tx, order);
-  await insertNotifications(tx, [
-    { userId: order.creator_id, orderId, kind: 'order_expired', message: 'Nobody joined in time: your share was refunded.' },
-  ]);
   return order;
 }

@@ -79,10 +79,14 @@ export async function insertItems(
   items: { menu_id: string; name: string; unit_price: number; quantity: number }[],
 ): Promise<void> {
   if (items.length === 0) return;
-  await tx
-    .insertInto('order_items')
-    .values(items.map((i) => ({ order_id: orderId, user_id: userId, ...i })))
-    .execute();
+  // Arrays, not a VALUES list: one statement text for any number of items (ids follow the order).
+  await sql`
+    INSERT INTO order_items (order_id, user_id, menu_id, name, unit_price, quantity)
+    SELECT ${orderId}::uuid, ${userId}::uuid, i.menu_id, i.name, i.unit_price, i.quantity
+    FROM unnest(${items.map((i) => i.menu_id)}::uuid[], ${items.map((i) => i.name)}::text[],
+                ${items.map((i) => i.unit_price)}::bigint[], ${items.map((i) => i.quantity)}::int[])
+         WITH ORDINALITY AS i(menu_id, name, unit_price, quantity, n)
+    ORDER BY i.n`.execute(tx);
 }
 
 const TIMESTAMP_OF: Record<OrderStatus, 'matched_at' | 'completed_at' | 'cancelled_at' | 'expired_at' | null> = {
@@ -119,7 +123,8 @@ export function transitionOrder(
   // A pending order past expires_at is expired in effect: it can be expired, and nothing else.
   if (action === 'expire') query = query.where('expires_at', '<=', sql<Date>`now()`);
   if (action === 'join' || action === 'cancel') query = query.where('expires_at', '>', sql<Date>`now()`);
-  if (!condition.any) query = query.where('version', 'in', condition.versions.length ? condition.versions : [0]);
+  // = ANY(array): one statement text for any number of tags (none matches nothing).
+  if (!condition.any) query = query.where(sql<SqlBool>`version = ANY(${condition.versions}::int[])`);
   const allowed = extra.actor && actorRule(action, extra.actor);
   if (allowed === 'creator') query = query.where('creator_id', '=', (extra.actor as UserActor).userId);
   if (allowed === 'participant') {
@@ -132,15 +137,48 @@ export function transitionOrder(
     .executeTakeFirst() as Promise<OrderWithItems | undefined>;
 }
 
+export interface ExpireTarget {
+  id: string;
+  condition: VersionCondition;
+}
+
+/**
+ * transitionOrder('expire') for many orders in one UPDATE (a sweeper's batch, or one order): each
+ * row is checked for state, clock and version and bumped once. Returns the orders it expired, with
+ * their items when asked; the others changed no row.
+ */
+export async function expireOrdersCas(tx: Tx, targets: ExpireTarget[], withItems: boolean): Promise<(Order & { items?: PresentableItem[] })[]> {
+  if (targets.length === 0) return [];
+  const { from, to } = transition('expire');
+  // One (id, version) row per version If-Match allows; a null version matches any ('*').
+  const ids: string[] = [];
+  const versions: (number | null)[] = [];
+  for (const { id, condition } of targets) {
+    const allowed = condition.any ? [null] : condition.versions.length ? [...new Set(condition.versions)] : [0];
+    for (const version of allowed) {
+      ids.push(id);
+      versions.push(version);
+    }
+  }
+  const { rows } = await sql<Order & { items?: PresentableItem[] }>`
+    UPDATE orders o SET status = ${to}, version = o.version + 1, ${sql.ref(TIMESTAMP_OF[to]!)} = now()
+    FROM unnest(${ids}::uuid[], ${versions}::int[]) AS t(id, version)
+    WHERE o.id = t.id AND o.status = ${from} AND o.expires_at <= now()
+      AND (t.version IS NULL OR o.version = t.version)
+    RETURNING o.*${withItems ? sql`, ${itemsOf(sql.ref('o.id'))} AS items` : sql``}`.execute(tx);
+  return rows;
+}
+
 export async function insertNotifications(
   tx: Tx,
   notes: { userId: string; orderId: string; kind: NotificationKind; message: string }[],
 ): Promise<void> {
   if (notes.length === 0) return;
-  await tx
-    .insertInto('notifications')
-    .values(notes.map((n) => ({ user_id: n.userId, order_id: n.orderId, kind: n.kind, message: n.message })))
-    .execute();
+  // Arrays, not a VALUES list: one statement text (prepared once per connection) for any count.
+  await sql`
+    INSERT INTO notifications (user_id, order_id, kind, message)
+    SELECT * FROM unnest(${notes.map((n) => n.userId)}::uuid[], ${notes.map((n) => n.orderId)}::uuid[],
+                         ${notes.map((n) => n.kind)}::text[], ${notes.map((n) => n.message)}::text[])`.execute(tx);
 }
 
 export interface NearbyQuery {
@@ -178,7 +216,7 @@ export async function findNearbyOrders(db: Db, q: NearbyQuery): Promise<(OrderWi
   const items = await db
     .selectFrom('order_items')
     .select(['order_id', 'user_id', 'menu_id', 'name', 'quantity', 'unit_price'])
-    .where('order_id', 'in', rows.map((r) => r.id))
+    .where(sql<SqlBool>`order_id = ANY(${rows.map((r) => r.id)}::uuid[])`)
     .orderBy('id')
     .execute();
   return rows.map((row) => ({

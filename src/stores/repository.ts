@@ -1,3 +1,4 @@
+import { sql, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Menu, Store } from '../db/schema.js';
 
@@ -24,7 +25,8 @@ export function findStore(db: Db, id: string): Promise<Store | undefined> {
 
 export function findStores(db: Db, ids: string[]): Promise<Store[]> {
   if (ids.length === 0) return Promise.resolve([]);
-  return db.selectFrom('stores').selectAll().where('id', 'in', ids).execute();
+  // = ANY(array), not IN (list): one statement text, prepared once, whatever the count.
+  return db.selectFrom('stores').selectAll().where(sql<SqlBool>`id = ANY(${ids}::uuid[])`).execute();
 }
 
 export function listMenus(db: Db, storeId: string): Promise<Menu[]> {
@@ -33,5 +35,5 @@ export function listMenus(db: Db, storeId: string): Promise<Menu[]> {
 
 export function findMenus(db: Db, ids: string[]): Promise<Menu[]> {
   if (ids.length === 0) return Promise.resolve([]);
-  return db.selectFrom('menus').selectAll().where('id', 'in', ids).execute();
+  return db.selectFrom('menus').selectAll().where(sql<SqlBool>`id = ANY(${ids}::uuid[])`).execute();
 }

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type SqlBool } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, Tx } from '../db/database.js';
 import type { LedgerEntry, LedgerKind, User } from '../db/schema.js';
@@ -27,6 +27,42 @@ export async function moveCredit(
   return result.rows[0];
 }
 
+/**
+ * moveCredit for many credits at once (a sweeper's refunds): each move is its own ledger row, with
+ * the balance after it in the order given, and each user's balance rises by the sum of their
+ * moves, in one statement whatever the count. Credits only (amount > 0): a balance that only rises
+ * cannot go negative part-way. The users' rows are locked first in id order, so two transactions
+ * crediting overlapping sets of users wait for each other instead of deadlocking.
+ */
+export async function creditMany(
+  tx: Tx,
+  moves: { userId: string; amount: number; kind: LedgerKind; orderId: string | null }[],
+): Promise<void> {
+  if (moves.length === 0) return;
+  if (moves.some((m) => !(m.amount > 0) || !Number.isInteger(m.amount))) throw new Error('creditMany moves positive whole amounts only');
+  const userIds = moves.map((m) => m.userId);
+  if (new Set(userIds).size > 1) {
+    await sql`SELECT 1 FROM users WHERE id = ANY(${userIds}::uuid[]) ORDER BY id FOR UPDATE`.execute(tx);
+  }
+  await sql`
+    WITH moves AS (
+      SELECT * FROM unnest(${userIds}::uuid[], ${moves.map((m) => m.amount)}::bigint[],
+                           ${moves.map((m) => m.kind)}::text[], ${moves.map((m) => m.orderId)}::uuid[])
+                    WITH ORDINALITY AS m(user_id, amount, kind, order_id, seq)),
+    credited AS (
+      UPDATE users u SET credit = u.credit + t.total, version = u.version + t.n
+      FROM (SELECT user_id, sum(amount) AS total, count(*)::int AS n FROM moves GROUP BY user_id) t
+      WHERE u.id = t.user_id AND u.id = ANY(${userIds}::uuid[])
+      RETURNING u.id, u.credit)
+    INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id)
+    SELECT m.user_id, m.kind, m.amount,
+           c.credit - coalesce(sum(m.amount) OVER (PARTITION BY m.user_id ORDER BY m.seq
+                                                  ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0),
+           m.order_id
+    FROM moves m JOIN credited c ON c.id = m.user_id
+    ORDER BY m.seq`.execute(tx);
+}
+
 /** First login creates the user and grants the sign-up credit; later logins find them. */
 export async function findOrCreateUser(tx: Tx, email: string, name: string, grant: number): Promise<User> {
   const created = await tx
@@ -53,7 +89,7 @@ export function updateAddress(
     .updateTable('users')
     .set((eb) => ({ ...address, version: eb('version', '+', 1) }))
     .where('id', '=', userId);
-  if (!condition.any) query = query.where('version', 'in', condition.versions.length ? condition.versions : [0]);
+  if (!condition.any) query = query.where(sql<SqlBool>`version = ANY(${condition.versions}::int[])`);
   return query.returningAll().executeTakeFirst();
 }
 
