@@ -39,6 +39,9 @@ const configSchema = z
     // Sweepers run often so an overdue order is refunded within seconds.
     SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
     SWEEP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+    // Batches the expiry sweeper works on at once (each on its own connection): two keep both
+    // cores of a small database busy; batches never overlap (SKIP LOCKED).
+    SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
     // Set false to run instances that serve requests but leave the jobs to others.
     JOBS_ENABLED: booleanFromEnv.default(true),
     // Keys are purged hourly: retention is in hours, so finer is pointless.

@@ -25,7 +25,7 @@ export function scheduleJobs({ db, config, logger }: Deps) {
 
   const sweep = `*/${config.SWEEP_INTERVAL_SECONDS} * * * * *`;
   const tasks = [
-    every('expire-overdue', sweep, () => expireOverdue.runOnce(db, config.SWEEP_BATCH_SIZE)),
+    every('expire-overdue', sweep, () => expireOverdue.runOnce(db, config.SWEEP_BATCH_SIZE, config.SWEEP_CONCURRENCY)),
     every('complete-delivered', sweep, () => completeDelivered.runOnce(db, config.SWEEP_BATCH_SIZE)),
     every('purge-idempotency-keys', config.PURGE_CRON, () =>
       purgeKeys.runOnce(db, config.IDEMPOTENCY_RETENTION_HOURS, config.SWEEP_BATCH_SIZE)),
