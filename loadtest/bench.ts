@@ -434,10 +434,10 @@ async function main() {
       url: db.url, poolMax: config.DB_POOL_MAX, lockWaitMs: config.LOCK_WAIT_MS,
       statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, connectTimeoutS: config.DB_CONNECT_TIMEOUT_S,
     });
-    log(`▶ sweep: expire-overdue runOnce over ${due.toLocaleString()} overdue orders (batch ${config.SWEEP_BATCH_SIZE})`);
+    log(`▶ sweep: expire-overdue runOnce over ${due.toLocaleString()} overdue orders (batch ${config.SWEEP_BATCH_SIZE}, ${config.SWEEP_CONCURRENCY} at once)`);
     const cpu = cpuWindow(undefined);
     const t = performance.now();
-    const { expired } = await sweepOverdue(handle.db, config.SWEEP_BATCH_SIZE);
+    const { expired } = await sweepOverdue(handle.db, config.SWEEP_BATCH_SIZE, config.SWEEP_CONCURRENCY);
     const seconds = (performance.now() - t) / 1000;
     const split = cpu.stop();
     await handle.close();
@@ -473,7 +473,7 @@ async function main() {
   }
   if (SMOKE) for (const row of rows) row.met = undefined;
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
-  const command = `npm run bench${SMOKE ? ' -- --smoke' : ''}${argv.filter((a) => a !== '--smoke').length ? ` ${argv.filter((a) => a !== '--smoke').join(' ')}` : ''}`;
+  const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const report = [
     `# co-order bench ${SMOKE ? '(smoke) ' : ''}${new Date().toISOString()}`,
     '',
