@@ -1,20 +1,25 @@
 import type { Tx } from '../db/database.js';
+import type { Order } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import { shares } from '../domain/pricing.js';
-import type { Order } from '../db/schema.js';
-import { creditMany, moveCredit } from '../users/repository.js';
+import { creditMany, moveCredit, type NoteToSend } from '../users/repository.js';
 import type { OrderWithItems } from './repository.js';
 
-/** Charges a share of an order; 402 (and the whole transaction rolls back) if the balance is short. */
-export async function chargeShare(tx: Tx, userId: string, orderId: string, amount: number): Promise<void> {
-  const entry = await moveCredit(tx, { userId, amount: -amount, kind: 'order_charge', orderId });
-  if (!entry) {
-    throw new DomainError('insufficient_credit', `Your share is ${amount} KRW, more than your balance. Top up and try again.`);
-  }
+export function insufficientCredit(amount: number): DomainError {
+  return new DomainError('insufficient_credit', `Your share is ${amount} KRW, more than your balance. Top up and try again.`);
+}
+
+/**
+ * Charges a share of an order, sending `notes` with it (one statement); 402 (and the whole
+ * transaction rolls back) if the balance is short.
+ */
+export async function chargeShare(tx: Tx, userId: string, orderId: string, amount: number, notes: NoteToSend[] = []): Promise<void> {
+  const entry = await moveCredit(tx, { userId, amount: -amount, kind: 'order_charge', orderId }, notes);
+  if (!entry) throw insufficientCredit(amount);
 }
 
 /** What the creator paid at creation, and so what a refund gives back. */
-function creatorPaid(order: Order): number {
+export function creatorShare(order: Pick<Order, 'split_type' | 'menu_total' | 'delivery_tip'>): number {
   return shares({
     splitType: order.split_type,
     menuTotal: order.menu_total,
@@ -23,15 +28,15 @@ function creatorPaid(order: Order): number {
   }).creator;
 }
 
-/** Gives the creator back exactly what they were charged for an order that did not happen. */
-export async function refundCreator(tx: Tx, order: OrderWithItems): Promise<void> {
-  await moveCredit(tx, { userId: order.creator_id, amount: creatorPaid(order), kind: 'order_refund', orderId: order.id });
+/** Gives the creator back exactly what they were charged for an order that did not happen, with `notes`. */
+export async function refundCreator(tx: Tx, order: OrderWithItems, notes: NoteToSend[] = []): Promise<void> {
+  await moveCredit(tx, { userId: order.creator_id, amount: creatorShare(order), kind: 'order_refund', orderId: order.id }, notes);
 }
 
 /** refundCreator for many orders (the expiry sweeper's batch): one ledger row each, one statement. */
 export async function refundCreators(tx: Tx, orders: Order[]): Promise<void> {
   await creditMany(
     tx,
-    orders.map((order) => ({ userId: order.creator_id, amount: creatorPaid(order), kind: 'order_refund' as const, orderId: order.id })),
+    orders.map((order) => ({ userId: order.creator_id, amount: creatorShare(order), kind: 'order_refund' as const, orderId: order.id })),
   );
 }

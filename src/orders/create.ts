@@ -4,11 +4,9 @@ import type { SplitType } from '../db/schema.js';
 import { cartLines, deleteCartItems } from '../cart/repository.js';
 import { DomainError } from '../domain/errors.js';
 import { meetsMinimum, shares } from '../domain/pricing.js';
-import { findStore } from '../stores/repository.js';
-import { findUser } from '../users/repository.js';
-import { chargeShare } from './charge.js';
-import { presentableItem, priceItems, type RequestedItem } from './items.js';
-import { insertItems, insertOrder, type OrderWithItems } from './repository.js';
+import { insufficientCredit } from './charge.js';
+import { presentableItem, priceFromMenus, type RequestedItem } from './items.js';
+import { insertOrderCharged, loadCreateFacts, type OrderWithItems } from './repository.js';
 
 export interface CreateOrderInput {
   store_id: string;
@@ -20,19 +18,20 @@ export interface CreateOrderInput {
 /**
  * Opens a joint order and charges the creator's share, all in the caller's transaction. Items
  * default to the caller's cart for that store (emptied on success), delivery to the saved address.
+ * Two statements: one reads the store, the menus and the saved address; one inserts the order
+ * with its items and the charge.
  */
 export async function createOrder(tx: Tx, userId: string, input: CreateOrderInput, ttlMinutes: number): Promise<OrderWithItems> {
-  const store = await findStore(tx, input.store_id);
-  if (!store) throw new DomainError('not_found', `No store ${input.store_id}.`);
-
   const fromCart = input.items === undefined;
   const requested = fromCart
-    ? (await cartLines(tx, userId, store.id)).map((l) => ({ menu_id: l.menu_id, quantity: l.quantity }))
+    ? (await cartLines(tx, userId, input.store_id)).map((l) => ({ menu_id: l.menu_id, quantity: l.quantity }))
     : input.items!;
+  const { store, menus, saved } = await loadCreateFacts(tx, { userId, storeId: input.store_id, menuIds: requested.map((i) => i.menu_id) });
+  if (!store) throw new DomainError('not_found', `No store ${input.store_id}.`);
   if (requested.length === 0) {
     throw new DomainError('items_required', `Name items, or put this store's menus in your cart first.`);
   }
-  const { items, total } = await priceItems(tx, store.id, requested);
+  const { items, total } = priceFromMenus(store.id, requested, menus);
 
   const amounts = { splitType: input.split_type, menuTotal: total, joinerMenuTotal: null, deliveryTip: store.delivery_tip };
   // A split order is complete at creation; a separate one is checked when the joiner adds theirs.
@@ -42,25 +41,29 @@ export async function createOrder(tx: Tx, userId: string, input: CreateOrderInpu
 
   let delivery = input.delivery;
   if (!delivery) {
-    const user = await findUser(tx, userId);
-    if (!user?.address || user.lat === null || user.lon === null) {
+    if (!saved?.address || saved.lat === null || saved.lon === null) {
       throw new DomainError('delivery_address_missing', 'Give a delivery address, or save one with PUT /users/me/address.');
     }
-    delivery = { address: user.address, lat: user.lat, lon: user.lon };
+    delivery = { address: saved.address, lat: saved.lat, lon: saved.lon };
   }
 
-  const order = await insertOrder(tx, {
-    id: uuidv7(),
-    storeId: store.id,
-    creatorId: userId,
-    splitType: input.split_type,
-    menuTotal: total,
-    deliveryTip: store.delivery_tip,
-    delivery,
-    ttlMinutes,
-  });
-  await insertItems(tx, order.id, userId, items);
-  await chargeShare(tx, userId, order.id, shares(amounts).creator);
+  const charge = shares(amounts).creator;
+  const order = await insertOrderCharged(
+    tx,
+    {
+      id: uuidv7(),
+      storeId: store.id,
+      creatorId: userId,
+      splitType: input.split_type,
+      menuTotal: total,
+      deliveryTip: store.delivery_tip,
+      delivery,
+      ttlMinutes,
+    },
+    items,
+    charge,
+  );
+  if (!order) throw insufficientCredit(charge);
   if (fromCart) await deleteCartItems(tx, userId);
   return { ...order, items: items.map((i) => presentableItem(userId, i)) };
 }

@@ -1,4 +1,5 @@
 import type { Tx } from '../db/database.js';
+import type { Menu } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import { menuTotal } from '../domain/pricing.js';
 import { findMenus } from '../stores/repository.js';
@@ -17,7 +18,11 @@ export interface PricedItem {
 
 /** Prices requested items from the store's current menu; 422 if one is not on it. */
 export async function priceItems(tx: Tx, storeId: string, requested: RequestedItem[]) {
-  const menus = await findMenus(tx, requested.map((i) => i.menu_id));
+  return priceFromMenus(storeId, requested, await findMenus(tx, requested.map((i) => i.menu_id)));
+}
+
+/** priceItems with the menus already read (`menus`: at least those requested that exist). */
+export function priceFromMenus(storeId: string, requested: RequestedItem[], menus: Menu[]) {
   const byId = new Map(menus.map((m) => [m.id, m]));
   const items: PricedItem[] = requested.map((r) => {
     const menu = byId.get(r.menu_id);

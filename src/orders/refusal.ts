@@ -1,4 +1,5 @@
 import type { Tx } from '../db/database.js';
+import type { Order } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import { mayAct, whyNot, type Actor, type OrderAction } from '../domain/order-state.js';
 import { etagOf, versionMatches, type VersionCondition } from '../http/etag.js';
@@ -6,8 +7,9 @@ import { presentOrder } from './present.js';
 import { loadOrder } from './repository.js';
 
 /**
- * A compare-and-set changed no row: one read says why, in this order — unknown (404), not yours
- * (403), version moved (412 with the current order), wrong state or clock (409).
+ * A compare-and-set changed no row: one read says why, in this order — unknown (404), what the
+ * action itself rules out (`ruledOut`, e.g. joining your own order: 422), not yours (403), version
+ * moved (412 with the current order), wrong state or clock (409).
  */
 export async function explainRefusal(
   tx: Tx,
@@ -15,9 +17,12 @@ export async function explainRefusal(
   orderId: string,
   condition: VersionCondition,
   actor: Actor,
+  ruledOut?: (current: Order) => DomainError | undefined,
 ): Promise<DomainError> {
   const current = await loadOrder(tx, orderId);
   if (!current) return new DomainError('not_found', `No order ${orderId}.`);
+  const impossible = ruledOut?.(current);
+  if (impossible) return impossible;
   if (!mayAct(action, actor, current)) {
     return new DomainError('forbidden', action === 'cancel' ? 'Only the creator may cancel an order.' : 'Only a participant may complete an order.');
   }

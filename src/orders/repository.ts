@@ -1,6 +1,6 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
-import type { NotificationKind, Order, OrderStatus, SplitType } from '../db/schema.js';
+import type { Menu, NotificationKind, Order, OrderStatus, SplitType, Store } from '../db/schema.js';
 import { actorRule, transition, type Actor, type OrderAction, type UserActor } from '../domain/order-state.js';
 import type { VersionCondition } from '../http/etag.js';
 
@@ -41,7 +41,28 @@ export function loadOrderFacts(db: Db | Tx, id: string) {
     .executeTakeFirst();
 }
 
-export async function insertOrder(
+/**
+ * Everything creating an order reads, in one statement: the store, the requested menus (of any
+ * store: the caller checks they are the store's), and the creator's saved delivery address.
+ */
+export async function loadCreateFacts(
+  tx: Tx,
+  q: { userId: string; storeId: string; menuIds: string[] },
+): Promise<{ store: Store | undefined; menus: Menu[]; saved: { address: string | null; lat: number | null; lon: number | null } | undefined }> {
+  const { rows } = await sql<{ store: Store | null; menus: Menu[]; saved: { address: string | null; lat: number | null; lon: number | null } | null }>`
+    SELECT (SELECT row_to_json(s) FROM stores s WHERE s.id = ${q.storeId}) AS store,
+           coalesce((SELECT json_agg(m) FROM menus m WHERE m.id = ANY(${q.menuIds}::uuid[])), '[]'::json) AS menus,
+           (SELECT json_build_object('address', u.address, 'lat', u.lat, 'lon', u.lon) FROM users u WHERE u.id = ${q.userId}) AS saved`.execute(tx);
+  const [row] = rows;
+  return { store: row.store ?? undefined, menus: row.menus, saved: row.saved ?? undefined };
+}
+
+/**
+ * Inserts an order with its items and charges its creator `charge`, with the charge's ledger row,
+ * in one statement (the debit is moveCredit's: only if the balance stays non-negative). Undefined
+ * when the balance is short: the caller answers 402 and the transaction rolls back.
+ */
+export async function insertOrderCharged(
   tx: Tx,
   order: {
     id: string;
@@ -53,23 +74,36 @@ export async function insertOrder(
     delivery: { address: string; lat: number; lon: number };
     ttlMinutes: number;
   },
-): Promise<Order> {
-  return tx
-    .insertInto('orders')
-    .values({
-      id: order.id,
-      store_id: order.storeId,
-      creator_id: order.creatorId,
-      split_type: order.splitType,
-      menu_total: order.menuTotal,
-      delivery_tip: order.deliveryTip,
-      delivery_address: order.delivery.address,
-      delivery_lat: order.delivery.lat,
-      delivery_lon: order.delivery.lon,
-      expires_at: sql<Date>`now() + make_interval(mins => ${order.ttlMinutes})`,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  items: { menu_id: string; name: string; unit_price: number; quantity: number }[],
+  charge: number,
+): Promise<Order | undefined> {
+  const { rows } = await sql<Order & { charged: boolean }>`
+    WITH o AS (
+      INSERT INTO orders (id, store_id, creator_id, split_type, menu_total, delivery_tip,
+                          delivery_address, delivery_lat, delivery_lon, expires_at)
+      VALUES (${order.id}, ${order.storeId}, ${order.creatorId}, ${order.splitType}, ${order.menuTotal}, ${order.deliveryTip},
+              ${order.delivery.address}, ${order.delivery.lat}, ${order.delivery.lon}, now() + make_interval(mins => ${order.ttlMinutes}))
+      RETURNING *),
+    items AS (
+      INSERT INTO order_items (order_id, user_id, menu_id, name, unit_price, quantity)
+      SELECT ${order.id}::uuid, ${order.creatorId}::uuid, i.menu_id, i.name, i.unit_price, i.quantity
+      FROM unnest(${items.map((i) => i.menu_id)}::uuid[], ${items.map((i) => i.name)}::text[],
+                  ${items.map((i) => i.unit_price)}::bigint[], ${items.map((i) => i.quantity)}::int[])
+           WITH ORDINALITY AS i(menu_id, name, unit_price, quantity, n)
+      ORDER BY i.n),
+    debited AS (
+      UPDATE users SET credit = credit - ${charge}, version = version + 1
+      WHERE id = ${order.creatorId} AND credit - ${charge} >= 0
+      RETURNING id, credit),
+    charged AS (
+      INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id)
+      SELECT id, 'order_charge', -${charge}::bigint, credit, ${order.id}::uuid FROM debited
+      RETURNING id)
+    SELECT o.*, EXISTS (SELECT FROM charged) AS charged FROM o`.execute(tx);
+  const [row] = rows;
+  if (!row?.charged) return undefined;
+  const { charged: _, ...created } = row;
+  return created;
 }
 
 export async function insertItems(
@@ -106,7 +140,7 @@ export function transitionOrder(
   action: OrderAction,
   orderId: string,
   condition: VersionCondition,
-  extra: { actor?: Actor; joinerId?: string; joinerMenuTotal?: number | null } = {},
+  extra: { actor?: Actor; joinerId?: string; joinerMenuTotal?: number | null; splitType?: SplitType } = {},
 ): Promise<OrderWithItems | undefined> {
   const { from, to } = transition(action);
   const stampColumn = TIMESTAMP_OF[to]!;
@@ -123,6 +157,10 @@ export function transitionOrder(
   // A pending order past expires_at is expired in effect: it can be expired, and nothing else.
   if (action === 'expire') query = query.where('expires_at', '<=', sql<Date>`now()`);
   if (action === 'join' || action === 'cancel') query = query.where('expires_at', '>', sql<Date>`now()`);
+  // A joiner is never the creator; and a join without items fits only a split order, one with
+  // items only a separate one (so the join needs no read before this statement).
+  if (action === 'join' && extra.joinerId) query = query.where('creator_id', '<>', extra.joinerId);
+  if (extra.splitType) query = query.where('split_type', '=', extra.splitType);
   // = ANY(array): one statement text for any number of tags (none matches nothing).
   if (!condition.any) query = query.where(sql<SqlBool>`version = ANY(${condition.versions}::int[])`);
   const allowed = extra.actor && actorRule(action, extra.actor);
