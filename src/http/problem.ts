@@ -90,7 +90,12 @@ export function toDomainError(error: unknown): DomainError {
     if (error.status === 413) return new DomainError('payload_too_large', error.message);
     if (error.status === 401) return new DomainError('unauthorized', error.message);
   }
-  const code = (error as { code?: unknown } | null)?.code;
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  // FATAL: the server ended the session, whatever the SQLSTATE (e.g. 55000 "database is not
+  // currently accepting connections" at connect time): the database is unavailable, not our bug.
+  if (severity === 'FATAL' || severity === 'PANIC') {
+    return new DomainError('database_unavailable', 'The database is unavailable; retry shortly.');
+  }
   if (typeof code === 'string') {
     if (BUSY_SQLSTATE.has(code)) {
       return new DomainError('request_in_progress', 'Another request holds this resource; retry shortly.');
