@@ -44,7 +44,9 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
       idle_in_transaction_session_timeout: options.statementTimeoutMs * 2,
     } as Record<string, string | number>,
   });
-  const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: guardReservedConnections(sql) }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresJSDialect({ postgres: guardReservedConnections(sql, options.connectTimeoutS * 1000) }),
+  });
   return {
     db,
     sql,
@@ -70,9 +72,9 @@ function endsSession(error: unknown): boolean {
  * session, further queries on it fail with the error that ended it, and it is not released: the
  * pool has already set it aside as closed and reconnects it when it needs it again.
  */
-function guardReservedConnections<T extends Record<string, unknown>>(sql: postgres.Sql<T>): postgres.Sql<T> {
+function guardReservedConnections<T extends Record<string, unknown>>(sql: postgres.Sql<T>, waitMs: number): postgres.Sql<T> {
   const reserve = async () => {
-    const reserved = await sql.reserve();
+    const reserved = await reserveWithin(sql, waitMs);
     let lost: unknown;
     return new Proxy(reserved, {
       get(target, property, receiver) {
@@ -101,5 +103,33 @@ function guardReservedConnections<T extends Record<string, unknown>>(sql: postgr
   };
   return new Proxy(sql, {
     get: (target, property, receiver) => (property === 'reserve' ? reserve : (Reflect.get(target, property, receiver) as unknown)),
+  });
+}
+
+/**
+ * sql.reserve(), bounded: a request waits at most `waitMs` for a connection (then CONNECT_TIMEOUT,
+ * answered 503). postgres.js 3.4.9 strands a queued reserve() for good when the connection it was
+ * about to get is closed by the server (porsager/postgres#1195): unbounded, every request that
+ * queued behind a terminated connection hung forever, and the pool with it. A connection that
+ * arrives after the deadline goes straight back to the pool.
+ */
+function reserveWithin<T extends Record<string, unknown>>(sql: postgres.Sql<T>, waitMs: number): Promise<postgres.ReservedSql<T>> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(Object.assign(new Error(`no database connection within ${waitMs} ms`), { code: 'CONNECT_TIMEOUT' }));
+    }, waitMs);
+    sql.reserve().then(
+      (reserved) => {
+        clearTimeout(timer);
+        if (late) reserved.release();
+        else resolve(reserved);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (!late) reject(error);
+      },
+    );
   });
 }
