@@ -2,7 +2,7 @@ import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
-import { openDatabase } from './db/database.js';
+import { endsSession, openDatabase } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { seedDemoData } from './db/seed.js';
@@ -13,6 +13,19 @@ import { scheduleJobs } from './jobs/schedule.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.LOG_LEVEL, base: { pid: process.pid } });
+  // postgres.js 3.4.9 runs a query of its own on every new connection (fetch_types) and drops its
+  // promise (porsager/postgres#1192): when the server ends that connection at that moment, the
+  // rejection reaches nobody and Node ends the process — every in-flight request with it. The
+  // requests are not affected (they fail or succeed on their own), so that one orphan is logged and
+  // ignored; any other unhandled rejection still ends the process.
+  process.on('unhandledRejection', (reason) => {
+    if (endsSession(reason)) {
+      logger.warn({ err: reason }, 'a database connection was lost while it opened');
+      return;
+    }
+    logger.fatal({ err: reason }, 'unhandled rejection');
+    process.exit(1);
+  });
 
   let embedded: EmbeddedServer | undefined;
   let databaseUrl = config.DATABASE_URL;

@@ -59,7 +59,7 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
 // The session is gone: the server ended it (FATAL, e.g. pg_terminate_backend) or the socket closed.
 const SESSION_LOST = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
-function endsSession(error: unknown): boolean {
+export function endsSession(error: unknown): boolean {
   const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
   return severity === 'FATAL' || severity === 'PANIC' || (typeof code === 'string' && SESSION_LOST.has(code));
 }
