@@ -1,0 +1,102 @@
+/**
+ * The race and fault harness as a library: builds its world, runs the chosen scenarios one after
+ * the other, audits after each, and reports. Used by `npm run race` (test/race/cli.ts) and, small,
+ * by test/blackbox/race.test.ts.
+ */
+import { fileURLToPath } from 'node:url';
+import { audit } from './audit.js';
+import { markdown, summaryTable, writeReport, type HarnessReport, type ScenarioReport } from './report.js';
+import { SCENARIOS, ScenarioStats } from './scenarios.js';
+import { createEnvironment, World } from './setup.js';
+
+export const RESULTS_DIR = fileURLToPath(new URL('../../race-results/', import.meta.url));
+
+export interface HarnessOptions {
+  /** Rounds of each scenario. */
+  rounds: number;
+  /** Which scenarios (1–7); default all. */
+  scenarios?: number[];
+  /** Drive servers someone else runs (one or more base URLs) instead of starting our own. */
+  urls?: string[];
+  /** PostgreSQL server for the harness's own database; default DATABASE_URL, else embedded. */
+  serverUrl?: string;
+  /** Rounds in flight at once. */
+  concurrency?: number;
+  users?: number;
+  /** Where the JSON and markdown reports go; null: not written. */
+  resultsDir?: string | null;
+  /** Keep the harness database when anomalies were found, to look at it. */
+  keepDatabaseOnFailure?: boolean;
+  log?: (line: string) => void;
+}
+
+export async function runHarness(options: HarnessOptions): Promise<HarnessReport & { files?: { json: string; md: string } }> {
+  const log = options.log ?? (() => {});
+  const concurrency = options.concurrency ?? 8;
+  const users = options.users ?? 48;
+  const wanted = new Set(options.scenarios ?? SCENARIOS.map((s) => s.id));
+  const started = new Date();
+  const t0 = performance.now();
+  const env = await createEnvironment({ urls: options.urls, serverUrl: options.serverUrl, log });
+  const report: HarnessReport = {
+    startedAt: started.toISOString(),
+    durationS: 0,
+    mode: env.own ? 'own servers' : 'external servers',
+    target: env.baseUrls,
+    roundsPerScenario: options.rounds,
+    concurrency,
+    users,
+    scenarios: [],
+    anomalies: 0,
+  };
+  try {
+    const world = await World.create(env, users);
+    log(`${users} users; store ${world.store.id} (minimum ${world.store.minimum} KRW, tip ${world.store.tip} KRW)`);
+    for (const scenario of SCENARIOS.filter((s) => wanted.has(s.id))) {
+      const unavailable = scenario.unavailable?.(world);
+      if (unavailable) {
+        const skipped = new ScenarioStats(scenario.id, scenario.name).summary();
+        report.scenarios.push({ ...skipped, skipped: unavailable });
+        log(`scenario ${scenario.id} (${scenario.name}): skipped — ${unavailable}`);
+        continue;
+      }
+      log(`scenario ${scenario.id} (${scenario.name}): ${options.rounds} rounds…`);
+      const stats = new ScenarioStats(scenario.id, scenario.name, scenario.policy);
+      try {
+        await scenario.run({ world, rounds: options.rounds, concurrency, log }, stats);
+      } catch (error) {
+        stats.anomaly(`scenario threw: ${(error as Error).stack ?? String(error)}`);
+      }
+      const summary = stats.summary();
+      let audited: ScenarioReport['audit'];
+      try {
+        audited = await audit(world);
+        for (const v of audited.violations) stats.anomaly(`audit: ${v}`);
+      } catch (error) {
+        stats.anomaly(`audit threw: ${(error as Error).stack ?? String(error)}`);
+      }
+      const done: ScenarioReport = { ...summary, anomalies: stats.anomalyCount, anomalyExamples: [...stats.anomalyExamples], audit: audited };
+      report.scenarios.push(done);
+      report.anomalies += done.anomalies;
+      log(
+        `scenario ${scenario.id}: ${done.rounds} rounds, ${done.wins} wins, ${done.anomalies} anomalies, ` +
+          `p50 ${done.p50Ms} ms, p99 ${done.p99Ms} ms, ${done.durationS} s`,
+      );
+      for (const a of done.anomalyExamples.slice(0, 10)) log(`  ANOMALY ${a}`);
+      if (done.anomalies && env.own) {
+        for (const instance of env.own.instances) {
+          const tail = instance.errors().slice(-10);
+          if (tail.length) log(`  last errors logged by ${instance.name}:\n    ${tail.join('\n    ')}`);
+        }
+      }
+    }
+  } finally {
+    report.durationS = Math.round((performance.now() - t0) / 100) / 10;
+    await env.close({ keepDatabase: Boolean(options.keepDatabaseOnFailure && report.anomalies > 0) });
+  }
+  const files = options.resultsDir === null ? undefined : await writeReport(report, options.resultsDir ?? RESULTS_DIR);
+  return { ...report, files };
+}
+
+export { markdown, summaryTable };
+export type { HarnessReport };

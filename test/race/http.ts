@@ -1,0 +1,161 @@
+/**
+ * Every request the harness sends goes through the generated SDK (openapi/client.ts) and through
+ * `send()` here, which bounds it with a client-side timeout, optionally aborts it early on purpose
+ * (the retry storm), times it and reduces the answer to what the scenarios and the audit need.
+ */
+import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../openapi/client.js';
+
+/** No request may take longer than this; one that does is a hang, an anomaly. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+export type Status = number | 'timeout' | 'network' | 'aborted';
+
+export interface Answer<Body = unknown> {
+  status: Status;
+  ms: number;
+  instance: number;
+  etag: string | null;
+  location: string | null;
+  replayed: boolean;
+  retryAfter: string | null;
+  /** Parsed JSON of a 2xx, or the problem of an error. */
+  body: Body | undefined;
+  /** Problem code of an error answer. */
+  code?: string;
+  /** Why the request failed without an HTTP answer. */
+  failure?: string;
+}
+
+export type Order = Schemas['Order'];
+export type TopUpResult = Schemas['TopUpResult'];
+
+interface SdkResult {
+  data?: unknown;
+  error?: unknown;
+  response: Response;
+}
+
+/**
+ * Sends one request. `abortAfterMs` aborts it on purpose after that many milliseconds, as an
+ * impatient client would (status 'aborted'); the REQUEST_TIMEOUT_MS bound turns into 'timeout'.
+ */
+export async function send<Body>(
+  instance: number,
+  call: (signal: AbortSignal) => Promise<SdkResult>,
+  options: { abortAfterMs?: number } = {},
+): Promise<Answer<Body>> {
+  const timeout = new AbortController();
+  const impatient = new AbortController();
+  const timers = [setTimeout(() => timeout.abort(new Error('timeout')), REQUEST_TIMEOUT_MS)];
+  if (options.abortAfterMs !== undefined) {
+    timers.push(setTimeout(() => impatient.abort(new Error('aborted')), options.abortAfterMs));
+  }
+  const started = performance.now();
+  try {
+    const { data, error, response } = await call(AbortSignal.any([timeout.signal, impatient.signal]));
+    const body = (data ?? error) as Body | undefined;
+    const code = response.ok ? undefined : ((error as { code?: string } | undefined)?.code ?? undefined);
+    return {
+      status: response.status,
+      ms: performance.now() - started,
+      instance,
+      etag: response.headers.get('etag'),
+      location: response.headers.get('location'),
+      replayed: response.headers.get('idempotent-replayed') === 'true',
+      retryAfter: response.headers.get('retry-after'),
+      body,
+      code,
+    };
+  } catch (thrown) {
+    const status: Status = timeout.signal.aborted ? 'timeout' : impatient.signal.aborted ? 'aborted' : 'network';
+    const cause = (thrown as { cause?: { code?: string; message?: string } }).cause;
+    return {
+      status,
+      ms: performance.now() - started,
+      instance,
+      etag: null,
+      location: null,
+      replayed: false,
+      retryAfter: null,
+      body: undefined,
+      failure: cause?.code ?? cause?.message ?? (thrown as Error).message,
+    };
+  } finally {
+    timers.forEach(clearTimeout);
+  }
+}
+
+/** A user as the harness drives them: one SDK client per instance, all with the user's token. */
+export interface Actor {
+  id: string;
+  token: string;
+  clients: CoOrderClient[];
+}
+
+export function actorClients(baseUrls: string[], token: string): CoOrderClient[] {
+  return baseUrls.map((url) => createCoOrderClient(url, token));
+}
+
+export interface OrderItem {
+  menu_id: string;
+  quantity: number;
+}
+
+export interface CreateBody {
+  store_id: string;
+  split_type: 'split' | 'separate';
+  items: OrderItem[];
+  delivery: { address: string; lat: number; lon: number };
+}
+
+type Opts = { abortAfterMs?: number };
+
+/** The calls the scenarios make, each a typed SDK call. */
+export const api = {
+  createOrder: (a: Actor, i: number, key: string, body: CreateBody, o?: Opts) =>
+    send<Order>(i, (signal) => a.clients[i].POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body, signal }), o),
+  join: (a: Actor, i: number, orderId: string, etag: string, key: string, items?: OrderItem[], o?: Opts) =>
+    send<Order>(
+      i,
+      (signal) =>
+        a.clients[i].POST('/orders/{orderId}/join', {
+          params: { path: { orderId }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
+          body: items ? { items } : {},
+          signal,
+        }),
+      o,
+    ),
+  cancel: (a: Actor, i: number, orderId: string, etag: string, key: string, o?: Opts) =>
+    send<Order>(
+      i,
+      (signal) =>
+        a.clients[i].POST('/orders/{orderId}/cancel', {
+          params: { path: { orderId }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
+          signal,
+        }),
+      o,
+    ),
+  expire: (a: Actor, i: number, orderId: string, etag: string, o?: Opts) =>
+    send<Order>(
+      i,
+      (signal) => a.clients[i].POST('/orders/{orderId}/expire', { params: { path: { orderId }, header: { 'If-Match': etag } }, signal }),
+      o,
+    ),
+  topUp: (a: Actor, i: number, key: string, amount: number, o?: Opts) =>
+    send<TopUpResult>(
+      i,
+      (signal) => a.clients[i].POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount }, signal }),
+      o,
+    ),
+  getOrder: (a: Actor, i: number, orderId: string) =>
+    send<Order>(i, (signal) => a.clients[i].GET('/orders/{orderId}', { params: { path: { orderId } }, signal })),
+  me: (a: Actor, i: number) => send<Schemas['User']>(i, (signal) => a.clients[i].GET('/users/me', { signal })),
+  ledger: (a: Actor, i: number, cursor?: string) =>
+    send<Schemas['LedgerPage']>(i, (signal) =>
+      a.clients[i].GET('/users/me/ledger', { params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } }, signal })),
+  myOrders: (a: Actor, i: number, cursor?: string) =>
+    send<Schemas['OrderPage']>(i, (signal) =>
+      a.clients[i].GET('/users/me/orders', { params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } }, signal })),
+};
+
+export const is2xx = (s: Status): s is number => typeof s === 'number' && s >= 200 && s < 300;

@@ -1,0 +1,117 @@
+/**
+ * One service instance as the harness runs it: the real `node --import tsx src/main.ts` process on
+ * a fixed port, so that after a SIGKILL it comes back where clients (and a load balancer) expect it.
+ * Unlike test/support/server.ts it waits for /health instead of a log line, so it can run at
+ * LOG_LEVEL=warn (a big run would otherwise pipe a log line per request), and keeps only the last
+ * log lines for diagnostics.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const KEPT_LOG_LINES = 300;
+
+export interface Instance {
+  readonly name: string;
+  readonly baseUrl: string;
+  /** The last log lines of the current and earlier processes. */
+  logs(): string[];
+  /** The last error-level lines (pino level ≥ 50) and crash output. */
+  errors(): string[];
+  /** SIGKILL: dies mid-whatever, as in a crash; resolves when the process is gone. */
+  kill(): Promise<void>;
+  /** Starts the process again on the same port; resolves once /health answers. */
+  restart(): Promise<void>;
+  /** SIGTERM and wait for the graceful exit. */
+  stop(): Promise<void>;
+  readonly pid: number | undefined;
+  readonly restarts: number;
+}
+
+export async function launchInstance(options: {
+  name: string;
+  databaseUrl: string;
+  port: number;
+  env: Record<string, string>;
+}): Promise<Instance> {
+  const baseUrl = `http://127.0.0.1:${options.port}`;
+  const lines: string[] = [];
+  const errorLines: string[] = [];
+  const keep = (line: string) => {
+    lines.push(line);
+    if (lines.length > KEPT_LOG_LINES) lines.splice(0, lines.length - KEPT_LOG_LINES);
+    if (!line.startsWith('{"level":') || /^\{"level":(50|60)/.test(line)) {
+      errorLines.push(line);
+      if (errorLines.length > KEPT_LOG_LINES) errorLines.splice(0, errorLines.length - KEPT_LOG_LINES);
+    }
+  };
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let restarts = 0;
+
+  const start = async () => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        NODE_ENV: 'test',
+        DATABASE_URL: options.databaseUrl,
+        HOST: '127.0.0.1',
+        PORT: String(options.port),
+        LOG_LEVEL: 'warn',
+        SEED_DEMO_DATA: 'false',
+        ...options.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    createInterface({ input: proc.stdout! }).on('line', keep);
+    createInterface({ input: proc.stderr! }).on('line', keep);
+    exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    let gone = false;
+    void exited.then(() => (gone = true));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (gone) throw new Error(`${options.name} exited before it answered /health:\n${lines.slice(-40).join('\n')}`);
+      if (Date.now() > deadline) throw new Error(`${options.name} did not answer /health in 60 s:\n${lines.slice(-40).join('\n')}`);
+      try {
+        const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1000) });
+        await res.body?.cancel();
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  const alive = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  await start();
+  return {
+    name: options.name,
+    baseUrl,
+    logs: () => [...lines],
+    errors: () => errorLines.filter((l) => !l.includes('[NODE-CRON]')),
+    get pid() {
+      return child?.pid;
+    },
+    get restarts() {
+      return restarts;
+    },
+    kill: async () => {
+      if (alive()) child!.kill('SIGKILL');
+      await exited;
+    },
+    restart: async () => {
+      if (alive()) throw new Error(`${options.name} is still running`);
+      restarts++;
+      await start();
+    },
+    stop: async () => {
+      if (alive()) child!.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,516 @@
+/**
+ * The seven scenarios of issue 6. Each runs `rounds` independent rounds, a few at a time, checks
+ * what the clients got against what must hold for that race, and leaves the database-wide checks
+ * to the audit that runs after it.
+ */
+import { randomUUID } from 'node:crypto';
+import { runOnce as expireOverdueOnce } from '../../src/jobs/expire-overdue.js';
+import { api, is2xx, REQUEST_TIMEOUT_MS, type Actor, type Answer, type Order, type OrderItem } from './http.js';
+import { inParallel, pause, randomInt, untilAnswered, type World } from './setup.js';
+import { ScenarioStats, type ScenarioPolicy } from './stats.js';
+
+export interface ScenarioContext {
+  world: World;
+  rounds: number;
+  concurrency: number;
+  log: (line: string) => void;
+}
+
+export interface Scenario {
+  id: number;
+  name: string;
+  policy?: ScenarioPolicy;
+  /** Why it cannot run here (e.g. it needs process or database control); undefined if it can. */
+  unavailable?: (world: World) => string | undefined;
+  run(ctx: ScenarioContext, stats: ScenarioStats): Promise<void>;
+}
+
+const key = () => randomUUID();
+const other = (world: World, instance: number) => (world.instances > 1 ? 1 - instance : instance);
+const spread = (world: World, n: number) => n % world.instances;
+const describe = (a: Answer<unknown>) => `${a.status}${a.code ? ` ${a.code}` : ''}${a.replayed ? ' (replay)' : ''}`;
+
+/** Runs each round, turning anything it throws into an anomaly instead of ending the run. */
+async function rounds(ctx: ScenarioContext, stats: ScenarioStats, round: (n: number) => Promise<void>): Promise<void> {
+  await inParallel(ctx.rounds, ctx.concurrency, async (n) => {
+    try {
+      await round(n);
+    } catch (error) {
+      stats.anomaly(`round ${n} threw: ${(error as Error).stack ?? String(error)}`);
+    }
+    stats.rounds++;
+  });
+}
+
+/** Opens a pending order through the API (retrying what is retryable) and reserves its payments. */
+async function openOrder(
+  ctx: ScenarioContext,
+  stats: ScenarioStats,
+  creator: Actor,
+  splitType?: 'split' | 'separate',
+): Promise<{ order: Order; etag: string; joinerItems?: OrderItem[]; joinerShare: number } | undefined> {
+  const { world } = ctx;
+  const plan = world.newOrder(splitType);
+  await world.wallets.reserve(stats, creator, plan.creatorShare);
+  const k = key();
+  const created = await untilAnswered(stats, 'open order', world.instances, (i) => api.createOrder(creator, i, k, plan.body));
+  if (!created) return undefined;
+  world.claims.fromAnswer('create', creator, created);
+  if (created.status !== 201) {
+    stats.anomaly(`open order: ${describe(created)} ${JSON.stringify(created.body).slice(0, 300)}`);
+    return undefined;
+  }
+  const order = created.body as Order;
+  world.orderIds.add(order.id);
+  if (order.shares.creator !== plan.creatorShare || order.status !== 'pending' || order.version !== 1) {
+    stats.anomaly(`open order: got ${order.status} v${order.version} creator share ${order.shares.creator}, expected pending v1 ${plan.creatorShare}`);
+  }
+  if (created.location !== `/orders/${order.id}`) stats.anomaly(`open order: Location ${created.location}`);
+  return { order, etag: created.etag!, joinerItems: plan.joinerItems, joinerShare: plan.joinerShare };
+}
+
+/** The 412 a loser gets must carry the current ETag and the current order (DESIGN §3). */
+function checkStale(stats: ScenarioStats, what: string, answer: Answer<unknown>, current: Order): void {
+  const problem = answer.body as { current?: Order } | undefined;
+  if (answer.etag !== `"v${current.version}"`) stats.anomaly(`${what}: 412 with ETag ${answer.etag}, order is at v${current.version}`);
+  if (problem?.current?.id !== current.id || problem.current.status !== current.status || problem.current.version !== current.version) {
+    stats.anomaly(`${what}: 412 body names ${problem?.current?.status} v${problem?.current?.version}, winner left ${current.status} v${current.version}`);
+  }
+}
+
+/** 1. Join and cancel on one pending order, same If-Match, sent to different instances. */
+const joinVsCancel: Scenario = {
+  id: 1,
+  name: 'join vs cancel',
+  async run(ctx, stats) {
+    const { world } = ctx;
+    await rounds(ctx, stats, async (n) => {
+      const [creator, joiner] = world.pick(2);
+      const opened = await openOrder(ctx, stats, creator);
+      if (!opened) return;
+      const { order, etag } = opened;
+      await world.wallets.reserve(stats, joiner, opened.joinerShare);
+      const a = spread(world, n);
+      const [join, cancel] = await Promise.all([
+        api.join(joiner, a, order.id, etag, key(), opened.joinerItems).then((r) => stats.record(r, 'join')),
+        api.cancel(creator, other(world, a), order.id, etag, key()).then((r) => stats.record(r, 'cancel')),
+      ]);
+      world.claims.fromAnswer('join', joiner, join);
+      world.claims.fromAnswer('cancel', creator, cancel);
+      const winners = [join, cancel].filter((r) => r.status === 200);
+      if (winners.length !== 1) {
+        stats.anomaly(`order ${order.id}: ${winners.length} winners (join ${describe(join)}, cancel ${describe(cancel)})`);
+        return;
+      }
+      const [winner, loser, loserName] = join.status === 200 ? [join, cancel, 'cancel'] : [cancel, join, 'join'];
+      const current = winner.body as Order;
+      if (join.status === 200 && (current.status !== 'matched' || current.joiner_id !== joiner.id)) {
+        stats.anomaly(`order ${order.id}: join 200 but body says ${current.status} joiner ${current.joiner_id}`);
+      }
+      if (cancel.status === 200 && current.status !== 'cancelled') stats.anomaly(`order ${order.id}: cancel 200 but body says ${current.status}`);
+      if (current.version !== 2) stats.anomaly(`order ${order.id}: winner left v${current.version}, expected v2`);
+      if (loser.status === 412) checkStale(stats, `order ${order.id} ${loserName}`, loser, current);
+      else if (loser.status !== 409) stats.anomaly(`order ${order.id}: losing ${loserName} got ${describe(loser)}, expected 412 or 409`);
+      stats.wins++;
+      stats.count(join.status === 200 ? 'join won' : 'cancel won');
+    });
+  },
+};
+
+/** 2. K joiners (2..16) racing for one order, spread over both instances. */
+const manyJoiners: Scenario = {
+  id: 2,
+  name: 'K joiners race',
+  async run(ctx, stats) {
+    const { world } = ctx;
+    await rounds(ctx, stats, async (n) => {
+      const k = 2 + (n % 15);
+      const [creator] = world.pick(1);
+      const joiners = world.pick(k, [creator]);
+      const opened = await openOrder(ctx, stats, creator);
+      if (!opened) return;
+      const { order, etag } = opened;
+      await Promise.all(joiners.map((j) => world.wallets.reserve(stats, j, opened.joinerShare)));
+      const answers = await Promise.all(
+        joiners.map((j, i) => api.join(j, spread(world, n + i), order.id, etag, key(), opened.joinerItems).then((r) => stats.record(r, 'join'))),
+      );
+      answers.forEach((a, i) => world.claims.fromAnswer('join', joiners[i], a));
+      const won = answers.map((a, i) => [a, joiners[i]] as const).filter(([a]) => a.status === 200);
+      if (won.length !== 1) {
+        stats.anomaly(`order ${order.id}: ${won.length} of ${k} joiners won (${answers.map(describe).join(', ')})`);
+        return;
+      }
+      const [winner, winnerActor] = won[0];
+      const current = winner.body as Order;
+      if (current.status !== 'matched' || current.joiner_id !== winnerActor.id || current.version !== 2) {
+        stats.anomaly(`order ${order.id}: winning join body says ${current.status} v${current.version} joiner ${current.joiner_id}`);
+      }
+      for (const a of answers) {
+        if (a === winner) continue;
+        if (a.status === 412) checkStale(stats, `order ${order.id} losing join`, a, current);
+        else if (a.status !== 409) stats.anomaly(`order ${order.id}: losing join got ${describe(a)}, expected 412 or 409`);
+      }
+      stats.wins++;
+      stats.count(`K=${k < 10 ? '2-9' : '10-16'} rounds`);
+    });
+  },
+};
+
+type KeyedOp = 'create' | 'join' | 'cancel' | 'topup';
+const KEYED_OPS: KeyedOp[] = ['create', 'join', 'cancel', 'topup'];
+
+/**
+ * Prepares one money-moving request of `op` (an order to act on, credit reserved) and returns a
+ * function that sends it, always with the same key and body, to a given instance.
+ */
+interface KeyedRequest {
+  actor: Actor;
+  expected: number;
+  send(instance: number, options?: { abortAfterMs?: number }): Promise<Answer<unknown>>;
+}
+
+async function keyedRequest(ctx: ScenarioContext, stats: ScenarioStats, op: KeyedOp): Promise<KeyedRequest | undefined> {
+  const { world } = ctx;
+  const k = key();
+  if (op === 'topup') {
+    const [user] = world.pick(1);
+    const amount = randomInt(1, 50) * 1000;
+    return { actor: user, expected: 201, send: (i: number, o?: { abortAfterMs?: number }) => api.topUp(user, i, k, amount, o) };
+  }
+  if (op === 'create') {
+    const [creator] = world.pick(1);
+    const plan = world.newOrder();
+    await world.wallets.reserve(stats, creator, plan.creatorShare);
+    return { actor: creator, expected: 201, send: (i: number, o?: { abortAfterMs?: number }) => api.createOrder(creator, i, k, plan.body, o) };
+  }
+  const [creator, joiner] = world.pick(2);
+  const opened = await openOrder(ctx, stats, creator);
+  if (!opened) return undefined;
+  const { order, etag } = opened;
+  if (op === 'join') {
+    await world.wallets.reserve(stats, joiner, opened.joinerShare);
+    return {
+      actor: joiner,
+      expected: 200,
+      send: (i: number, o?: { abortAfterMs?: number }) => api.join(joiner, i, order.id, etag, k, opened.joinerItems, o),
+    };
+  }
+  return { actor: creator, expected: 200, send: (i: number, o?: { abortAfterMs?: number }) => api.cancel(creator, i, order.id, etag, k, o) };
+}
+
+/** The effect an answer names: the order (create/join/cancel) or the ledger entry (top-up). */
+const effectOf = (op: KeyedOp, a: Answer<unknown>) =>
+  op === 'topup' ? `entry ${(a.body as { entry: { id: number } }).entry.id}` : `order ${(a.body as Order).id} v${(a.body as Order).version}`;
+
+function claimKeyed(world: World, op: KeyedOp, actor: Actor, answer: Answer<unknown>): void {
+  world.claims.fromAnswer(op, actor, answer);
+  if (op === 'create' && is2xx(answer.status)) world.orderIds.add((answer.body as Order).id);
+}
+
+/** 3. The same Idempotency-Key sent 10 times at once across both instances. */
+const duplicates: Scenario = {
+  id: 3,
+  name: 'duplicate payments (10× same key)',
+  async run(ctx, stats) {
+    const { world } = ctx;
+    await rounds(ctx, stats, async (n) => {
+      const op = KEYED_OPS[n % KEYED_OPS.length];
+      const request = await keyedRequest(ctx, stats, op);
+      if (!request) return;
+      let answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => request.send(spread(world, n + i)).then((r) => stats.record(r, `${op} ×10`))),
+      );
+      answers.forEach((a) => claimKeyed(world, op, request.actor, a));
+      const odd = answers.filter((a) => !(a.status === request.expected || (a.status === 409 && a.code === 'request_in_progress')));
+      if (odd.length) stats.anomaly(`${op} ×10: unexpected ${odd.map(describe).join(', ')}`);
+      if (!answers.some((a) => a.status === request.expected)) {
+        // Every copy was told "busy": the client asks once more and must now learn the outcome.
+        const settled = await untilAnswered(stats, `${op} after all busy`, world.instances, (i) => request.send(i));
+        if (!settled) return;
+        claimKeyed(world, op, request.actor, settled);
+        answers = [...answers, settled];
+        stats.count('all ten busy');
+      }
+      const ok = answers.filter((a) => a.status === request.expected);
+      const fresh = ok.filter((a) => !a.replayed);
+      const bodies = new Set(ok.map((a) => JSON.stringify(a.body)));
+      const effects = new Set(ok.map((a) => effectOf(op, a)));
+      const heads = new Set(ok.map((a) => `${a.etag}|${a.location}`));
+      if (fresh.length !== 1) stats.anomaly(`${op} ×10: ${fresh.length} first executions (${effects.size} effects: ${[...effects].join(', ')})`);
+      if (effects.size !== 1 || bodies.size !== 1) stats.anomaly(`${op} ×10: answers differ: ${[...effects].join(', ')}`);
+      if (heads.size !== 1) stats.anomaly(`${op} ×10: replayed headers differ: ${[...heads].join(' / ')}`);
+      if (fresh.length === 1 && effects.size === 1 && bodies.size === 1 && heads.size === 1 && !odd.length) stats.wins++;
+      stats.count(`${op} rounds`);
+    });
+  },
+};
+
+/** 4. The client aborts after a few ms and retries with the same key until it gets an answer. */
+const retryStorm: Scenario = {
+  id: 4,
+  name: 'retry storm (abort + retry same key)',
+  async run(ctx, stats) {
+    const { world } = ctx;
+    await rounds(ctx, stats, async (n) => {
+      const op = KEYED_OPS[n % KEYED_OPS.length];
+      const request = await keyedRequest(ctx, stats, op);
+      if (!request) return;
+      let aborted = 0;
+      const final = await untilAnswered(stats, `${op} (retry storm)`, world.instances, async (i, attempt) => {
+        // Impatient at first, then patient enough to get an answer even on a busy machine.
+        const abortAfterMs = attempt < 8 ? randomInt(1, 4 + attempt * 8) : undefined;
+        const answer = await request.send(i, { abortAfterMs });
+        if (answer.status === 'aborted') aborted++;
+        return answer;
+      });
+      stats.count('aborted attempts', aborted);
+      if (!final) return;
+      claimKeyed(world, op, request.actor, final);
+      if (final.status !== request.expected) {
+        stats.anomaly(`${op} (retry storm): final answer ${describe(final)} after ${aborted} aborts, expected ${request.expected}`);
+        return;
+      }
+      stats.wins++;
+      if (final.replayed) stats.count('answered by a replay');
+    });
+  },
+};
+
+/** 5. Join at the expiry boundary while both instances' sweepers and a direct runOnce() run. */
+const expiryBoundary: Scenario = {
+  id: 5,
+  name: 'join at the expiry boundary',
+  unavailable: (world) => (world.env.own ? undefined : 'needs the database to move expires_at (not with --url)'),
+  async run(ctx, stats) {
+    const { world } = ctx;
+    const own = world.env.own!;
+    await rounds(ctx, stats, async (n) => {
+      const [creator, joiner, bystander] = world.pick(3);
+      const opened = await openOrder(ctx, stats, creator);
+      if (!opened) return;
+      const { order, etag } = opened;
+      await world.wallets.reserve(stats, joiner, opened.joinerShare);
+      // Test setup, not an action: the order now expires within a few hundred milliseconds.
+      const untilExpiry = randomInt(0, 300);
+      await own.sql`UPDATE orders SET expires_at = now() + make_interval(secs => ${untilExpiry / 1000}) WHERE id = ${order.id}`;
+      const movedAt = Date.now();
+      const at = (ms: number) => pause(Math.max(0, movedAt + ms - Date.now()));
+      const [join, expire, swept] = await Promise.all([
+        at(untilExpiry + randomInt(-40, 40)).then(() => api.join(joiner, spread(world, n), order.id, etag, key(), opened.joinerItems)),
+        n % 2 === 0
+          ? at(untilExpiry + randomInt(-20, 60)).then(() => api.expire(bystander, other(world, spread(world, n)), order.id, etag))
+          : Promise.resolve(undefined),
+        n % 3 !== 2
+          ? at(untilExpiry + randomInt(-20, 60)).then(() => expireOverdueOnce(own.database.db, 50).then(({ expired }) => expired))
+          : Promise.resolve(0),
+      ]);
+      stats.count('orders expired by the racing runOnce()', swept);
+      stats.record(join, 'join at expiry');
+      world.claims.fromAnswer('join', joiner, join);
+      if (expire) {
+        stats.record(expire, 'expire at expiry');
+        world.claims.fromAnswer('expire', bystander, expire);
+      }
+      // Whatever is left overdue is swept now, as the next sweep would (an instance's sweeper may
+      // hold it for a moment: SKIP LOCKED leaves it to that one).
+      await at(untilExpiry + 100);
+      type Row = { status: string; joiner_id: string | null; in_time: boolean | null; after_expiry: boolean | null };
+      let row: Row | undefined;
+      for (let tries = 0; tries < 100; tries++) {
+        await expireOverdueOnce(own.database.db, 50);
+        [row] = await own.sql<Row[]>`
+          SELECT status, joiner_id, matched_at < expires_at AS in_time, expired_at >= expires_at AS after_expiry
+          FROM orders WHERE id = ${order.id}`;
+        if (row.status !== 'pending') break;
+        await pause(50);
+      }
+      const where = `order ${order.id} (expiry +${untilExpiry} ms)`;
+      const expireLost =
+        !expire || expire.status === 412 || (expire.status === 409 && ['order_not_pending', 'order_not_yet_expired', 'request_in_progress'].includes(expire.code ?? ''));
+      if (join.status === 200) {
+        if (row!.status !== 'matched' || row!.joiner_id !== joiner.id || !row!.in_time) {
+          stats.anomaly(`${where}: join 200 but the order is ${row!.status}, joiner ${row!.joiner_id}, matched before expiry: ${row!.in_time}`);
+        }
+        if (!expireLost) stats.anomaly(`${where}: join won, yet expire got ${describe(expire!)}`);
+        stats.count('join won');
+      } else {
+        const joinLost = join.status === 412 || (join.status === 409 && ['order_expired', 'order_not_pending', 'request_in_progress'].includes(join.code ?? ''));
+        if (!joinLost) stats.anomaly(`${where}: join got ${describe(join)}`);
+        if (row!.status !== 'expired' || !row!.after_expiry) {
+          stats.anomaly(`${where}: join lost (${describe(join)}) but the order is ${row!.status}, expired after expires_at: ${row!.after_expiry}`);
+        }
+        if (expire && expire.status !== 200 && !expireLost) stats.anomaly(`${where}: expire got ${describe(expire)}`);
+        stats.count(expire?.status === 200 ? 'expired by POST /expire' : 'expired by a sweeper or runOnce');
+      }
+      stats.wins++;
+    });
+  },
+};
+
+/**
+ * The load of scenarios 6 and 7: order lives (open then join or cancel) and top-ups, each request
+ * retried with its key, against either instance, until it gets a deciding answer, which must then
+ * be the success (nobody else touches these orders, so a retry can only be answered by its
+ * original effect or run it afresh).
+ */
+async function lifeRound(ctx: ScenarioContext, stats: ScenarioStats, n: number): Promise<void> {
+  const { world } = ctx;
+  const expect = (what: string, answer: Answer<unknown> | undefined, status: number) => {
+    if (answer && answer.status !== status) stats.anomaly(`${what}: final answer ${describe(answer)}, expected ${status}`);
+    if (answer?.replayed) stats.count('answered by a replay');
+    return answer?.status === status;
+  };
+  if (n % 4 === 3) {
+    const [user] = world.pick(1);
+    const k = key();
+    const amount = randomInt(1, 50) * 1000;
+    const topUp = await untilAnswered(stats, 'top-up', world.instances, (i) => api.topUp(user, i, k, amount));
+    if (topUp) world.claims.fromAnswer('topup', user, topUp);
+    if (expect('top-up', topUp, 201)) stats.wins++;
+    return;
+  }
+  const [creator, joiner] = world.pick(2);
+  const plan = world.newOrder();
+  await world.wallets.reserve(stats, creator, plan.creatorShare);
+  const createKey = key();
+  const created = await untilAnswered(stats, 'open order', world.instances, (i) => api.createOrder(creator, i, createKey, plan.body));
+  if (!created) return;
+  world.claims.fromAnswer('create', creator, created);
+  if (!expect('open order', created, 201)) return;
+  const order = created.body as Order;
+  world.orderIds.add(order.id);
+  const actionKey = key();
+  if (n % 2 === 0) {
+    await world.wallets.reserve(stats, joiner, plan.joinerShare);
+    const join = await untilAnswered(stats, 'join', world.instances, (i) =>
+      api.join(joiner, i, order.id, created.etag!, actionKey, plan.joinerItems));
+    if (join) world.claims.fromAnswer('join', joiner, join);
+    if (expect('join', join, 200)) stats.wins++;
+  } else {
+    const cancel = await untilAnswered(stats, 'cancel', world.instances, (i) => api.cancel(creator, i, order.id, created.etag!, actionKey));
+    if (cancel) world.claims.fromAnswer('cancel', creator, cancel);
+    if (expect('cancel', cancel, 200)) stats.wins++;
+  }
+}
+
+/** Polls GET /ready on an instance until it answers `status` or `withinMs` passes; the ms it took, or undefined. */
+async function waitReady(world: World, instance: number, status: number, withinMs: number): Promise<number | undefined> {
+  const anyone = world.actors[0];
+  const client = anyone.clients[instance];
+  const started = Date.now();
+  while (Date.now() - started < withinMs) {
+    try {
+      const { response } = await client.GET('/ready', { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      if (response.status === status && (status !== 503 || response.headers.get('retry-after'))) return Date.now() - started;
+    } catch {
+      // not listening
+    }
+    await pause(25);
+  }
+  return undefined;
+}
+
+/** 6. One instance killed with SIGKILL mid-load and restarted; clients retry in-flight requests. */
+const killedInstance: Scenario = {
+  id: 6,
+  name: 'SIGKILL an instance under load',
+  policy: { allowNetworkErrors: true },
+  unavailable: (world) => (world.env.own ? undefined : 'needs to kill and restart the service processes (not with --url)'),
+  async run(ctx, stats) {
+    const { world } = ctx;
+    const instances = world.env.own!.instances;
+    const kills = Math.min(5, 1 + Math.floor(ctx.rounds / 400));
+    let done = 0;
+    let stop = false;
+    const killer = (async () => {
+      for (let k = 0; k < kills && !stop; k++) {
+        while (!stop && done < (ctx.rounds * (k + 1)) / (kills + 1)) await pause(5);
+        if (stop) return;
+        const victim = instances[k % instances.length];
+        await victim.kill();
+        stats.count('SIGKILLs');
+        ctx.log(`  scenario 6: SIGKILL ${victim.name} after ${done} rounds`);
+        await victim.restart();
+        const readyMs = await waitReady(world, instances.indexOf(victim), 200, 15_000);
+        if (readyMs === undefined) stats.anomaly(`${victim.name} restarted but /ready is not 200 within 15 s`);
+      }
+    })();
+    try {
+      await rounds(ctx, stats, async (n) => {
+        await lifeRound(ctx, stats, n);
+        done++;
+      });
+    } finally {
+      stop = true;
+      await killer;
+    }
+  },
+};
+
+/** 7. The service's PostgreSQL connections terminated under load, and the database refusing new ones. */
+const lostDatabase: Scenario = {
+  id: 7,
+  name: 'database connections terminated',
+  policy: { allow503: true },
+  unavailable: (world) => (world.env.own ? undefined : 'needs an admin connection to the service\'s database (not with --url)'),
+  async run(ctx, stats) {
+    const { world } = ctx;
+    const own = world.env.own!;
+    const db = own.databaseName;
+    const terminate = async () => {
+      const [{ terminated }] = await own.serverSql<{ terminated: number }[]>`
+        SELECT count(pg_terminate_backend(pid))::int AS terminated FROM pg_stat_activity
+        WHERE datname = ${db} AND application_name = 'co-order' AND pid <> pg_backend_pid()`;
+      stats.count('connections terminated', terminated);
+    };
+    const outages = Math.min(3, 1 + Math.floor(ctx.rounds / 400));
+    let done = 0;
+    let stop = false;
+    // Connections cut every few hundred milliseconds, all through the run.
+    const cutter = (async () => {
+      while (!stop) {
+        await pause(randomInt(100, 300));
+        if (!stop) await terminate();
+      }
+    })();
+    // A few times, the database also refuses new connections for a second: /ready must say so,
+    // requests must fail fast, and the service must come back by itself once it accepts again.
+    const outage = (async () => {
+      for (let k = 0; k < outages && !stop; k++) {
+        while (!stop && done < (ctx.rounds * (k + 1)) / (outages + 1)) await pause(5);
+        if (stop) return;
+        await own.serverSql.unsafe(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
+        try {
+          await terminate();
+          stats.count('outages');
+          ctx.log(`  scenario 7: database refusing connections after ${done} rounds`);
+          const seen = await Promise.all(world.env.baseUrls.map((_, i) => waitReady(world, i, 503, 5000)));
+          seen.forEach((ms, i) => {
+            if (ms === undefined) stats.anomaly(`outage ${k}: /ready of instance ${i} did not report 503 + Retry-After within 5 s`);
+          });
+          await pause(1000);
+        } finally {
+          await own.serverSql.unsafe(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
+        }
+        const back = await Promise.all(world.env.baseUrls.map((_, i) => waitReady(world, i, 200, 15_000)));
+        back.forEach((ms, i) => {
+          if (ms === undefined) stats.anomaly(`outage ${k}: instance ${i} did not recover (/ready 200) within 15 s`);
+          else stats.max('ms to /ready 200 after outage (max)', ms);
+        });
+      }
+    })();
+    try {
+      await rounds(ctx, stats, async (n) => {
+        await lifeRound(ctx, stats, n);
+        done++;
+      });
+    } finally {
+      stop = true;
+      await Promise.all([cutter, outage]);
+    }
+  },
+};
+
+export const SCENARIOS: Scenario[] = [joinVsCancel, manyJoiners, duplicates, retryStorm, expiryBoundary, killedInstance, lostDatabase];
+
+export { ScenarioStats };

@@ -1,0 +1,389 @@
+/**
+ * The world the harness builds for itself, without vitest: a fresh database on DATABASE_URL's
+ * server (or an embedded PostgreSQL), migrated and seeded with the service's own code, two service
+ * instances on it, and a crowd of users with dev tokens and credit, ordering around one point.
+ * With `urls` it drives servers someone else runs instead, over HTTP only.
+ */
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { createCoOrderClient } from '../../openapi/client.js';
+import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.js';
+import { migrate } from '../../src/db/migrate.js';
+import { seedDemoData } from '../../src/db/seed.js';
+import { databaseUrl, freePort } from '../support/urls.js';
+import { actorClients, api, is2xx, type Actor, type Answer, type CreateBody, type OrderItem } from './http.js';
+import { launchInstance, type Instance } from './instance.js';
+import { DB_CONNECT_TIMEOUT_S, type ScenarioStats } from './stats.js';
+
+/** Everyone orders around Jeonbuk National University, within this many metres of one point. */
+export const CENTRE = { lat: 35.8468, lon: 127.1297 };
+const SPREAD_M = 150;
+
+export interface Environment {
+  baseUrls: string[];
+  /** Own mode only: the service processes, the database and a direct connection to it. */
+  own?: {
+    instances: Instance[];
+    databaseName: string;
+    /** To the harness database: setup that the API cannot do (moving a clock) and the audit. */
+    sql: postgres.Sql;
+    /** To the server's maintenance database: faults on the harness database. */
+    serverSql: postgres.Sql;
+    /** The service's own data layer, for running a sweeper's runOnce() next to the instances. */
+    database: DatabaseHandle;
+  };
+  close(options?: { keepDatabase?: boolean }): Promise<void>;
+}
+
+export interface EnvironmentOptions {
+  /** Servers run by someone else; the harness then works over HTTP only. */
+  urls?: string[];
+  /** The PostgreSQL server for a database of the harness's own; default DATABASE_URL, else embedded. */
+  serverUrl?: string;
+  /** Extra environment for the instances. */
+  instanceEnv?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+/** int8 as number, as the service reads it: KRW amounts and ids are far below 2^53. */
+const NUMERIC_TYPES = { bigint: { to: 20, from: [20], serialize: String, parse: Number } };
+
+export async function createEnvironment(options: EnvironmentOptions = {}): Promise<Environment> {
+  if (options.urls?.length) {
+    return { baseUrls: options.urls.map((u) => u.replace(/\/+$/, '')), close: async () => {} };
+  }
+  const log = options.log ?? (() => {});
+  let embedded: EmbeddedServer | undefined;
+  let embeddedDir: string | undefined;
+  let serverUrl = options.serverUrl ?? process.env.DATABASE_URL;
+  if (!serverUrl) {
+    embeddedDir = path.join(tmpdir(), `co-order-race-pg-${process.pid}`);
+    log(`no DATABASE_URL: starting an embedded PostgreSQL in ${embeddedDir}`);
+    embedded = await startEmbeddedPostgres(embeddedDir, await freePort());
+    serverUrl = embedded.url;
+  }
+  const databaseName = `co_order_race_${process.pid}_${Date.now() % 1_000_000}`;
+  const serverSql = postgres(serverUrl, { max: 2, onnotice: () => {} });
+  await serverSql.unsafe(`CREATE DATABASE ${databaseName}`);
+  const url = databaseUrl(serverUrl, databaseName);
+  await migrate(url);
+  const database = openDatabase({ url, poolMax: 2, lockWaitMs: 2000, statementTimeoutMs: 30_000, connectTimeoutS: 5 });
+  await seedDemoData(database.db);
+  const sql = postgres(url, { max: 4, onnotice: () => {}, types: NUMERIC_TYPES, connection: { application_name: 'co-order-race-audit' } });
+
+  const env = {
+    // Both instances sweep every second, as several production instances would at once.
+    JOBS_ENABLED: 'true',
+    SWEEP_INTERVAL_SECONDS: '1',
+    // A polite share of a PostgreSQL server that other people use too.
+    DB_POOL_MAX: '8',
+    DB_CONNECT_TIMEOUT_S: String(DB_CONNECT_TIMEOUT_S),
+    ...options.instanceEnv,
+  };
+  const ports = [await freePort(), await freePort()];
+  let instances: Instance[] = [];
+  const dropDatabase = async () => {
+    await serverSql.unsafe(`ALTER DATABASE ${databaseName} ALLOW_CONNECTIONS true`).catch(() => {});
+    await serverSql.unsafe(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+  };
+  try {
+    instances = await Promise.all(
+      ports.map((port, i) => launchInstance({ name: `instance ${i}`, databaseUrl: url, port, env })),
+    );
+  } catch (error) {
+    await Promise.allSettled(instances.map((i) => i.stop()));
+    await sql.end();
+    await database.close();
+    await dropDatabase();
+    await serverSql.end();
+    await embedded?.stop();
+    throw error;
+  }
+  log(`database ${databaseName}; instances at ${instances.map((i) => i.baseUrl).join(', ')}`);
+  return {
+    baseUrls: instances.map((i) => i.baseUrl),
+    own: { instances, databaseName, sql, serverSql, database },
+    close: async ({ keepDatabase = false } = {}) => {
+      await Promise.allSettled(instances.map((i) => i.stop()));
+      await sql.end({ timeout: 5 });
+      await database.close().catch(() => {});
+      if (keepDatabase) log(`kept database ${databaseName} for inspection`);
+      else await dropDatabase();
+      await serverSql.end({ timeout: 5 });
+      await embedded?.stop();
+      if (embeddedDir) await rm(embeddedDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Menu {
+  id: string;
+  price: number;
+}
+
+export interface Store {
+  id: string;
+  minimum: number;
+  tip: number;
+  menus: Menu[];
+}
+
+/** What clients were told succeeded, for the audit to find as effects. */
+export interface Claim {
+  kind: 'create' | 'join' | 'cancel' | 'expire' | 'topup';
+  user_id: string;
+  order_id?: string;
+  version?: number;
+  entry_id?: number;
+  amount?: number;
+}
+
+export class Claims {
+  private readonly seen = new Map<string, Claim>();
+
+  add(claim: Claim): void {
+    this.seen.set(`${claim.kind}/${claim.user_id}/${claim.order_id ?? claim.entry_id}/${claim.version ?? ''}`, claim);
+  }
+
+  /** Records what a 2xx answer claims; other answers claim nothing. */
+  fromAnswer(kind: Claim['kind'], actor: Actor, answer: Answer<unknown>): void {
+    if (!is2xx(answer.status)) return;
+    if (kind === 'topup') {
+      const body = answer.body as { entry: { id: number; amount: number } };
+      this.add({ kind, user_id: actor.id, entry_id: body.entry.id, amount: body.entry.amount });
+    } else {
+      const body = answer.body as { id: string; version: number };
+      this.add({ kind, user_id: actor.id, order_id: body.id, version: body.version });
+    }
+  }
+
+  all(): Claim[] {
+    return [...this.seen.values()];
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const pause = sleep;
+export const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+
+/** Whether an answer says "nothing decided, ask again": no connection, a 503, or a 409 busy. */
+export function retryable(answer: Answer<unknown>): boolean {
+  return (
+    answer.status === 'network' ||
+    answer.status === 'aborted' ||
+    answer.status === 'timeout' ||
+    answer.status === 503 ||
+    (answer.status === 409 && answer.code === 'request_in_progress')
+  );
+}
+
+/** The longest a client keeps retrying one request before the harness calls it lost. */
+const GIVE_UP_AFTER_MS = 90_000;
+
+/**
+ * Sends a request again (same key: the caller's closure holds it) until it gets an answer that
+ * decides something. Honours Retry-After, capped so the harness keeps pressing. Every attempt is
+ * recorded; never getting a deciding answer is an anomaly.
+ */
+export async function untilAnswered<B>(
+  stats: ScenarioStats,
+  what: string,
+  instances: number,
+  attempt: (instance: number, attemptNo: number) => Promise<Answer<B>>,
+): Promise<Answer<B> | undefined> {
+  const started = Date.now();
+  for (let n = 0; ; n++) {
+    const instance = instances > 1 ? randomInt(0, instances - 1) : 0;
+    const answer = stats.record(await attempt(instance, n), what);
+    if (!retryable(answer)) return answer;
+    if (Date.now() - started > GIVE_UP_AFTER_MS) {
+      stats.anomaly(`${what}: no deciding answer in ${GIVE_UP_AFTER_MS / 1000} s (last ${answer.status} ${answer.code ?? answer.failure ?? ''})`);
+      return undefined;
+    }
+    if (answer.status !== 'aborted') {
+      const retryAfterMs = answer.retryAfter ? Number(answer.retryAfter) * 1000 : 50;
+      await sleep(Math.min(retryAfterMs, 100 + n * 20) * (0.5 + Math.random()));
+    }
+  }
+}
+
+/**
+ * Keeps every user able to pay: a conservative estimate of each balance (charges are subtracted
+ * before they are attempted, refunds never added), refreshed from GET /users/me and topped up
+ * through the API when it runs low. Users are serialised here, so the estimate stays a lower bound.
+ */
+class Wallets {
+  private readonly estimate = new Map<string, number>();
+  private readonly queue = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly world: World) {}
+
+  know(actor: Actor, credit: number): void {
+    this.estimate.set(actor.id, credit);
+  }
+
+  reserve(stats: ScenarioStats, actor: Actor, amount: number): Promise<void> {
+    const previous = this.queue.get(actor.id) ?? Promise.resolve();
+    const next = previous.then(() => this.doReserve(stats, actor, amount));
+    this.queue.set(actor.id, next.catch(() => {}));
+    return next;
+  }
+
+  private async doReserve(stats: ScenarioStats, actor: Actor, amount: number): Promise<void> {
+    const floor = 50_000;
+    let estimate = this.estimate.get(actor.id) ?? 0;
+    if (estimate - amount < floor) {
+      const me = await untilAnswered(stats, 'refresh balance', this.world.instances, (i) => api.me(actor, i));
+      if (me?.status !== 200) throw new Error(`GET /users/me answered ${me?.status}`);
+      estimate = (me.body as { credit: number }).credit;
+    }
+    if (estimate - amount < floor) {
+      const key = `wallet-${randomUUID()}`;
+      const topUp = await untilAnswered(stats, 'wallet top-up', this.world.instances, (i) => api.topUp(actor, i, key, 1_000_000));
+      if (topUp?.status !== 201) throw new Error(`top-up answered ${topUp?.status}`);
+      this.world.claims.fromAnswer('topup', actor, topUp);
+      estimate = (topUp.body as { credit: number }).credit;
+    }
+    this.estimate.set(actor.id, estimate - amount);
+  }
+}
+
+export class World {
+  readonly claims = new Claims();
+  readonly wallets = new Wallets(this);
+  /** Every order the harness opened (for the HTTP audit). */
+  readonly orderIds = new Set<string>();
+
+  private constructor(
+    readonly env: Environment,
+    readonly actors: Actor[],
+    readonly store: Store,
+  ) {}
+
+  get instances(): number {
+    return this.env.baseUrls.length;
+  }
+
+  static async create(env: Environment, users: number): Promise<World> {
+    const anonymous = createCoOrderClient(env.baseUrls[0]);
+    const run = randomUUID().slice(0, 8);
+    const actors: Actor[] = [];
+    for (let i = 0; i < users; i += 8) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(8, users - i) }, async (_, j) => {
+          const { data, error } = await anonymous.POST('/auth/dev/token', {
+            body: { email: `race-${run}-${i + j}@example.com`, name: `Racer ${i + j}` },
+          });
+          if (!data) throw new Error(`dev login failed: ${JSON.stringify(error)}`);
+          return { id: data.user.id, token: data.access_token, clients: actorClients(env.baseUrls, data.access_token) };
+        }),
+      );
+      actors.push(...batch);
+    }
+    const world = new World(env, actors, await pickStore(env.baseUrls[0], actors[0].token));
+    // A first top-up each through the API, so that scenarios rarely stop to refill a wallet.
+    for (let i = 0; i < actors.length; i += 8) {
+      await Promise.all(
+        actors.slice(i, i + 8).map(async (actor) => {
+          const answer = await api.topUp(actor, 0, `wallet-${randomUUID()}`, 1_000_000);
+          if (answer.status !== 201) throw new Error(`first top-up answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+          world.claims.fromAnswer('topup', actor, answer);
+          world.wallets.know(actor, (answer.body as { credit: number }).credit);
+        }),
+      );
+    }
+    return world;
+  }
+
+  /** `count` different users, none of them in `except`. */
+  pick(count: number, except: Actor[] = []): Actor[] {
+    const pool = this.actors.filter((a) => !except.includes(a));
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [pool[i], pool[j]] = [pool[j], pool[i]];
+    }
+    if (pool.length < count) throw new Error(`need ${count} users, have ${pool.length}`);
+    return pool.slice(0, count);
+  }
+
+  /** A delivery point somewhere within SPREAD_M of the centre: everyone is a neighbour. */
+  delivery(): CreateBody['delivery'] {
+    const r = Math.sqrt(Math.random()) * SPREAD_M;
+    const angle = Math.random() * 2 * Math.PI;
+    const lat = CENTRE.lat + (r * Math.cos(angle)) / 111_320;
+    const lon = CENTRE.lon + (r * Math.sin(angle)) / (111_320 * Math.cos((CENTRE.lat * Math.PI) / 180));
+    return { address: `전북 전주시 덕진구 명륜${randomInt(1, 9)}길 ${randomInt(1, 99)}`, lat, lon };
+  }
+
+  /** Random items adding up to at least `atLeast` KRW (or any single item when 0). */
+  items(atLeast: number): OrderItem[] {
+    const chosen = new Map<string, number>();
+    let total = 0;
+    do {
+      const menu = this.store.menus[randomInt(0, this.store.menus.length - 1)];
+      chosen.set(menu.id, (chosen.get(menu.id) ?? 0) + 1);
+      total += menu.price;
+    } while (total < atLeast);
+    return [...chosen].map(([menu_id, quantity]) => ({ menu_id, quantity }));
+  }
+
+  totalOf(items: OrderItem[]): number {
+    return items.reduce((sum, i) => sum + this.store.menus.find((m) => m.id === i.menu_id)!.price * i.quantity, 0);
+  }
+
+  /** A new order's body and what each side will pay (DESIGN §1), for reserving credit. */
+  newOrder(splitType: 'split' | 'separate' = Math.random() < 0.5 ? 'split' : 'separate') {
+    const { minimum, tip } = this.store;
+    const items = this.items(splitType === 'split' ? minimum : 0);
+    const creatorTotal = this.totalOf(items);
+    const joinerItems = splitType === 'separate' ? this.items(minimum - creatorTotal) : undefined;
+    const creatorShare =
+      splitType === 'split' ? Math.ceil(creatorTotal / 2) + Math.ceil(tip / 2) : creatorTotal + Math.ceil(tip / 2);
+    const joinerShare =
+      splitType === 'split' ? Math.floor(creatorTotal / 2) + Math.floor(tip / 2) : this.totalOf(joinerItems!) + Math.floor(tip / 2);
+    const body: CreateBody = { store_id: this.store.id, split_type: splitType, items, delivery: this.delivery() };
+    return { body, joinerItems, creatorShare, joinerShare };
+  }
+}
+
+/** The cheapest store around the centre, with its menus, read through the API like any client. */
+async function pickStore(baseUrl: string, token: string): Promise<Store> {
+  const client = createCoOrderClient(baseUrl, token);
+  const stores = await client.GET('/stores', { params: { query: { limit: 100 } } });
+  if (!stores.data) throw new Error(`GET /stores failed: ${stores.response.status}`);
+  const near = stores.data.items
+    .filter((s) => Math.abs(s.lat - CENTRE.lat) < 0.01 && Math.abs(s.lon - CENTRE.lon) < 0.01)
+    .sort((a, b) => a.min_order_price - b.min_order_price);
+  if (!near.length) throw new Error('no store near the centre: is the demo data seeded?');
+  const store = near[0];
+  const menus = await client.GET('/stores/{storeId}/menus', { params: { path: { storeId: store.id } } });
+  if (!menus.data) throw new Error(`GET menus failed: ${menus.response.status}`);
+  return {
+    id: store.id,
+    minimum: store.min_order_price,
+    tip: store.delivery_tip,
+    menus: menus.data.items.map((m) => ({ id: m.id, price: m.price })),
+  };
+}
+
+/** Runs `rounds` rounds, `concurrency` at a time. */
+export async function inParallel(rounds: number, concurrency: number, round: (n: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, rounds) }, async () => {
+      while (next < rounds) await round(next++);
+    }),
+  );
+}
+
+export function isAnswered(answer: Answer<unknown> | undefined): answer is Answer<unknown> {
+  return answer !== undefined;
+}
