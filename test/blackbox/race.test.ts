@@ -1,0 +1,57 @@
+/**
+ * The race and fault harness (test/race/), small: every scenario of issue 6, 200 rounds each,
+ * against two real instances of the service on a database of its own, audited after each
+ * scenario. `npm run race -- --rounds 10000` runs the same code big.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runHarness, summaryTable, type HarnessReport } from '../race/harness.js';
+import { SCENARIOS } from '../race/scenarios.js';
+
+const ROUNDS = 200;
+
+let report: HarnessReport;
+
+beforeAll(async () => {
+  report = await runHarness({
+    rounds: ROUNDS,
+    serverUrl: inject('serverUrl'),
+    resultsDir: null,
+    log: (line) => {
+      if (process.env.RACE_VERBOSE) console.log(line);
+    },
+  });
+}, 600_000);
+
+afterAll(() => {
+  if (report) console.log(`race harness, ${ROUNDS} rounds per scenario, ${report.durationS} s:\n${summaryTable(report)}`);
+});
+
+describe(`race and fault harness (${ROUNDS} rounds per scenario, two instances)`, () => {
+  it.each(SCENARIOS.map((s) => [s.id, s.name] as const))('scenario %i (%s): every round decided, zero anomalies', (id) => {
+    const scenario = report.scenarios.find((s) => s.id === id)!;
+    expect(scenario.skipped).toBeUndefined();
+    expect(scenario.anomalyExamples).toEqual([]);
+    expect(scenario.anomalies).toBe(0);
+    expect(scenario.rounds).toBe(ROUNDS);
+    expect(scenario.wins).toBe(ROUNDS);
+    expect(scenario.audit?.mode).toBe('sql');
+    expect(scenario.audit?.violations).toEqual([]);
+  });
+
+  it('exercised the races and faults it claims to', () => {
+    const by = (id: number) => report.scenarios.find((s) => s.id === id)!;
+    // Losers of the races got 412s; duplicates and retries were answered by replays.
+    expect(by(1).stale412 + by(1).conflict409).toBe(ROUNDS);
+    expect(by(2).stale412 + by(2).conflict409).toBeGreaterThan(ROUNDS);
+    expect(by(3).replays).toBeGreaterThan(ROUNDS);
+    expect(by(4).statuses.aborted).toBeGreaterThan(ROUNDS);
+    // Both sides of the expiry boundary won sometimes.
+    expect(by(5).details['join won']).toBeGreaterThan(0);
+    expect(ROUNDS - (by(5).details['join won'] ?? 0)).toBeGreaterThan(0);
+    // A process really died under load, and the database really went away.
+    expect(by(6).details.SIGKILLs).toBeGreaterThan(0);
+    expect(by(6).statuses.network).toBeGreaterThan(0);
+    expect(by(7).details['connections terminated']).toBeGreaterThan(0);
+    expect(by(7).statuses['503']).toBeGreaterThan(0);
+  });
+});
