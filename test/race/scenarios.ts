@@ -32,6 +32,8 @@ const describe = (a: Answer<unknown>) => `${a.status}${a.code ? ` ${a.code}` : '
 
 /** Runs each round, turning anything it throws into an anomaly instead of ending the run. */
 async function rounds(ctx: ScenarioContext, stats: ScenarioStats, round: (n: number) => Promise<void>): Promise<void> {
+  const started = Date.now();
+  const tenth = Math.ceil(ctx.rounds / 10);
   await inParallel(ctx.rounds, ctx.concurrency, async (n) => {
     try {
       await round(n);
@@ -39,6 +41,11 @@ async function rounds(ctx: ScenarioContext, stats: ScenarioStats, round: (n: num
       stats.anomaly(`round ${n} threw: ${(error as Error).stack ?? String(error)}`);
     }
     stats.rounds++;
+    // Big runs say how far they are.
+    if (ctx.rounds >= 1000 && stats.rounds % tenth === 0 && stats.rounds < ctx.rounds) {
+      const s = (Date.now() - started) / 1000;
+      ctx.log(`  ${stats.rounds}/${ctx.rounds} rounds in ${Math.round(s)} s (${stats.anomalyCount} anomalies so far)`);
+    }
   });
 }
 
