@@ -15,7 +15,8 @@ export interface TokenSigner {
 }
 
 export function tokenSigner(secret: string, ttlSeconds: number): TokenSigner {
-  const key = new TextEncoder().encode(secret);
+  // Imported once: given the raw bytes, jose imports a new CryptoKey for every token it checks.
+  const key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   return {
     async issue(userId) {
       const token = await new SignJWT({})
@@ -24,11 +25,11 @@ export function tokenSigner(secret: string, ttlSeconds: number): TokenSigner {
         .setIssuer(ISSUER)
         .setIssuedAt()
         .setExpirationTime(`${ttlSeconds}s`)
-        .sign(key);
+        .sign(await key);
       return { token, expiresIn: ttlSeconds };
     },
     async verify(token) {
-      const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(token, await key, { issuer: ISSUER, algorithms: ['HS256'] });
       if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) throw new Error('token subject is not a user id');
       if (typeof payload.exp !== 'number') throw new Error('token has no expiry');
       return { userId: payload.sub, expiresAtMs: payload.exp * 1000 };
