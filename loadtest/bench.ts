@@ -5,14 +5,16 @@
  *
  * Flags: --smoke, --duration S, --warmup S, --connections N, --only a,b (groups: ceiling nearby get
  * create join cancel replay mixed sweep pgbench), --profile (server under node --cpu-prof, profiles
- * in loadtest/results/profiles), --keep (leave the database for EXPLAIN).
+ * in loadtest/results/profiles), --threads (the server's CPU per thread after each run),
+ * --node-option FLAG (a node flag for the server, repeatable),
+ * --keep (leave the database for EXPLAIN).
  *
  * Database: DATABASE_URL's server when set (a fresh database on it, dropped at the end), else an
  * embedded PostgreSQL in a temp directory.
  */
 import { execSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -26,12 +28,12 @@ import { runOnce as sweepOverdue } from '../src/jobs/expire-overdue.js';
 import { databaseUrl, freePort } from '../test/support/urls.js';
 import { auditLedger, type ActionAudit } from './lib/audit.js';
 import {
-  BENCH_STORES, MENUS_PER_STORE, batchUsers, createStoresAndUsers, insertOrders, md5Uuid, menuId, menuPrice,
-  randomCityPoint, storeId, userId, type OrderBatch,
+  BENCH_STORES, CITY, MENUS_PER_STORE, batchUsers, createStoresAndUsers, insertOrders, md5Uuid, menuId, menuPrice,
+  ELSEWHERE, randomPoint, storeId, userId, type Area, type OrderBatch,
 } from './lib/data.js';
 import { addStatuses, runLoad, type HttpRequest, type LoadResult } from './lib/load.js';
 import { findPgbench, runPgbench } from './lib/pgbench.js';
-import { ROOT, cpuWindow, sampleRss, startNodeProcess, type Spawned } from './lib/processes.js';
+import { ROOT, cpuWindow, sampleRss, startNodeProcess, threadTicks, type Spawned } from './lib/processes.js';
 import { table, type Row } from './lib/report.js';
 
 // ---------------------------------------------------------------- options
@@ -52,8 +54,8 @@ for (const group of only ?? []) {
 const wants = (group: Group) => !only || only.includes(group);
 
 const P = SMOKE
-  ? { users: 300, nearbyLevels: [1_000, 2_000, 5_000], sweep: 2_000, actionOrders: 8_000, warmupS: 1, durationS: 2, pgbenchS: 2 }
-  : { users: 20_000, nearbyLevels: [10_000, 100_000, 1_000_000], sweep: 100_000, actionOrders: 150_000, warmupS: 3, durationS: 10, pgbenchS: 10 };
+  ? { users: 1_000, rush: 200, nearbyLevels: [1_000, 2_000, 5_000], sweep: 2_000, actionOrders: 8_000, warmupS: 1, durationS: 2, pgbenchS: 2 }
+  : { users: 20_000, rush: 2_000, nearbyLevels: [10_000, 100_000, 1_000_000], sweep: 100_000, actionOrders: 150_000, warmupS: 3, durationS: 10, pgbenchS: 10 };
 const CONNECTIONS = Number(value('connections') ?? 64);
 const DURATION_S = Number(value('duration') ?? P.durationS);
 const WARMUP_S = Number(value('warmup') ?? P.warmupS);
@@ -140,9 +142,15 @@ async function measure(
   log(`▶ ${name}: ${DURATION_S}s at ${CONNECTIONS} connections`);
   const rss = sampleRss(server.pid);
   const cpu = cpuWindow(server.pid);
+  const threads0 = threadTicks(server.pid);
   const result = await runLoad({ baseUrl: server.baseUrl, connections: CONNECTIONS, durationS: DURATION_S, next, label: name, progress: log });
   const split = cpu.stop();
   const rssMb = rss.stop();
+  if (flag('threads')) {
+    const threads1 = threadTicks(server.pid);
+    const parts = [...threads1].map(([name, t]) => [name, t - (threads0.get(name) ?? 0)] as const).filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]);
+    log(`  server threads (CPU s): ${parts.map(([name, t]) => `${name} ${(t / 100).toFixed(1)}`).join(', ')}`);
+  }
   rssPeaks.push(rssMb);
   const unexpected = Object.entries(result.statuses)
     .filter(([code]) => !expected.includes(Number(code)))
@@ -160,7 +168,7 @@ async function measure(
     cpu: split,
     note: other.length ? `statuses ${other.map(([c, n]) => `${c}×${n}`).join(', ')}` : undefined,
   };
-  log(`  ${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, statuses ${JSON.stringify(result.statuses)}, errors ${result.errors}, RSS ${Math.round(rssMb)} MB, CPU srv/pg/gen ${split.server}/${split.postgres}/${split.loadgen} %`);
+  log(`  ${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, statuses ${JSON.stringify(result.statuses)}, errors ${result.errors}, RSS ${Math.round(rssMb)} MB (${await heapOf(server)}), CPU srv/pg/gen ${split.server}/${split.postgres}/${split.loadgen} % (server ${Math.round((split.server / 100) * 1e6 / Math.max(1, result.rps))} µs CPU per request)`);
   rows.push(row);
   return { result, warm, row };
 }
@@ -178,6 +186,17 @@ async function settle(sql: postgres.Sql) {
       WHERE application_name = 'co-order' AND datname = current_database() AND state <> 'idle'`;
     quiet = busy === 0 ? quiet + 1 : 0;
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The server's own account of its memory (prom-client's default metrics), for the progress log. */
+async function heapOf(server: Spawned): Promise<string> {
+  try {
+    const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    const mb = (name: string) => Math.round(Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576);
+    return `heap ${mb('nodejs_heap_size_used_bytes')}/${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB`;
+  } catch {
+    return 'no /metrics';
   }
 }
 
@@ -234,21 +253,43 @@ async function main() {
     JOBS_ENABLED: 'false',
   };
   const profileDir = path.join(RESULTS, 'profiles');
-  const nodeFlags = flag('profile') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  log(`starting the service: node ${[...nodeFlags, '--import', 'tsx', 'src/main.ts'].join(' ')} (NODE_ENV=production, LOG_LEVEL=${process.env.LOG_LEVEL ?? 'info'}, DB_POOL_MAX=${config.DB_POOL_MAX}, log → ${logFile})`);
-  const server = await startNodeProcess('src/main.ts', await freePort(), serverEnv, logFile, '/ready', nodeFlags);
-  const anyToken = () => tokens[Math.floor(random() * tokens.length)];
+  // --node-option X (repeatable): a node flag for the server, for experiments (e.g. GC settings).
+  const nodeOptions = argv.flatMap((a, i) => (a === '--node-option' && argv[i + 1] ? [argv[i + 1]] : []));
+  const nodeFlags = [...(flag('profile') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...nodeOptions];
+  // As `npm start` runs it: the node flags of package.json's start script, then the entry point.
+  const startScript = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const startArgs = startScript.split(/\s+/);
+  if (startArgs[0] !== 'node' || startArgs.at(-1) !== 'src/main.ts' || startArgs.at(-2) !== 'tsx' || startArgs.at(-3) !== '--import') {
+    throw new Error(`package.json's start script is not "node [flags] --import tsx src/main.ts": ${startScript}`);
+  }
+  const startFlags = startArgs.slice(1, -3);
+  log(`starting the service: node ${[...startFlags, ...nodeFlags, '--import', 'tsx', 'src/main.ts'].join(' ')} (npm start's command; NODE_ENV=production, LOG_LEVEL=${process.env.LOG_LEVEL ?? 'info'}, DB_POOL_MAX=${config.DB_POOL_MAX}, log → ${logFile})`);
+  const server = await startNodeProcess('src/main.ts', await freePort(), serverEnv, logFile, '/ready', [...startFlags, ...nodeFlags]);
+  // Requests come from the lunch hour's active users (a tenth of them), each keeping its token as
+  // an app does (so after the warm-up the service knows their tokens); the orders they join were
+  // opened by anyone.
+  const activeUsers = Math.max(2, Math.floor(tokens.length / 10));
+  const anyToken = () => tokens[Math.floor(random() * activeUsers)];
+  /** The n-th joiner of a batch's order g: an active user, never the order's creator. */
+  const joinerOf = (n: number, g: number) => {
+    const joiner = n % activeUsers;
+    return joiner === batchUsers(g, P.users).creator ? (joiner + 1) % activeUsers : joiner;
+  };
 
-  // ---- nearby at growing volumes
+  // ---- nearby at growing volumes: the lunch rush's pending orders in the city, and a history
+  // that grows 10k → 100k → 1M (the index covers pending orders only, so it should not matter)
   let ordersInDb = 0;
   const nearbyP99: Record<number, number> = {};
   const nearby = (): HttpRequest => {
-    const { lat, lon } = randomCityPoint(random);
+    const { lat, lon } = randomPoint(random);
     return { method: 'GET', path: `/orders?lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}&radius_m=300`, headers: { authorization: anyToken() } };
   };
-  for (const level of wants('nearby') || wants('mixed') ? P.nearbyLevels : P.nearbyLevels.slice(0, 1)) {
+  log(`preparing: the lunch rush, ${P.rush.toLocaleString()} pending orders over the city`);
+  await insertOrders(db.sql, { tag: `rush-${TAG}`, count: P.rush, users: P.users, kind: 'pending' });
+  ordersInDb = P.rush;
+  for (const level of wants('nearby') || wants('mixed') ? P.nearbyLevels : []) {
     const add = level - ordersInDb;
-    log(`preparing: ${add.toLocaleString()} more orders (${label(level)} in all: 10 % pending, 90 % history)`);
+    log(`preparing: ${add.toLocaleString()} more past orders (${label(level)} orders in all, ${P.rush.toLocaleString()} of them pending)`);
     const t = Date.now();
     await insertOrders(db.sql, { tag: `history-${level}`, count: add, users: P.users, kind: 'history' });
     log(`  inserted in ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -288,14 +329,14 @@ async function main() {
   // ---- create
   const createPrefix = `create-${TAG}-`;
   const replayable: HttpRequest[] = [];
-  const createRequests = (prefix: string, record?: HttpRequest[]) => {
+  const createRequests = (prefix: string, area: Area, record?: HttpRequest[]) => {
     let k = 0;
     return (): HttpRequest => {
       const n = k++;
-      const user = n % P.users;
+      const user = n % activeUsers;
       const store = (n * 31) % BENCH_STORES;
       const menu = n % MENUS_PER_STORE;
-      const { lat, lon } = randomCityPoint(random);
+      const { lat, lon } = randomPoint(random, area);
       const request: HttpRequest = {
         method: 'POST',
         path: '/orders',
@@ -313,7 +354,7 @@ async function main() {
   };
   const targetOf = (rps: number) => `≥ 3,000 req/s, p99 ≤ 50 ms, 0 errors, ≥ 0.5 × pgbench (${Math.round(rps)} tps)`;
   if (wants('create')) {
-    const { result, warm, row } = await measure('create', server, [201], createRequests(createPrefix, replayable));
+    const { result, warm, row } = await measure('create', server, [201], createRequests(createPrefix, ELSEWHERE, replayable));
     row.ratio = vsHttp(result.rps);
     await audit(db.sql, [{
       keyPrefix: createPrefix, action: 'create', connections: IN_FLIGHT,
@@ -324,12 +365,12 @@ async function main() {
 
   // ---- join: distinct pending orders, each with its ETag
   if (wants('join')) {
-    const targets = await pendingBatch('join', P.actionOrders);
+    const { ids: targets } = await pendingBatch('join', P.actionOrders);
     let k = 0;
     const joinPrefix = `join-${TAG}-`;
     const { result, warm, row } = await measure('join', server, [200], () => {
       const n = k++;
-      const { joiner } = batchUsers(n % targets.length, P.users);
+      const joiner = joinerOf(n, n % targets.length);
       return {
         method: 'POST',
         path: `/orders/${targets[n % targets.length]}/join`,
@@ -348,12 +389,13 @@ async function main() {
 
   // ---- cancel: the creator withdraws distinct pending orders
   if (wants('cancel')) {
-    const targets = await pendingBatch('cancel', Math.round(P.actionOrders * 0.7));
+    // Opened by active users, who cancel them.
+    const { ids: targets } = await pendingBatch('cancel', Math.round(P.actionOrders * 0.7), activeUsers);
     let k = 0;
     const cancelPrefix = `cancel-${TAG}-`;
     const { result, warm, row } = await measure('cancel', server, [200], () => {
       const n = k++;
-      const { creator } = batchUsers(n % targets.length, P.users);
+      const { creator } = batchUsers(n % targets.length, activeUsers);
       return {
         method: 'POST',
         path: `/orders/${targets[n % targets.length]}/cancel`,
@@ -390,11 +432,11 @@ async function main() {
 
   // ---- mixed: the lunch-hour mix
   if (wants('mixed')) {
-    const targets = await pendingBatch('mixed', Math.round(P.actionOrders * 0.3));
+    const { ids: targets } = await pendingBatch('mixed', Math.round(P.actionOrders * 0.3));
     const sample = await db.sql<{ id: string; version: number }[]>`
       SELECT id, version FROM orders TABLESAMPLE BERNOULLI (5) REPEATABLE (11) WHERE status = 'pending' LIMIT 20000`;
     const mixedPrefix = `mixed-${TAG}-`;
-    const create = createRequests(`${mixedPrefix}c-`);
+    const create = createRequests(`${mixedPrefix}c-`, CITY);
     let n = 0;
     let joins = 0;
     let polls = 0;
@@ -408,7 +450,7 @@ async function main() {
       }
       if (slot < 93) return create();
       const j = joins++;
-      const { joiner } = batchUsers(j % targets.length, P.users);
+      const joiner = joinerOf(j, j % targets.length);
       return {
         method: 'POST',
         path: `/orders/${targets[j % targets.length]}/join`,
@@ -421,8 +463,21 @@ async function main() {
     await audit(db.sql);
   }
 
+  // ---- nearby under stress: pending orders at 10 % of the largest volume, a page full everywhere
+  if (wants('nearby')) {
+    const level = P.nearbyLevels.at(-1)!;
+    const stress = level / 10;
+    log(`preparing: ${(stress - P.rush).toLocaleString()} more pending orders over the city (${label(stress)} pending: stress)`);
+    await insertOrders(db.sql, { tag: `stress-${TAG}`, count: stress - P.rush, users: P.users, kind: 'pending' });
+    const { result, row } = await measure(`nearby @ ${label(level)} orders, ${label(stress)} pending (stress)`, server, [200], nearby);
+    row.ratio = vsHttp(result.rps);
+    row.note = 'not a target: 10 % of a million orders pending at once (~450 in a 300 m box) shows the cost of full pages';
+  }
+
   const serverRss = Math.max(...rssPeaks, 0);
+  const stopping = Date.now();
   await server.stop();
+  log(`service stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${flag('profile') ? ` (CPU profiles in ${path.relative(ROOT, profileDir)})` : ''}`);
 
   // ---- sweep: the expiry job over overdue orders
   if (wants('sweep')) {
@@ -492,7 +547,7 @@ async function main() {
   writeFileSync(`${file}.md`, `${report}\n`);
   writeFileSync(`${file}.json`, `${JSON.stringify({ run: RUN, smoke: SMOKE, commit, rows, audit: auditLines }, null, 2)}\n`);
   log(`written: ${path.relative(ROOT, file)}.md and .json`);
-  if (!auditFailed) rmSync(logFile, { force: true });
+  if (!auditFailed && !flag('profile')) rmSync(logFile, { force: true });
   else log(`server log kept: ${logFile}`);
   await db.drop();
   if (auditFailed) {
@@ -505,11 +560,11 @@ async function main() {
   }
 
   // Helpers that need the run's state.
-  async function pendingBatch(tag: string, count: number): Promise<string[]> {
+  async function pendingBatch(tag: string, count: number, creators = P.users): Promise<{ tag: string; ids: string[] }> {
     log(`preparing: ${count.toLocaleString()} pending orders for ${tag}`);
-    const batch: OrderBatch = { tag: `${tag}-${TAG}`, count, users: P.users, kind: 'pending' };
+    const batch: OrderBatch = { tag: `${tag}-${TAG}`, count, users: creators, kind: 'pending', area: ELSEWHERE };
     await insertOrders(db.sql, batch);
-    return Array.from({ length: count }, (_, g) => md5Uuid(`bench-order-${batch.tag}-${g}`));
+    return { tag: batch.tag, ids: Array.from({ length: count }, (_, g) => md5Uuid(`bench-order-${batch.tag}-${g}`)) };
   }
 
   async function dbCeiling(action: 'create' | 'join', http: LoadResult, row: Row): Promise<number | undefined> {
@@ -522,20 +577,13 @@ async function main() {
       SELECT response_body AS body, response_headers::text AS headers FROM idempotency_keys
       WHERE key LIKE ${`${action}-${TAG}-%`} AND response_status BETWEEN 200 AND 299 LIMIT 1`;
     const variables: Record<string, string | number> = {
-      users: P.users, stores: BENCH_STORES, menus: MENUS_PER_STORE,
+      users: P.users, half: Math.floor(P.users / 2), stores: BENCH_STORES, menus: MENUS_PER_STORE, clients: CONNECTIONS, i: 0,
       body: answer?.body ?? '{}', headers: answer?.headers ?? '{}',
     };
     if (action === 'join') {
-      const targets = await pendingBatch('pgbench-join', P.actionOrders);
-      await db.sql`CREATE TABLE IF NOT EXISTS bench_join_targets (n bigint PRIMARY KEY, id uuid NOT NULL, joiner uuid NOT NULL)`;
-      await db.sql`TRUNCATE bench_join_targets`;
-      await db.sql`
-        INSERT INTO bench_join_targets (n, id, joiner)
-        SELECT g + 1, bench_uuid('bench-order-pgbench-join-' || ${TAG} || '-' || g),
-               bench_uuid('bench-user-' || ((g * 7919 + ${Math.floor(P.users / 2)}) % ${P.users}))
-        FROM generate_series(0::bigint, ${targets.length - 1}) g`;
-      await db.sql`DROP SEQUENCE IF EXISTS bench_join_seq`;
-      await db.sql`CREATE SEQUENCE bench_join_seq`;
+      // Pending orders for every transaction pgbench can run (order g goes to client g % clients).
+      const batch = await pendingBatch('pgbench-join', P.actionOrders);
+      variables.prefix = `bench-order-${batch.tag}-`;
     }
     const script = path.join(ROOT, `loadtest/pgbench/${action}.sql`);
     log(`▶ pgbench ${action}: ${P.pgbenchS}s at ${CONNECTIONS} clients (${path.relative(ROOT, script)})`);

@@ -10,6 +10,12 @@ import type postgres from 'postgres';
 
 /** The "city": a 9 km × 9 km box (central Seoul), where bench stores, users and deliveries are. */
 export const CITY = { lat0: 37.49, lon0: 126.96, dLat: 0.081, dLon: 0.102 };
+/**
+ * Another city (Busan) for the orders the action scenarios (join, cancel, create) make and use:
+ * tens of thousands of them would otherwise crowd the nearby search's city far past a lunch rush.
+ */
+export const ELSEWHERE = { lat0: 35.10, lon0: 128.95, dLat: 0.081, dLon: 0.102 };
+export type Area = typeof CITY;
 
 export const BENCH_STORES = 200;
 export const MENUS_PER_STORE = 4;
@@ -41,8 +47,8 @@ export const menuId = (store: number, menu: number) => md5Uuid(`bench-menu-${sto
 /** Menus cost 16,000–19,000 KRW at stores whose minimum is 15,000: one item makes a split order. */
 export const menuPrice = (menu: number) => 16_000 + menu * 1_000;
 
-export function randomCityPoint(random: () => number = Math.random) {
-  return { lat: CITY.lat0 + random() * CITY.dLat, lon: CITY.lon0 + random() * CITY.dLon };
+export function randomPoint(random: () => number = Math.random, area: Area = CITY) {
+  return { lat: area.lat0 + random() * area.dLat, lon: area.lon0 + random() * area.dLon };
 }
 
 /** Bench stores and menus in the city, and `users` users with their grant and top-ups. */
@@ -83,11 +89,13 @@ export interface OrderBatch {
   count: number;
   users: number;
   /**
-   * history: 10 % pending (created in the last 10 minutes) and 90 % past orders, completed,
-   * expired or cancelled over the last 90 days, as a busy service accumulates them.
-   * pending: all pending and joinable. overdue: all pending with expires_at already passed.
+   * history: past orders, completed (6 in 9), expired (2 in 9) or cancelled (1 in 9) over the
+   * last 90 days, as a busy service accumulates them. pending: pending and joinable (created in
+   * the last 5 minutes). overdue: pending with expires_at already passed.
    */
   kind: 'history' | 'pending' | 'overdue';
+  /** Where the deliveries are (default: the city). */
+  area?: Area;
 }
 
 /**
@@ -97,6 +105,7 @@ export interface OrderBatch {
  */
 export async function insertOrders(sql: postgres.Sql, batch: OrderBatch): Promise<void> {
   const { tag, count, users, kind } = batch;
+  const area = batch.area ?? CITY;
   const half = Math.floor(users / 2);
   await sql.begin(async (tx) => {
     await tx`SET LOCAL session_replication_role = replica`;
@@ -112,15 +121,14 @@ export async function insertOrders(sql: postgres.Sql, batch: OrderBatch): Promis
                g % ${MENUS_PER_STORE} AS menu_n,
                CASE ${kind}::text
                  WHEN 'pending' THEN 'pending' WHEN 'overdue' THEN 'pending'
-                 ELSE (ARRAY['pending', 'completed', 'completed', 'completed', 'completed', 'completed', 'completed',
-                             'expired', 'expired', 'cancelled'])[1 + g % 10] END AS status,
+                 ELSE (ARRAY['completed', 'completed', 'completed', 'completed', 'completed', 'completed',
+                             'expired', 'expired', 'cancelled'])[1 + g % 9] END AS status,
                CASE ${kind}::text
                  WHEN 'pending' THEN now() - random() * interval '5 minutes'
                  WHEN 'overdue' THEN now() - interval '40 minutes' - random() * interval '60 minutes'
-                 ELSE CASE WHEN g % 10 = 0 THEN now() - random() * interval '10 minutes'
-                           ELSE now() - interval '1 day' - random() * interval '89 days' END END AS created_at,
-               ${CITY.lat0} + random() * ${CITY.dLat} AS lat,
-               ${CITY.lon0} + random() * ${CITY.dLon} AS lon,
+                 ELSE now() - interval '1 day' - random() * interval '89 days' END AS created_at,
+               ${area.lat0} + random() * ${area.dLat} AS lat,
+               ${area.lon0} + random() * ${area.dLon} AS lon,
                random() AS r
         FROM generate_series(0::bigint, ${count - 1}) g)
       SELECT b.*, s.id AS store_id, s.delivery_tip, m.id AS menu_id, m.name AS menu_name, m.price AS menu_total,

@@ -153,3 +153,24 @@ export function cpuWindow(serverPid: number | undefined): { stop(): CpuSplit } {
     },
   };
 }
+
+/** CPU ticks per thread name of a process (main thread, libuv pool, V8 workers…), for diagnostics. */
+export function threadTicks(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
+        const name = tid === String(pid) ? 'main' : comm === 'node' ? 'other' : comm;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        byName.set(name, (byName.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
+      } catch {
+        // thread gone
+      }
+    }
+  } catch {
+    // process gone
+  }
+  return byName;
+}
