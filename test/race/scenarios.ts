@@ -28,6 +28,8 @@ export interface Scenario {
 const key = () => randomUUID();
 const other = (world: World, instance: number) => (world.instances > 1 ? 1 - instance : instance);
 const spread = (world: World, n: number) => n % world.instances;
+/** 409 "busy": the request could not get its lock in time and changed nothing (retry). */
+const busy = (a: Answer<unknown>) => a.status === 409 && a.code === 'request_in_progress';
 const describe = (a: Answer<unknown>) => `${a.status}${a.code ? ` ${a.code}` : ''}${a.replayed ? ' (replay)' : ''}`;
 
 /** Runs each round, turning anything it throws into an anomaly instead of ending the run. */
@@ -47,6 +49,20 @@ async function rounds(ctx: ScenarioContext, stats: ScenarioStats, round: (n: num
       ctx.log(`  ${stats.rounds}/${ctx.rounds} rounds in ${Math.round(s)} s (${stats.anomalyCount} anomalies so far)`);
     }
   });
+}
+
+/** A round's own verdict: it wins only if none of its checks failed. */
+function roundCheck(stats: ScenarioStats) {
+  let ok = true;
+  return {
+    fail: (message: string) => {
+      ok = false;
+      stats.anomaly(message);
+    },
+    won: () => {
+      if (ok) stats.wins++;
+    },
+  };
 }
 
 /** Opens a pending order through the API (retrying what is retryable) and reserves its payments. */
@@ -77,11 +93,11 @@ async function openOrder(
 }
 
 /** The 412 a loser gets must carry the current ETag and the current order (DESIGN §3). */
-function checkStale(stats: ScenarioStats, what: string, answer: Answer<unknown>, current: Order): void {
+function checkStale(fail: (message: string) => void, what: string, answer: Answer<unknown>, current: Order): void {
   const problem = answer.body as { current?: Order } | undefined;
-  if (answer.etag !== `"v${current.version}"`) stats.anomaly(`${what}: 412 with ETag ${answer.etag}, order is at v${current.version}`);
+  if (answer.etag !== `"v${current.version}"`) fail(`${what}: 412 with ETag ${answer.etag}, order is at v${current.version}`);
   if (problem?.current?.id !== current.id || problem.current.status !== current.status || problem.current.version !== current.version) {
-    stats.anomaly(`${what}: 412 body names ${problem?.current?.status} v${problem?.current?.version}, winner left ${current.status} v${current.version}`);
+    fail(`${what}: 412 body names ${problem?.current?.status} v${problem?.current?.version}, winner left ${current.status} v${current.version}`);
   }
 }
 
@@ -92,6 +108,7 @@ const joinVsCancel: Scenario = {
   async run(ctx, stats) {
     const { world } = ctx;
     await rounds(ctx, stats, async (n) => {
+      const { fail, won } = roundCheck(stats);
       const [creator, joiner] = world.pick(2);
       const opened = await openOrder(ctx, stats, creator);
       if (!opened) return;
@@ -106,19 +123,19 @@ const joinVsCancel: Scenario = {
       world.claims.fromAnswer('cancel', creator, cancel);
       const winners = [join, cancel].filter((r) => r.status === 200);
       if (winners.length !== 1) {
-        stats.anomaly(`order ${order.id}: ${winners.length} winners (join ${describe(join)}, cancel ${describe(cancel)})`);
+        fail(`order ${order.id}: ${winners.length} winners (join ${describe(join)}, cancel ${describe(cancel)})`);
         return;
       }
       const [winner, loser, loserName] = join.status === 200 ? [join, cancel, 'cancel'] : [cancel, join, 'join'];
       const current = winner.body as Order;
       if (join.status === 200 && (current.status !== 'matched' || current.joiner_id !== joiner.id)) {
-        stats.anomaly(`order ${order.id}: join 200 but body says ${current.status} joiner ${current.joiner_id}`);
+        fail(`order ${order.id}: join 200 but body says ${current.status} joiner ${current.joiner_id}`);
       }
-      if (cancel.status === 200 && current.status !== 'cancelled') stats.anomaly(`order ${order.id}: cancel 200 but body says ${current.status}`);
-      if (current.version !== 2) stats.anomaly(`order ${order.id}: winner left v${current.version}, expected v2`);
-      if (loser.status === 412) checkStale(stats, `order ${order.id} ${loserName}`, loser, current);
-      else if (loser.status !== 409) stats.anomaly(`order ${order.id}: losing ${loserName} got ${describe(loser)}, expected 412 or 409`);
-      stats.wins++;
+      if (cancel.status === 200 && current.status !== 'cancelled') fail(`order ${order.id}: cancel 200 but body says ${current.status}`);
+      if (current.version !== 2) fail(`order ${order.id}: winner left v${current.version}, expected v2`);
+      if (loser.status === 412) checkStale(fail, `order ${order.id} ${loserName}`, loser, current);
+      else if (!busy(loser)) fail(`order ${order.id}: losing ${loserName} got ${describe(loser)}, expected 412 (or 409 busy)`);
+      won();
       stats.count(join.status === 200 ? 'join won' : 'cancel won');
     });
   },
@@ -131,6 +148,7 @@ const manyJoiners: Scenario = {
   async run(ctx, stats) {
     const { world } = ctx;
     await rounds(ctx, stats, async (n) => {
+      const { fail, won } = roundCheck(stats);
       const k = 2 + (n % 15);
       const [creator] = world.pick(1);
       const joiners = world.pick(k, [creator]);
@@ -142,22 +160,22 @@ const manyJoiners: Scenario = {
         joiners.map((j, i) => api.join(j, spread(world, n + i), order.id, etag, key(), opened.joinerItems).then((r) => stats.record(r, 'join'))),
       );
       answers.forEach((a, i) => world.claims.fromAnswer('join', joiners[i], a));
-      const won = answers.map((a, i) => [a, joiners[i]] as const).filter(([a]) => a.status === 200);
-      if (won.length !== 1) {
-        stats.anomaly(`order ${order.id}: ${won.length} of ${k} joiners won (${answers.map(describe).join(', ')})`);
+      const joined = answers.map((a, i) => [a, joiners[i]] as const).filter(([a]) => a.status === 200);
+      if (joined.length !== 1) {
+        fail(`order ${order.id}: ${joined.length} of ${k} joiners won (${answers.map(describe).join(', ')})`);
         return;
       }
-      const [winner, winnerActor] = won[0];
+      const [winner, winnerActor] = joined[0];
       const current = winner.body as Order;
       if (current.status !== 'matched' || current.joiner_id !== winnerActor.id || current.version !== 2) {
-        stats.anomaly(`order ${order.id}: winning join body says ${current.status} v${current.version} joiner ${current.joiner_id}`);
+        fail(`order ${order.id}: winning join body says ${current.status} v${current.version} joiner ${current.joiner_id}`);
       }
       for (const a of answers) {
         if (a === winner) continue;
-        if (a.status === 412) checkStale(stats, `order ${order.id} losing join`, a, current);
-        else if (a.status !== 409) stats.anomaly(`order ${order.id}: losing join got ${describe(a)}, expected 412 or 409`);
+        if (a.status === 412) checkStale(fail, `order ${order.id} losing join`, a, current);
+        else if (!busy(a)) fail(`order ${order.id}: losing join got ${describe(a)}, expected 412 (or 409 busy)`);
       }
-      stats.wins++;
+      won();
       stats.count(`K=${k < 10 ? '2-9' : '10-16'} rounds`);
     });
   },
@@ -292,6 +310,7 @@ const expiryBoundary: Scenario = {
     const { world } = ctx;
     const own = world.env.own!;
     await rounds(ctx, stats, async (n) => {
+      const { fail, won } = roundCheck(stats);
       const [creator, joiner, bystander] = world.pick(3);
       const opened = await openOrder(ctx, stats, creator);
       if (!opened) return;
@@ -336,20 +355,20 @@ const expiryBoundary: Scenario = {
         !expire || expire.status === 412 || (expire.status === 409 && ['order_not_pending', 'order_not_yet_expired', 'request_in_progress'].includes(expire.code ?? ''));
       if (join.status === 200) {
         if (row!.status !== 'matched' || row!.joiner_id !== joiner.id || !row!.in_time) {
-          stats.anomaly(`${where}: join 200 but the order is ${row!.status}, joiner ${row!.joiner_id}, matched before expiry: ${row!.in_time}`);
+          fail(`${where}: join 200 but the order is ${row!.status}, joiner ${row!.joiner_id}, matched before expiry: ${row!.in_time}`);
         }
-        if (!expireLost) stats.anomaly(`${where}: join won, yet expire got ${describe(expire!)}`);
+        if (!expireLost) fail(`${where}: join won, yet expire got ${describe(expire!)}`);
         stats.count('join won');
       } else {
         const joinLost = join.status === 412 || (join.status === 409 && ['order_expired', 'order_not_pending', 'request_in_progress'].includes(join.code ?? ''));
-        if (!joinLost) stats.anomaly(`${where}: join got ${describe(join)}`);
+        if (!joinLost) fail(`${where}: join got ${describe(join)}`);
         if (row!.status !== 'expired' || !row!.after_expiry) {
-          stats.anomaly(`${where}: join lost (${describe(join)}) but the order is ${row!.status}, expired after expires_at: ${row!.after_expiry}`);
+          fail(`${where}: join lost (${describe(join)}) but the order is ${row!.status}, expired after expires_at: ${row!.after_expiry}`);
         }
-        if (expire && expire.status !== 200 && !expireLost) stats.anomaly(`${where}: expire got ${describe(expire)}`);
+        if (expire && expire.status !== 200 && !expireLost) fail(`${where}: expire got ${describe(expire)}`);
         stats.count(expire?.status === 200 ? 'expired by POST /expire' : 'expired by a sweeper or runOnce');
       }
-      stats.wins++;
+      won();
     });
   },
 };

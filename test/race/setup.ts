@@ -244,6 +244,7 @@ class Wallets {
       const me = await untilAnswered(stats, 'refresh balance', this.world.instances, (i) => api.me(actor, i));
       if (me?.status !== 200) throw new Error(`GET /users/me answered ${me?.status}`);
       estimate = (me.body as { credit: number }).credit;
+      stats.count('wallet checks (GET /users/me)');
     }
     if (estimate - amount < floor) {
       const key = `wallet-${randomUUID()}`;
@@ -251,6 +252,7 @@ class Wallets {
       if (topUp?.status !== 201) throw new Error(`top-up answered ${topUp?.status}`);
       this.world.claims.fromAnswer('topup', actor, topUp);
       estimate = (topUp.body as { credit: number }).credit;
+      stats.count('wallet refills (201 top-ups)');
     }
     this.estimate.set(actor.id, estimate - amount);
   }
