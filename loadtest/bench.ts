@@ -121,6 +121,9 @@ async function prepareDatabase() {
 
 // ---------------------------------------------------------------- the run
 
+/** The bench database's backends and the server's background processes (for the CPU split). */
+let dbPids: () => Promise<number[]> = async () => [];
+
 const rows: Row[] = [];
 const auditLines: string[] = [];
 let auditFailed = false;
@@ -141,10 +144,10 @@ async function measure(
   }
   log(`▶ ${name}: ${DURATION_S}s at ${CONNECTIONS} connections`);
   const rss = sampleRss(server.pid);
-  const cpu = cpuWindow(server.pid);
+  const cpu = await cpuWindow(server.pid, dbPids);
   const threads0 = threadTicks(server.pid);
   const result = await runLoad({ baseUrl: server.baseUrl, connections: CONNECTIONS, durationS: DURATION_S, next, label: name, progress: log });
-  const split = cpu.stop();
+  const split = await cpu.stop();
   const rssMb = rss.stop();
   if (flag('threads')) {
     const threads1 = threadTicks(server.pid);
@@ -218,6 +221,10 @@ async function main() {
 
   const db = await prepareDatabase();
   log(`database: ${db.where}`);
+  dbPids = async () =>
+    (await db.sql<{ pid: number }[]>`
+      SELECT pid FROM pg_stat_activity
+      WHERE (datname = current_database() AND pid <> pg_backend_pid()) OR backend_type IN ('walwriter', 'checkpointer', 'background writer', 'walsender', 'autovacuum launcher')`).map((r) => r.pid);
   const config = loadConfig({ ...process.env, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) });
   const secret = randomBytes(32).toString('hex');
   const signer = tokenSigner(secret, 24 * 3600);
@@ -270,6 +277,19 @@ async function main() {
   // opened by anyone.
   const activeUsers = Math.max(2, Math.floor(tokens.length / 10));
   const anyToken = () => tokens[Math.floor(random() * activeUsers)];
+  // The active users' apps are open: each has made a request already (the service knows the token).
+  {
+    const t = Date.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: 32 }, async () => {
+      while (next < activeUsers) {
+        const response = await fetch(`${server.baseUrl}/users/me`, { headers: { authorization: tokens[next++] } });
+        await response.arrayBuffer();
+        if (!response.ok) throw new Error(`GET /users/me answered ${response.status}`);
+      }
+    }));
+    log(`${activeUsers.toLocaleString()} active users signed in (GET /users/me each) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
   /** The n-th joiner of a batch's order g: an active user, never the order's creator. */
   const joinerOf = (n: number, g: number) => {
     const joiner = n % activeUsers;
@@ -490,11 +510,11 @@ async function main() {
       statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, connectTimeoutS: config.DB_CONNECT_TIMEOUT_S,
     });
     log(`▶ sweep: expire-overdue runOnce over ${due.toLocaleString()} overdue orders (batch ${config.SWEEP_BATCH_SIZE}, ${config.SWEEP_CONCURRENCY} at once)`);
-    const cpu = cpuWindow(undefined);
+    const cpu = await cpuWindow(undefined, dbPids);
     const t = performance.now();
     const { expired } = await sweepOverdue(handle.db, config.SWEEP_BATCH_SIZE, config.SWEEP_CONCURRENCY);
     const seconds = (performance.now() - t) / 1000;
-    const split = cpu.stop();
+    const split = await cpu.stop();
     await handle.close();
     log(`  sweep: ${expired.toLocaleString()} expired and refunded in ${seconds.toFixed(2)} s (${Math.round(expired / seconds).toLocaleString()} orders/s)`);
     rows.push({
@@ -587,9 +607,9 @@ async function main() {
     }
     const script = path.join(ROOT, `loadtest/pgbench/${action}.sql`);
     log(`▶ pgbench ${action}: ${P.pgbenchS}s at ${CONNECTIONS} clients (${path.relative(ROOT, script)})`);
-    const cpu = cpuWindow(undefined);
+    const cpu = await cpuWindow(undefined, dbPids);
     const result = await runPgbench(pgbench, db.url, script, { clients: CONNECTIONS, durationS: P.pgbenchS, variables });
-    const split = cpu.stop();
+    const split = await cpu.stop();
     log(`  pgbench ${action}: ${Math.round(result.tps)} tps, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, failed ${result.failed}`);
     rows.push({
       scenario: `ceiling: pgbench ${action} SQL`,

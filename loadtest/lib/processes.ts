@@ -96,7 +96,8 @@ function cpuTicks(pid: number | 'self'): number {
   }
 }
 
-function postgresPids(): number[] {
+/** Every postgres process on the machine (when the bench cannot tell which are its own). */
+function allPostgresPids(): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -127,34 +128,44 @@ export interface CpuSplit {
 }
 
 /**
- * Where the CPU went during a window: the server process, every postgres process (backends
- * come and go; the ones alive at both ends are counted, which is all of them with a pool), and
- * this process (the load generator).
+ * Where the CPU went during a window: the server process, the database's processes, and this
+ * process (the load generator). `postgresPids` names the database's processes (its backends and
+ * its background workers, asked at both ends of the window); without it, every postgres process
+ * on the machine counts, other users' included.
  */
-export function cpuWindow(serverPid: number | undefined): { stop(): CpuSplit } {
+export async function cpuWindow(
+  serverPid: number | undefined,
+  postgresPids: () => Promise<number[]> = async () => allPostgresPids(),
+): Promise<{ stop(): Promise<CpuSplit> }> {
   const started = Date.now();
   const server0 = serverPid ? cpuTicks(serverPid) : 0;
-  const pg0 = new Map(postgresPids().map((pid) => [pid, cpuTicks(pid)]));
+  const pg0 = new Map((await postgresPids()).map((pid) => [pid, cpuTicks(pid)]));
   const self0 = cpuTicks('self');
   const total0 = totalCpuTicks();
   return {
-    stop: () => {
+    stop: async () => {
       const seconds = (Date.now() - started) / 1000;
       const pct = (ticks: number) => Math.round((ticks / TICKS_PER_SECOND / seconds) * 100);
-      let pg = 0;
-      for (const pid of postgresPids()) pg += cpuTicks(pid) - (pg0.get(pid) ?? 0);
+      const server1 = serverPid ? cpuTicks(serverPid) : 0;
+      const self1 = cpuTicks('self');
       const total1 = totalCpuTicks();
+      let pg = 0;
+      for (const pid of new Set([...pg0.keys(), ...(await postgresPids())])) {
+        const now = cpuTicks(pid);
+        // A backend that ended during the window took its ticks with it: counted up to its start.
+        if (now > 0) pg += now - (pg0.get(pid) ?? 0);
+      }
       return {
-        server: serverPid ? pct(cpuTicks(serverPid) - server0) : 0,
+        server: serverPid ? pct(server1 - server0) : 0,
         postgres: pct(pg),
-        loadgen: pct(cpuTicks('self') - self0),
+        loadgen: pct(self1 - self0),
         machine: Math.round(((total1.busy - total0.busy) / Math.max(1, total1.all - total0.all)) * 100),
       };
     },
   };
 }
 
-/** CPU ticks per thread name of a process (main thread, libuv pool, V8 workers…), for diagnostics. */
+/** CPU ticks of a process by thread (the main thread, the others), for diagnostics. */
 export function threadTicks(pid: number): Map<string, number> {
   const byName = new Map<string, number>();
   try {

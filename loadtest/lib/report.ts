@@ -40,7 +40,7 @@ export function table(rows: Row[]): string {
     ...out,
     '',
     '¹ answers other than the scenario\'s expected status (201 create, 304 get-304, 200 otherwise; mixed: 200/201/304).',
-    '² CPU over the measured window, in % of one core: the server process / all postgres processes / the load generator (this process). 200 = both cores.',
+    '² CPU over the measured window, in % of one core: the server process / the database (the bench database\'s backends and the server\'s WAL writer, checkpointer, background writer) / the load generator (this process, or pgbench\'s client not counted). 200 = both cores; the rest of the machine\'s load is other processes.',
     ...(notes.length ? ['', ...notes] : []),
   ].join('\n');
 }
