@@ -139,22 +139,32 @@ export async function cpuWindow(
 ): Promise<{ stop(): Promise<CpuSplit> }> {
   const started = Date.now();
   const server0 = serverPid ? cpuTicks(serverPid) : 0;
-  const pg0 = new Map((await postgresPids()).map((pid) => [pid, cpuTicks(pid)]));
+  // Per database process: its ticks when first seen (0 for one that started in the window) and
+  // the latest seen; sampled every half second so short-lived backends (pgbench's) count too.
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  const sample = async (initial: boolean) => {
+    for (const pid of await postgresPids()) {
+      const ticks = cpuTicks(pid);
+      if (!first.has(pid)) first.set(pid, initial ? ticks : 0);
+      if (ticks > 0) last.set(pid, Math.max(ticks, last.get(pid) ?? 0));
+    }
+  };
+  await sample(true);
+  const timer = setInterval(() => void sample(false).catch(() => {}), 500);
   const self0 = cpuTicks('self');
   const total0 = totalCpuTicks();
   return {
     stop: async () => {
+      clearInterval(timer);
+      await sample(false);
       const seconds = (Date.now() - started) / 1000;
       const pct = (ticks: number) => Math.round((ticks / TICKS_PER_SECOND / seconds) * 100);
       const server1 = serverPid ? cpuTicks(serverPid) : 0;
       const self1 = cpuTicks('self');
       const total1 = totalCpuTicks();
       let pg = 0;
-      for (const pid of new Set([...pg0.keys(), ...(await postgresPids())])) {
-        const now = cpuTicks(pid);
-        // A backend that ended during the window took its ticks with it: counted up to its start.
-        if (now > 0) pg += now - (pg0.get(pid) ?? 0);
-      }
+      for (const [pid, ticks] of last) pg += ticks - (first.get(pid) ?? 0);
       return {
         server: serverPid ? pct(server1 - server0) : 0,
         postgres: pct(pg),
