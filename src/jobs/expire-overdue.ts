@@ -7,16 +7,17 @@ import { lockDueOrders } from '../orders/repository.js';
  * as POST /orders/{id}/expire (expireOrders), a batch at a time: a handful of set-based statements
  * per batch, not a few per order. Batches are locked with SKIP LOCKED, so any number of instances
  * can run this at once without touching the same order twice — and so can `concurrency` loops in
- * this one, each on its own connection, to keep more than one core of the database busy. The
- * refunds lock the creators' rows in id order, so sweepers whose batches share creators wait for
- * each other instead of deadlocking.
+ * this one, each on its own connection and its own share of the creators (so they never wait for
+ * each other), to keep more than one core of the database busy. The refunds lock the creators'
+ * rows in id order, so sweepers whose batches share creators wait instead of deadlocking.
  */
 export async function runOnce(db: Db, batchSize: number, concurrency = 1): Promise<{ expired: number }> {
-  const loop = async () => {
+  const loops = Math.max(1, concurrency);
+  const loop = async (index: number) => {
     let expired = 0;
     for (;;) {
       const [due, done] = await db.transaction().execute(async (tx) => {
-        const locked = await lockDueOrders(tx, 'overdue', batchSize);
+        const locked = await lockDueOrders(tx, 'overdue', batchSize, { index, of: loops });
         const orders = await expireOrders(
           tx,
           locked.map((order) => ({ id: order.id, condition: { any: false, versions: [order.version] } })),
@@ -27,6 +28,6 @@ export async function runOnce(db: Db, batchSize: number, concurrency = 1): Promi
       if (due < batchSize) return expired;
     }
   };
-  const counts = await Promise.all(Array.from({ length: Math.max(1, concurrency) }, loop));
+  const counts = await Promise.all(Array.from({ length: loops }, (_, index) => loop(index)));
   return { expired: counts.reduce((sum, n) => sum + n, 0) };
 }

@@ -294,19 +294,24 @@ export function findMyOrders(db: Db, q: MyOrdersQuery): Promise<(OrderWithItems 
 }
 
 /** Overdue pending orders (or matched ones whose delivery time passed), locked for this sweeper only. */
-export function lockDueOrders(tx: Tx, kind: 'overdue' | 'delivered', limit: number) {
+export function lockDueOrders(tx: Tx, kind: 'overdue' | 'delivered', limit: number, share?: { index: number; of: number }) {
+  // The states are literals, not parameters: a prepared statement's generic plan can then still
+  // use the partial indexes (WHERE status = 'pending' / 'matched') instead of scanning orders.
+  let overdue = tx
+    .selectFrom('orders')
+    .select(['id', 'version', 'creator_id'])
+    .where(sql<SqlBool>`status = 'pending'`)
+    .where('expires_at', '<=', sql<Date>`now()`);
+  // One share of the creators: sweepers of one instance that work side by side then never wait
+  // for each other on a creator's row (refunds lock it).
+  if (share && share.of > 1) overdue = overdue.where(sql<SqlBool>`mod(abs(hashtext(creator_id::text)), ${share.of}) = ${share.index}`);
   const query =
     kind === 'overdue'
-      ? tx
-          .selectFrom('orders')
-          .select(['id', 'version', 'creator_id'])
-          .where('status', '=', 'pending')
-          .where('expires_at', '<=', sql<Date>`now()`)
-          .orderBy('expires_at')
+      ? overdue.orderBy('expires_at')
       : tx
           .selectFrom('orders')
           .select(['id', 'version', 'creator_id'])
-          .where('status', '=', 'matched')
+          .where(sql<SqlBool>`status = 'matched'`)
           .where(sql<SqlBool>`matched_at + make_interval(mins => (SELECT delivery_minutes FROM stores s WHERE s.id = orders.store_id)) <= now()`)
           .orderBy('matched_at');
   return query.limit(limit).forUpdate().skipLocked().execute();
