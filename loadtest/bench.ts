@@ -214,6 +214,7 @@ async function audit(sql: postgres.Sql, actions: ActionAudit[] = []) {
 
 async function main() {
   const started = Date.now();
+  const startLoad = loadavg().map((l) => l.toFixed(1)).join(' ');
   const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
   const dirty = execSync('git status --porcelain -- src migrations loadtest', { cwd: ROOT }).toString().trim() ? ' (+ local changes)' : '';
   log(`co-order bench ${SMOKE ? '(smoke) ' : ''}— ${new Date().toISOString()}, commit ${commit}${dirty}`);
@@ -553,6 +554,7 @@ async function main() {
     `# co-order bench ${SMOKE ? '(smoke) ' : ''}${new Date().toISOString()}`,
     '',
     `commit ${commit}${dirty}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; node ${process.version}; ${db.where}; ` +
+      `load average ${startLoad} at the start, ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end (2 cores: above 2, other processes share them); ` +
       `${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s per scenario; ${P.users.toLocaleString()} users; took ${minutes} min.`,
     `command: \`${command}\`${process.env.DATABASE_URL ? ` with DATABASE_URL=${redact(process.env.DATABASE_URL)}` : ''}`,
     '',
