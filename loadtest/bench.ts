@@ -114,7 +114,8 @@ async function prepareDatabase() {
       else log(`database kept: ${url}`);
       await admin.end();
       await embedded?.stop();
-      if (embeddedDir) rmSync(embeddedDir, { recursive: true, force: true });
+      if (embeddedDir && !flag('keep')) rmSync(embeddedDir, { recursive: true, force: true });
+      else if (embeddedDir) log(`embedded PostgreSQL data kept in ${embeddedDir} (stopped; start it with pg_ctl -D ${embeddedDir} start)`);
     },
   };
 }
