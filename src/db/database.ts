@@ -21,6 +21,9 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+// Closing the pool at shutdown: long enough for a last statement, short of any orchestrator's patience.
+const CLOSE_TIMEOUT_S = 5;
+
 export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   const sql = postgres(options.url, {
     max: options.poolMax,
@@ -51,6 +54,9 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
     db,
     sql,
     close: async () => {
+      // postgres.js 3.4.9 can wait forever to end a pool whose connections the server cut
+      // (porsager/postgres#1097): the connections get a few seconds to finish, then are closed.
+      await sql.end({ timeout: CLOSE_TIMEOUT_S });
       await db.destroy();
     },
   };
