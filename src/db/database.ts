@@ -116,26 +116,39 @@ function guardReservedConnections<T extends Record<string, unknown>>(sql: postgr
  * sql.reserve(), bounded: a request waits at most `waitMs` for a connection (then CONNECT_TIMEOUT,
  * answered 503). postgres.js 3.4.9 strands a queued reserve() for good when the connection it was
  * about to get is closed by the server (porsager/postgres#1195): unbounded, every request that
- * queued behind a terminated connection hung forever, and the pool with it. A connection that
- * arrives after the deadline goes straight back to the pool.
+ * queued behind a terminated connection hung forever, and the pool with it. A stranded request is
+ * never served, so one still waiting asks again every ASK_AGAIN_MS and takes whichever answer
+ * comes first; a connection that arrives after that (or after the deadline) goes straight back to
+ * the pool. The first failure (e.g. the database refusing connections) fails the request at once.
  */
+const ASK_AGAIN_MS = 200;
+
 function reserveWithin<T extends Record<string, unknown>>(sql: postgres.Sql<T>, waitMs: number): Promise<postgres.ReservedSql<T>> {
   return new Promise((resolve, reject) => {
-    let late = false;
-    const timer = setTimeout(() => {
-      late = true;
+    let settled = false;
+    const settle = () => {
+      settled = true;
+      clearTimeout(deadline);
+      clearInterval(again);
+    };
+    const ask = () =>
+      sql.reserve().then(
+        (reserved) => {
+          if (settled) return reserved.release();
+          settle();
+          resolve(reserved);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settle();
+          reject(error);
+        },
+      );
+    const deadline = setTimeout(() => {
+      settle();
       reject(Object.assign(new Error(`no database connection within ${waitMs} ms`), { code: 'CONNECT_TIMEOUT' }));
     }, waitMs);
-    sql.reserve().then(
-      (reserved) => {
-        clearTimeout(timer);
-        if (late) reserved.release();
-        else resolve(reserved);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        if (!late) reject(error);
-      },
-    );
+    const again = setInterval(ask, ASK_AGAIN_MS);
+    void ask();
   });
 }
