@@ -38,6 +38,12 @@ describe(`race and fault harness (${ROUNDS} rounds per scenario, two instances)`
     expect(scenario.audit?.violations).toEqual([]);
   });
 
+  it('leaves both instances able to stop cleanly on SIGTERM (exit 0 within the grace period)', () => {
+    expect(report.shutdown).toHaveLength(2);
+    expect(report.shutdown!.filter((line) => line.startsWith('ANOMALY'))).toEqual([]);
+    expect(report.anomalies).toBe(0);
+  });
+
   it('exercised the races and faults it claims to', () => {
     const by = (id: number) => report.scenarios.find((s) => s.id === id)!;
     // Losers of the races got 412s; duplicates and retries were answered by replays.

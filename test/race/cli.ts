@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { runHarness, summaryTable } from './harness.js';
+import { killAllInstances } from './instance.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +45,14 @@ const users = positive('users', values.users);
 if (users < 20) {
   console.error('--users must be at least 20 (scenario 2 races up to 16 joiners)');
   process.exit(2);
+}
+
+// Interrupted: the service processes must not outlive the harness.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAllInstances();
+    process.exit(130);
+  });
 }
 
 const report = await runHarness({

@@ -7,9 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { audit } from './audit.js';
 import { markdown, summaryTable, writeReport, type HarnessReport, type ScenarioReport } from './report.js';
 import { SCENARIOS, ScenarioStats } from './scenarios.js';
-import { createEnvironment, World } from './setup.js';
+import { createEnvironment, harnessAborted, World } from './setup.js';
 
 export const RESULTS_DIR = fileURLToPath(new URL('../../race-results/', import.meta.url));
+/** SHUTDOWN_GRACE_MS (10 s) for in-flight requests, then a few seconds to close the pool. */
+const SHUTDOWN_BOUND_MS = 20_000;
 
 export interface HarnessOptions {
   /** Rounds of each scenario. */
@@ -67,6 +69,15 @@ export async function runHarness(options: HarnessOptions): Promise<HarnessReport
       } catch (error) {
         stats.anomaly(`scenario threw: ${(error as Error).stack ?? String(error)}`);
       }
+      if (env.own) {
+        for (const instance of env.own.instances) {
+          for (const crash of instance.takeCrashes()) stats.anomaly(crash);
+          // So that the next scenarios still have two instances to talk to.
+          if (!instance.alive) await instance.restart().catch((error: unknown) => stats.anomaly(`restart failed: ${String(error)}`));
+        }
+        if (harnessAborted.reason) stats.anomaly(`scenario cut short: ${harnessAborted.reason}`);
+        harnessAborted.reason = undefined;
+      }
       const summary = stats.summary();
       let audited: ScenarioReport['audit'];
       try {
@@ -89,6 +100,24 @@ export async function runHarness(options: HarnessOptions): Promise<HarnessReport
           if (tail.length) log(`  last errors logged by ${instance.name}:\n    ${tail.join('\n    ')}`);
         }
       }
+    }
+    if (env.own) {
+      // After all that, each instance must still stop cleanly on SIGTERM: in-flight work finished,
+      // pool closed, exit 0 — within the grace period (10 s) and a few seconds to close the pool.
+      report.shutdown = await Promise.all(
+        env.own.instances.map(async (instance) => {
+          const started = Date.now();
+          const code = await instance.stop(SHUTDOWN_BOUND_MS);
+          const ms = Date.now() - started;
+          if (code !== 0) report.anomalies++;
+          return code === 0
+            ? `${instance.name} exited 0 in ${ms} ms`
+            : `ANOMALY ${instance.name} ${code === 'killed' ? `did not exit within ${SHUTDOWN_BOUND_MS} ms of SIGTERM` : `exited with ${code}`}`;
+        }),
+      );
+      for (const line of report.shutdown) log(`shutdown: ${line}`);
+      const failed = env.own.instances.filter((_, i) => report.shutdown![i].startsWith('ANOMALY'));
+      for (const instance of failed) log(`  last errors logged by ${instance.name}:\n    ${instance.errors().slice(-10).join('\n    ')}`);
     }
   } finally {
     report.durationS = Math.round((performance.now() - t0) / 100) / 10;

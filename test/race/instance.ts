@@ -23,10 +23,23 @@ export interface Instance {
   kill(): Promise<void>;
   /** Starts the process again on the same port; resolves once /health answers. */
   restart(): Promise<void>;
-  /** SIGTERM and wait for the graceful exit. */
-  stop(): Promise<void>;
+  /**
+   * SIGTERM and wait for the graceful exit, at most `withinMs`; past that, SIGKILL. Resolves with
+   * the exit code, or 'killed' when it had to be killed.
+   */
+  stop(withinMs?: number): Promise<number | null | 'killed'>;
   readonly pid: number | undefined;
   readonly restarts: number;
+  readonly alive: boolean;
+  /** Exits nobody asked for (a crash), each with the output that came before it. */
+  takeCrashes(): string[];
+}
+
+/** Every process the harness started, so that an interrupted run can kill them all. */
+const running = new Set<ChildProcess>();
+
+export function killAllInstances(): void {
+  for (const child of running) child.kill('SIGKILL');
 }
 
 export async function launchInstance(options: {
@@ -34,6 +47,8 @@ export async function launchInstance(options: {
   databaseUrl: string;
   port: number;
   env: Record<string, string>;
+  /** Called when the process exits without being asked to. */
+  onCrash?: (name: string) => void;
 }): Promise<Instance> {
   const baseUrl = `http://127.0.0.1:${options.port}`;
   const lines: string[] = [];
@@ -47,8 +62,10 @@ export async function launchInstance(options: {
     }
   };
   let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
+  let exited: Promise<number | null> = Promise.resolve(null);
   let restarts = 0;
+  let exitExpected = false;
+  const crashes: string[] = [];
 
   const start = async () => {
     const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -67,9 +84,21 @@ export async function launchInstance(options: {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = proc;
+    exitExpected = false;
+    running.add(proc);
     createInterface({ input: proc.stdout! }).on('line', keep);
     createInterface({ input: proc.stderr! }).on('line', keep);
-    exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    exited = new Promise((resolve) =>
+      proc.once('exit', (code, signal) => {
+        running.delete(proc);
+        if (!exitExpected) {
+          options.onCrash?.(options.name);
+          // Give the last lines of output a moment to arrive before keeping them.
+          setTimeout(() => crashes.push(`${options.name} exited by itself (${code ?? signal}):\n    ${errorLines.slice(-25).join('\n    ')}`), 200);
+        }
+        resolve(code);
+      }),
+    );
     let gone = false;
     void exited.then(() => (gone = true));
     const deadline = Date.now() + 60_000;
@@ -100,7 +129,12 @@ export async function launchInstance(options: {
     get restarts() {
       return restarts;
     },
+    get alive() {
+      return alive();
+    },
+    takeCrashes: () => crashes.splice(0),
     kill: async () => {
+      exitExpected = true;
       if (alive()) child!.kill('SIGKILL');
       await exited;
     },
@@ -109,9 +143,17 @@ export async function launchInstance(options: {
       restarts++;
       await start();
     },
-    stop: async () => {
-      if (alive()) child!.kill('SIGTERM');
+    stop: async (withinMs = 30_000) => {
+      exitExpected = true;
+      if (!alive()) return exited;
+      child!.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([exited, new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), withinMs)))]);
+      clearTimeout(timer);
+      if (outcome !== 'late') return outcome;
+      child!.kill('SIGKILL');
       await exited;
+      return 'killed';
     },
   };
 }

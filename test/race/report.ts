@@ -17,6 +17,8 @@ export interface HarnessReport {
   concurrency: number;
   users: number;
   scenarios: ScenarioReport[];
+  /** Own servers: each instance must stop within its grace period on SIGTERM, after everything. */
+  shutdown?: string[];
   anomalies: number;
 }
 
@@ -48,6 +50,7 @@ export function markdown(report: HarnessReport): string {
     summaryTable(report),
     '',
   ];
+  if (report.shutdown) lines.push(`Graceful shutdown: ${report.shutdown.join('; ')}`, '');
   for (const s of report.scenarios) {
     if (s.skipped) continue;
     lines.push(`## ${s.id}. ${s.name}`, '');

@@ -35,20 +35,23 @@ const describe = (a: Answer<unknown>) => `${a.status}${a.code ? ` ${a.code}` : '
 /** Runs each round, turning anything it throws into an anomaly instead of ending the run. */
 async function rounds(ctx: ScenarioContext, stats: ScenarioStats, round: (n: number) => Promise<void>): Promise<void> {
   const started = Date.now();
-  const tenth = Math.ceil(ctx.rounds / 10);
-  await inParallel(ctx.rounds, ctx.concurrency, async (n) => {
-    try {
-      await round(n);
-    } catch (error) {
-      stats.anomaly(`round ${n} threw: ${(error as Error).stack ?? String(error)}`);
-    }
-    stats.rounds++;
-    // Big runs say how far they are.
-    if (ctx.rounds >= 1000 && stats.rounds % tenth === 0 && stats.rounds < ctx.rounds) {
-      const s = (Date.now() - started) / 1000;
-      ctx.log(`  ${stats.rounds}/${ctx.rounds} rounds in ${Math.round(s)} s (${stats.anomalyCount} anomalies so far)`);
-    }
-  });
+  // Long scenarios say how far they are, every 15 s.
+  const ticker = setInterval(() => {
+    const s = Math.round((Date.now() - started) / 1000);
+    ctx.log(`  ${stats.rounds}/${ctx.rounds} rounds in ${s} s (${stats.anomalyCount} anomalies so far)`);
+  }, 15_000);
+  try {
+    await inParallel(ctx.rounds, ctx.concurrency, async (n) => {
+      try {
+        await round(n);
+      } catch (error) {
+        stats.anomaly(`round ${n} threw: ${(error as Error).stack ?? String(error)}`);
+      }
+      stats.rounds++;
+    });
+  } finally {
+    clearInterval(ticker);
+  }
 }
 
 /** A round's own verdict: it wins only if none of its checks failed. */
@@ -495,7 +498,7 @@ const lostDatabase: Scenario = {
     // Connections cut every few hundred milliseconds, all through the run.
     const cutter = (async () => {
       while (!stop) {
-        await pause(randomInt(100, 300));
+        await pause(randomInt(250, 600));
         if (!stop) await terminate();
       }
     })();
@@ -511,6 +514,7 @@ const lostDatabase: Scenario = {
           stats.count('outages');
           ctx.log(`  scenario 7: database refusing connections after ${done} rounds`);
           const seen = await Promise.all(world.env.baseUrls.map((_, i) => waitReady(world, i, 503, 5000)));
+          ctx.log(`  scenario 7: /ready answered 503 after ${seen.map((ms) => (ms === undefined ? 'never' : `${ms} ms`)).join(', ')}`);
           seen.forEach((ms, i) => {
             if (ms === undefined) stats.anomaly(`outage ${k}: /ready of instance ${i} did not report 503 + Retry-After within 5 s`);
           });
@@ -519,6 +523,7 @@ const lostDatabase: Scenario = {
           await own.serverSql.unsafe(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
         }
         const back = await Promise.all(world.env.baseUrls.map((_, i) => waitReady(world, i, 200, 15_000)));
+        ctx.log(`  scenario 7: database back; /ready answered 200 after ${back.map((ms) => (ms === undefined ? 'never' : `${ms} ms`)).join(', ')}`);
         back.forEach((ms, i) => {
           if (ms === undefined) stats.anomaly(`outage ${k}: instance ${i} did not recover (/ready 200) within 15 s`);
           else stats.max('ms to /ready 200 after outage (max)', ms);
@@ -526,7 +531,8 @@ const lostDatabase: Scenario = {
       }
     })();
     try {
-      await rounds(ctx, stats, async (n) => {
+      // Twice the clients: most of this scenario is clients waiting out a lost connection.
+      await rounds({ ...ctx, concurrency: ctx.concurrency * 2 }, stats, async (n) => {
         await lifeRound(ctx, stats, n);
         done++;
       });

@@ -92,7 +92,15 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
   };
   try {
     instances = await Promise.all(
-      ports.map((port, i) => launchInstance({ name: `instance ${i}`, databaseUrl: url, port, env })),
+      ports.map((port, i) =>
+        launchInstance({
+          name: `instance ${i}`,
+          databaseUrl: url,
+          port,
+          env,
+          onCrash: (name) => (harnessAborted.reason = `${name} crashed`),
+        }),
+      ),
     );
   } catch (error) {
     await Promise.allSettled(instances.map((i) => i.stop()));
@@ -108,7 +116,7 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
     baseUrls: instances.map((i) => i.baseUrl),
     own: { instances, databaseName, sql, serverSql, database },
     close: async ({ keepDatabase = false } = {}) => {
-      await Promise.allSettled(instances.map((i) => i.stop()));
+      await Promise.allSettled(instances.map((i) => i.stop(5000)));
       await sql.end({ timeout: 5 });
       await database.close().catch(() => {});
       if (keepDatabase) log(`kept database ${databaseName} for inspection`);
@@ -185,6 +193,9 @@ export function retryable(answer: Answer<unknown>): boolean {
   );
 }
 
+/** Set when the run cannot go on (an instance crashed): clients stop retrying at once. */
+export const harnessAborted: { reason?: string } = {};
+
 /** The longest a client keeps retrying one request before the harness calls it lost. */
 const GIVE_UP_AFTER_MS = 90_000;
 
@@ -204,6 +215,10 @@ export async function untilAnswered<B>(
     const instance = instances > 1 ? randomInt(0, instances - 1) : 0;
     const answer = stats.record(await attempt(instance, n), what);
     if (!retryable(answer)) return answer;
+    if (harnessAborted.reason !== undefined) {
+      stats.anomaly(`${what}: gave up, ${harnessAborted.reason}`);
+      return undefined;
+    }
     if (Date.now() - started > GIVE_UP_AFTER_MS) {
       stats.anomaly(`${what}: no deciding answer in ${GIVE_UP_AFTER_MS / 1000} s (last ${answer.status} ${answer.code ?? answer.failure ?? ''})`);
       return undefined;
@@ -381,7 +396,7 @@ export async function inParallel(rounds: number, concurrency: number, round: (n:
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, rounds) }, async () => {
-      while (next < rounds) await round(next++);
+      while (next < rounds && harnessAborted.reason === undefined) await round(next++);
     }),
   );
 }
