@@ -122,6 +122,9 @@ async function prepareDatabase() {
 
 // ---------------------------------------------------------------- the run
 
+/** What to stop if the run fails half-way (the server, the ceiling server, the database). */
+const cleanups: (() => Promise<unknown>)[] = [];
+
 /** The bench database's backends and the server's background processes (for the CPU split). */
 let dbPids: () => Promise<number[]> = async () => [];
 
@@ -222,6 +225,7 @@ async function main() {
   log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
 
   const db = await prepareDatabase();
+  cleanups.push(() => db.drop());
   log(`database: ${db.where}`);
   dbPids = async () =>
     (await db.sql<{ pid: number }[]>`
@@ -244,6 +248,7 @@ async function main() {
   let httpCeiling: number | undefined;
   if (wants('ceiling')) {
     const ceiling = await startNodeProcess('loadtest/ceiling-server.ts', await freePort(), {}, logFile, '/ceiling');
+    cleanups.push(() => ceiling.stop());
     const { result, row } = await measure('ceiling: bare JSON (hono + node-server)', ceiling, [200], () => ({ method: 'GET', path: '/ceiling' }));
     httpCeiling = result.rps;
     row.ratio = '1.00 (the HTTP ceiling)';
@@ -274,6 +279,7 @@ async function main() {
   const startFlags = startArgs.slice(1, -3);
   log(`starting the service: node ${[...startFlags, ...nodeFlags, '--import', 'tsx', 'src/main.ts'].join(' ')} (npm start's command; NODE_ENV=production, LOG_LEVEL=${process.env.LOG_LEVEL ?? 'info'}, DB_POOL_MAX=${config.DB_POOL_MAX}, log → ${logFile})`);
   const server = await startNodeProcess('src/main.ts', await freePort(), serverEnv, logFile, '/ready', [...startFlags, ...nodeFlags]);
+  cleanups.unshift(() => server.stop());
   // Requests come from the lunch hour's active users (a tenth of them), each keeping its token as
   // an app does (so after the warm-up the service knows their tokens); the orders they join were
   // opened by anyone.
@@ -635,8 +641,10 @@ function redact(url: string): string {
   return u.toString();
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
   console.error(error);
+  // Stop what the run started (a stopped process stops again harmlessly), then fail.
+  for (const cleanup of cleanups) await cleanup().catch(() => {});
   process.exit(1);
 });
 
