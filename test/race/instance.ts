@@ -68,7 +68,7 @@ export async function launchInstance(options: {
   const crashes: string[] = [];
 
   const start = async () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const proc = spawn(process.execPath, ['--import', 'tsx', '--import', './test/race/orphan-guard.ts', 'src/main.ts'], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',
