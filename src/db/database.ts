@@ -1,5 +1,8 @@
-import { Kysely, type Transaction } from 'kysely';
-import { PostgresJSDialect } from 'kysely-postgres-js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  CompiledQuery, Kysely, type DatabaseConnection, type Driver, type QueryResult, type Transaction, type TransactionSettings,
+} from 'kysely';
+import { PostgresJSDialect, PostgresJSDriver, type PostgresJSDialectConfig } from 'kysely-postgres-js';
 import postgres from 'postgres';
 import type { Database } from './schema.js';
 
@@ -48,7 +51,7 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
     } as Record<string, string | number>,
   });
   const db = new Kysely<Database>({
-    dialect: new PostgresJSDialect({ postgres: guardReservedConnections(sql, options.connectTimeoutS * 1000) }),
+    dialect: new PipeliningDialect({ postgres: guardReservedConnections(sql, options.connectTimeoutS * 1000) }),
   });
   return {
     db,
@@ -60,6 +63,108 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
       await db.destroy();
     },
   };
+}
+
+/** The last statement of the transaction running in this async context, sent with its COMMIT. */
+const statementAtCommit = new AsyncLocalStorage<{ statement?: CompiledQuery }>();
+
+/**
+ * Runs `work` in one transaction whose last statement (what `work` returns as `last`) travels to
+ * PostgreSQL in the same round trip as the COMMIT. PostgreSQL runs them in order: if the statement
+ * fails, the transaction is aborted, the COMMIT only ends it, and the statement's error is thrown.
+ * Used to store an idempotent answer at no extra round trip.
+ */
+export async function transactionEndingWith<Result>(
+  db: Db,
+  work: (tx: Tx) => Promise<{ result: Result; last: CompiledQuery }>,
+): Promise<Result> {
+  const slot: { statement?: CompiledQuery } = {};
+  return statementAtCommit.run(slot, () =>
+    db.transaction().execute(async (tx) => {
+      const { result, last } = await work(tx);
+      slot.statement = last;
+      return result;
+    }),
+  );
+}
+
+/**
+ * A connection that can hold statements back and send them, pipelined, with the next one: all
+ * are written before any answer is awaited, so they cost one round trip. The first failure is
+ * thrown (a statement after a failed one in a transaction is refused by PostgreSQL anyway).
+ */
+class PipeliningConnection implements DatabaseConnection {
+  #held: CompiledQuery[] = [];
+
+  constructor(readonly inner: DatabaseConnection) {}
+
+  holdForNext(query: CompiledQuery): void {
+    this.#held.push(query);
+  }
+
+  async executeQuery<Row>(query: CompiledQuery): Promise<QueryResult<Row>> {
+    if (this.#held.length === 0) return this.inner.executeQuery<Row>(query);
+    const batch = [...this.#held.splice(0), query];
+    const results = await Promise.allSettled(batch.map((q) => this.inner.executeQuery<Row>(q)));
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
+    return (results.at(-1) as PromiseFulfilledResult<QueryResult<Row>>).value;
+  }
+
+  streamQuery<Row>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<Row>> {
+    return this.inner.streamQuery<Row>(query, chunkSize);
+  }
+}
+
+/**
+ * Every transaction saves a round trip: BEGIN goes with its first statement. A transaction run
+ * by transactionEndingWith saves another: its last statement goes with the COMMIT.
+ */
+class PipeliningDriver implements Driver {
+  constructor(private readonly inner: Driver) {}
+
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new PipeliningConnection(await this.inner.acquireConnection());
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection((connection as PipeliningConnection).inner);
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    if (settings.isolationLevel || settings.accessMode) return this.inner.beginTransaction(connection, settings);
+    (connection as PipeliningConnection).holdForNext(CompiledQuery.raw('begin'));
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const slot = statementAtCommit.getStore();
+    if (slot?.statement) {
+      (connection as PipeliningConnection).holdForNext(slot.statement);
+      slot.statement = undefined;
+    }
+    await connection.executeQuery(CompiledQuery.raw('commit'));
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  }
+
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+}
+
+class PipeliningDialect extends PostgresJSDialect {
+  constructor(private readonly config: PostgresJSDialectConfig) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    return new PipeliningDriver(new PostgresJSDriver(this.config));
+  }
 }
 
 // The session is gone: the server ended it (FATAL, e.g. pg_terminate_backend) or the socket closed.
@@ -82,6 +187,10 @@ function guardReservedConnections<T extends Record<string, unknown>>(sql: postgr
   const reserve = async () => {
     const reserved = await reserveWithin(sql, waitMs);
     let lost: unknown;
+    // Statements handed to this connection and not yet answered. A statement pipelined behind one
+    // that must first be described waits in the reserved connection's own queue, which postgres.js
+    // never fails when the session dies: such a statement is failed here with the session's error.
+    const unanswered = new Set<(error: unknown) => void>();
     return new Proxy(reserved, {
       get(target, property, receiver) {
         if (property === 'unsafe') {
@@ -92,10 +201,16 @@ function guardReservedConnections<T extends Record<string, unknown>>(sql: postgr
             // and a parse and plan in PostgreSQL. Prepared, the connection keeps the statement
             // and every later call is one round trip. kysely's SQL is a fixed set of texts.
             const query = target.unsafe(text, parameters, { prepare: true, ...options });
-            query.catch((error: unknown) => {
-              if (endsSession(error)) lost = error;
+            return new Promise((resolve, reject) => {
+              unanswered.add(reject);
+              query.then(resolve, (error: unknown) => {
+                if (endsSession(error) && lost === undefined) {
+                  lost = error;
+                  for (const failStranded of unanswered) failStranded(error);
+                }
+                reject(error);
+              }).finally(() => unanswered.delete(reject));
             });
-            return query;
           };
         }
         if (property === 'release') {

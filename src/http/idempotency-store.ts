@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
 import type { StoredResponse } from './problem.js';
 
@@ -25,14 +25,15 @@ export async function findAnswer(db: Db | Tx, userId: string, key: string): Prom
 }
 
 /**
- * Claims the key with its answer. False when the key is already taken: a concurrent duplicate
- * committed first (the insert waits on the unique index until that transaction ends).
+ * The statement that claims the key with its answer. It fails with a unique violation (see
+ * isKeyTaken) when the key is already taken: a concurrent duplicate committed first (the insert
+ * waits on the unique index until that transaction ends).
  */
-export async function claimKey(
+export function claimStatement(
   db: Db | Tx,
   claim: { userId: string; key: string; fingerprint: string; response: StoredResponse },
-): Promise<boolean> {
-  const inserted = await db
+): CompiledQuery {
+  return db
     .insertInto('idempotency_keys')
     .values({
       user_id: claim.userId,
@@ -42,10 +43,12 @@ export async function claimKey(
       response_body: claim.response.bodyText,
       response_headers: claim.response.headers,
     })
-    .onConflict((oc) => oc.columns(['user_id', 'key']).doNothing())
-    .returning('key')
-    .executeTakeFirst();
-  return inserted !== undefined;
+    .compile();
+}
+
+export function isKeyTaken(error: unknown): boolean {
+  const { code, constraint_name } = (error ?? {}) as { code?: unknown; constraint_name?: unknown };
+  return code === '23505' && constraint_name === 'idempotency_keys_pkey';
 }
 
 /** Deletes up to `batchSize` keys older than the retention; safe on every instance at once. */

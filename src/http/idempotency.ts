@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Context, TypedResponse } from 'hono';
-import type { Db, Tx } from '../db/database.js';
+import { transactionEndingWith, type Db, type Tx } from '../db/database.js';
 import { DomainError } from '../domain/errors.js';
 import type { AppEnv } from './env.js';
-import { claimKey, findAnswer, type StoredAnswer } from './idempotency-store.js';
+import { claimStatement, findAnswer, isKeyTaken, type StoredAnswer } from './idempotency-store.js';
 import { isUnexpected, renderProblem, sendRendered, toDomainError, type StoredResponse } from './problem.js';
 
 /** What an action produced: sent now and, with an Idempotency-Key, stored for replays. */
@@ -52,12 +52,11 @@ function toStored(outcome: ActionOutcome): StoredResponse {
   return { status: outcome.status, bodyText: JSON.stringify(outcome.body), headers: outcome.headers };
 }
 
-/** Thrown inside the transaction when a concurrent duplicate claimed the key first. */
-class KeyTakenMeanwhile extends Error {}
-
 /**
  * Runs a state-changing action in one transaction. With an Idempotency-Key the key is claimed and
- * the answer stored in that same transaction, so a crash leaves both or neither. Business
+ * the answer stored in that same transaction, so a crash leaves both or neither; the claim rides
+ * with the COMMIT, so a first execution costs one round trip more than the plain action (the
+ * replay lookup) and a replay costs that lookup alone. Business
  * failures (4xx) are stored too, with no effect; unexpected ones roll everything back, key
  * included, so a retry runs afresh.
  */
@@ -96,21 +95,24 @@ async function runActionUntyped(
   if (earlier) return replay(earlier, fingerprint);
 
   try {
-    const response = await db.transaction().execute(async (tx) => {
+    const response = await transactionEndingWith(db, async (tx) => {
       const stored = toStored(await effect(tx));
-      if (!(await claimKey(tx, { userId, key, fingerprint, response: stored }))) throw new KeyTakenMeanwhile();
-      return stored;
+      return { result: stored, last: claimStatement(tx, { userId, key, fingerprint, response: stored }) };
     });
     return sendRendered(response);
   } catch (thrown) {
-    if (thrown instanceof KeyTakenMeanwhile) return replayWinner(db, userId, key, fingerprint);
+    // A concurrent duplicate committed first: its effect stands, ours rolled back.
+    if (isKeyTaken(thrown)) return replayWinner(db, userId, key, fingerprint);
     const error = toDomainError(thrown);
     // Not a property of the request: nothing is stored, a retry runs afresh.
     if (isUnexpected(error) || error.code === 'request_in_progress') throw thrown;
     const problem = renderProblem(error, c.req.path, c.var.requestId);
     const stored: StoredResponse = { status: problem.status, bodyText: JSON.stringify(problem.body), headers: problem.headers };
-    if (!(await claimKey(db, { userId, key, fingerprint, response: stored }))) {
-      return replayWinner(db, userId, key, fingerprint);
+    try {
+      await db.executeQuery(claimStatement(db, { userId, key, fingerprint, response: stored }));
+    } catch (claimFailure) {
+      if (isKeyTaken(claimFailure)) return replayWinner(db, userId, key, fingerprint);
+      throw claimFailure;
     }
     return sendRendered(stored);
   }

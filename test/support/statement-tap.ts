@@ -22,6 +22,11 @@ export interface StatementTap {
   /** The database URL to give the service: same database, through the tap. */
   url: string;
   statements: CapturedStatement[];
+  /**
+   * Round trips so far, over all connections: each time a client sends after the server last
+   * spoke (or first), it waits for one more answer. Pipelined messages share one round trip.
+   */
+  roundTrips(): number;
   close(): Promise<void>;
 }
 
@@ -105,18 +110,25 @@ export async function startStatementTap(databaseUrl: string): Promise<StatementT
   const targetHost = target.hostname;
   const statements: CapturedStatement[] = [];
   const sockets = new Set<Socket>();
+  let roundTrips = 0;
 
   const server: Server = createServer((client) => {
     const upstream = connect(targetPort, targetHost);
     sockets.add(client).add(upstream);
     const parse = frontendParser((s) => statements.push(s));
+    let serverSpokeLast = true;
     client.on('data', (chunk) => {
+      if (serverSpokeLast) roundTrips++;
+      serverSpokeLast = false;
       // Recorded before it is forwarded: by the time the response reaches the HTTP client, every
       // statement of the request is in `statements`.
       parse(chunk);
       upstream.write(chunk);
     });
-    upstream.on('data', (chunk) => client.write(chunk));
+    upstream.on('data', (chunk) => {
+      serverSpokeLast = true;
+      client.write(chunk);
+    });
     const end = () => {
       client.destroy();
       upstream.destroy();
@@ -135,6 +147,7 @@ export async function startStatementTap(databaseUrl: string): Promise<StatementT
   return {
     url: url.toString(),
     statements,
+    roundTrips: () => roundTrips,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,92 @@
+/**
+ * Issue 4 — the hot path stays lean: a first execution with an Idempotency-Key costs at most one
+ * database round trip more than the same action without one, and a replay is one indexed read.
+ *
+ * Counted on the wire, not estimated: the service talks to PostgreSQL through the statement tap
+ * (test/support/statement-tap.ts), which records every statement and every round trip. One pool
+ * connection, so that statements are prepared once and reused (a connection preparing a statement
+ * for the first time needs an extra round trip, which warm-up pays), and no background jobs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { actor, demoStore, openOrder, type Actor, type DemoStore } from '../support/idempotency.js';
+import { startServer, type RunningServer } from '../support/server.js';
+import { startStatementTap, type CapturedStatement, type StatementTap } from '../support/statement-tap.js';
+import { expectLedgerBalanced, newKey } from '../support/world.js';
+
+let db: TestDatabase;
+let tap: StatementTap;
+let server: RunningServer;
+let store: DemoStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  tap = await startStatementTap(db.url);
+  server = await startServer(tap.url, { DB_POOL_MAX: '1', JOBS_ENABLED: 'false' });
+  store = await demoStore((await actor(server.baseUrl, 'Scout')).client);
+});
+afterAll(async () => {
+  await server?.stop();
+  await tap?.close();
+  await db?.drop();
+});
+
+/** A matched order (created and joined through the API by new users) with its ETag, ready to complete. */
+async function matchedOrder(): Promise<{ joiner: Actor; orderId: string; etag: string }> {
+  const creator = await actor(server.baseUrl, 'Creator');
+  const joiner = await actor(server.baseUrl, 'Joiner');
+  const { order, etag } = await openOrder(creator, store);
+  const joined = await joiner.client.POST('/orders/{orderId}/join', {
+    params: { path: { orderId: order.id }, header: { 'Idempotency-Key': newKey(), 'If-Match': etag } },
+    body: {},
+  });
+  expect(joined.response.status).toBe(200);
+  return { joiner, orderId: order.id, etag: joined.response.headers.get('etag')! };
+}
+
+function complete({ joiner, orderId, etag }: { joiner: Actor; orderId: string; etag: string }, key?: string) {
+  return joiner.client.POST('/orders/{orderId}/complete', {
+    params: { path: { orderId }, header: { 'If-Match': etag, ...(key === undefined ? {} : { 'Idempotency-Key': key }) } },
+  });
+}
+
+/** What one request cost on the wire: its round trips and statements. */
+async function costOf(request: () => Promise<{ response: Response }>): Promise<{ status: number; roundTrips: number; statements: CapturedStatement[] }> {
+  const roundTripsBefore = tap.roundTrips();
+  const statementsBefore = tap.statements.length;
+  const { response } = await request();
+  return {
+    status: response.status,
+    roundTrips: tap.roundTrips() - roundTripsBefore,
+    statements: tap.statements.slice(statementsBefore),
+  };
+}
+
+const touchesKeys = (s: CapturedStatement) => /idempotency_keys/.test(s.sql);
+
+describe('what an Idempotency-Key costs', () => {
+  it('a first execution adds one round trip over the plain action; a replay is one indexed read', async () => {
+    // Warm-up: every statement of both paths prepared on the one connection.
+    for (const key of [undefined, newKey()]) {
+      expect((await complete(await matchedOrder(), key)).response.status).toBe(200);
+    }
+
+    const plainOrder = await matchedOrder();
+    const plain = await costOf(() => complete(plainOrder));
+    const keyedOrder = await matchedOrder();
+    const key = newKey();
+    const keyed = await costOf(() => complete(keyedOrder, key));
+    const replay = await costOf(() => complete(keyedOrder, key));
+
+    expect([plain.status, keyed.status, replay.status]).toEqual([200, 200, 200]);
+    expect(plain.statements.filter(touchesKeys)).toEqual([]);
+    // The lookup before the transaction and the claim, which travels with the COMMIT.
+    expect(keyed.statements.filter(touchesKeys).map((s) => s.sql.split(' ')[0]?.toLowerCase())).toEqual(['select', 'insert']);
+    expect(keyed.roundTrips).toBeLessThanOrEqual(plain.roundTrips + 1);
+
+    expect(replay.statements).toHaveLength(1);
+    expect(replay.statements[0]!.sql).toMatch(/^select .* from "idempotency_keys" where "user_id" = \$1 and "key" = \$2$/);
+    expect(replay.roundTrips).toBe(1);
+    await expectLedgerBalanced(db.sql);
+  });
+});
