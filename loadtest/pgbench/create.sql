@@ -14,11 +14,14 @@
 -- idempotency pre-read (findAnswer)
 SELECT fingerprint, response_status, response_body, response_headers FROM idempotency_keys
 WHERE user_id = bench_uuid('bench-user-' || :u) AND key = 'pgbench-create-' || :client_id || '-' || :i;
+-- BEGIN travels with the first statement (src/db/database.ts pipelines them)
+\startpipeline
 BEGIN;
 -- loadCreateFacts
 SELECT (SELECT row_to_json(s) FROM stores s WHERE s.id = bench_uuid('bench-store-' || :s)) AS store,
        coalesce((SELECT json_agg(m) FROM menus m WHERE m.id = ANY(ARRAY[bench_uuid('bench-menu-' || :s || '-' || :m)])), '[]'::json) AS menus,
        (SELECT json_build_object('address', u.address, 'lat', u.lat, 'lon', u.lon) FROM users u WHERE u.id = bench_uuid('bench-user-' || :u)) AS saved;
+\endpipeline
 -- insertOrderCharged (the service makes a uuidv7 in JS and sends it three times; here
 -- bench_uuid7() makes the same time-ordered kind once, and the other two read it from o)
 WITH o AS (
@@ -43,9 +46,10 @@ charged AS (
   SELECT id, 'order_charge', -:charge::bigint, credit, (SELECT id FROM o) FROM debited
   RETURNING id)
 SELECT o.*, EXISTS (SELECT FROM charged) AS charged FROM o;
--- claimKey, with the stored answer
+-- claimStatement, with the stored answer, in the COMMIT's round trip
+\startpipeline
 INSERT INTO idempotency_keys (user_id, key, fingerprint, response_status, response_body, response_headers)
 VALUES (bench_uuid('bench-user-' || :u), 'pgbench-create-' || :client_id || '-' || :i,
-        'eb4d9fd113be0053f438ec8b7da750bb7aca291a2b40769bb9c50614258f86c2', 201, :body, :headers)
-ON CONFLICT (user_id, key) DO NOTHING RETURNING key;
+        'eb4d9fd113be0053f438ec8b7da750bb7aca291a2b40769bb9c50614258f86c2', 201, :body, :headers);
 COMMIT;
+\endpipeline

@@ -15,6 +15,8 @@
 -- idempotency pre-read (findAnswer)
 SELECT fingerprint, response_status, response_body, response_headers FROM idempotency_keys
 WHERE user_id = bench_uuid('bench-user-' || :joiner) AND key = 'pgbench-join-' || :g;
+-- BEGIN travels with the first statement (src/db/database.ts pipelines them)
+\startpipeline
 BEGIN;
 -- transitionOrder('join'): the compare-and-set
 UPDATE orders SET status = 'matched', version = version + 1, matched_at = now(),
@@ -25,6 +27,7 @@ RETURNING *, coalesce((
   SELECT json_agg(json_build_object('user_id', i.user_id, 'menu_id', i.menu_id, 'name', i.name,
                                     'quantity', i.quantity, 'unit_price', i.unit_price) ORDER BY i.id)
   FROM order_items i WHERE i.order_id = orders.id), '[]'::json) AS items;
+\endpipeline
 -- chargeShare → moveCredit with the two notifications: floor(M/2) + floor(T/2)
 WITH debited AS (
   UPDATE users SET credit = credit + :amount, version = version + 1
@@ -39,9 +42,10 @@ WITH debited AS (
 INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id)
 SELECT id, 'order_charge', :amount, credit, bench_uuid(:prefix || :g) FROM debited
 RETURNING *;
--- claimKey, with the stored answer
+-- claimStatement, with the stored answer, in the COMMIT's round trip
+\startpipeline
 INSERT INTO idempotency_keys (user_id, key, fingerprint, response_status, response_body, response_headers)
 VALUES (bench_uuid('bench-user-' || :joiner), 'pgbench-join-' || :g,
-        'e725e906030cb3d1c1101742651aa00e2c235b5c2d566bdc6cce85755e349a9d', 200, :body, :headers)
-ON CONFLICT (user_id, key) DO NOTHING RETURNING key;
+        'e725e906030cb3d1c1101742651aa00e2c235b5c2d566bdc6cce85755e349a9d', 200, :body, :headers);
 COMMIT;
+\endpipeline
