@@ -1,5 +1,6 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
+import { precompiled } from '../db/precompiled.js';
 import type { Menu, NotificationKind, Order, OrderStatus, SplitType, Store } from '../db/schema.js';
 import { actorRule, transition, type Actor, type OrderAction, type UserActor } from '../domain/order-state.js';
 import type { VersionCondition } from '../http/etag.js';
@@ -20,15 +21,20 @@ const itemsOf = (orderId: Expression<string>) => sql<PresentableItem[]>`coalesce
                                     'quantity', i.quantity, 'unit_price', i.unit_price) ORDER BY i.id)
   FROM order_items i WHERE i.order_id = ${orderId}), '[]'::json)`;
 
-export function loadOrder(db: Db | Tx, id: string): Promise<(OrderWithItems & { read_at: Date }) | undefined> {
-  return db
+// Every GET of an order runs this: built and compiled once, not per request.
+const loadOrderStatement = precompiled((db, id: string) =>
+  db
     .selectFrom('orders as o')
     .selectAll('o')
     .select((eb) => itemsOf(eb.ref('o.id')).as('items'))
     // The database clock at the read: "expired" is judged by one clock for every instance.
     .select(sql<Date>`now()`.as('read_at'))
-    .where('o.id', '=', id)
-    .executeTakeFirst();
+    .where('o.id', '=', id),
+);
+
+export async function loadOrder(db: Db | Tx, id: string): Promise<(OrderWithItems & { read_at: Date }) | undefined> {
+  const [row] = await loadOrderStatement(db, id);
+  return row;
 }
 
 /** What never changes after creation, plus the store's minimum: safe to read before deciding. */
