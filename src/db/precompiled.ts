@@ -1,4 +1,6 @@
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Compilable } from 'kysely';
+import {
+  DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery, type QueryExecutorProvider,
+} from 'kysely';
 import type { Db, Tx } from './database.js';
 import type { Database } from './schema.js';
 
@@ -13,27 +15,42 @@ const builder = new Kysely<Database>({
   },
 });
 
+/** A query builder or a sql`` template (which compiles against an executor provider). */
+interface Statement<Row> {
+  compile(executorProvider: QueryExecutorProvider): CompiledQuery<Row>;
+}
+
 /**
- * A statement built and compiled once, at import, then run with each call's arguments. kysely
+ * A statement built and compiled once, at import, then run with each call's parameters. kysely
  * otherwise rebuilds and recompiles the same query (immutable node trees, frozen at every step)
- * on every call, which on a hot read costs more CPU than sending it. `build` receives stand-ins
- * for its arguments and must pass each to kysely as a value (it becomes a `$n` parameter), not
- * branch on it: whatever it builds is the one statement every call sends.
+ * on every call, which on a hot read costs more CPU than sending it.
+ *
+ * `build` gets stand-ins for the parameters: it must hand each one it reads to kysely as a value
+ * (it becomes a `$n` parameter) and neither branch nor compute on it — whatever it builds is the
+ * one statement every call sends. A parameter read but not found among the statement's is refused.
  */
-export function precompiled<Args extends unknown[], Row>(
-  build: (db: Kysely<Database>, ...args: Args) => Compilable<Row>,
-): (db: Db | Tx, ...args: Args) => Promise<Row[]> {
-  const arity = build.length - 1;
-  const standIns = Array.from({ length: arity }, (_, i) => `\u0000argument ${i} of a precompiled statement\u0000`);
-  const compiled = build(builder, ...(standIns as Args)).compile();
-  // For each parameter of the statement: which argument fills it (-1: a constant of the query).
-  const sources = compiled.parameters.map((value) => standIns.indexOf(value as string));
-  for (let i = 0; i < arity; i++) {
-    if (!sources.includes(i)) throw new Error(`precompiled statement does not use its argument ${i} as a parameter: ${compiled.sql}`);
+export function precompiled<Params extends Record<string, unknown>, Row>(
+  build: (db: Kysely<Database>, params: Params) => Statement<Row>,
+): (db: Db | Tx, params: Params) => Promise<Row[]> {
+  const read = new Set<string>();
+  const standIns = new Proxy({} as Params, {
+    get(_, name) {
+      if (typeof name !== 'string') return undefined;
+      read.add(name);
+      return standIn(name);
+    },
+  });
+  const compiled = build(builder, standIns).compile(builder);
+  // For each parameter of the statement: the name it is filled from, or null for a constant of the query.
+  const sources = compiled.parameters.map((value) => [...read].find((name) => value === standIn(name)) ?? null);
+  for (const name of read) {
+    if (!sources.includes(name)) throw new Error(`precompiled statement uses "${name}" other than as a parameter: ${compiled.sql}`);
   }
-  return async (db, ...args) => {
-    const parameters = sources.map((source, i) => (source < 0 ? compiled.parameters[i] : args[source]));
+  return async (db, params) => {
+    const parameters = sources.map((name, i) => (name === null ? compiled.parameters[i] : params[name]));
     const { rows } = await db.executeQuery<Row>({ ...compiled, parameters });
     return rows;
   };
 }
+
+const standIn = (name: string) => `\u0000parameter ${name} of a precompiled statement\u0000`;

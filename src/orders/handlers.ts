@@ -110,7 +110,8 @@ export const getNearby =
     const stores = await findStores(deps.db, [...new Set(result.items.map((o) => o.store_id))]);
     return c.json(
       {
-        items: result.items.map((row) => ({ ...presentOrder(row), distance_m: Math.round(row.distance_m * 10) / 10 })),
+        // distance_m added to the presented order, last, rather than copying it into a new object.
+        items: result.items.map((row) => Object.assign(presentOrder(row), { distance_m: Math.round(row.distance_m * 10) / 10 })),
         included: { stores: stores.map(presentStore) },
         next_cursor: result.next_cursor,
       },

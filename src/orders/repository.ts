@@ -22,18 +22,18 @@ const itemsOf = (orderId: Expression<string>) => sql<PresentableItem[]>`coalesce
   FROM order_items i WHERE i.order_id = ${orderId}), '[]'::json)`;
 
 // Every GET of an order runs this: built and compiled once, not per request.
-const loadOrderStatement = precompiled((db, id: string) =>
+const loadOrderStatement = precompiled((db, p: { id: string }) =>
   db
     .selectFrom('orders as o')
     .selectAll('o')
     .select((eb) => itemsOf(eb.ref('o.id')).as('items'))
     // The database clock at the read: "expired" is judged by one clock for every instance.
     .select(sql<Date>`now()`.as('read_at'))
-    .where('o.id', '=', id),
+    .where('o.id', '=', p.id),
 );
 
 export async function loadOrder(db: Db | Tx, id: string): Promise<(OrderWithItems & { read_at: Date }) | undefined> {
-  const [row] = await loadOrderStatement(db, id);
+  const [row] = await loadOrderStatement(db, { id });
   return row;
 }
 
@@ -236,37 +236,80 @@ export interface NearbyQuery {
   limit: number;
 }
 
+type NearbyParams = {
+  lat: number;
+  lon: number;
+  minLon: number;
+  minLat: number;
+  maxLon: number;
+  maxLat: number;
+  userId: string;
+  category: string;
+  radiusM: number;
+  afterDistance: number;
+  afterId: string;
+  take: number;
+};
+
+// One statement per combination of the optional filters, each built and compiled once.
+const nearbyStatement = (withCategory: boolean, withAfter: boolean) =>
+  precompiled((_, p: NearbyParams) => sql<Order & { distance_m: number }>`
+    SELECT * FROM (
+      SELECT o.*, great_circle_m(${p.lat}, ${p.lon}, o.delivery_lat, o.delivery_lon) AS distance_m
+      FROM orders o
+      WHERE o.status = 'pending'
+        AND point(o.delivery_lon, o.delivery_lat) <@ box(point(${p.minLon}, ${p.minLat}), point(${p.maxLon}, ${p.maxLat}))
+        AND o.expires_at > now()
+        AND o.creator_id <> ${p.userId}
+        ${withCategory ? sql`AND o.store_id IN (SELECT id FROM stores WHERE category = ${p.category})` : sql``}
+    ) nearby
+    WHERE distance_m <= ${p.radiusM}
+      ${withAfter ? sql`AND (distance_m, id) > (${p.afterDistance}, ${p.afterId}::uuid)` : sql``}
+    ORDER BY distance_m, id
+    LIMIT ${p.take}`);
+const nearbyStatements = {
+  plain: nearbyStatement(false, false),
+  category: nearbyStatement(true, false),
+  after: nearbyStatement(false, true),
+  categoryAfter: nearbyStatement(true, true),
+};
+
+const itemsOfOrdersStatement = precompiled((db, p: { orderIds: string[] }) =>
+  db
+    .selectFrom('order_items')
+    .select(['order_id', 'user_id', 'menu_id', 'name', 'quantity', 'unit_price'])
+    .where(sql<SqlBool>`order_id = ANY(${p.orderIds}::uuid[])`)
+    .orderBy('id'),
+);
+
 /**
  * Joinable orders near a point, nearest first: the GiST index on pending delivery points narrows
  * to the bounding box, then the exact great-circle distance filters and sorts. One statement.
  */
 export async function findNearbyOrders(db: Db, q: NearbyQuery): Promise<(OrderWithItems & { distance_m: number })[]> {
-  const { rows } = await sql<OrderWithItems & { distance_m: number }>`
-    SELECT * FROM (
-      SELECT o.*, great_circle_m(${q.lat}, ${q.lon}, o.delivery_lat, o.delivery_lon) AS distance_m
-      FROM orders o
-      WHERE o.status = 'pending'
-        AND point(o.delivery_lon, o.delivery_lat) <@ box(point(${q.box.minLon}, ${q.box.minLat}), point(${q.box.maxLon}, ${q.box.maxLat}))
-        AND o.expires_at > now()
-        AND o.creator_id <> ${q.userId}
-        ${q.category ? sql`AND o.store_id IN (SELECT id FROM stores WHERE category = ${q.category})` : sql``}
-    ) nearby
-    WHERE distance_m <= ${q.radiusM}
-      ${q.after ? sql`AND (distance_m, id) > (${q.after.distance}, ${q.after.id}::uuid)` : sql``}
-    ORDER BY distance_m, id
-    LIMIT ${q.limit + 1}`.execute(db);
+  const statement = q.category
+    ? q.after ? nearbyStatements.categoryAfter : nearbyStatements.category
+    : q.after ? nearbyStatements.after : nearbyStatements.plain;
+  const rows = await statement(db, {
+    lat: q.lat,
+    lon: q.lon,
+    ...q.box,
+    userId: q.userId,
+    category: q.category ?? '',
+    radiusM: q.radiusM,
+    afterDistance: q.after?.distance ?? 0,
+    afterId: q.after?.id ?? '',
+    take: q.limit + 1,
+  });
   if (rows.length === 0) return [];
-  // Items for the whole page in a second statement, whatever the page size.
-  const items = await db
-    .selectFrom('order_items')
-    .select(['order_id', 'user_id', 'menu_id', 'name', 'quantity', 'unit_price'])
-    .where(sql<SqlBool>`order_id = ANY(${rows.map((r) => r.id)}::uuid[])`)
-    .orderBy('id')
-    .execute();
-  return rows.map((row) => ({
-    ...row,
-    items: items.filter((i) => i.order_id === row.id).map(({ order_id: _, ...item }) => item),
-  }));
+  // Items for the whole page in a second statement, whatever the page size; grouped in one pass.
+  const items = await itemsOfOrdersStatement(db, { orderIds: rows.map((r) => r.id) });
+  const page = rows as (OrderWithItems & { distance_m: number })[];
+  const itemsByOrder = new Map<string, PresentableItem[]>();
+  // The rows are this call's own: each gets its items in place rather than as a copy.
+  for (const row of page) itemsByOrder.set(row.id, (row.items = []));
+  for (const { order_id, ...item } of items) itemsByOrder.get(order_id)?.push(item);
+  return page;
 }
 
 export interface MyOrdersQuery {

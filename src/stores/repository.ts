@@ -1,5 +1,6 @@
 import { sql, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.js';
+import { precompiled } from '../db/precompiled.js';
 import type { Menu, Store } from '../db/schema.js';
 
 export function listCategories(db: Db): Promise<{ name: string }[]> {
@@ -23,10 +24,15 @@ export function findStore(db: Db, id: string): Promise<Store | undefined> {
   return db.selectFrom('stores').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+// = ANY(array), not IN (list): one statement text, prepared once, whatever the count; built and
+// compiled once too (every nearby page sends it).
+const findStoresStatement = precompiled((db, p: { ids: string[] }) =>
+  db.selectFrom('stores').selectAll().where(sql<SqlBool>`id = ANY(${p.ids}::uuid[])`),
+);
+
 export function findStores(db: Db, ids: string[]): Promise<Store[]> {
   if (ids.length === 0) return Promise.resolve([]);
-  // = ANY(array), not IN (list): one statement text, prepared once, whatever the count.
-  return db.selectFrom('stores').selectAll().where(sql<SqlBool>`id = ANY(${ids}::uuid[])`).execute();
+  return findStoresStatement(db, { ids });
 }
 
 export function listMenus(db: Db, storeId: string): Promise<Menu[]> {
