@@ -15,7 +15,8 @@ export function requestContext(logger: Logger, metrics: Metrics): MiddlewareHand
     const incoming = c.req.header('X-Request-Id');
     const requestId = incoming && VALID_REQUEST_ID.test(incoming) ? incoming : uuidv4();
     c.set('requestId', requestId);
-    c.set('log', logger.child({ request_id: requestId }));
+    const log = logger.child({ request_id: requestId });
+    c.set('log', log);
     const started = performance.now();
     await next();
     c.res.headers.set('X-Request-Id', requestId);
@@ -24,7 +25,8 @@ export function requestContext(logger: Logger, metrics: Metrics): MiddlewareHand
     const route = routePath(c, -1);
     const durationMs = performance.now() - started;
     metrics.observeRequest(c.req.method, route, c.res.status, durationMs);
-    c.var.log.info(
+    // The child made above (c.var would copy every context variable into a new object).
+    log.info(
       { method: c.req.method, route, path: c.req.path, status: c.res.status, duration_ms: Math.round(durationMs * 10) / 10 },
       'request',
     );

@@ -40,9 +40,10 @@ export const postOrder =
 export const getOrder =
   (deps: Deps): RouteHandler<typeof getOrderRoute, AppEnv> =>
   async (c) => {
-    const found = await loadOrder(deps.db, c.req.valid('param').orderId);
-    if (!found) throw new DomainError('not_found', `No order ${c.req.valid('param').orderId}.`);
-    const { read_at: _, ...order } = found;
+    const { orderId } = c.req.valid('param');
+    // presentOrder picks its fields: the row (read_at included) is presented as it came.
+    const order = await loadOrder(deps.db, orderId);
+    if (!order) throw new DomainError('not_found', `No order ${orderId}.`);
     c.header('ETag', etagOf(order.version));
     if (notModified(c, order.version)) return c.body(null, 304);
     return c.json(presentOrder(order), 200);
