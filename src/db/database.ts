@@ -1,8 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import {
-  CompiledQuery, Kysely, type DatabaseConnection, type Driver, type QueryResult, type Transaction, type TransactionSettings,
+  CompiledQuery, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler,
+  type DatabaseConnection, type Driver, type QueryResult, type Transaction, type TransactionSettings,
 } from 'kysely';
-import { PostgresJSDialect, PostgresJSDriver, type PostgresJSDialectConfig } from 'kysely-postgres-js';
 import postgres from 'postgres';
 import type { Database } from './schema.js';
 
@@ -50,8 +49,14 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
       idle_in_transaction_session_timeout: options.statementTimeoutMs * 2,
     } as Record<string, string | number>,
   });
+  const driver = new PostgresDriver(sql, options.connectTimeoutS * 1000);
   const db = new Kysely<Database>({
-    dialect: new PipeliningDialect({ postgres: guardReservedConnections(sql, options.connectTimeoutS * 1000) }),
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => driver,
+      createIntrospector: (kysely) => new PostgresIntrospector(kysely),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
   });
   return {
     db,
@@ -65,8 +70,8 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   };
 }
 
-/** The last statement of the transaction running in this async context, sent with its COMMIT. */
-const statementAtCommit = new AsyncLocalStorage<{ statement?: CompiledQuery }>();
+/** Statements handed to a transaction that its connection sends with the next one, the COMMIT. */
+const sentWithCommit = new WeakSet<CompiledQuery>();
 
 /**
  * Runs `work` in one transaction whose last statement (what `work` returns as `last`) travels to
@@ -78,73 +83,41 @@ export async function transactionEndingWith<Result>(
   db: Db,
   work: (tx: Tx) => Promise<{ result: Result; last: CompiledQuery }>,
 ): Promise<Result> {
-  const slot: { statement?: CompiledQuery } = {};
-  return statementAtCommit.run(slot, () =>
-    db.transaction().execute(async (tx) => {
-      const { result, last } = await work(tx);
-      slot.statement = last;
-      return result;
-    }),
-  );
+  return db.transaction().execute(async (tx) => {
+    const { result, last } = await work(tx);
+    sentWithCommit.add(last);
+    await tx.executeQuery(last);
+    return result;
+  });
 }
 
 /**
- * A connection that can hold statements back and send them, pipelined, with the next one: all
- * are written before any answer is awaited, so they cost one round trip. The first failure is
- * thrown (a statement after a failed one in a transaction is refused by PostgreSQL anyway).
+ * kysely's driver over postgres.js. Each statement, or each transaction, runs on a connection it
+ * reserves (bounded and guarded: reserveGuarded). A transaction saves round trips: BEGIN goes with
+ * its first statement, and a statement from transactionEndingWith with its COMMIT.
+ *
+ * Statements outside transactions stay on reserved connections rather than postgres.js's pool
+ * queue: while the database refuses connections, postgres.js 3.4.9 leaves pool statements queued
+ * for good (race scenario 7 hung), which reserveWithin bounds.
  */
-class PipeliningConnection implements DatabaseConnection {
-  #held: CompiledQuery[] = [];
+class PostgresDriver implements Driver {
+  constructor(
+    private readonly sql: postgres.Sql,
+    private readonly reserveWaitMs: number,
+  ) {}
 
-  constructor(readonly inner: DatabaseConnection) {}
-
-  holdForNext(query: CompiledQuery): void {
-    this.#held.push(query);
-  }
-
-  async executeQuery<Row>(query: CompiledQuery): Promise<QueryResult<Row>> {
-    if (this.#held.length === 0) return this.inner.executeQuery<Row>(query);
-    const batch = [...this.#held.splice(0), query];
-    const results = await Promise.allSettled(batch.map((q) => this.inner.executeQuery<Row>(q)));
-    for (const result of results) if (result.status === 'rejected') throw result.reason;
-    return (results.at(-1) as PromiseFulfilledResult<QueryResult<Row>>).value;
-  }
-
-  streamQuery<Row>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<Row>> {
-    return this.inner.streamQuery<Row>(query, chunkSize);
-  }
-}
-
-/**
- * Every transaction saves a round trip: BEGIN goes with its first statement. A transaction run
- * by transactionEndingWith saves another: its last statement goes with the COMMIT.
- */
-class PipeliningDriver implements Driver {
-  constructor(private readonly inner: Driver) {}
-
-  init(): Promise<void> {
-    return this.inner.init();
-  }
+  async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new PipeliningConnection(await this.inner.acquireConnection());
-  }
-
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.inner.releaseConnection((connection as PipeliningConnection).inner);
+    return new Connection(await reserveGuarded(this.sql, this.reserveWaitMs));
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    if (settings.isolationLevel || settings.accessMode) return this.inner.beginTransaction(connection, settings);
-    (connection as PipeliningConnection).holdForNext(CompiledQuery.raw('begin'));
+    const begin = ['start transaction', settings.isolationLevel && `isolation level ${settings.isolationLevel}`, settings.accessMode];
+    (connection as Connection).holdForNext(CompiledQuery.raw(begin.filter(Boolean).join(' ')));
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    const slot = statementAtCommit.getStore();
-    if (slot?.statement) {
-      (connection as PipeliningConnection).holdForNext(slot.statement);
-      slot.statement = undefined;
-    }
     await connection.executeQuery(CompiledQuery.raw('commit'));
   }
 
@@ -152,18 +125,56 @@ class PipeliningDriver implements Driver {
     await connection.executeQuery(CompiledQuery.raw('rollback'));
   }
 
-  destroy(): Promise<void> {
-    return this.inner.destroy();
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    (connection as Connection).release();
   }
+
+  // The pool is ended by DatabaseHandle.close, with its timeout.
+  async destroy(): Promise<void> {}
 }
 
-class PipeliningDialect extends PostgresJSDialect {
-  constructor(private readonly config: PostgresJSDialectConfig) {
-    super(config);
+class Connection implements DatabaseConnection {
+  // Held back to go with the next statement: all are written before any answer is awaited.
+  #held: CompiledQuery[] = [];
+
+  constructor(private readonly reserved: postgres.ReservedSql) {}
+
+  holdForNext(query: CompiledQuery): void {
+    this.#held.push(query);
   }
 
-  override createDriver(): Driver {
-    return new PipeliningDriver(new PostgresJSDriver(this.config));
+  release(): void {
+    this.reserved.release();
+  }
+
+  async executeQuery<Row>(query: CompiledQuery): Promise<QueryResult<Row>> {
+    if (sentWithCommit.has(query)) {
+      this.holdForNext(query);
+      return { rows: [] };
+    }
+    if (this.#held.length === 0) return this.#send<Row>(query);
+    const batch = [...this.#held.splice(0), query];
+    const results = await Promise.allSettled(batch.map((q) => this.#send<Row>(q)));
+    // The first failure is the cause: PostgreSQL refuses what follows it in a transaction.
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
+    return (results.at(-1) as PromiseFulfilledResult<QueryResult<Row>>).value;
+  }
+
+  async *streamQuery<Row>(query: CompiledQuery, chunkSize = 100): AsyncIterableIterator<QueryResult<Row>> {
+    const cursor = this.reserved.unsafe(query.sql, [...query.parameters] as postgres.ParameterOrJSON<never>[]).cursor(chunkSize);
+    for await (const rows of cursor) yield { rows: rows as Row[] };
+  }
+
+  async #send<Row>(query: CompiledQuery): Promise<QueryResult<Row>> {
+    // Prepared: postgres.js would otherwise leave kysely's statements unprepared, each then costing
+    // a describe round trip and a parse and plan in PostgreSQL. kysely's SQL is a fixed set of texts.
+    const result = await this.reserved.unsafe(query.sql, [...query.parameters] as postgres.ParameterOrJSON<never>[], { prepare: true });
+    const { command, count } = result;
+    return {
+      // postgres.js's result is an array of the rows (with a few extra properties): used as is.
+      rows: result as unknown as Row[],
+      numAffectedRows: command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE' ? BigInt(count) : undefined,
+    };
   }
 }
 
@@ -176,54 +187,45 @@ export function endsSession(error: unknown): boolean {
 }
 
 /**
- * kysely runs each transaction on a reserved postgres.js connection. postgres.js 3.4.9 crashes the
- * whole process when a reserved connection is used after its session died (porsager/postgres#1208)
- * — and the ROLLBACK kysely sends after the failed statement is such a use — and releasing it
- * would hand the pool a connection without a socket. So once a reserved connection has lost its
- * session, further queries on it fail with the error that ended it, and it is not released: the
- * pool has already set it aside as closed and reconnects it when it needs it again.
+ * A reserved connection (reserveWithin) guarded against postgres.js 3.4.9 crashing the whole
+ * process when a reserved connection is used after its session died (porsager/postgres#1208) —
+ * and the ROLLBACK after the failed statement is such a use — or being released without a socket.
+ * Once its session is lost, further statements fail with the error that ended it, it is not
+ * released (the pool has already set it aside as closed and reconnects it when needed), and
+ * statements still waiting on it fail too: one pipelined behind a statement that must first be
+ * described waits in the reserved connection's own queue, which postgres.js never fails.
  */
-function guardReservedConnections<T extends Record<string, unknown>>(sql: postgres.Sql<T>, waitMs: number): postgres.Sql<T> {
-  const reserve = async () => {
-    const reserved = await reserveWithin(sql, waitMs);
-    let lost: unknown;
-    // Statements handed to this connection and not yet answered. A statement pipelined behind one
-    // that must first be described waits in the reserved connection's own queue, which postgres.js
-    // never fails when the session dies: such a statement is failed here with the session's error.
-    const unanswered = new Set<(error: unknown) => void>();
-    return new Proxy(reserved, {
-      get(target, property, receiver) {
-        if (property === 'unsafe') {
-          return (...[text, parameters = [], options = {}]: Parameters<typeof target.unsafe>) => {
-            if (lost !== undefined) return Promise.reject(lost);
-            // kysely sends every statement through unsafe(), which postgres.js leaves unprepared:
-            // then each parameterised statement costs two round trips (describe, then execute)
-            // and a parse and plan in PostgreSQL. Prepared, the connection keeps the statement
-            // and every later call is one round trip. kysely's SQL is a fixed set of texts.
-            const query = target.unsafe(text, parameters, { prepare: true, ...options });
-            return new Promise((resolve, reject) => {
-              unanswered.add(reject);
-              query.then(resolve, (error: unknown) => {
+async function reserveGuarded(pool: postgres.Sql, waitMs: number): Promise<postgres.ReservedSql> {
+  const reserved = await reserveWithin(pool, waitMs);
+  let lost: unknown;
+  const unanswered = new Set<(error: unknown) => void>();
+  return new Proxy(reserved, {
+    get(target, property, receiver) {
+      if (property === 'unsafe') {
+        return (...args: Parameters<typeof target.unsafe>) => {
+          if (lost !== undefined) return Promise.reject(lost);
+          const query = target.unsafe(...args);
+          return new Promise((resolve, reject) => {
+            unanswered.add(reject);
+            query
+              .then(resolve, (error: unknown) => {
                 if (endsSession(error) && lost === undefined) {
                   lost = error;
                   for (const failStranded of unanswered) failStranded(error);
                 }
                 reject(error);
-              }).finally(() => unanswered.delete(reject));
-            });
-          };
-        }
-        if (property === 'release') {
-          return () => {
-            if (lost === undefined) target.release();
-          };
-        }
-        return Reflect.get(target, property, receiver) as unknown;
-      },
-    });
-  };
-  return new Proxy(sql, {
-    get: (target, property, receiver) => (property === 'reserve' ? reserve : (Reflect.get(target, property, receiver) as unknown)),
+              })
+              .finally(() => unanswered.delete(reject));
+          });
+        };
+      }
+      if (property === 'release') {
+        return () => {
+          if (lost === undefined) target.release();
+        };
+      }
+      return Reflect.get(target, property, receiver) as unknown;
+    },
   });
 }
 
