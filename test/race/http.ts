@@ -159,3 +159,9 @@ export const api = {
 };
 
 export const is2xx = (s: Status): s is number => typeof s === 'number' && s >= 200 && s < 300;
+
+/** 409 "busy": the request could not get its lock (or its key) in time and changed nothing; retry. */
+export const isBusy = (a: Answer<unknown>) => a.status === 409 && a.code === 'request_in_progress';
+
+/** The ETag of an order's version (DESIGN §3), as clients must see it. */
+export const etagOf = (version: number) => `"v${version}"`;

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { runOnce as expireOverdueOnce } from '../../src/jobs/expire-overdue.js';
-import { api, is2xx, REQUEST_TIMEOUT_MS, type Actor, type Answer, type Order, type OrderItem } from './http.js';
+import { api, etagOf, is2xx, isBusy, REQUEST_TIMEOUT_MS, type Actor, type Answer, type Order, type OrderItem } from './http.js';
 import { inParallel, pause, randomInt, untilAnswered, type World } from './setup.js';
 import { ScenarioStats, type ScenarioPolicy } from './stats.js';
 
@@ -28,8 +28,6 @@ export interface Scenario {
 const key = () => randomUUID();
 const other = (world: World, instance: number) => (world.instances > 1 ? 1 - instance : instance);
 const spread = (world: World, n: number) => n % world.instances;
-/** 409 "busy": the request could not get its lock in time and changed nothing (retry). */
-const busy = (a: Answer<unknown>) => a.status === 409 && a.code === 'request_in_progress';
 const describe = (a: Answer<unknown>) => `${a.status}${a.code ? ` ${a.code}` : ''}${a.replayed ? ' (replay)' : ''}`;
 
 /** Runs each round, turning anything it throws into an anomaly instead of ending the run. */
@@ -98,7 +96,7 @@ async function openOrder(
 /** The 412 a loser gets must carry the current ETag and the current order (DESIGN §3). */
 function checkStale(fail: (message: string) => void, what: string, answer: Answer<unknown>, current: Order): void {
   const problem = answer.body as { current?: Order } | undefined;
-  if (answer.etag !== `"v${current.version}"`) fail(`${what}: 412 with ETag ${answer.etag}, order is at v${current.version}`);
+  if (answer.etag !== etagOf(current.version)) fail(`${what}: 412 with ETag ${answer.etag}, order is at v${current.version}`);
   if (problem?.current?.id !== current.id || problem.current.status !== current.status || problem.current.version !== current.version) {
     fail(`${what}: 412 body names ${problem?.current?.status} v${problem?.current?.version}, winner left ${current.status} v${current.version}`);
   }
@@ -137,7 +135,7 @@ const joinVsCancel: Scenario = {
       if (cancel.status === 200 && current.status !== 'cancelled') fail(`order ${order.id}: cancel 200 but body says ${current.status}`);
       if (current.version !== 2) fail(`order ${order.id}: winner left v${current.version}, expected v2`);
       if (loser.status === 412) checkStale(fail, `order ${order.id} ${loserName}`, loser, current);
-      else if (!busy(loser)) fail(`order ${order.id}: losing ${loserName} got ${describe(loser)}, expected 412 (or 409 busy)`);
+      else if (!isBusy(loser)) fail(`order ${order.id}: losing ${loserName} got ${describe(loser)}, expected 412 (or 409 busy)`);
       won();
       stats.count(join.status === 200 ? 'join won' : 'cancel won');
     });
@@ -176,7 +174,7 @@ const manyJoiners: Scenario = {
       for (const a of answers) {
         if (a === winner) continue;
         if (a.status === 412) checkStale(fail, `order ${order.id} losing join`, a, current);
-        else if (!busy(a)) fail(`order ${order.id}: losing join got ${describe(a)}, expected 412 (or 409 busy)`);
+        else if (!isBusy(a)) fail(`order ${order.id}: losing join got ${describe(a)}, expected 412 (or 409 busy)`);
       }
       won();
       stats.count(`K=${k < 10 ? '2-9' : '10-16'} rounds`);
@@ -249,7 +247,7 @@ const duplicates: Scenario = {
         Array.from({ length: 10 }, (_, i) => request.send(spread(world, n + i)).then((r) => stats.record(r, `${op} ×10`))),
       );
       answers.forEach((a) => claimKeyed(world, op, request.actor, a));
-      const odd = answers.filter((a) => !(a.status === request.expected || (a.status === 409 && a.code === 'request_in_progress')));
+      const odd = answers.filter((a) => !(a.status === request.expected || isBusy(a)));
       if (odd.length) stats.anomaly(`${op} ×10: unexpected ${odd.map(describe).join(', ')}`);
       if (!answers.some((a) => a.status === request.expected)) {
         // Every copy was told "busy": the client asks once more and must now learn the outcome.
@@ -355,7 +353,7 @@ const expiryBoundary: Scenario = {
       }
       const where = `order ${order.id} (expiry +${untilExpiry} ms)`;
       const expireLost =
-        !expire || expire.status === 412 || (expire.status === 409 && ['order_not_pending', 'order_not_yet_expired', 'request_in_progress'].includes(expire.code ?? ''));
+        !expire || expire.status === 412 || isBusy(expire) || (expire.status === 409 && ['order_not_pending', 'order_not_yet_expired'].includes(expire.code ?? ''));
       if (join.status === 200) {
         if (row!.status !== 'matched' || row!.joiner_id !== joiner.id || !row!.in_time) {
           fail(`${where}: join 200 but the order is ${row!.status}, joiner ${row!.joiner_id}, matched before expiry: ${row!.in_time}`);
@@ -363,7 +361,7 @@ const expiryBoundary: Scenario = {
         if (!expireLost) fail(`${where}: join won, yet expire got ${describe(expire!)}`);
         stats.count('join won');
       } else {
-        const joinLost = join.status === 412 || (join.status === 409 && ['order_expired', 'order_not_pending', 'request_in_progress'].includes(join.code ?? ''));
+        const joinLost = join.status === 412 || isBusy(join) || (join.status === 409 && ['order_expired', 'order_not_pending'].includes(join.code ?? ''));
         if (!joinLost) fail(`${where}: join got ${describe(join)}`);
         if (row!.status !== 'expired' || !row!.after_expiry) {
           fail(`${where}: join lost (${describe(join)}) but the order is ${row!.status}, expired after expires_at: ${row!.after_expiry}`);

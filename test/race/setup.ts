@@ -15,7 +15,7 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedde
 import { migrate } from '../../src/db/migrate.js';
 import { seedDemoData } from '../../src/db/seed.js';
 import { databaseUrl, freePort } from '../support/urls.js';
-import { actorClients, api, is2xx, type Actor, type Answer, type CreateBody, type OrderItem } from './http.js';
+import { actorClients, api, is2xx, isBusy, type Actor, type Answer, type CreateBody, type OrderItem } from './http.js';
 import { launchInstance, type Instance } from './instance.js';
 import { DB_CONNECT_TIMEOUT_S, type ScenarioStats } from './stats.js';
 
@@ -189,7 +189,7 @@ export function retryable(answer: Answer<unknown>): boolean {
     answer.status === 'aborted' ||
     answer.status === 'timeout' ||
     answer.status === 503 ||
-    (answer.status === 409 && answer.code === 'request_in_progress')
+    isBusy(answer)
   );
 }
 

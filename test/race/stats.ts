@@ -5,7 +5,7 @@
  * scenario allows it), no failed connection (but where the scenario kills a process), a 409 busy
  * always with Retry-After, and an ETag that names the version of the order it came with.
  */
-import { REQUEST_TIMEOUT_MS, type Answer } from './http.js';
+import { etagOf, is2xx, isBusy, REQUEST_TIMEOUT_MS, type Answer } from './http.js';
 
 const KEPT_ANOMALIES = 50;
 
@@ -94,11 +94,11 @@ export class ScenarioStats {
       } else if (answer.ms > FAIL_FAST_MS) {
         this.anomaly(`${where}: 503 only after ${Math.round(answer.ms)} ms (not failing fast)`);
       }
-    } else if (answer.status === 409 && answer.code === 'request_in_progress' && !answer.retryAfter) {
+    } else if (isBusy(answer) && !answer.retryAfter) {
       this.anomaly(`${where}: 409 busy without Retry-After`);
-    } else if (answer.status >= 200 && answer.status < 300) {
+    } else if (is2xx(answer.status)) {
       const version = (answer.body as { version?: unknown } | undefined)?.version;
-      if (typeof version === 'number' && answer.etag !== `"v${version}"`) {
+      if (typeof version === 'number' && answer.etag !== etagOf(version)) {
         this.anomaly(`${where}: ETag ${answer.etag} does not name version ${version} of the body`);
       }
     }
