@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, demoStore, ledgerOf, openOrder, orderRow, sameUserOn, splitOrderInput, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE,
+  actor, bodyText, demoStore, ledgerOf, openOrder, orderRow, sameUserOn, splitOrderInput, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE,
   type Actor, type DemoStore,
 } from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
@@ -71,7 +71,7 @@ async function fireAtOnce(users: Actor[], send: (user: Actor, i: number) => Prom
           retryAfter: response.headers.get('retry-after'),
           etag: response.headers.get('etag'),
           location: response.headers.get('location'),
-          text: user.text(response),
+          text: bodyText(response),
         };
       });
     });
@@ -142,7 +142,7 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
     for (const user of users) {
       const late = await user.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body });
       expect(late.response.headers.get('idempotent-replayed')).toBe('true');
-      expect(user.text(late.response)).toBe(execution.text);
+      expect(bodyText(late.response)).toBe(execution.text);
     }
     await expectLedgerBalanced(db.sql);
   });

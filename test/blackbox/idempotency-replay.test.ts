@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, demoStore, keyRow, ledgerOf, openOrder, orderRow, replayedHeaders, splitOrderInput,
+  actor, demoStore, expectReplayOf, keyRow, ledgerOf, openOrder, orderRow, splitOrderInput,
   SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, type DemoStore,
 } from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
@@ -25,14 +25,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** A first execution and its replay: everything a client can see is the same but the replay header. */
-function expectReplayOf(first: Response, firstText: string, again: Response, againText: string) {
-  expect(first.headers.get('idempotent-replayed')).toBeNull();
-  expect(again.headers.get('idempotent-replayed')).toBe('true');
-  expect(replayedHeaders(again)).toEqual(replayedHeaders(first));
-  expect(againText).toBe(firstText);
-}
-
 describe('sequential retry of each money-moving action', () => {
   it('POST /orders: the retry gets the same 201, body, ETag and Location, and the creator is charged once', async () => {
     const creator = await actor(server.baseUrl, 'Creator');
@@ -46,8 +38,8 @@ describe('sequential retry of each money-moving action', () => {
     expect(first.response.headers.get('etag')).toBe('"v1"');
     const again = await send();
     const third = await send();
-    expectReplayOf(first.response, creator.text(first.response), again.response, creator.text(again.response));
-    expectReplayOf(first.response, creator.text(first.response), third.response, creator.text(third.response));
+    expectReplayOf(first, again);
+    expectReplayOf(first, third);
 
     const [{ orders }] = await db.sql`SELECT count(*)::int AS orders FROM orders WHERE creator_id = ${creator.user.id}`;
     expect(orders).toBe(1);
@@ -75,7 +67,7 @@ describe('sequential retry of each money-moving action', () => {
     expect(first.data!.status).toBe('matched');
     expect(first.response.headers.get('etag')).toBe('"v2"');
     const again = await send();
-    expectReplayOf(first.response, joiner.text(first.response), again.response, joiner.text(again.response));
+    expectReplayOf(first, again);
 
     // The order is completed meanwhile: the replay is the stored answer, not a fresh rendering.
     const completed = await creator.client.POST('/orders/{orderId}/complete', {
@@ -83,7 +75,7 @@ describe('sequential retry of each money-moving action', () => {
     });
     expect(completed.data!.status).toBe('completed');
     const late = await send();
-    expectReplayOf(first.response, joiner.text(first.response), late.response, joiner.text(late.response));
+    expectReplayOf(first, late);
     expect(late.data!.status).toBe('matched');
 
     expect(await ledgerOf(db.sql, joiner.user.id)).toEqual([
@@ -107,7 +99,7 @@ describe('sequential retry of each money-moving action', () => {
     expect(first.response.status).toBe(200);
     expect(first.data!.status).toBe('cancelled');
     const again = await send();
-    expectReplayOf(first.response, creator.text(first.response), again.response, creator.text(again.response));
+    expectReplayOf(first, again);
 
     const refunds = (await ledgerOf(db.sql, creator.user.id)).filter((r) => r.kind === 'order_refund');
     expect(refunds).toEqual([{ kind: 'order_refund', amount: SPLIT_CREATOR_SHARE, order_id: order.id }]);
@@ -125,7 +117,7 @@ describe('sequential retry of each money-moving action', () => {
     expect(first.response.status).toBe(201);
     expect(first.data!.credit).toBe(62_345);
     const again = await send();
-    expectReplayOf(first.response, user.text(first.response), again.response, user.text(again.response));
+    expectReplayOf(first, again);
 
     expect(await ledgerOf(db.sql, user.user.id)).toEqual([
       { kind: 'signup_grant', amount: 50_000, order_id: null },
@@ -154,7 +146,7 @@ describe('actions that take a key optionally (expire, complete)', () => {
     expect(first.response.status).toBe(200);
     expect(first.data!.status).toBe('expired');
     const again = await send();
-    expectReplayOf(first.response, sweeper.text(first.response), again.response, sweeper.text(again.response));
+    expectReplayOf(first, again);
 
     const refunds = (await ledgerOf(db.sql, creator.user.id)).filter((r) => r.kind === 'order_refund');
     expect(refunds).toEqual([{ kind: 'order_refund', amount: SPLIT_CREATOR_SHARE, order_id: order.id }]);
@@ -180,7 +172,7 @@ describe('actions that take a key optionally (expire, complete)', () => {
     expect(first.data!.status).toBe('completed');
     expect(first.response.headers.get('etag')).toBe('"v3"');
     const again = await send();
-    expectReplayOf(first.response, joiner.text(first.response), again.response, joiner.text(again.response));
+    expectReplayOf(first, again);
 
     // No key: nothing is stored, so the same request runs again and meets the new version.
     const noKey = () =>
@@ -222,8 +214,7 @@ describe('keys are scoped per user', () => {
     }
     // Each user's own retry replays their own answer.
     const anaAgain = await ana.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 1_000 } });
-    expect(anaAgain.response.headers.get('idempotent-replayed')).toBe('true');
-    expect(ana.text(anaAgain.response)).toBe(ana.text(anaTopUp.response));
+    expectReplayOf(anaTopUp, anaAgain);
     await expectLedgerBalanced(db.sql);
   });
 });

@@ -1,42 +1,63 @@
 /**
  * Helpers for the Idempotency-Key black-box tests (test/blackbox/idempotency-*.test.ts): the exact
- * text of responses, the demo order to place, and audits of what the database holds.
+ * text of responses, the demo order to place, replay checks, and audits of what the database holds.
  */
 import { expect } from 'vitest';
 import type postgres from 'postgres';
 import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../openapi/client.js';
+import { openOrder as openOrderWith } from './orders.js';
 import { JEONJU, signUp, type TestUser } from './world.js';
 
-export interface Actor extends TestUser {
-  /** The exact body text of a response this actor's client received (the SDK parses it away). */
-  text(response: Response): string;
-}
+/** A user whose client keeps every response body's exact text (read it with bodyText). */
+export type Actor = TestUser;
 
 /** A signed-up user whose client keeps every response body's exact text. */
 export async function actor(baseUrl: string, name: string): Promise<Actor> {
   const user = await signUp(baseUrl, name);
-  return { ...user, text: recordBodies(user.client) };
+  recordBodies(user.client);
+  return user;
 }
 
 /** The same user talking to another instance (same token, same database). */
 export function sameUserOn(baseUrl: string, user: TestUser): Actor {
   const client = createCoOrderClient(baseUrl, user.token);
-  return { ...user, client, text: recordBodies(client) };
+  recordBodies(client);
+  return { ...user, client };
 }
 
-function recordBodies(client: CoOrderClient): (response: Response) => string {
-  const texts = new WeakMap<Response, string>();
+const recorded = new WeakMap<Response, string>();
+
+function recordBodies(client: CoOrderClient): void {
   client.use({
     async onResponse({ response }) {
-      texts.set(response, await response.clone().text());
+      recorded.set(response, await response.clone().text());
       return undefined;
     },
   });
-  return (response) => {
-    const text = texts.get(response);
-    if (text === undefined) throw new Error('no recorded body for this response');
-    return text;
-  };
+}
+
+/** The exact body text of a response an actor's client received (the SDK parses it away). */
+export function bodyText(response: Response): string {
+  const text = recorded.get(response);
+  if (text === undefined) throw new Error('no recorded body for this response (not from an actor\'s client?)');
+  return text;
+}
+
+/**
+ * `again` is the stored answer of `first` replayed: everything a client can see is the same (status,
+ * byte-identical body, ETag, Location, Content-Type) but the `Idempotent-Replayed: true` header.
+ */
+export function expectReplayOf(first: { response: Response }, again: { response: Response }): void {
+  const seen = (response: Response) => ({
+    status: response.status,
+    etag: response.headers.get('etag'),
+    location: response.headers.get('location'),
+    contentType: response.headers.get('content-type'),
+    body: bodyText(response),
+  });
+  expect(first.response.headers.get('idempotent-replayed')).toBeNull();
+  expect(again.response.headers.get('idempotent-replayed')).toBe('true');
+  expect(seen(again.response)).toEqual(seen(first.response));
 }
 
 export interface DemoStore {
@@ -71,14 +92,9 @@ export function splitOrderInput(store: DemoStore): Schemas['CreateOrderInput'] {
   };
 }
 
-/** Opens a split order (its own key) and returns it with its ETag. */
-export async function openOrder(user: TestUser, store: DemoStore): Promise<{ order: Schemas['Order']; etag: string }> {
-  const created = await user.client.POST('/orders', {
-    params: { header: { 'Idempotency-Key': `open-${crypto.randomUUID()}` } },
-    body: splitOrderInput(store),
-  });
-  expect(created.response.status).toBe(201);
-  return { order: created.data!, etag: created.response.headers.get('etag')! };
+/** Opens a split order of one 허니콤보 (its own key) and returns it with its ETag. */
+export function openOrder(user: TestUser, store: DemoStore): Promise<{ order: Schemas['Order']; etag: string }> {
+  return openOrderWith(user, splitOrderInput(store));
 }
 
 export interface LedgerRow {
@@ -103,14 +119,4 @@ export async function orderRow(sql: postgres.Sql, orderId: string) {
   const [row] = await sql<{ status: string; version: number; joiner_id: string | null }[]>`
     SELECT status, version, joiner_id FROM orders WHERE id = ${orderId}`;
   return row;
-}
-
-/** The headers a replay must repeat, read from a response. */
-export function replayedHeaders(response: Response) {
-  return {
-    status: response.status,
-    etag: response.headers.get('etag'),
-    location: response.headers.get('location'),
-    contentType: response.headers.get('content-type'),
-  };
 }
