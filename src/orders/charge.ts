@@ -2,7 +2,8 @@ import type { Tx } from '../db/database.js';
 import type { Order } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import { shares } from '../domain/pricing.js';
-import { creditMany, moveCredit, type NoteToSend } from '../users/repository.js';
+import type { NoteToSend } from '../notifications/repository.js';
+import { creditMany, moveCredit } from '../users/repository.js';
 import type { OrderWithItems } from './repository.js';
 
 export function insufficientCredit(amount: number): DomainError {

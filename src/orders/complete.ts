@@ -2,7 +2,8 @@ import type { Tx } from '../db/database.js';
 import type { Actor } from '../domain/order-state.js';
 import type { VersionCondition } from '../http/etag.js';
 import { explainRefusal } from './refusal.js';
-import { insertNotifications, transitionOrder, type OrderWithItems } from './repository.js';
+import { insertNotifications } from '../notifications/repository.js';
+import { transitionOrder, type OrderWithItems } from './repository.js';
 
 /** The food arrived: a matched order becomes completed. No money moves. */
 export async function completeOrder(tx: Tx, actor: Actor, orderId: string, condition: VersionCondition): Promise<OrderWithItems> {

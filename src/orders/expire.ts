@@ -4,7 +4,8 @@ import type { Actor } from '../domain/order-state.js';
 import type { VersionCondition } from '../http/etag.js';
 import { refundCreators } from './charge.js';
 import { explainRefusal } from './refusal.js';
-import { expireOrdersCas, insertNotifications, type ExpireTarget, type OrderWithItems } from './repository.js';
+import { insertNotifications } from '../notifications/repository.js';
+import { expireOrdersCas, type ExpireTarget, type OrderWithItems } from './repository.js';
 
 const EXPIRED_MESSAGE = 'Nobody joined in time: your share was refunded.';
 

@@ -1,9 +1,10 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
 import { precompiled } from '../db/precompiled.js';
-import type { Menu, NotificationKind, Order, OrderStatus, SplitType, Store } from '../db/schema.js';
+import type { Menu, Order, OrderStatus, SplitType, Store } from '../db/schema.js';
 import { actorRule, transition, type Actor, type OrderAction, type UserActor } from '../domain/order-state.js';
 import type { VersionCondition } from '../http/etag.js';
+import { creditMoveSql } from '../users/repository.js';
 
 export interface PresentableItem {
   user_id: string;
@@ -65,7 +66,7 @@ export async function loadCreateFacts(
 
 /**
  * Inserts an order with its items and charges its creator `charge`, with the charge's ledger row,
- * in one statement (the debit is moveCredit's: only if the balance stays non-negative). Undefined
+ * in one statement (moveCredit's debit: only if the balance stays non-negative). Undefined
  * when the balance is short: the caller answers 402 and the transaction rolls back.
  */
 export async function insertOrderCharged(
@@ -80,7 +81,7 @@ export async function insertOrderCharged(
     delivery: { address: string; lat: number; lon: number };
     ttlMinutes: number;
   },
-  items: { menu_id: string; name: string; unit_price: number; quantity: number }[],
+  items: ItemToInsert[],
   charge: number,
 ): Promise<Order | undefined> {
   const { rows } = await sql<Order & { charged: boolean }>`
@@ -90,43 +91,28 @@ export async function insertOrderCharged(
       VALUES (${order.id}, ${order.storeId}, ${order.creatorId}, ${order.splitType}, ${order.menuTotal}, ${order.deliveryTip},
               ${order.delivery.address}, ${order.delivery.lat}, ${order.delivery.lon}, now() + make_interval(mins => ${order.ttlMinutes}))
       RETURNING *),
-    items AS (
-      INSERT INTO order_items (order_id, user_id, menu_id, name, unit_price, quantity)
-      SELECT ${order.id}::uuid, ${order.creatorId}::uuid, i.menu_id, i.name, i.unit_price, i.quantity
-      FROM unnest(${items.map((i) => i.menu_id)}::uuid[], ${items.map((i) => i.name)}::text[],
-                  ${items.map((i) => i.unit_price)}::bigint[], ${items.map((i) => i.quantity)}::int[])
-           WITH ORDINALITY AS i(menu_id, name, unit_price, quantity, n)
-      ORDER BY i.n),
-    debited AS (
-      UPDATE users SET credit = credit - ${charge}, version = version + 1
-      WHERE id = ${order.creatorId} AND credit - ${charge} >= 0
-      RETURNING id, credit),
-    charged AS (
-      INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id)
-      SELECT id, 'order_charge', -${charge}::bigint, credit, ${order.id}::uuid FROM debited
-      RETURNING id)
-    SELECT o.*, EXISTS (SELECT FROM charged) AS charged FROM o`.execute(tx);
+    items AS (${insertItemsSql(order.id, order.creatorId, items)}),
+    ${creditMoveSql({ userId: order.creatorId, amount: -charge, kind: 'order_charge', orderId: order.id })}
+    SELECT o.*, EXISTS (SELECT FROM moved) AS charged FROM o`.execute(tx);
   const [row] = rows;
   if (!row?.charged) return undefined;
   const { charged: _, ...created } = row;
   return created;
 }
 
-export async function insertItems(
-  tx: Tx,
-  orderId: string,
-  userId: string,
-  items: { menu_id: string; name: string; unit_price: number; quantity: number }[],
-): Promise<void> {
-  if (items.length === 0) return;
-  // Arrays, not a VALUES list: one statement text for any number of items (ids follow the order).
-  await sql`
-    INSERT INTO order_items (order_id, user_id, menu_id, name, unit_price, quantity)
-    SELECT ${orderId}::uuid, ${userId}::uuid, i.menu_id, i.name, i.unit_price, i.quantity
-    FROM unnest(${items.map((i) => i.menu_id)}::uuid[], ${items.map((i) => i.name)}::text[],
-                ${items.map((i) => i.unit_price)}::bigint[], ${items.map((i) => i.quantity)}::int[])
-         WITH ORDINALITY AS i(menu_id, name, unit_price, quantity, n)
-    ORDER BY i.n`.execute(tx);
+type ItemToInsert = { menu_id: string; name: string; unit_price: number; quantity: number };
+
+/** The INSERT of one user's items of an order: arrays, one statement text for any count (ids follow the order). */
+const insertItemsSql = (orderId: string, userId: string, items: ItemToInsert[]) => sql`
+  INSERT INTO order_items (order_id, user_id, menu_id, name, unit_price, quantity)
+  SELECT ${orderId}::uuid, ${userId}::uuid, i.menu_id, i.name, i.unit_price, i.quantity
+  FROM unnest(${items.map((i) => i.menu_id)}::uuid[], ${items.map((i) => i.name)}::text[],
+              ${items.map((i) => i.unit_price)}::bigint[], ${items.map((i) => i.quantity)}::int[])
+       WITH ORDINALITY AS i(menu_id, name, unit_price, quantity, n)
+  ORDER BY i.n`;
+
+export async function insertItems(tx: Tx, orderId: string, userId: string, items: ItemToInsert[]): Promise<void> {
+  if (items.length > 0) await insertItemsSql(orderId, userId, items).execute(tx);
 }
 
 const TIMESTAMP_OF: Record<OrderStatus, 'matched_at' | 'completed_at' | 'cancelled_at' | 'expired_at' | null> = {
@@ -211,18 +197,6 @@ export async function expireOrdersCas(tx: Tx, targets: ExpireTarget[], withItems
       AND (t.version IS NULL OR o.version = t.version)
     RETURNING o.*${withItems ? sql`, ${itemsOf(sql.ref('o.id'))} AS items` : sql``}`.execute(tx);
   return rows;
-}
-
-export async function insertNotifications(
-  tx: Tx,
-  notes: { userId: string; orderId: string; kind: NotificationKind; message: string }[],
-): Promise<void> {
-  if (notes.length === 0) return;
-  // Arrays, not a VALUES list: one statement text (prepared once per connection) for any count.
-  await sql`
-    INSERT INTO notifications (user_id, order_id, kind, message)
-    SELECT * FROM unnest(${notes.map((n) => n.userId)}::uuid[], ${notes.map((n) => n.orderId)}::uuid[],
-                         ${notes.map((n) => n.kind)}::text[], ${notes.map((n) => n.message)}::text[])`.execute(tx);
 }
 
 export interface NearbyQuery {

@@ -1,18 +1,29 @@
-import { sql, type SqlBool } from 'kysely';
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Db, Tx } from '../db/database.js';
-import type { LedgerEntry, LedgerKind, NotificationKind, User } from '../db/schema.js';
+import type { LedgerEntry, LedgerKind, User } from '../db/schema.js';
+import { insertNotificationsSql, type NoteToSend } from '../notifications/repository.js';
 import type { VersionCondition } from '../http/etag.js';
 
 export function findUser(db: Db | Tx, id: string): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export interface NoteToSend {
-  userId: string;
-  orderId: string;
-  kind: NotificationKind;
-  message: string;
+type CreditMove = { userId: string; amount: number; kind: LedgerKind; orderId?: string };
+
+/**
+ * The two CTEs of a credit move: `debited` changes the balance only if it stays non-negative, and
+ * `moved` writes its ledger row (none when the balance was short).
+ */
+export function creditMoveSql(move: CreditMove): RawBuilder<unknown> {
+  return sql`debited AS (
+      UPDATE users SET credit = credit + ${move.amount}, version = version + 1
+      WHERE id = ${move.userId} AND credit + ${move.amount} >= 0
+      RETURNING id, credit),
+    moved AS (
+      INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id)
+      SELECT id, ${move.kind}, ${move.amount}, credit, ${move.orderId ?? null} FROM debited
+      RETURNING *)`;
 }
 
 /**
@@ -20,26 +31,9 @@ export interface NoteToSend {
  * non-negative, and every change has its row. Undefined when the balance would go negative.
  * `notes` (what the move tells its users) are inserted by the same statement, only if it moved.
  */
-export async function moveCredit(
-  tx: Tx,
-  move: { userId: string; amount: number; kind: LedgerKind; orderId?: string },
-  notes: NoteToSend[] = [],
-): Promise<LedgerEntry | undefined> {
-  const notify = notes.length
-    ? sql`, notified AS (
-        INSERT INTO notifications (user_id, order_id, kind, message)
-        SELECT * FROM unnest(${notes.map((n) => n.userId)}::uuid[], ${notes.map((n) => n.orderId)}::uuid[],
-                             ${notes.map((n) => n.kind)}::text[], ${notes.map((n) => n.message)}::text[])
-        WHERE EXISTS (SELECT FROM debited))`
-    : sql``;
-  const result = await sql<LedgerEntry>`
-    WITH debited AS (
-      UPDATE users SET credit = credit + ${move.amount}, version = version + 1
-      WHERE id = ${move.userId} AND credit + ${move.amount} >= 0
-      RETURNING id, credit)${notify}
-    INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id)
-    SELECT id, ${move.kind}, ${move.amount}, credit, ${move.orderId ?? null} FROM debited
-    RETURNING *`.execute(tx);
+export async function moveCredit(tx: Tx, move: CreditMove, notes: NoteToSend[] = []): Promise<LedgerEntry | undefined> {
+  const notify = notes.length ? sql`, notified AS (${insertNotificationsSql(notes, sql`EXISTS (SELECT FROM debited)`)})` : sql``;
+  const result = await sql<LedgerEntry>`WITH ${creditMoveSql(move)}${notify} SELECT * FROM moved`.execute(tx);
   return result.rows[0];
 }
 
