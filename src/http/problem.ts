@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { endsSession } from '../db/database.js';
 import { DomainError, type ErrorCode, type ValidationIssue } from '../domain/errors.js';
 
 export const PROBLEM_TYPE_BASE = 'https://co-order.dev/problems/';
@@ -71,14 +72,11 @@ export function validationError(issues: ValidationIssue[]): DomainError {
   return new DomainError('validation_failed', detail, { errors: issues });
 }
 
-// PostgreSQL states meaning "the database is not there right now" (connection lost, shutting
-// down, database dropped or not (yet) there, too many connections, statement cut by our
-// timeout), and postgres.js's own codes.
+// Besides a lost session (endsSession): PostgreSQL states meaning "the database is not there right
+// now" (connection lost, shutting down, database dropped or not (yet) there, too many connections,
+// statement cut by our timeout), and failures to reach it at all.
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-4]|3D000|53300|57014)/;
-const UNAVAILABLE_CLIENT = new Set([
-  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH',
-]);
+const UNAVAILABLE_CLIENT = new Set(['CONNECT_TIMEOUT', 'ECONNREFUSED', 'EHOSTUNREACH']);
 // Lock wait exceeded our bound, or the database chose us as a deadlock victim: retry shortly.
 const BUSY_SQLSTATE = new Set(['55P03', '40P01', '40001']);
 
@@ -90,12 +88,10 @@ export function toDomainError(error: unknown): DomainError {
     if (error.status === 413) return new DomainError('payload_too_large', error.message);
     if (error.status === 401) return new DomainError('unauthorized', error.message);
   }
-  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
-  // FATAL: the server ended the session, whatever the SQLSTATE (e.g. 55000 "database is not
-  // currently accepting connections" at connect time): the database is unavailable, not our bug.
-  if (severity === 'FATAL' || severity === 'PANIC') {
-    return new DomainError('database_unavailable', 'The database is unavailable; retry shortly.');
-  }
+  // The session ended (FATAL whatever the SQLSTATE, e.g. 55000 "database is not currently
+  // accepting connections" at connect time, or the socket closed): unavailable, not our bug.
+  if (endsSession(error)) return new DomainError('database_unavailable', 'The database is unavailable; retry shortly.');
+  const { code } = (error ?? {}) as { code?: unknown };
   if (typeof code === 'string') {
     if (BUSY_SQLSTATE.has(code)) {
       return new DomainError('request_in_progress', 'Another request holds this resource; retry shortly.');
