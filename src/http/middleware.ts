@@ -34,15 +34,12 @@ export function requestContext(logger: Logger, metrics: Metrics): MiddlewareHand
 }
 
 export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
-  const limit = bodyLimit({
+  return bodyLimit({
     maxSize: maxBytes,
     onError: () => {
       throw new DomainError('payload_too_large', `The request body exceeds ${maxBytes} bytes.`);
     },
   });
-  // A GET or HEAD carries no body here (@hono/node-server gives it none), and asking for one makes
-  // the adapter build a full web Request (headers, AbortController, stream) for every poll.
-  return async (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next));
 }
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
