@@ -56,9 +56,8 @@ function toStored(outcome: ActionOutcome): StoredResponse {
  * Runs a state-changing action in one transaction. With an Idempotency-Key the key is claimed and
  * the answer stored in that same transaction, so a crash leaves both or neither; the claim rides
  * with the COMMIT, so a first execution costs one round trip more than the plain action (the
- * replay lookup) and a replay costs that lookup alone. Business
- * failures (4xx) are stored too, with no effect; unexpected ones roll everything back, key
- * included, so a retry runs afresh.
+ * replay lookup) and a replay costs that lookup alone. Business failures (4xx) are stored too,
+ * with no effect; unexpected ones roll everything back, key included, so a retry runs afresh.
  */
 export async function runAction<Body, Status extends 200 | 201>(
   c: Context<AppEnv>,

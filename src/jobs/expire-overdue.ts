@@ -12,12 +12,11 @@ import { lockDueOrders } from '../orders/repository.js';
  * rows in id order, so sweepers whose batches share creators wait instead of deadlocking.
  */
 export async function runOnce(db: Db, batchSize: number, concurrency = 1): Promise<{ expired: number }> {
-  const loops = Math.max(1, concurrency);
   const loop = async (index: number) => {
     let expired = 0;
     for (;;) {
       const [due, done] = await db.transaction().execute(async (tx) => {
-        const locked = await lockDueOrders(tx, 'overdue', batchSize, { index, of: loops });
+        const locked = await lockDueOrders(tx, 'overdue', batchSize, { index, of: concurrency });
         const orders = await expireOrders(
           tx,
           locked.map((order) => ({ id: order.id, condition: { any: false, versions: [order.version] } })),
@@ -28,6 +27,6 @@ export async function runOnce(db: Db, batchSize: number, concurrency = 1): Promi
       if (due < batchSize) return expired;
     }
   };
-  const counts = await Promise.all(Array.from({ length: loops }, (_, index) => loop(index)));
+  const counts = await Promise.all(Array.from({ length: concurrency }, (_, index) => loop(index)));
   return { expired: counts.reduce((sum, n) => sum + n, 0) };
 }
