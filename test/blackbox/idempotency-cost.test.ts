@@ -83,6 +83,9 @@ describe('what an Idempotency-Key costs', () => {
     // The lookup before the transaction and the claim, which travels with the COMMIT.
     expect(keyed.statements.filter(touchesKeys).map((s) => s.sql.split(' ')[0]?.toLowerCase())).toEqual(['select', 'insert']);
     expect(keyed.roundTrips).toBeLessThanOrEqual(plain.roundTrips + 1);
+    // How: BEGIN shares a round trip with the first statement, and the claim with the COMMIT.
+    expect(plain.roundTrips).toBe(plain.statements.length - 1);
+    expect(keyed.roundTrips).toBe(keyed.statements.length - 2);
 
     expect(replay.statements).toHaveLength(1);
     expect(replay.statements[0]!.sql).toMatch(/^select .* from "idempotency_keys" where "user_id" = \$1 and "key" = \$2$/);
