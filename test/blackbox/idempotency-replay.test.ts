@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, demoStore, expectReplayOf, keyRow, ledgerOf, openOrder, orderRow, splitOrderInput,
+  actor, demoStore, expectReplayOf, keyRow, ledgerOf, matchedOrder, openOrder, orderRow, splitOrderInput,
   SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, type DemoStore,
 } from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
@@ -156,15 +156,11 @@ describe('actions that take a key optionally (expire, complete)', () => {
   it('POST /orders/{id}/complete with a key: the retry replays; without a key a retry is simply a new request', async () => {
     const creator = await actor(server.baseUrl, 'Creator');
     const joiner = await actor(server.baseUrl, 'Joiner');
-    const { order, etag } = await openOrder(creator, store);
-    const joined = await joiner.client.POST('/orders/{orderId}/join', {
-      params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
-    });
-    expect(joined.response.status).toBe(200);
+    const { order, etag } = await matchedOrder(creator, joiner, store);
     const key = newKey();
     const send = () =>
       joiner.client.POST('/orders/{orderId}/complete', {
-        params: { path: { orderId: order.id }, header: { 'If-Match': '"v2"', 'Idempotency-Key': key } },
+        params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
       });
 
     const first = await send();
@@ -176,7 +172,7 @@ describe('actions that take a key optionally (expire, complete)', () => {
 
     // No key: nothing is stored, so the same request runs again and meets the new version.
     const noKey = () =>
-      creator.client.POST('/orders/{orderId}/complete', { params: { path: { orderId: order.id }, header: { 'If-Match': '"v2"' } } });
+      creator.client.POST('/orders/{orderId}/complete', { params: { path: { orderId: order.id }, header: { 'If-Match': etag } } });
     const plain = await noKey();
     expect(plain.response.status).toBe(412);
     expect(plain.response.headers.get('idempotent-replayed')).toBeNull();

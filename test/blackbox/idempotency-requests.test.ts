@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, demoStore, expectReplayOf, keyRow, ledgerOf, openOrder, orderRow, splitOrderInput, type DemoStore,
+  actor, cancelOrder, demoStore, expectReplayOf, keyRow, ledgerOf, matchedOrder, openOrder, orderRow, splitOrderInput, type DemoStore,
 } from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, JEONJU, newKey } from '../support/world.js';
@@ -147,14 +147,10 @@ describe('the Idempotency-Key header itself', () => {
   it('is optional on complete and expire, but when sent it is validated the same way', async () => {
     const creator = await actor(server.baseUrl, 'Creator');
     const joiner = await actor(server.baseUrl, 'Joiner');
-    const { order, etag } = await openOrder(creator, store);
-    const joined = await joiner.client.POST('/orders/{orderId}/join', {
-      params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
-    });
-    expect(joined.response.status).toBe(200);
+    const { order, etag } = await matchedOrder(creator, joiner, store);
 
     const badComplete = await joiner.client.POST('/orders/{orderId}/complete', {
-      params: { path: { orderId: order.id }, header: { 'If-Match': '"v2"', 'Idempotency-Key': 'x'.repeat(256) } },
+      params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': 'x'.repeat(256) } },
     });
     expect(badComplete.response.status).toBe(400);
     expect(badComplete.error).toMatchObject({ code: 'validation_failed' });
@@ -169,7 +165,7 @@ describe('the Idempotency-Key header itself', () => {
     expect(await orderRow(db.sql, other.order.id)).toMatchObject({ status: 'pending', version: 1 });
 
     // Without a key both simply run.
-    const complete = await joiner.client.POST('/orders/{orderId}/complete', { params: { path: { orderId: order.id }, header: { 'If-Match': '"v2"' } } });
+    const complete = await joiner.client.POST('/orders/{orderId}/complete', { params: { path: { orderId: order.id }, header: { 'If-Match': etag } } });
     expect(complete.response.status).toBe(200);
     expect(complete.response.headers.get('idempotent-replayed')).toBeNull();
     const expire = await joiner.client.POST('/orders/{orderId}/expire', { params: { path: { orderId: other.order.id }, header: { 'If-Match': other.etag } } });
@@ -328,10 +324,7 @@ describe('deterministic refusals are stored and replayed as they were', () => {
     expect(first.error).toMatchObject({ status: 412, code: 'precondition_failed', current: { status: 'pending', version: 1 } });
     expect(first.response.headers.get('etag')).toBe(etag);
     // The order moves on (cancelled, v2); the stored 412 still says what it said.
-    const cancelled = await creator.client.POST('/orders/{orderId}/cancel', {
-      params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
-    });
-    expect(cancelled.response.status).toBe(200);
+    await cancelOrder(creator, order.id, etag);
     const again = await send();
     expectStoredRefusal(first, again, 412);
     expect(again.response.headers.get('etag')).toBe(etag);
@@ -343,10 +336,7 @@ describe('deterministic refusals are stored and replayed as they were', () => {
     const creator = await actor(server.baseUrl, 'Creator');
     const joiner = await actor(server.baseUrl, 'Joiner');
     const { order, etag } = await openOrder(creator, store);
-    const cancelled = await creator.client.POST('/orders/{orderId}/cancel', {
-      params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
-    });
-    expect(cancelled.response.status).toBe(200);
+    await cancelOrder(creator, order.id, etag);
     const key = newKey();
     const send = () =>
       joiner.client.POST('/orders/{orderId}/join', {

@@ -5,8 +5,8 @@
 import { expect } from 'vitest';
 import type postgres from 'postgres';
 import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../openapi/client.js';
-import { openOrder as openOrderWith } from './orders.js';
-import { JEONJU, signUp, type TestUser } from './world.js';
+import { joinOrder, openOrder as openOrderWith } from './orders.js';
+import { JEONJU, newKey, signUp, type TestUser } from './world.js';
 
 /** A user whose client keeps every response body's exact text (read it with bodyText). */
 export type Actor = TestUser;
@@ -95,6 +95,20 @@ export function splitOrderInput(store: DemoStore): Schemas['CreateOrderInput'] {
 /** Opens a split order of one 허니콤보 (its own key) and returns it with its ETag. */
 export function openOrder(user: TestUser, store: DemoStore): Promise<{ order: Schemas['Order']; etag: string }> {
   return openOrderWith(user, splitOrderInput(store));
+}
+
+/** Opens a split order and has `joiner` join it: the order is matched, version 2. */
+export async function matchedOrder(creator: TestUser, joiner: TestUser, store: DemoStore) {
+  const { order, etag } = await openOrder(creator, store);
+  return joinOrder(joiner, order.id, etag);
+}
+
+/** Cancels an order (its own key) that must cancel. */
+export async function cancelOrder(creator: TestUser, orderId: string, etag: string): Promise<void> {
+  const cancelled = await creator.client.POST('/orders/{orderId}/cancel', {
+    params: { path: { orderId }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
+  });
+  expect(cancelled.response.status).toBe(200);
 }
 
 export interface LedgerRow {
