@@ -35,6 +35,9 @@ interface SdkResult {
   response: Response;
 }
 
+/** `abortAfterMs`: abort on purpose after that many milliseconds, as an impatient client would. */
+export type SendOptions = { abortAfterMs?: number };
+
 /**
  * Sends one request. `abortAfterMs` aborts it on purpose after that many milliseconds, as an
  * impatient client would (status 'aborted'); the REQUEST_TIMEOUT_MS bound turns into 'timeout'.
@@ -42,7 +45,7 @@ interface SdkResult {
 export async function send<Body>(
   instance: number,
   call: (signal: AbortSignal) => Promise<SdkResult>,
-  options: { abortAfterMs?: number } = {},
+  options: SendOptions = {},
 ): Promise<Answer<Body>> {
   const timeout = new AbortController();
   const impatient = new AbortController();
@@ -108,13 +111,11 @@ export interface CreateBody {
   delivery: { address: string; lat: number; lon: number };
 }
 
-type Opts = { abortAfterMs?: number };
-
 /** The calls the scenarios make, each a typed SDK call. */
 export const api = {
-  createOrder: (a: Actor, i: number, key: string, body: CreateBody, o?: Opts) =>
+  createOrder: (a: Actor, i: number, key: string, body: CreateBody, o?: SendOptions) =>
     send<Order>(i, (signal) => a.clients[i].POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body, signal }), o),
-  join: (a: Actor, i: number, orderId: string, etag: string, key: string, items?: OrderItem[], o?: Opts) =>
+  join: (a: Actor, i: number, orderId: string, etag: string, key: string, items?: OrderItem[], o?: SendOptions) =>
     send<Order>(
       i,
       (signal) =>
@@ -125,7 +126,7 @@ export const api = {
         }),
       o,
     ),
-  cancel: (a: Actor, i: number, orderId: string, etag: string, key: string, o?: Opts) =>
+  cancel: (a: Actor, i: number, orderId: string, etag: string, key: string, o?: SendOptions) =>
     send<Order>(
       i,
       (signal) =>
@@ -135,13 +136,13 @@ export const api = {
         }),
       o,
     ),
-  expire: (a: Actor, i: number, orderId: string, etag: string, o?: Opts) =>
+  expire: (a: Actor, i: number, orderId: string, etag: string, o?: SendOptions) =>
     send<Order>(
       i,
       (signal) => a.clients[i].POST('/orders/{orderId}/expire', { params: { path: { orderId }, header: { 'If-Match': etag } }, signal }),
       o,
     ),
-  topUp: (a: Actor, i: number, key: string, amount: number, o?: Opts) =>
+  topUp: (a: Actor, i: number, key: string, amount: number, o?: SendOptions) =>
     send<TopUpResult>(
       i,
       (signal) => a.clients[i].POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount }, signal }),

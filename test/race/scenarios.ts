@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { runOnce as expireOverdueOnce } from '../../src/jobs/expire-overdue.js';
-import { api, etagOf, is2xx, isBusy, REQUEST_TIMEOUT_MS, type Actor, type Answer, type Order, type OrderItem } from './http.js';
+import { api, etagOf, is2xx, isBusy, REQUEST_TIMEOUT_MS, type Actor, type Answer, type Order, type OrderItem, type SendOptions } from './http.js';
 import { inParallel, pause, randomInt, untilAnswered, type World } from './setup.js';
 import { ScenarioStats, type ScenarioPolicy } from './stats.js';
 
@@ -90,6 +90,7 @@ async function openOrder(
     stats.anomaly(`open order: got ${order.status} v${order.version} creator share ${order.shares.creator}, expected pending v1 ${plan.creatorShare}`);
   }
   if (created.location !== `/orders/${order.id}`) stats.anomaly(`open order: Location ${created.location}`);
+  if (created.replayed) stats.count('order opened by a replay');
   return { order, etag: created.etag!, joinerItems: plan.joinerItems, joinerShare: plan.joinerShare };
 }
 
@@ -185,29 +186,28 @@ const manyJoiners: Scenario = {
 type KeyedOp = 'create' | 'join' | 'cancel' | 'topup';
 const KEYED_OPS: KeyedOp[] = ['create', 'join', 'cancel', 'topup'];
 
-/**
- * Prepares one money-moving request of `op` (an order to act on, credit reserved) and returns a
- * function that sends it, always with the same key and body, to a given instance.
- */
+/** One money-moving request, ready to be sent (always with the same key and body) to any instance. */
 interface KeyedRequest {
   actor: Actor;
+  /** The status of its success. */
   expected: number;
-  send(instance: number, options?: { abortAfterMs?: number }): Promise<Answer<unknown>>;
+  send(instance: number, options?: SendOptions): Promise<Answer<unknown>>;
 }
 
+/** Prepares a request of `op`: an order to act on (opened through the API) and credit reserved. */
 async function keyedRequest(ctx: ScenarioContext, stats: ScenarioStats, op: KeyedOp): Promise<KeyedRequest | undefined> {
   const { world } = ctx;
   const k = key();
   if (op === 'topup') {
     const [user] = world.pick(1);
     const amount = randomInt(1, 50) * 1000;
-    return { actor: user, expected: 201, send: (i: number, o?: { abortAfterMs?: number }) => api.topUp(user, i, k, amount, o) };
+    return { actor: user, expected: 201, send: (i, o) => api.topUp(user, i, k, amount, o) };
   }
   if (op === 'create') {
     const [creator] = world.pick(1);
     const plan = world.newOrder();
     await world.wallets.reserve(stats, creator, plan.creatorShare);
-    return { actor: creator, expected: 201, send: (i: number, o?: { abortAfterMs?: number }) => api.createOrder(creator, i, k, plan.body, o) };
+    return { actor: creator, expected: 201, send: (i, o) => api.createOrder(creator, i, k, plan.body, o) };
   }
   const [creator, joiner] = world.pick(2);
   const opened = await openOrder(ctx, stats, creator);
@@ -215,13 +215,9 @@ async function keyedRequest(ctx: ScenarioContext, stats: ScenarioStats, op: Keye
   const { order, etag } = opened;
   if (op === 'join') {
     await world.wallets.reserve(stats, joiner, opened.joinerShare);
-    return {
-      actor: joiner,
-      expected: 200,
-      send: (i: number, o?: { abortAfterMs?: number }) => api.join(joiner, i, order.id, etag, k, opened.joinerItems, o),
-    };
+    return { actor: joiner, expected: 200, send: (i, o) => api.join(joiner, i, order.id, etag, k, opened.joinerItems, o) };
   }
-  return { actor: creator, expected: 200, send: (i: number, o?: { abortAfterMs?: number }) => api.cancel(creator, i, order.id, etag, k, o) };
+  return { actor: creator, expected: 200, send: (i, o) => api.cancel(creator, i, order.id, etag, k, o) };
 }
 
 /** The effect an answer names: the order (create/join/cancel) or the ledger entry (top-up). */
@@ -233,6 +229,21 @@ function claimKeyed(world: World, op: KeyedOp, actor: Actor, answer: Answer<unkn
   if (op === 'create' && is2xx(answer.status)) world.orderIds.add((answer.body as Order).id);
 }
 
+/**
+ * The last answer a client got for a keyed request that nobody races (retried until answered):
+ * it must be the request's success, whether run afresh or replayed. Wins the round if it is.
+ */
+function settle(world: World, stats: ScenarioStats, op: KeyedOp, request: KeyedRequest, final: Answer<unknown> | undefined, what: string): void {
+  if (!final) return;
+  claimKeyed(world, op, request.actor, final);
+  if (final.replayed) stats.count('answered by a replay');
+  if (final.status !== request.expected) {
+    stats.anomaly(`${what}: final answer ${describe(final)}, expected ${request.expected}`);
+    return;
+  }
+  stats.wins++;
+}
+
 /** 3. The same Idempotency-Key sent 10 times at once across both instances. */
 const duplicates: Scenario = {
   id: 3,
@@ -240,6 +251,7 @@ const duplicates: Scenario = {
   async run(ctx, stats) {
     const { world } = ctx;
     await rounds(ctx, stats, async (n) => {
+      const { fail, won } = roundCheck(stats);
       const op = KEYED_OPS[n % KEYED_OPS.length];
       const request = await keyedRequest(ctx, stats, op);
       if (!request) return;
@@ -248,7 +260,7 @@ const duplicates: Scenario = {
       );
       answers.forEach((a) => claimKeyed(world, op, request.actor, a));
       const odd = answers.filter((a) => !(a.status === request.expected || isBusy(a)));
-      if (odd.length) stats.anomaly(`${op} ×10: unexpected ${odd.map(describe).join(', ')}`);
+      if (odd.length) fail(`${op} ×10: unexpected ${odd.map(describe).join(', ')}`);
       if (!answers.some((a) => a.status === request.expected)) {
         // Every copy was told "busy": the client asks once more and must now learn the outcome.
         const settled = await untilAnswered(stats, `${op} after all busy`, world.instances, (i) => request.send(i));
@@ -262,10 +274,10 @@ const duplicates: Scenario = {
       const bodies = new Set(ok.map((a) => JSON.stringify(a.body)));
       const effects = new Set(ok.map((a) => effectOf(op, a)));
       const heads = new Set(ok.map((a) => `${a.etag}|${a.location}`));
-      if (fresh.length !== 1) stats.anomaly(`${op} ×10: ${fresh.length} first executions (${effects.size} effects: ${[...effects].join(', ')})`);
-      if (effects.size !== 1 || bodies.size !== 1) stats.anomaly(`${op} ×10: answers differ: ${[...effects].join(', ')}`);
-      if (heads.size !== 1) stats.anomaly(`${op} ×10: replayed headers differ: ${[...heads].join(' / ')}`);
-      if (fresh.length === 1 && effects.size === 1 && bodies.size === 1 && heads.size === 1 && !odd.length) stats.wins++;
+      if (fresh.length !== 1) fail(`${op} ×10: ${fresh.length} first executions (${effects.size} effects: ${[...effects].join(', ')})`);
+      if (effects.size !== 1 || bodies.size !== 1) fail(`${op} ×10: answers differ: ${[...effects].join(', ')}`);
+      if (heads.size !== 1) fail(`${op} ×10: replayed headers differ: ${[...heads].join(' / ')}`);
+      won();
       stats.count(`${op} rounds`);
     });
   },
@@ -290,14 +302,7 @@ const retryStorm: Scenario = {
         return answer;
       });
       stats.count('aborted attempts', aborted);
-      if (!final) return;
-      claimKeyed(world, op, request.actor, final);
-      if (final.status !== request.expected) {
-        stats.anomaly(`${op} (retry storm): final answer ${describe(final)} after ${aborted} aborts, expected ${request.expected}`);
-        return;
-      }
-      stats.wins++;
-      if (final.replayed) stats.count('answered by a replay');
+      settle(world, stats, op, request, final, `${op} (retry storm), after ${aborted} aborts`);
     });
   },
 };
@@ -374,50 +379,20 @@ const expiryBoundary: Scenario = {
   },
 };
 
+/** The requests of scenarios 6 and 7: order lives (open, then join or cancel) and top-ups. */
+const LIFE_OPS: KeyedOp[] = ['join', 'cancel', 'join', 'topup'];
+
 /**
- * The load of scenarios 6 and 7: order lives (open then join or cancel) and top-ups, each request
- * retried with its key, against either instance, until it gets a deciding answer, which must then
- * be the success (nobody else touches these orders, so a retry can only be answered by its
- * original effect or run it afresh).
+ * The load of scenarios 6 and 7: each request retried with its key, against either instance,
+ * until it gets a deciding answer, which must then be the success (nobody else touches these
+ * orders, so a retry can only be answered by its original effect or run it afresh).
  */
 async function lifeRound(ctx: ScenarioContext, stats: ScenarioStats, n: number): Promise<void> {
-  const { world } = ctx;
-  const expect = (what: string, answer: Answer<unknown> | undefined, status: number) => {
-    if (answer && answer.status !== status) stats.anomaly(`${what}: final answer ${describe(answer)}, expected ${status}`);
-    if (answer?.replayed) stats.count('answered by a replay');
-    return answer?.status === status;
-  };
-  if (n % 4 === 3) {
-    const [user] = world.pick(1);
-    const k = key();
-    const amount = randomInt(1, 50) * 1000;
-    const topUp = await untilAnswered(stats, 'top-up', world.instances, (i) => api.topUp(user, i, k, amount));
-    if (topUp) world.claims.fromAnswer('topup', user, topUp);
-    if (expect('top-up', topUp, 201)) stats.wins++;
-    return;
-  }
-  const [creator, joiner] = world.pick(2);
-  const plan = world.newOrder();
-  await world.wallets.reserve(stats, creator, plan.creatorShare);
-  const createKey = key();
-  const created = await untilAnswered(stats, 'open order', world.instances, (i) => api.createOrder(creator, i, createKey, plan.body));
-  if (!created) return;
-  world.claims.fromAnswer('create', creator, created);
-  if (!expect('open order', created, 201)) return;
-  const order = created.body as Order;
-  world.orderIds.add(order.id);
-  const actionKey = key();
-  if (n % 2 === 0) {
-    await world.wallets.reserve(stats, joiner, plan.joinerShare);
-    const join = await untilAnswered(stats, 'join', world.instances, (i) =>
-      api.join(joiner, i, order.id, created.etag!, actionKey, plan.joinerItems));
-    if (join) world.claims.fromAnswer('join', joiner, join);
-    if (expect('join', join, 200)) stats.wins++;
-  } else {
-    const cancel = await untilAnswered(stats, 'cancel', world.instances, (i) => api.cancel(creator, i, order.id, created.etag!, actionKey));
-    if (cancel) world.claims.fromAnswer('cancel', creator, cancel);
-    if (expect('cancel', cancel, 200)) stats.wins++;
-  }
+  const op = LIFE_OPS[n % LIFE_OPS.length];
+  const request = await keyedRequest(ctx, stats, op);
+  if (!request) return;
+  const final = await untilAnswered(stats, op, ctx.world.instances, (i) => request.send(i));
+  settle(ctx.world, stats, op, request, final, op);
 }
 
 /** Polls GET /ready on an instance until it answers `status` or `withinMs` passes; the ms it took, or undefined. */
@@ -437,6 +412,42 @@ async function waitReady(world: World, instance: number, status: number, withinM
   return undefined;
 }
 
+/** waitReady on every instance at once: the ms each took (undefined: never), and the same as text for the log. */
+async function waitAllReady(world: World, status: number, withinMs: number): Promise<{ ms: (number | undefined)[]; text: string }> {
+  const ms = await Promise.all(world.env.baseUrls.map((_, i) => waitReady(world, i, status, withinMs)));
+  return { ms, text: ms.map((m) => (m === undefined ? 'never' : `${m} ms`)).join(', ') };
+}
+
+/**
+ * The run of scenarios 6 and 7: `ctx.rounds` life rounds and, meanwhile, `fault(k)` `times`
+ * times, the k-th once (k + 1) / (times + 1) of the rounds are done, and `meanwhile` (if any)
+ * until the rounds are over. Returns when all of it has ended.
+ */
+async function underFaults(
+  ctx: ScenarioContext,
+  stats: ScenarioStats,
+  times: number,
+  fault: (k: number) => Promise<void>,
+  meanwhile?: (stopped: () => boolean) => Promise<void>,
+): Promise<void> {
+  let stop = false;
+  const stopped = () => stop;
+  const faults = (async () => {
+    for (let k = 0; k < times; k++) {
+      while (!stop && stats.rounds < (ctx.rounds * (k + 1)) / (times + 1)) await pause(5);
+      if (stop) return;
+      await fault(k);
+    }
+  })();
+  const background = meanwhile?.(stopped);
+  try {
+    await rounds(ctx, stats, (n) => lifeRound(ctx, stats, n));
+  } finally {
+    stop = true;
+    await Promise.all([faults, background]);
+  }
+}
+
 /** 6. One instance killed with SIGKILL mid-load and restarted; clients retry in-flight requests. */
 const killedInstance: Scenario = {
   id: 6,
@@ -444,33 +455,18 @@ const killedInstance: Scenario = {
   policy: { allowNetworkErrors: true },
   unavailable: (world) => (world.env.own ? undefined : 'needs to kill and restart the service processes (not with --url)'),
   async run(ctx, stats) {
-    const { world } = ctx;
-    const instances = world.env.own!.instances;
+    const instances = ctx.world.env.own!.instances;
     const kills = Math.min(5, 1 + Math.floor(ctx.rounds / 400));
-    let done = 0;
-    let stop = false;
-    const killer = (async () => {
-      for (let k = 0; k < kills && !stop; k++) {
-        while (!stop && done < (ctx.rounds * (k + 1)) / (kills + 1)) await pause(5);
-        if (stop) return;
-        const victim = instances[k % instances.length];
-        await victim.kill();
-        stats.count('SIGKILLs');
-        ctx.log(`  scenario 6: SIGKILL ${victim.name} after ${done} rounds`);
-        await victim.restart();
-        const readyMs = await waitReady(world, instances.indexOf(victim), 200, 15_000);
-        if (readyMs === undefined) stats.anomaly(`${victim.name} restarted but /ready is not 200 within 15 s`);
-      }
-    })();
-    try {
-      await rounds(ctx, stats, async (n) => {
-        await lifeRound(ctx, stats, n);
-        done++;
-      });
-    } finally {
-      stop = true;
-      await killer;
-    }
+    await underFaults(ctx, stats, kills, async (k) => {
+      const victim = k % instances.length;
+      const { name } = instances[victim];
+      await instances[victim].kill();
+      stats.count('SIGKILLs');
+      ctx.log(`  scenario 6: SIGKILL ${name} after ${stats.rounds} rounds`);
+      await instances[victim].restart();
+      const readyMs = await waitReady(ctx.world, victim, 200, 15_000);
+      if (readyMs === undefined) stats.anomaly(`${name} restarted but /ready is not 200 within 15 s`);
+    });
   },
 };
 
@@ -490,54 +486,40 @@ const lostDatabase: Scenario = {
         WHERE datname = ${db} AND application_name = 'co-order' AND pid <> pg_backend_pid()`;
       stats.count('connections terminated', terminated);
     };
-    const outages = Math.min(3, 1 + Math.floor(ctx.rounds / 400));
-    let done = 0;
-    let stop = false;
-    // Connections cut every few hundred milliseconds, all through the run.
-    const cutter = (async () => {
-      while (!stop) {
-        await pause(randomInt(250, 600));
-        if (!stop) await terminate();
-      }
-    })();
     // A few times, the database also refuses new connections for a second: /ready must say so,
     // requests must fail fast, and the service must come back by itself once it accepts again.
-    const outage = (async () => {
-      for (let k = 0; k < outages && !stop; k++) {
-        while (!stop && done < (ctx.rounds * (k + 1)) / (outages + 1)) await pause(5);
-        if (stop) return;
-        await own.serverSql.unsafe(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
-        try {
-          await terminate();
-          stats.count('outages');
-          ctx.log(`  scenario 7: database refusing connections after ${done} rounds`);
-          const seen = await Promise.all(world.env.baseUrls.map((_, i) => waitReady(world, i, 503, 5000)));
-          ctx.log(`  scenario 7: /ready answered 503 after ${seen.map((ms) => (ms === undefined ? 'never' : `${ms} ms`)).join(', ')}`);
-          seen.forEach((ms, i) => {
-            if (ms === undefined) stats.anomaly(`outage ${k}: /ready of instance ${i} did not report 503 + Retry-After within 5 s`);
-          });
-          await pause(1000);
-        } finally {
-          await own.serverSql.unsafe(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
-        }
-        const back = await Promise.all(world.env.baseUrls.map((_, i) => waitReady(world, i, 200, 15_000)));
-        ctx.log(`  scenario 7: database back; /ready answered 200 after ${back.map((ms) => (ms === undefined ? 'never' : `${ms} ms`)).join(', ')}`);
-        back.forEach((ms, i) => {
-          if (ms === undefined) stats.anomaly(`outage ${k}: instance ${i} did not recover (/ready 200) within 15 s`);
-          else stats.max('ms to /ready 200 after outage (max)', ms);
+    const outage = async (k: number) => {
+      await own.serverSql.unsafe(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
+      try {
+        await terminate();
+        stats.count('outages');
+        ctx.log(`  scenario 7: database refusing connections after ${stats.rounds} rounds`);
+        const seen = await waitAllReady(world, 503, 5000);
+        ctx.log(`  scenario 7: /ready answered 503 after ${seen.text}`);
+        seen.ms.forEach((ms, i) => {
+          if (ms === undefined) stats.anomaly(`outage ${k}: /ready of instance ${i} did not report 503 + Retry-After within 5 s`);
         });
+        await pause(1000);
+      } finally {
+        await own.serverSql.unsafe(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
       }
-    })();
-    try {
-      // Twice the clients: most of this scenario is clients waiting out a lost connection.
-      await rounds({ ...ctx, concurrency: ctx.concurrency * 2 }, stats, async (n) => {
-        await lifeRound(ctx, stats, n);
-        done++;
+      const back = await waitAllReady(world, 200, 15_000);
+      ctx.log(`  scenario 7: database back; /ready answered 200 after ${back.text}`);
+      back.ms.forEach((ms, i) => {
+        if (ms === undefined) stats.anomaly(`outage ${k}: instance ${i} did not recover (/ready 200) within 15 s`);
+        else stats.max('ms to /ready 200 after outage (max)', ms);
       });
-    } finally {
-      stop = true;
-      await Promise.all([cutter, outage]);
-    }
+    };
+    // Connections cut every few hundred milliseconds, all through the run.
+    const cutter = async (stopped: () => boolean) => {
+      while (!stopped()) {
+        await pause(randomInt(250, 600));
+        if (!stopped()) await terminate();
+      }
+    };
+    // Twice the clients: most of this scenario is clients waiting out a lost connection.
+    const outages = Math.min(3, 1 + Math.floor(ctx.rounds / 400));
+    await underFaults({ ...ctx, concurrency: ctx.concurrency * 2 }, stats, outages, outage, cutter);
   },
 };
 
