@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, bodyText, demoStore, ledgerOf, openOrder, orderRow, sameUserOn, splitOrderInput, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE,
+  actor, bodyText, demoStore, eventually, ledgerOf, openOrder, orderRow, sameUserOn, splitOrderInput, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE,
   type Actor, type DemoStore,
 } from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
@@ -83,14 +83,17 @@ async function fireAtOnce(users: Actor[], send: (user: Actor, i: number) => Prom
     if (hold.table === 'users') await tx`SELECT id FROM users WHERE id = ${hold.id} FOR NO KEY UPDATE`;
     else await tx`SELECT id FROM orders WHERE id = ${hold.id} FOR NO KEY UPDATE`;
     pending = fire();
-    for (let attempt = 0; ; attempt++) {
-      const [{ waiting }] = await db.sql`
-        SELECT count(*)::int AS waiting FROM pg_stat_activity
-        WHERE datname = current_database() AND application_name = 'co-order' AND wait_event_type = 'Lock'`;
-      if (waiting + settled >= DUPLICATES) break;
-      if (attempt > 2400) throw new Error(`only ${waiting} requests waiting and ${settled} answered`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    let waiting = 0;
+    await eventually(
+      async () => {
+        [{ waiting }] = await db.sql`
+          SELECT count(*)::int AS waiting FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'co-order' AND wait_event_type = 'Lock'`;
+        return waiting + settled >= DUPLICATES;
+      },
+      () => `only ${waiting} requests waiting and ${settled} answered`,
+      { timeoutMs: 60_000 },
+    );
   });
   return Promise.all(pending);
 }

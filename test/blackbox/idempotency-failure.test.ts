@@ -6,12 +6,12 @@
  * with the same key then runs exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type postgres from 'postgres';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, demoStore, expectReplayOf, keyRow, ledgerOf, openOrder, orderRow, sameUserOn, splitOrderInput, SPLIT_CREATOR_SHARE,
+  actor, demoStore, eventually, expectReplayOf, keyRow, ledgerOf, openOrder, orderRow, sameUserOn, splitOrderInput, SPLIT_CREATOR_SHARE,
   SPLIT_JOINER_SHARE, type DemoStore,
 } from '../support/idempotency.js';
+import { expectProblem, sdkAnswer } from '../support/problems.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
 
@@ -51,30 +51,40 @@ async function whileUserRowLocked<T>(userId: string, during: (lockHolderPid: num
 }
 
 /** The service's backend that waits on the test's lock (polls until it shows up). */
-async function blockedBackend(lockHolderPid: number): Promise<{ pid: number; query: string }> {
-  for (let attempt = 0; attempt < 1200; attempt++) {
-    const rows = await db.sql<{ pid: number; query: string }[]>`
+function blockedBackend(lockHolderPid: number): Promise<{ pid: number; query: string }> {
+  return eventually(async () => {
+    const [backend] = await db.sql<{ pid: number; query: string }[]>`
       SELECT pid, query FROM pg_stat_activity
       WHERE datname = current_database() AND application_name = 'co-order'
         AND wait_event_type = 'Lock' AND ${lockHolderPid} = ANY (pg_blocking_pids(pid))`;
-    if (rows.length > 0) return rows[0];
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('the service never blocked on the test lock');
+    return backend;
+  }, () => 'the service never blocked on the test lock');
 }
 
-async function backendGone(sql: postgres.Sql, pid: number): Promise<void> {
-  for (let attempt = 0; attempt < 1200; attempt++) {
-    const [{ alive }] = await sql`SELECT count(*)::int AS alive FROM pg_stat_activity WHERE pid = ${pid}`;
-    if (alive === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`backend ${pid} did not go away`);
+async function backendGone(pid: number): Promise<void> {
+  await eventually(async () => {
+    const [{ alive }] = await db.sql`SELECT count(*)::int AS alive FROM pg_stat_activity WHERE pid = ${pid}`;
+    return alive === 0;
+  }, () => `backend ${pid} did not go away`);
 }
 
-async function terminate(pid: number): Promise<void> {
-  const [{ terminated }] = await db.sql`SELECT pg_terminate_backend(${pid}) AS terminated`;
-  expect(terminated).toBe(true);
+/**
+ * Sends the request while the user's row is locked and, once the service's backend waits on that
+ * lock (inside its transaction, in a statement containing `waitingIn`), terminates the backend.
+ * The answer must be 503 + Retry-After with nothing replayed.
+ */
+async function connectionKilledDuring(userId: string, send: () => Promise<{ response: Response; error?: unknown }>, waitingIn?: string) {
+  const failed = await whileUserRowLocked(userId, async (holder) => {
+    const pending = send();
+    const backend = await blockedBackend(holder);
+    if (waitingIn) expect(backend.query).toContain(waitingIn);
+    const [{ terminated }] = await db.sql`SELECT pg_terminate_backend(${backend.pid}) AS terminated`;
+    expect(terminated).toBe(true);
+    return pending;
+  });
+  expectProblem(sdkAnswer(failed), 503, 'database_unavailable');
+  expect(failed.response.headers.get('retry-after')).toMatch(/^\d+$/);
+  expect(failed.response.headers.get('idempotent-replayed')).toBeNull();
 }
 
 describe('the database connection dies inside the transaction', () => {
@@ -88,19 +98,8 @@ describe('the database connection dies inside the transaction', () => {
         params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
       });
 
-    const failed = await whileUserRowLocked(joiner.user.id, async (holder) => {
-      const pending = join();
-      const backend = await blockedBackend(holder);
-      // It waits to debit the joiner: the order row was already updated in its transaction.
-      expect(backend.query).toContain('INSERT INTO credit_ledger');
-      await terminate(backend.pid);
-      return pending;
-    });
-
-    expect(failed.response.status).toBe(503);
-    expect(failed.response.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(failed.response.headers.get('idempotent-replayed')).toBeNull();
-    expect(failed.error).toMatchObject({ status: 503, code: 'database_unavailable' });
+    // It waits to debit the joiner: the order row was already updated in its transaction.
+    await connectionKilledDuring(joiner.user.id, join, 'INSERT INTO credit_ledger');
     expect(await keyRow(db.sql, joiner.user.id, key)).toBeUndefined();
     expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
     expect(await ledgerOf(db.sql, joiner.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
@@ -125,16 +124,7 @@ describe('the database connection dies inside the transaction', () => {
     const key = newKey();
     const create = () => creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: splitOrderInput(store) });
 
-    const failed = await whileUserRowLocked(creator.user.id, async (holder) => {
-      const pending = create();
-      const backend = await blockedBackend(holder);
-      expect(backend.query).toContain('INSERT INTO credit_ledger');
-      await terminate(backend.pid);
-      return pending;
-    });
-
-    expect(failed.response.status).toBe(503);
-    expect(failed.response.headers.get('retry-after')).toMatch(/^\d+$/);
+    await connectionKilledDuring(creator.user.id, create, 'INSERT INTO credit_ledger');
     expect(await keyRow(db.sql, creator.user.id, key)).toBeUndefined();
     const [{ orders }] = await db.sql`SELECT count(*)::int AS orders FROM orders WHERE creator_id = ${creator.user.id}`;
     expect(orders).toBe(0);
@@ -153,12 +143,7 @@ describe('the database connection dies inside the transaction', () => {
     const user = await actor(patient.baseUrl, 'Survivor');
     const key = newKey();
     const topUp = () => user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 4_000 } });
-    const failed = await whileUserRowLocked(user.user.id, async (holder) => {
-      const pending = topUp();
-      await terminate((await blockedBackend(holder)).pid);
-      return pending;
-    });
-    expect(failed.response.status).toBe(503);
+    await connectionKilledDuring(user.user.id, topUp);
     // Enough requests to go through every connection of the pool (DB_POOL_MAX=4) more than once.
     for (let i = 0; i < 12; i++) {
       const me = await user.client.GET('/users/me');
@@ -190,7 +175,7 @@ describe('the server process dies inside the transaction', () => {
       return backend.pid;
     });
     // Released, the orphaned backend finds its client gone and aborts its transaction.
-    await backendGone(db.sql, orphanPid);
+    await backendGone(orphanPid);
     expect(await keyRow(db.sql, user.user.id, key)).toBeUndefined();
     expect(await ledgerOf(db.sql, user.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
 
@@ -210,9 +195,8 @@ describe('a lock wait that runs out', () => {
     const topUp = () => user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 3_000 } });
 
     const busy = await whileUserRowLocked(user.user.id, () => topUp());
-    expect(busy.response.status).toBe(409);
+    expectProblem(sdkAnswer(busy), 409, 'request_in_progress');
     expect(busy.response.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(busy.error).toMatchObject({ status: 409, code: 'request_in_progress' });
     expect(await keyRow(db.sql, user.user.id, key)).toBeUndefined();
     expect(await ledgerOf(db.sql, user.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
 
@@ -238,9 +222,8 @@ describe('a lock wait that runs out', () => {
       const meanwhile = await send(elsewhere);
       return [inFlight, meanwhile] as const;
     });
-    expect(duplicate.response.status).toBe(409);
+    expectProblem(sdkAnswer(duplicate), 409, 'request_in_progress');
     expect(duplicate.response.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(duplicate.error).toMatchObject({ code: 'request_in_progress' });
 
     const executed = await first;
     expect(executed.response.status).toBe(201);

@@ -12,7 +12,7 @@ import type { Database } from '../../src/db/schema.js';
 import { findAnswer } from '../../src/http/idempotency-store.js';
 import { runOnce } from '../../src/jobs/purge-idempotency-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { actor, demoStore, expectReplayOf, keyRow, ledgerOf, openOrder, splitOrderInput, type Actor, type DemoStore } from '../support/idempotency.js';
+import { actor, demoStore, eventually, expectReplayOf, keyRow, ledgerOf, openOrder, splitOrderInput, type Actor, type DemoStore } from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
 
@@ -113,10 +113,11 @@ describe('purge', () => {
     // An instance whose purge runs every second with a one-hour retention.
     const sweeper = await startServer(db.url, { JOBS_ENABLED: 'true', PURGE_CRON: '* * * * * *', IDEMPOTENCY_RETENTION_HOURS: '1' });
     try {
-      for (let attempt = 0; (await keyRow(db.sql, user.user.id, 'stale')) !== undefined; attempt++) {
-        if (attempt > 300) throw new Error(`the purge job never ran:\n${sweeper.logs.slice(-20).join('\n')}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await eventually(
+        async () => (await keyRow(db.sql, user.user.id, 'stale')) === undefined,
+        () => `the purge job never ran:\n${sweeper.logs.slice(-20).join('\n')}`,
+        { everyMs: 100 },
+      );
     } finally {
       await sweeper.stop();
     }
