@@ -1,7 +1,8 @@
 -- POST /orders (split, one item, delivery given), statement by statement as the service sends it
 -- (keep in step with src/orders/create.ts, src/orders/repository.ts, src/http/idempotency*.ts).
 -- The token's user is remembered by the service (no statement). bench_uuid() names the bench's
--- users, stores and menus (what the token and the body carry); prices follow loadtest/lib/data.ts.
+-- users, stores and menus (what the token and the body carry); prices and tips restate
+-- loadtest/lib/data.ts (the audit after this run prices each order from its menus and store).
 -- Variables from bench.ts (-D): users, stores, menus, i=0, body, headers.
 \set u random(0, :users - 1)
 \set s random(0, :stores - 1)

@@ -2,13 +2,14 @@
 -- (keep in step with src/orders/join.ts, src/users/repository.ts moveCredit, src/http/idempotency*.ts).
 -- The token's user is remembered by the service (no statement). The request's order and joiner
 -- are the bench's pending batch: order g (a counter per client) and its joiner, named with
--- bench_uuid(); price and tip follow loadtest/lib/data.ts. Variables from bench.ts (-D): prefix,
--- users, half, stores, clients, i=0, body, headers.
+-- bench_uuid(); price and tip restate loadtest/lib/data.ts (the audit after this run fails if they
+-- drift: the joiner's charge is checked against the order's items at their menus' prices).
+-- Variables from bench.ts (-D): prefix, users, half, stores, menus, clients, i=0, body, headers.
 \set g :i * :clients + :client_id
 \set i :i + 1
 \set creator (:g * 7919) % :users
 \set joiner (:g * 7919 + :half) % :users
-\set menu_total 16000 + (:g % 4) * 1000
+\set menu_total 16000 + (:g % :menus) * 1000
 \set tip 2000 + (((:g * 104729) % :stores) % 3) * 500
 \set amount -1 * ((:menu_total / 2) + (:tip / 2))
 
