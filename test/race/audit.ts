@@ -46,12 +46,28 @@ class Findings {
   }
 }
 
-/** What an order must hold by its state, and each side's share, computed independently of the service. */
-function expectedHolding(o: { status: string; split_type: string; menu_total: number; joiner_menu_total: number | null; delivery_tip: number }) {
+interface Priced {
+  split_type: string;
+  menu_total: number;
+  joiner_menu_total: number | null;
+  delivery_tip: number;
+}
+
+/**
+ * Each side's share (DESIGN §1), computed independently of the service: the harness reserves
+ * credit by it (World.newOrder) and the audit checks every charge against it.
+ */
+export function sharesOf(o: Priced): { creator: number; joiner: number } {
   const creator =
     o.split_type === 'split' ? Math.ceil(o.menu_total / 2) + Math.ceil(o.delivery_tip / 2) : o.menu_total + Math.ceil(o.delivery_tip / 2);
   const joiner =
     o.split_type === 'split' ? Math.floor(o.menu_total / 2) + Math.floor(o.delivery_tip / 2) : (o.joiner_menu_total ?? 0) + Math.floor(o.delivery_tip / 2);
+  return { creator, joiner };
+}
+
+/** What an order must hold by its state, and each side's share. */
+function expectedHolding(o: Priced & { status: string }) {
+  const { creator, joiner } = sharesOf(o);
   const holds = o.status === 'pending' ? creator : o.status === 'matched' || o.status === 'completed' ? creator + joiner : 0;
   return { creator, joiner, holds };
 }

@@ -15,6 +15,7 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedde
 import { migrate } from '../../src/db/migrate.js';
 import { seedDemoData } from '../../src/db/seed.js';
 import { databaseUrl, freePort } from '../support/urls.js';
+import { sharesOf } from './audit.js';
 import { actorClients, api, is2xx, isBusy, type Actor, type Answer, type CreateBody, type OrderItem } from './http.js';
 import { launchInstance, type Instance } from './instance.js';
 import { DB_CONNECT_TIMEOUT_S, type ScenarioStats } from './stats.js';
@@ -362,10 +363,12 @@ export class World {
     const items = this.items(splitType === 'split' ? minimum : 0);
     const creatorTotal = this.totalOf(items);
     const joinerItems = splitType === 'separate' ? this.items(minimum - creatorTotal) : undefined;
-    const creatorShare =
-      splitType === 'split' ? Math.ceil(creatorTotal / 2) + Math.ceil(tip / 2) : creatorTotal + Math.ceil(tip / 2);
-    const joinerShare =
-      splitType === 'split' ? Math.floor(creatorTotal / 2) + Math.floor(tip / 2) : this.totalOf(joinerItems!) + Math.floor(tip / 2);
+    const { creator: creatorShare, joiner: joinerShare } = sharesOf({
+      split_type: splitType,
+      menu_total: creatorTotal,
+      joiner_menu_total: joinerItems ? this.totalOf(joinerItems) : null,
+      delivery_tip: tip,
+    });
     const body: CreateBody = { store_id: this.store.id, split_type: splitType, items, delivery: this.delivery() };
     return { body, joinerItems, creatorShare, joinerShare };
   }
