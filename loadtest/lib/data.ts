@@ -31,7 +31,7 @@ export const md5Uuid = (text: string) => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20)}`;
 };
 
-export async function createUuidFunction(sql: postgres.Sql): Promise<void> {
+async function createUuidFunction(sql: postgres.Sql): Promise<void> {
   await sql`
     CREATE OR REPLACE FUNCTION bench_uuid(name text) RETURNS uuid LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
     $$ SELECT overlay(overlay(md5(name) PLACING '4' FROM 13) PLACING '8' FROM 17)::uuid $$`;
@@ -44,8 +44,6 @@ export async function createUuidFunction(sql: postgres.Sql): Promise<void> {
 export const userId = (n: number) => md5Uuid(`bench-user-${n}`);
 export const storeId = (n: number) => md5Uuid(`bench-store-${n}`);
 export const menuId = (store: number, menu: number) => md5Uuid(`bench-menu-${store}-${menu}`);
-/** Menus cost 16,000–19,000 KRW at stores whose minimum is 15,000: one item makes a split order. */
-export const menuPrice = (menu: number) => 16_000 + menu * 1_000;
 
 export function randomPoint(random: () => number = Math.random, area: Area = CITY) {
   return { lat: area.lat0 + random() * area.dLat, lon: area.lon0 + random() * area.dLon };
@@ -62,6 +60,8 @@ export async function createStoresAndUsers(sql: postgres.Sql, users: number): Pr
            ${CITY.lat0} + random() * ${CITY.dLat}, ${CITY.lon0} + random() * ${CITY.dLon},
            15000, 2000 + (g % 3) * 500, 30
     FROM generate_series(0, ${BENCH_STORES - 1}) g`;
+  // Menus cost 16,000–19,000 KRW at stores whose minimum is 15,000: one item makes a split order.
+  // loadtest/pgbench/*.sql restate these prices and tips; the audit prices their orders from these rows.
   await sql`
     INSERT INTO menus (id, store_id, name, price)
     SELECT bench_uuid('bench-menu-' || s || '-' || m), bench_uuid('bench-store-' || s), 'Menu ' || m, 16000 + m * 1000
@@ -187,18 +187,6 @@ export async function insertOrders(sql: postgres.Sql, batch: OrderBatch): Promis
   await sql`CHECKPOINT`.catch(() => {
     // not allowed for this role: the run then shares the disk with that flush
   });
-}
-
-/** Ids (and versions) of a batch's orders in a given state, in batch order. */
-export async function batchOrders(sql: postgres.Sql, tag: string, count: number) {
-  const ids = Array.from({ length: count }, (_, g) => md5Uuid(`bench-order-${tag}-${g}`));
-  const rows: { id: string; creator_id: string; version: number; status: string }[] = [];
-  for (let i = 0; i < ids.length; i += 10_000) {
-    rows.push(...(await sql<{ id: string; creator_id: string; version: number; status: string }[]>`
-      SELECT id, creator_id, version, status FROM orders WHERE id = ANY(${ids.slice(i, i + 10_000)}::uuid[])`));
-  }
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return ids.map((id) => byId.get(id)!).filter(Boolean);
 }
 
 /** The users an order batch's generator assigned (creator, and the joiner it would get). */
