@@ -229,9 +229,10 @@ async function auditSql(world: World, sql: postgres.Sql): Promise<AuditResult> {
     const id = `${k.kind}/${k.ref}`;
     keysFor.set(id, [...(keysFor.get(id) ?? []), { user_id: k.user_id, n: k.n }]);
   }
+  const keyCount = (id: string) => (keysFor.get(id) ?? []).reduce((s, k) => s + k.n, 0);
   const expectOneKey = (id: string, user: string, what: string) => {
     const found = keysFor.get(id) ?? [];
-    const n = found.reduce((s, k) => s + k.n, 0);
+    const n = keyCount(id);
     if (n !== 1 || found[0].user_id !== user) f.add(`${what}: ${n} Idempotency-Keys (${JSON.stringify(found)}), expected exactly one of ${user}`);
     keysFor.delete(id);
   };
@@ -239,7 +240,7 @@ async function auditSql(world: World, sql: postgres.Sql): Promise<AuditResult> {
     expectOneKey(`create/${o.id}`, o.creator_id, `order ${o.id} creation`);
     if (o.joiner_id) expectOneKey(`join/${o.id}`, o.joiner_id, `order ${o.id} join`);
     if (o.status === 'cancelled') expectOneKey(`cancel/${o.id}`, o.creator_id, `order ${o.id} cancel`);
-    if (o.status === 'expired' && (keysFor.get(`expire/${o.id}`)?.length ?? 0) > 1) f.add(`order ${o.id}: expired under several keys`);
+    if (o.status === 'expired' && keyCount(`expire/${o.id}`) > 1) f.add(`order ${o.id}: expired under several keys`);
     keysFor.delete(`expire/${o.id}`);
     keysFor.delete(`complete/${o.id}`);
   }
@@ -323,7 +324,7 @@ async function auditHttp(world: World): Promise<AuditResult> {
   const orders = new Map<string, AuditedOrder>();
   const ids = [...orderIds];
   for (let i = 0; i < ids.length; i += 16) {
-    const got = await Promise.all(ids.slice(i, i + 16).map((id) => api.getOrder(world.actors[0], i % world.instances, id)));
+    const got = await Promise.all(ids.slice(i, i + 16).map((id, j) => api.getOrder(world.actors[0], (i + j) % world.instances, id)));
     for (const [j, answer] of got.entries()) {
       if (answer.status !== 200) {
         f.add(`order ${ids[i + j]}: GET answered ${answer.status}`);

@@ -136,10 +136,14 @@ export const api = {
         }),
       o,
     ),
-  expire: (a: Actor, i: number, orderId: string, etag: string, o?: SendOptions) =>
+  expire: (a: Actor, i: number, orderId: string, etag: string, key: string, o?: SendOptions) =>
     send<Order>(
       i,
-      (signal) => a.clients[i].POST('/orders/{orderId}/expire', { params: { path: { orderId }, header: { 'If-Match': etag } }, signal }),
+      (signal) =>
+        a.clients[i].POST('/orders/{orderId}/expire', {
+          params: { path: { orderId }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
+          signal,
+        }),
       o,
     ),
   topUp: (a: Actor, i: number, key: string, amount: number, o?: SendOptions) =>

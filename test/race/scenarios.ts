@@ -330,7 +330,7 @@ const expiryBoundary: Scenario = {
       const [join, expire, swept] = await Promise.all([
         at(untilExpiry + randomInt(-40, 40)).then(() => api.join(joiner, spread(world, n), order.id, etag, key(), opened.joinerItems)),
         n % 2 === 0
-          ? at(untilExpiry + randomInt(-20, 60)).then(() => api.expire(bystander, other(world, spread(world, n)), order.id, etag))
+          ? at(untilExpiry + randomInt(-20, 60)).then(() => api.expire(bystander, other(world, spread(world, n)), order.id, etag, key()))
           : Promise.resolve(undefined),
         n % 3 !== 2
           ? at(untilExpiry + randomInt(-20, 60)).then(() => expireOverdueOnce(own.database.db, 50).then(({ expired }) => expired))
