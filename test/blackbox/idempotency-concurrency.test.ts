@@ -10,8 +10,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, bodyText, demoStore, eventually, ledgerOf, openOrder, orderRow, sameUserOn, splitOrderInput, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE,
-  type Actor, type DemoStore,
+  actor, bodyText, demoStore, eventually, grantThen, ledgerOf, openOrder, orderRow, sameUserOn, SIGNUP_GRANT,
+  SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type Actor, type DemoStore,
 } from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
@@ -136,10 +136,9 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
     expect(execution.location).toBe(`/orders/${created.id}`);
     const orders = await db.sql`SELECT id FROM orders WHERE creator_id = ${users[0].user.id}`;
     expect(orders.map((o) => o.id)).toEqual([created.id]);
-    expect(await ledgerOf(db.sql, users[0].user.id)).toEqual([
-      { kind: 'signup_grant', amount: 50_000, order_id: null },
+    expect(await ledgerOf(db.sql, users[0].user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: created.id },
-    ]);
+    ));
 
     // Afterwards, on either instance, the key replays that one execution.
     for (const user of users) {
@@ -167,10 +166,9 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
     expect(execution.etag).toBe('"v2"');
     expect(JSON.parse(execution.text)).toMatchObject({ status: 'matched', joiner_id: joiners[0].user.id });
     expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'matched', version: 2, joiner_id: joiners[0].user.id });
-    expect(await ledgerOf(db.sql, joiners[0].user.id)).toEqual([
-      { kind: 'signup_grant', amount: 50_000, order_id: null },
+    expect(await ledgerOf(db.sql, joiners[0].user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id },
-    ]);
+    ));
     const [{ notes }] = await db.sql`SELECT count(*)::int AS notes FROM notifications WHERE order_id = ${order.id} AND kind = 'order_matched'`;
     expect(notes).toBe(2);
     await expectLedgerBalanced(db.sql);
@@ -185,13 +183,12 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
     );
 
     const execution = expectOneExecution(answers, 201);
-    expect(JSON.parse(execution.text)).toMatchObject({ credit: 60_000, entry: { kind: 'top_up', amount: 10_000 } });
-    expect(await ledgerOf(db.sql, users[0].user.id)).toEqual([
-      { kind: 'signup_grant', amount: 50_000, order_id: null },
+    expect(JSON.parse(execution.text)).toMatchObject({ credit: SIGNUP_GRANT + 10_000, entry: { kind: 'top_up', amount: 10_000 } });
+    expect(await ledgerOf(db.sql, users[0].user.id)).toEqual(grantThen(
       { kind: 'top_up', amount: 10_000, order_id: null },
-    ]);
+    ));
     const me = await users[1].client.GET('/users/me');
-    expect(me.data!.credit).toBe(60_000);
+    expect(me.data!.credit).toBe(SIGNUP_GRANT + 10_000);
     await expectLedgerBalanced(db.sql);
   });
 });
@@ -221,11 +218,10 @@ describe('one key, different requests, at once', () => {
         expect(JSON.parse(answer.text)).toMatchObject({ code: 'idempotency_key_reused' });
       }
     });
-    expect(await ledgerOf(db.sql, users[0].user.id)).toEqual([
-      { kind: 'signup_grant', amount: 50_000, order_id: null },
+    expect(await ledgerOf(db.sql, users[0].user.id)).toEqual(grantThen(
       { kind: 'top_up', amount: winner.entry.amount, order_id: null },
-    ]);
-    expect(winner.credit).toBe(50_000 + winner.entry.amount);
+    ));
+    expect(winner.credit).toBe(SIGNUP_GRANT + winner.entry.amount);
     await expectLedgerBalanced(db.sql);
   });
 });

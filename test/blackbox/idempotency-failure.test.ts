@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, demoStore, eventually, expectReplayOf, keyRow, ledgerOf, openOrder, orderRow, sameUserOn, splitOrderInput, SPLIT_CREATOR_SHARE,
-  SPLIT_JOINER_SHARE, type DemoStore,
+  actor, demoStore, eventually, expectReplayOf, grantThen, keyRow, ledgerOf, openOrder, orderRow, sameUserOn,
+  SIGNUP_GRANT, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type DemoStore,
 } from '../support/idempotency.js';
 import { expectProblem, sdkAnswer } from '../support/problems.js';
 import { startServer, type RunningServer } from '../support/server.js';
@@ -102,7 +102,7 @@ describe('the database connection dies inside the transaction', () => {
     await connectionKilledDuring(joiner.user.id, join, 'INSERT INTO credit_ledger');
     expect(await keyRow(db.sql, joiner.user.id, key)).toBeUndefined();
     expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
-    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
+    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual(grantThen());
     const [{ notes }] = await db.sql`SELECT count(*)::int AS notes FROM notifications WHERE order_id = ${order.id}`;
     expect(notes).toBe(0);
 
@@ -112,10 +112,9 @@ describe('the database connection dies inside the transaction', () => {
     expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
     expect(retry.data).toMatchObject({ status: 'matched', version: 2, joiner_id: joiner.user.id });
     expectReplayOf(retry, await join());
-    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual([
-      { kind: 'signup_grant', amount: 50_000, order_id: null },
+    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id },
-    ]);
+    ));
     await expectLedgerBalanced(db.sql);
   });
 
@@ -132,10 +131,9 @@ describe('the database connection dies inside the transaction', () => {
     const retry = await create();
     expect(retry.response.status).toBe(201);
     expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
-    expect(await ledgerOf(db.sql, creator.user.id)).toEqual([
-      { kind: 'signup_grant', amount: 50_000, order_id: null },
+    expect(await ledgerOf(db.sql, creator.user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: retry.data!.id },
-    ]);
+    ));
     await expectLedgerBalanced(db.sql);
   });
 
@@ -148,11 +146,11 @@ describe('the database connection dies inside the transaction', () => {
     for (let i = 0; i < 12; i++) {
       const me = await user.client.GET('/users/me');
       expect(me.response.status).toBe(200);
-      expect(me.data!.credit).toBe(50_000);
+      expect(me.data!.credit).toBe(SIGNUP_GRANT);
     }
     const retry = await topUp();
     expect(retry.response.status).toBe(201);
-    expect(retry.data!.credit).toBe(54_000);
+    expect(retry.data!.credit).toBe(SIGNUP_GRANT + 4_000);
     await expectLedgerBalanced(db.sql);
   });
 });
@@ -177,13 +175,13 @@ describe('the server process dies inside the transaction', () => {
     // Released, the orphaned backend finds its client gone and aborts its transaction.
     await backendGone(orphanPid);
     expect(await keyRow(db.sql, user.user.id, key)).toBeUndefined();
-    expect(await ledgerOf(db.sql, user.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
+    expect(await ledgerOf(db.sql, user.user.id)).toEqual(grantThen());
 
     const survivor = sameUserOn(patient.baseUrl, user);
     const retry = await survivor.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body });
     expect(retry.response.status).toBe(201);
     expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
-    expect(retry.data!.credit).toBe(58_000);
+    expect(retry.data!.credit).toBe(SIGNUP_GRANT + 8_000);
     await expectLedgerBalanced(db.sql);
   });
 });
@@ -198,12 +196,12 @@ describe('a lock wait that runs out', () => {
     expectProblem(sdkAnswer(busy), 409, 'request_in_progress');
     expect(busy.response.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(await keyRow(db.sql, user.user.id, key)).toBeUndefined();
-    expect(await ledgerOf(db.sql, user.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
+    expect(await ledgerOf(db.sql, user.user.id)).toEqual(grantThen());
 
     const retry = await topUp();
     expect(retry.response.status).toBe(201);
     expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
-    expect(retry.data!.credit).toBe(53_000);
+    expect(retry.data!.credit).toBe(SIGNUP_GRANT + 3_000);
     await expectLedgerBalanced(db.sql);
   });
 

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, demoStore, expectReplayOf, keyRow, ledgerOf, matchedOrder, openOrder, orderRow, splitOrderInput,
-  SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, type DemoStore,
+  actor, demoStore, expectReplayOf, grantThen, keyRow, ledgerOf, matchedOrder, openOrder, orderRow, SIGNUP_GRANT,
+  SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type DemoStore,
 } from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
@@ -43,10 +43,9 @@ describe('sequential retry of each money-moving action', () => {
 
     const [{ orders }] = await db.sql`SELECT count(*)::int AS orders FROM orders WHERE creator_id = ${creator.user.id}`;
     expect(orders).toBe(1);
-    expect(await ledgerOf(db.sql, creator.user.id)).toEqual([
-      { kind: 'signup_grant', amount: 50_000, order_id: null },
+    expect(await ledgerOf(db.sql, creator.user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: first.data!.id },
-    ]);
+    ));
     expect((await keyRow(db.sql, creator.user.id, key))?.response_status).toBe(201);
     await expectLedgerBalanced(db.sql);
   });
@@ -78,10 +77,9 @@ describe('sequential retry of each money-moving action', () => {
     expectReplayOf(first, late);
     expect(late.data!.status).toBe('matched');
 
-    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual([
-      { kind: 'signup_grant', amount: 50_000, order_id: null },
+    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id },
-    ]);
+    ));
     expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'completed', version: 3, joiner_id: joiner.user.id });
     await expectLedgerBalanced(db.sql);
   });
@@ -115,16 +113,15 @@ describe('sequential retry of each money-moving action', () => {
 
     const first = await send();
     expect(first.response.status).toBe(201);
-    expect(first.data!.credit).toBe(62_345);
+    expect(first.data!.credit).toBe(SIGNUP_GRANT + 12_345);
     const again = await send();
     expectReplayOf(first, again);
 
-    expect(await ledgerOf(db.sql, user.user.id)).toEqual([
-      { kind: 'signup_grant', amount: 50_000, order_id: null },
+    expect(await ledgerOf(db.sql, user.user.id)).toEqual(grantThen(
       { kind: 'top_up', amount: 12_345, order_id: null },
-    ]);
+    ));
     const me = await user.client.GET('/users/me');
-    expect(me.data!.credit).toBe(62_345);
+    expect(me.data!.credit).toBe(SIGNUP_GRANT + 12_345);
     await expectLedgerBalanced(db.sql);
   });
 });
@@ -195,8 +192,8 @@ describe('keys are scoped per user', () => {
     expect(anaTopUp.response.status).toBe(201);
     expect(boTopUp.response.status).toBe(201);
     expect(boTopUp.response.headers.get('idempotent-replayed')).toBeNull();
-    expect(anaTopUp.data!.credit).toBe(51_000);
-    expect(boTopUp.data!.credit).toBe(52_000);
+    expect(anaTopUp.data!.credit).toBe(SIGNUP_GRANT + 1_000);
+    expect(boTopUp.data!.credit).toBe(SIGNUP_GRANT + 2_000);
 
     // The very same request under the same key string: still Bo's own execution, not Ana's answer.
     const carol = await actor(server.baseUrl, 'Carol');

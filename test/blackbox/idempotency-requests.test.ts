@@ -7,7 +7,8 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, cancelOrder, demoStore, expectReplayOf, keyRow, ledgerOf, matchedOrder, openOrder, orderRow, splitOrderInput, type DemoStore,
+  actor, cancelOrder, demoStore, expectReplayOf, grantThen, keyRow, ledgerOf, matchedOrder, openOrder, orderRow,
+  SIGNUP_GRANT, SPLIT_JOINER_SHARE, splitOrderInput, type DemoStore,
 } from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, JEONJU, newKey } from '../support/world.js';
@@ -101,7 +102,7 @@ describe('the Idempotency-Key header itself', () => {
     expect(create.response.status).toBe(400);
     expect(create.error).toMatchObject({ code: 'validation_failed' });
 
-    expect(await ledgerOf(db.sql, user.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
+    expect(await ledgerOf(db.sql, user.user.id)).toEqual(grantThen());
     expect(await countOrdersOf(user.user.id)).toBe(0);
     expect(await countKeysOf(user.user.id)).toBe(0);
     await expectLedgerBalanced(db.sql);
@@ -124,7 +125,7 @@ describe('the Idempotency-Key header itself', () => {
       const answer = await rawExchange(server.baseUrl, Buffer.from(`${head}\r\n\r\n${body}`, 'latin1'));
       expect(answer.split('\r\n')[0]).toMatch(/^HTTP\/1\.1 400 /);
     }
-    expect(await ledgerOf(db.sql, user.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
+    expect(await ledgerOf(db.sql, user.user.id)).toEqual(grantThen());
     expect(await countKeysOf(user.user.id)).toBe(0);
     await expectLedgerBalanced(db.sql);
   });
@@ -268,11 +269,10 @@ describe('a key is bound to its request (fingerprint)', () => {
       }),
     );
     expect(await orderRow(db.sql, second.order.id)).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
-    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual([
-      { kind: 'signup_grant', amount: 50_000, order_id: null },
+    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual(grantThen(
       { kind: 'top_up', amount: 3_000, order_id: null },
-      { kind: 'order_charge', amount: -13_000, order_id: first.order.id },
-    ]);
+      { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: first.order.id },
+    ));
     await expectLedgerBalanced(db.sql);
   });
 });
@@ -294,7 +294,7 @@ describe('deterministic refusals are stored and replayed as they were', () => {
     expect(first.error).toMatchObject({ status: 402, code: 'insufficient_credit' });
     expect((await keyRow(db.sql, creator.user.id, key))?.response_status).toBe(402);
     const topUp = await creator.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': newKey() } }, body: { amount: 20_000 } });
-    expect(topUp.data!.credit).toBe(70_000);
+    expect(topUp.data!.credit).toBe(SIGNUP_GRANT + 20_000);
 
     const again = await send(key);
     expectStoredRefusal(first, again, 402);
@@ -302,11 +302,10 @@ describe('deterministic refusals are stored and replayed as they were', () => {
 
     const fresh = await send(newKey());
     expect(fresh.response.status).toBe(201);
-    expect(await ledgerOf(db.sql, creator.user.id)).toEqual([
-      { kind: 'signup_grant', amount: 50_000, order_id: null },
+    expect(await ledgerOf(db.sql, creator.user.id)).toEqual(grantThen(
       { kind: 'top_up', amount: 20_000, order_id: null },
       { kind: 'order_charge', amount: -59_000, order_id: fresh.data!.id },
-    ]);
+    ));
     await expectLedgerBalanced(db.sql);
   });
 
@@ -328,7 +327,7 @@ describe('deterministic refusals are stored and replayed as they were', () => {
     const again = await send();
     expectStoredRefusal(first, again, 412);
     expect(again.response.headers.get('etag')).toBe(etag);
-    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
+    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual(grantThen());
     await expectLedgerBalanced(db.sql);
   });
 
@@ -349,7 +348,7 @@ describe('deterministic refusals are stored and replayed as they were', () => {
     const again = await send();
     expectStoredRefusal(first, again, 409);
     expect(again.response.headers.get('retry-after')).toBeNull();
-    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual([{ kind: 'signup_grant', amount: 50_000, order_id: null }]);
+    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual(grantThen());
     await expectLedgerBalanced(db.sql);
   });
 

@@ -12,7 +12,10 @@ import type { Database } from '../../src/db/schema.js';
 import { findAnswer } from '../../src/http/idempotency-store.js';
 import { runOnce } from '../../src/jobs/purge-idempotency-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { actor, demoStore, eventually, expectReplayOf, keyRow, ledgerOf, openOrder, splitOrderInput, type Actor, type DemoStore } from '../support/idempotency.js';
+import {
+  actor, demoStore, eventually, expectReplayOf, keyRow, ledgerOf, openOrder, SIGNUP_GRANT, splitOrderInput,
+  type Actor, type DemoStore,
+} from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
 
@@ -92,13 +95,13 @@ describe('purge', () => {
     expect(again.response.status).toBe(201);
     expect(again.response.headers.get('idempotent-replayed')).toBeNull();
     expect(again.data!.entry.id).not.toBe(first.data!.entry.id);
-    expect(again.data!.credit).toBe(57_000);
+    expect(again.data!.credit).toBe(SIGNUP_GRANT + 2_000 + 3_000 + 2_000);
     // Purged means forgotten entirely: even a different request under that key simply runs.
     await age(user.user.id, 'old-key', 25);
     expect(await runOnce(service.db, 24, 500)).toEqual({ purged: 1 });
     const different = await topUp(user, 'old-key', 500);
     expect(different.response.status).toBe(201);
-    expect(different.data!.credit).toBe(57_500);
+    expect(different.data!.credit).toBe(SIGNUP_GRANT + 2_000 + 3_000 + 2_000 + 500);
 
     expectReplayOf(kept, await topUp(user, 'recent-key', 3_000));
     expect((await ledgerOf(db.sql, user.user.id)).filter((r) => r.kind === 'top_up').map((r) => r.amount)).toEqual([2_000, 3_000, 2_000, 500]);

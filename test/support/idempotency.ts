@@ -111,6 +111,9 @@ export async function cancelOrder(creator: TestUser, orderId: string, etag: stri
   expect(cancelled.response.status).toBe(200);
 }
 
+/** The credit every new user is granted (SIGNUP_GRANT_KRW, default 50,000): the first row of every ledger. */
+export const SIGNUP_GRANT = 50_000;
+
 export interface LedgerRow {
   kind: string;
   amount: number;
@@ -122,6 +125,9 @@ export async function ledgerOf(sql: postgres.Sql, userId: string): Promise<Ledge
   return sql<LedgerRow[]>`
     SELECT kind, amount, order_id FROM credit_ledger WHERE user_id = ${userId} ORDER BY id`;
 }
+
+/** A ledger as it starts (the sign-up grant), followed by `rows`. */
+export const grantThen = (...rows: LedgerRow[]): LedgerRow[] => [{ kind: 'signup_grant', amount: SIGNUP_GRANT, order_id: null }, ...rows];
 
 export async function keyRow(sql: postgres.Sql, userId: string, key: string) {
   const [row] = await sql<{ response_status: number; response_body: string; created_at: Date }[]>`
