@@ -5,11 +5,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { audit } from './audit.js';
-import { markdown, summaryTable, writeReport, type HarnessReport, type ScenarioReport } from './report.js';
+import { summaryTable, writeReport, type HarnessReport, type ScenarioReport } from './report.js';
 import { SCENARIOS, ScenarioStats } from './scenarios.js';
 import { createEnvironment, harnessAborted, World } from './setup.js';
 
-export const RESULTS_DIR = fileURLToPath(new URL('../../race-results/', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('../../race-results/', import.meta.url));
 /** SHUTDOWN_GRACE_MS (10 s) for in-flight requests, then a few seconds to close the pool. */
 const SHUTDOWN_BOUND_MS = 20_000;
 
@@ -127,5 +127,5 @@ export async function runHarness(options: HarnessOptions): Promise<HarnessReport
   return { ...report, files };
 }
 
-export { markdown, summaryTable };
+export { summaryTable };
 export type { HarnessReport };

@@ -27,7 +27,6 @@ export interface Answer<Body = unknown> {
 }
 
 export type Order = Schemas['Order'];
-export type TopUpResult = Schemas['TopUpResult'];
 
 interface SdkResult {
   data?: unknown;
@@ -42,7 +41,7 @@ export type SendOptions = { abortAfterMs?: number };
  * Sends one request. `abortAfterMs` aborts it on purpose after that many milliseconds, as an
  * impatient client would (status 'aborted'); the REQUEST_TIMEOUT_MS bound turns into 'timeout'.
  */
-export async function send<Body>(
+async function send<Body>(
   instance: number,
   call: (signal: AbortSignal) => Promise<SdkResult>,
   options: SendOptions = {},
@@ -99,17 +98,8 @@ export function actorClients(baseUrls: string[], token: string): CoOrderClient[]
   return baseUrls.map((url) => createCoOrderClient(url, token));
 }
 
-export interface OrderItem {
-  menu_id: string;
-  quantity: number;
-}
-
-export interface CreateBody {
-  store_id: string;
-  split_type: 'split' | 'separate';
-  items: OrderItem[];
-  delivery: { address: string; lat: number; lon: number };
-}
+export type OrderItem = Schemas['OrderItemInput'];
+export type CreateBody = Schemas['CreateOrderInput'];
 
 /** The calls the scenarios make, each a typed SDK call. */
 export const api = {
@@ -147,7 +137,7 @@ export const api = {
       o,
     ),
   topUp: (a: Actor, i: number, key: string, amount: number, o?: SendOptions) =>
-    send<TopUpResult>(
+    send<Schemas['TopUpResult']>(
       i,
       (signal) => a.clients[i].POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount }, signal }),
       o,

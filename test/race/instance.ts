@@ -15,8 +15,6 @@ const KEPT_LOG_LINES = 300;
 export interface Instance {
   readonly name: string;
   readonly baseUrl: string;
-  /** The last log lines of the current and earlier processes. */
-  logs(): string[];
   /** The last error-level lines (pino level ≥ 50) and crash output. */
   errors(): string[];
   /** SIGKILL: dies mid-whatever, as in a crash; resolves when the process is gone. */
@@ -28,8 +26,6 @@ export interface Instance {
    * the exit code, or 'killed' when it had to be killed.
    */
   stop(withinMs?: number): Promise<number | null | 'killed'>;
-  readonly pid: number | undefined;
-  readonly restarts: number;
   readonly alive: boolean;
   /** Exits nobody asked for (a crash), each with the output that came before it. */
   takeCrashes(): string[];
@@ -63,7 +59,6 @@ export async function launchInstance(options: {
   };
   let child: ChildProcess | undefined;
   let exited: Promise<number | null> = Promise.resolve(null);
-  let restarts = 0;
   let exitExpected = false;
   const crashes: string[] = [];
 
@@ -121,14 +116,7 @@ export async function launchInstance(options: {
   return {
     name: options.name,
     baseUrl,
-    logs: () => [...lines],
     errors: () => errorLines.filter((l) => !l.includes('[NODE-CRON]')),
-    get pid() {
-      return child?.pid;
-    },
-    get restarts() {
-      return restarts;
-    },
     get alive() {
       return alive();
     },
@@ -140,7 +128,6 @@ export async function launchInstance(options: {
     },
     restart: async () => {
       if (alive()) throw new Error(`${options.name} is still running`);
-      restarts++;
       await start();
     },
     stop: async (withinMs = 30_000) => {

@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { createCoOrderClient } from '../../openapi/client.js';
+import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../openapi/client.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -21,7 +21,7 @@ import { launchInstance, type Instance } from './instance.js';
 import { DB_CONNECT_TIMEOUT_S, type ScenarioStats } from './stats.js';
 
 /** Everyone orders around Jeonbuk National University, within this many metres of one point. */
-export const CENTRE = { lat: 35.8468, lon: 127.1297 };
+const CENTRE = { lat: 35.8468, lon: 127.1297 };
 const SPREAD_M = 150;
 
 export interface Environment {
@@ -129,7 +129,7 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
   };
 }
 
-export interface Menu {
+interface Menu {
   id: string;
   price: number;
 }
@@ -154,7 +154,7 @@ export interface Claim {
 export class Claims {
   private readonly seen = new Map<string, Claim>();
 
-  add(claim: Claim): void {
+  private add(claim: Claim): void {
     this.seen.set(`${claim.kind}/${claim.user_id}/${claim.order_id ?? claim.entry_id}/${claim.version ?? ''}`, claim);
   }
 
@@ -173,14 +173,9 @@ export class Claims {
   all(): Claim[] {
     return [...this.seen.values()];
   }
-
-  get size(): number {
-    return this.seen.size;
-  }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-export const pause = sleep;
+export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 
 /** Whether an answer says "nothing decided, ask again": no connection, a 503, or a 409 busy. */
@@ -226,7 +221,7 @@ export async function untilAnswered<B>(
     }
     if (answer.status !== 'aborted') {
       const retryAfterMs = answer.retryAfter ? Number(answer.retryAfter) * 1000 : 50;
-      await sleep(Math.min(retryAfterMs, 100 + n * 20) * (0.5 + Math.random()));
+      await pause(Math.min(retryAfterMs, 100 + n * 20) * (0.5 + Math.random()));
     }
   }
 }
@@ -306,7 +301,7 @@ export class World {
       );
       actors.push(...batch);
     }
-    const world = new World(env, actors, await pickStore(env.baseUrls[0], actors[0].token));
+    const world = new World(env, actors, await pickStore(actors[0].clients[0]));
     // A first top-up each through the API, so that scenarios rarely stop to refill a wallet.
     for (let i = 0; i < actors.length; i += 8) {
       await Promise.all(
@@ -333,7 +328,7 @@ export class World {
   }
 
   /** A delivery point somewhere within SPREAD_M of the centre: everyone is a neighbour. */
-  delivery(): CreateBody['delivery'] {
+  delivery(): Schemas['AddressInput'] {
     const r = Math.sqrt(Math.random()) * SPREAD_M;
     const angle = Math.random() * 2 * Math.PI;
     const lat = CENTRE.lat + (r * Math.cos(angle)) / 111_320;
@@ -375,8 +370,7 @@ export class World {
 }
 
 /** The cheapest store around the centre, with its menus, read through the API like any client. */
-async function pickStore(baseUrl: string, token: string): Promise<Store> {
-  const client = createCoOrderClient(baseUrl, token);
+async function pickStore(client: CoOrderClient): Promise<Store> {
   const stores = await client.GET('/stores', { params: { query: { limit: 100 } } });
   if (!stores.data) throw new Error(`GET /stores failed: ${stores.response.status}`);
   const near = stores.data.items
@@ -402,8 +396,4 @@ export async function inParallel(rounds: number, concurrency: number, round: (n:
       while (next < rounds && harnessAborted.reason === undefined) await round(next++);
     }),
   );
-}
-
-export function isAnswered(answer: Answer<unknown> | undefined): answer is Answer<unknown> {
-  return answer !== undefined;
 }
