@@ -307,6 +307,22 @@ const retryStorm: Scenario = {
   },
 };
 
+/**
+ * The order of scenario 5 once it has left pending: each try sweeps it as the next sweep would (an
+ * instance's sweeper may hold it for a moment: SKIP LOCKED leaves it to that one) and reads it back.
+ */
+async function settledRow(own: NonNullable<World['env']['own']>, orderId: string) {
+  type Row = { status: string; joiner_id: string | null; in_time: boolean | null; after_expiry: boolean | null };
+  for (let tries = 1; ; tries++) {
+    await expireOverdueOnce(own.database.db, 50);
+    const [row] = await own.sql<Row[]>`
+      SELECT status, joiner_id, matched_at < expires_at AS in_time, expired_at >= expires_at AS after_expiry
+      FROM orders WHERE id = ${orderId}`;
+    if (row.status !== 'pending' || tries === 100) return row;
+    await pause(50);
+  }
+}
+
 /** 5. Join at the expiry boundary while both instances' sweepers and a direct runOnce() run. */
 const expiryBoundary: Scenario = {
   id: 5,
@@ -343,33 +359,23 @@ const expiryBoundary: Scenario = {
         stats.record(expire, 'expire at expiry');
         world.claims.fromAnswer('expire', bystander, expire);
       }
-      // Whatever is left overdue is swept now, as the next sweep would (an instance's sweeper may
-      // hold it for a moment: SKIP LOCKED leaves it to that one).
+      // Whatever is left overdue is swept now.
       await at(untilExpiry + 100);
-      type Row = { status: string; joiner_id: string | null; in_time: boolean | null; after_expiry: boolean | null };
-      let row: Row | undefined;
-      for (let tries = 0; tries < 100; tries++) {
-        await expireOverdueOnce(own.database.db, 50);
-        [row] = await own.sql<Row[]>`
-          SELECT status, joiner_id, matched_at < expires_at AS in_time, expired_at >= expires_at AS after_expiry
-          FROM orders WHERE id = ${order.id}`;
-        if (row.status !== 'pending') break;
-        await pause(50);
-      }
+      const row = await settledRow(own, order.id);
       const where = `order ${order.id} (expiry +${untilExpiry} ms)`;
       const expireLost =
         !expire || expire.status === 412 || isBusy(expire) || (expire.status === 409 && ['order_not_pending', 'order_not_yet_expired'].includes(expire.code ?? ''));
       if (join.status === 200) {
-        if (row!.status !== 'matched' || row!.joiner_id !== joiner.id || !row!.in_time) {
-          fail(`${where}: join 200 but the order is ${row!.status}, joiner ${row!.joiner_id}, matched before expiry: ${row!.in_time}`);
+        if (row.status !== 'matched' || row.joiner_id !== joiner.id || !row.in_time) {
+          fail(`${where}: join 200 but the order is ${row.status}, joiner ${row.joiner_id}, matched before expiry: ${row.in_time}`);
         }
         if (!expireLost) fail(`${where}: join won, yet expire got ${describe(expire!)}`);
         stats.count('join won');
       } else {
         const joinLost = join.status === 412 || isBusy(join) || (join.status === 409 && ['order_expired', 'order_not_pending'].includes(join.code ?? ''));
         if (!joinLost) fail(`${where}: join got ${describe(join)}`);
-        if (row!.status !== 'expired' || !row!.after_expiry) {
-          fail(`${where}: join lost (${describe(join)}) but the order is ${row!.status}, expired after expires_at: ${row!.after_expiry}`);
+        if (row.status !== 'expired' || !row.after_expiry) {
+          fail(`${where}: join lost (${describe(join)}) but the order is ${row.status}, expired after expires_at: ${row.after_expiry}`);
         }
         if (expire && expire.status !== 200 && !expireLost) fail(`${where}: expire got ${describe(expire)}`);
         stats.count(expire?.status === 200 ? 'expired by POST /expire' : 'expired by a sweeper or runOnce');
