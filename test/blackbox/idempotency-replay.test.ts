@@ -3,11 +3,13 @@
  * byte-identical body, same ETag/Location, `Idempotent-Replayed: true`) and moves no money twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Schemas } from '../../openapi/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
   actor, demoStore, expectReplayOf, grantThen, keyRow, ledgerOf, matchedOrder, openOrder, orderRow, SIGNUP_GRANT,
-  SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type DemoStore,
+  SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type Actor, type DemoStore,
 } from '../support/idempotency.js';
+import { joinOrder } from '../support/orders.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
 
@@ -25,6 +27,17 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/**
+ * The first answer is checked against an independent read, GET /orders/{id} right after it, so a
+ * replay equal to it is equal to the truth, not merely to something as wrong as itself.
+ */
+async function expectOrderAsNow(who: Actor, answer: { data?: Schemas['Order']; response: Response }) {
+  const read = await who.client.GET('/orders/{orderId}', { params: { path: { orderId: answer.data!.id } } });
+  expect(read.response.status).toBe(200);
+  expect(answer.data).toEqual(read.data);
+  expect(answer.response.headers.get('etag')).toBe(read.response.headers.get('etag'));
+}
+
 describe('sequential retry of each money-moving action', () => {
   it('POST /orders: the retry gets the same 201, body, ETag and Location, and the creator is charged once', async () => {
     const creator = await actor(server.baseUrl, 'Creator');
@@ -36,10 +49,15 @@ describe('sequential retry of each money-moving action', () => {
     expect(first.response.status).toBe(201);
     expect(first.response.headers.get('location')).toBe(`/orders/${first.data!.id}`);
     expect(first.response.headers.get('etag')).toBe('"v1"');
+    await expectOrderAsNow(creator, first);
     const again = await send();
-    const third = await send();
     expectReplayOf(first, again);
+
+    // Someone joins meanwhile: the replay is the stored 201 (pending, v1), not a fresh rendering.
+    await joinOrder(await actor(server.baseUrl, 'Joiner'), first.data!.id, '"v1"');
+    const third = await send();
     expectReplayOf(first, third);
+    expect(third.data).toMatchObject({ status: 'pending', version: 1 });
 
     const [{ orders }] = await db.sql`SELECT count(*)::int AS orders FROM orders WHERE creator_id = ${creator.user.id}`;
     expect(orders).toBe(1);
@@ -65,6 +83,7 @@ describe('sequential retry of each money-moving action', () => {
     expect(first.response.status).toBe(200);
     expect(first.data!.status).toBe('matched');
     expect(first.response.headers.get('etag')).toBe('"v2"');
+    await expectOrderAsNow(joiner, first);
     const again = await send();
     expectReplayOf(first, again);
 
@@ -96,6 +115,7 @@ describe('sequential retry of each money-moving action', () => {
     const first = await send();
     expect(first.response.status).toBe(200);
     expect(first.data!.status).toBe('cancelled');
+    await expectOrderAsNow(creator, first);
     const again = await send();
     expectReplayOf(first, again);
 
@@ -114,14 +134,23 @@ describe('sequential retry of each money-moving action', () => {
     const first = await send();
     expect(first.response.status).toBe(201);
     expect(first.data!.credit).toBe(SIGNUP_GRANT + 12_345);
+    // The entry is the one the ledger holds (an independent read), not just a well-formed object.
+    const ledger = await user.client.GET('/users/me/ledger');
+    expect(ledger.data!.items.find((entry) => entry.kind === 'top_up')).toEqual(first.data!.entry);
+
+    // Another top-up (its own key) meanwhile: the replay is the stored 201, not today's balance.
+    const other = await user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': newKey() } }, body: { amount: 100 } });
+    expect(other.data!.credit).toBe(SIGNUP_GRANT + 12_345 + 100);
     const again = await send();
     expectReplayOf(first, again);
+    expect(again.data!.credit).toBe(SIGNUP_GRANT + 12_345);
 
     expect(await ledgerOf(db.sql, user.user.id)).toEqual(grantThen(
       { kind: 'top_up', amount: 12_345, order_id: null },
+      { kind: 'top_up', amount: 100, order_id: null },
     ));
     const me = await user.client.GET('/users/me');
-    expect(me.data!.credit).toBe(SIGNUP_GRANT + 12_345);
+    expect(me.data!.credit).toBe(SIGNUP_GRANT + 12_345 + 100);
     await expectLedgerBalanced(db.sql);
   });
 });
@@ -142,6 +171,7 @@ describe('actions that take a key optionally (expire, complete)', () => {
     const first = await send();
     expect(first.response.status).toBe(200);
     expect(first.data!.status).toBe('expired');
+    await expectOrderAsNow(creator, first);
     const again = await send();
     expectReplayOf(first, again);
 
@@ -164,6 +194,7 @@ describe('actions that take a key optionally (expire, complete)', () => {
     expect(first.response.status).toBe(200);
     expect(first.data!.status).toBe('completed');
     expect(first.response.headers.get('etag')).toBe('"v3"');
+    await expectOrderAsNow(creator, first);
     const again = await send();
     expectReplayOf(first, again);
 
