@@ -11,6 +11,7 @@
 \set price 16000 + :m * 1000
 \set tip 2000 + (:s % 3) * 500
 \set charge ((:price + 1) / 2) + ((:tip + 1) / 2)
+\set amount -1 * :charge
 
 -- idempotency pre-read (findAnswer)
 SELECT fingerprint, response_status, response_body, response_headers FROM idempotency_keys
@@ -38,15 +39,16 @@ items AS (
               ARRAY[:price::bigint], ARRAY[1])
        WITH ORDINALITY AS i(menu_id, name, unit_price, quantity, n)
   ORDER BY i.n),
+-- creditMoveSql (src/users/repository.ts), amount = -charge
 debited AS (
-  UPDATE users SET credit = credit - :charge, version = version + 1
-  WHERE id = bench_uuid('bench-user-' || :u) AND credit - :charge >= 0
+  UPDATE users SET credit = credit + :amount, version = version + 1
+  WHERE id = bench_uuid('bench-user-' || :u) AND credit + :amount >= 0
   RETURNING id, credit),
-charged AS (
+moved AS (
   INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id)
-  SELECT id, 'order_charge', -:charge::bigint, credit, (SELECT id FROM o) FROM debited
-  RETURNING id)
-SELECT o.*, EXISTS (SELECT FROM charged) AS charged FROM o;
+  SELECT id, 'order_charge', :amount, credit, (SELECT id FROM o) FROM debited
+  RETURNING *)
+SELECT o.*, EXISTS (SELECT FROM moved) AS charged FROM o;
 -- claimStatement, with the stored answer, in the COMMIT's round trip
 \startpipeline
 INSERT INTO idempotency_keys (user_id, key, fingerprint, response_status, response_body, response_headers)

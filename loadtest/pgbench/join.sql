@@ -33,16 +33,18 @@ RETURNING *, coalesce((
 WITH debited AS (
   UPDATE users SET credit = credit + :amount, version = version + 1
   WHERE id = bench_uuid('bench-user-' || :joiner) AND credit + :amount >= 0
-  RETURNING id, credit), notified AS (
+  RETURNING id, credit),
+moved AS (
+  INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id)
+  SELECT id, 'order_charge', :amount, credit, bench_uuid(:prefix || :g) FROM debited
+  RETURNING *), notified AS (
     INSERT INTO notifications (user_id, order_id, kind, message)
     SELECT * FROM unnest(ARRAY[bench_uuid('bench-user-' || :creator), bench_uuid('bench-user-' || :joiner)],
                          ARRAY[bench_uuid(:prefix || :g), bench_uuid(:prefix || :g)],
                          ARRAY['order_matched', 'order_matched'],
                          ARRAY['A neighbour joined your order: it is on its way.', 'You joined the order: it is on its way.'])
     WHERE EXISTS (SELECT FROM debited))
-INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id)
-SELECT id, 'order_charge', :amount, credit, bench_uuid(:prefix || :g) FROM debited
-RETURNING *;
+SELECT * FROM moved;
 -- claimStatement, with the stored answer, in the COMMIT's round trip
 \startpipeline
 INSERT INTO idempotency_keys (user_id, key, fingerprint, response_status, response_body, response_headers)
