@@ -24,7 +24,6 @@ let store: DemoStore;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  // Small pools: two instances and the other test files share one PostgreSQL.
   // Pools of 10 so all 20 requests can wait inside a transaction at once; lock waits long enough
   // to outlast the held phase (a request that still runs out gets 409 + Retry-After, which is allowed).
   const env = { DB_POOL_MAX: '10', LOCK_WAIT_MS: '15000' };
@@ -55,8 +54,8 @@ type Hold = { table: 'users' | 'orders'; id: string } | undefined;
 
 /**
  * Fires every request before awaiting any, alternating instances, and collects what came back.
- * With a hold, the row is locked first and released only once every request either waits on a
- * lock inside its transaction or has already answered.
+ * With a hold, the row is locked first and released only once every request waits on a lock
+ * inside its transaction (none may have answered by then: the requests really overlap).
  */
 async function fireAtOnce(users: Actor[], send: (user: Actor, i: number) => Promise<{ response: Response }>, hold: Hold): Promise<Answer[]> {
   let settled = 0;
@@ -80,8 +79,7 @@ async function fireAtOnce(users: Actor[], send: (user: Actor, i: number) => Prom
   let pending: Promise<Answer>[] = [];
   await db.sql.begin(async (tx) => {
     // NO KEY UPDATE: the action's own update of the row waits; foreign-key checks against it do not.
-    if (hold.table === 'users') await tx`SELECT id FROM users WHERE id = ${hold.id} FOR NO KEY UPDATE`;
-    else await tx`SELECT id FROM orders WHERE id = ${hold.id} FOR NO KEY UPDATE`;
+    await tx`SELECT id FROM ${tx(hold.table)} WHERE id = ${hold.id} FOR NO KEY UPDATE`;
     pending = fire();
     let waiting = 0;
     await eventually(
@@ -94,6 +92,8 @@ async function fireAtOnce(users: Actor[], send: (user: Actor, i: number) => Prom
       () => `only ${waiting} requests waiting and ${settled} answered`,
       { timeoutMs: 60_000 },
     );
+    // Nothing answered before the release: all of them were inside their transactions at once.
+    expect({ waiting, settled }).toEqual({ waiting: DUPLICATES, settled: 0 });
   });
   return Promise.all(pending);
 }
@@ -150,7 +150,7 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
   });
 
   it('POST /orders/{id}/join: one match, one charge of the joiner', async () => {
-    const [creator] = await onBothInstances('Creator');
+    const creator = await actor(servers[0].baseUrl, 'Creator');
     const joiners = await onBothInstances('Joiner');
     const { order, etag } = await openOrder(creator, store);
     const key = newKey();
