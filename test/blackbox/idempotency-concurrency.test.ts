@@ -10,8 +10,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, bodyText, demoStore, eventually, grantThen, ledgerOf, openOrder, orderRow, sameUserOn, SIGNUP_GRANT,
-  SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type Actor, type DemoStore,
+  actor, bodyText, demoStore, eventually, grantThen, ledgerOf, openOrder, orderRow, ordersOf, sameUserOn,
+  SIGNUP_GRANT, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type Actor, type DemoStore,
 } from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
@@ -134,8 +134,7 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
     const execution = expectOneExecution(answers, 201);
     const created = JSON.parse(execution.text) as { id: string };
     expect(execution.location).toBe(`/orders/${created.id}`);
-    const orders = await db.sql`SELECT id FROM orders WHERE creator_id = ${users[0].user.id}`;
-    expect(orders.map((o) => o.id)).toEqual([created.id]);
+    expect(await ordersOf(db.sql, users[0].user.id)).toEqual([created.id]);
     expect(await ledgerOf(db.sql, users[0].user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: created.id },
     ));

@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, demoStore, eventually, expectReplayOf, grantThen, keyRow, ledgerOf, openOrder, orderRow, sameUserOn,
-  SIGNUP_GRANT, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type DemoStore,
+  actor, demoStore, eventually, expectReplayOf, grantThen, keyRow, ledgerOf, openOrder, orderRow, ordersOf,
+  sameUserOn, SIGNUP_GRANT, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type DemoStore,
 } from '../support/idempotency.js';
 import { expectProblem, sdkAnswer } from '../support/problems.js';
 import { startServer, type RunningServer } from '../support/server.js';
@@ -125,8 +125,7 @@ describe('the database connection dies inside the transaction', () => {
 
     await connectionKilledDuring(creator.user.id, create, 'INSERT INTO credit_ledger');
     expect(await keyRow(db.sql, creator.user.id, key)).toBeUndefined();
-    const [{ orders }] = await db.sql`SELECT count(*)::int AS orders FROM orders WHERE creator_id = ${creator.user.id}`;
-    expect(orders).toBe(0);
+    expect(await ordersOf(db.sql, creator.user.id)).toEqual([]);
 
     const retry = await create();
     expect(retry.response.status).toBe(201);

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Schemas } from '../../openapi/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, demoStore, expectReplayOf, grantThen, keyRow, ledgerOf, matchedOrder, openOrder, orderRow, SIGNUP_GRANT,
-  SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type Actor, type DemoStore,
+  actor, demoStore, expectReplayOf, grantThen, keyRow, keysOf, ledgerOf, matchedOrder, openOrder, orderRow, ordersOf,
+  SIGNUP_GRANT, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type Actor, type DemoStore,
 } from '../support/idempotency.js';
 import { joinOrder } from '../support/orders.js';
 import { startServer, type RunningServer } from '../support/server.js';
@@ -59,8 +59,7 @@ describe('sequential retry of each money-moving action', () => {
     expectReplayOf(first, third);
     expect(third.data).toMatchObject({ status: 'pending', version: 1 });
 
-    const [{ orders }] = await db.sql`SELECT count(*)::int AS orders FROM orders WHERE creator_id = ${creator.user.id}`;
-    expect(orders).toBe(1);
+    expect(await ordersOf(db.sql, creator.user.id)).toEqual([first.data!.id]);
     expect(await ledgerOf(db.sql, creator.user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: first.data!.id },
     ));
@@ -205,8 +204,7 @@ describe('actions that take a key optionally (expire, complete)', () => {
     expect(plain.response.status).toBe(412);
     expect(plain.response.headers.get('idempotent-replayed')).toBeNull();
     expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'completed', version: 3 });
-    const [{ keys }] = await db.sql`SELECT count(*)::int AS keys FROM idempotency_keys WHERE user_id = ${creator.user.id}`;
-    expect(keys).toBe(1); // only the key of the creator's POST /orders
+    expect(await keysOf(db.sql, creator.user.id)).toHaveLength(1); // only the key of the creator's POST /orders
     await expectLedgerBalanced(db.sql);
   });
 });
@@ -226,7 +224,7 @@ describe('keys are scoped per user', () => {
     expect(anaTopUp.data!.credit).toBe(SIGNUP_GRANT + 1_000);
     expect(boTopUp.data!.credit).toBe(SIGNUP_GRANT + 2_000);
 
-    // The very same request under the same key string: still Bo's own execution, not Ana's answer.
+    // The very same request under the same key string: still Carol's own execution, not Ana's answer.
     const carol = await actor(server.baseUrl, 'Carol');
     const carolTopUp = await carol.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 1_000 } });
     expect(carolTopUp.response.status).toBe(201);

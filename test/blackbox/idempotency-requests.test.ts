@@ -7,8 +7,8 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, cancelOrder, demoStore, expectReplayOf, grantThen, keyRow, ledgerOf, matchedOrder, openOrder, orderRow,
-  SIGNUP_GRANT, SPLIT_JOINER_SHARE, splitOrderInput, type DemoStore,
+  actor, cancelOrder, demoStore, expectReplayOf, grantThen, keyRow, keysOf, ledgerOf, matchedOrder, openOrder,
+  orderRow, ordersOf, SIGNUP_GRANT, SPLIT_JOINER_SHARE, splitOrderInput, type DemoStore,
 } from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, JEONJU, newKey } from '../support/world.js';
@@ -26,16 +26,6 @@ afterAll(async () => {
   await server?.stop();
   await db?.drop();
 });
-
-async function countOrdersOf(userId: string): Promise<number> {
-  const [{ n }] = await db.sql`SELECT count(*)::int AS n FROM orders WHERE creator_id = ${userId}`;
-  return n;
-}
-
-async function countKeysOf(userId: string): Promise<number> {
-  const [{ n }] = await db.sql`SELECT count(*)::int AS n FROM idempotency_keys WHERE user_id = ${userId}`;
-  return n;
-}
 
 /** Sends raw bytes over HTTP/1.1 and returns everything the server answers. */
 function rawExchange(baseUrl: string, request: Buffer): Promise<string> {
@@ -77,7 +67,7 @@ describe('the Idempotency-Key header itself', () => {
     }
 
     expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
-    expect(await countOrdersOf(creator.user.id)).toBe(1);
+    expect(await ordersOf(db.sql, creator.user.id)).toHaveLength(1);
     expect([await ledgerOf(db.sql, creator.user.id), await ledgerOf(db.sql, joiner.user.id)]).toEqual(ledgersBefore);
     await expectLedgerBalanced(db.sql);
   });
@@ -103,8 +93,8 @@ describe('the Idempotency-Key header itself', () => {
     expect(create.error).toMatchObject({ code: 'validation_failed' });
 
     expect(await ledgerOf(db.sql, user.user.id)).toEqual(grantThen());
-    expect(await countOrdersOf(user.user.id)).toBe(0);
-    expect(await countKeysOf(user.user.id)).toBe(0);
+    expect(await ordersOf(db.sql, user.user.id)).toHaveLength(0);
+    expect(await keysOf(db.sql, user.user.id)).toHaveLength(0);
     await expectLedgerBalanced(db.sql);
   });
 
@@ -126,7 +116,7 @@ describe('the Idempotency-Key header itself', () => {
       expect(answer.split('\r\n')[0]).toMatch(/^HTTP\/1\.1 400 /);
     }
     expect(await ledgerOf(db.sql, user.user.id)).toEqual(grantThen());
-    expect(await countKeysOf(user.user.id)).toBe(0);
+    expect(await keysOf(db.sql, user.user.id)).toHaveLength(0);
     await expectLedgerBalanced(db.sql);
   });
 
@@ -172,7 +162,7 @@ describe('the Idempotency-Key header itself', () => {
     const expire = await joiner.client.POST('/orders/{orderId}/expire', { params: { path: { orderId: other.order.id }, header: { 'If-Match': other.etag } } });
     expect(expire.response.status).toBe(200);
     expect(expire.data!.status).toBe('expired');
-    expect(await countKeysOf(joiner.user.id)).toBe(1); // the join's
+    expect(await keysOf(db.sql, joiner.user.id)).toHaveLength(1); // the join's
     await expectLedgerBalanced(db.sql);
   });
 });
@@ -213,7 +203,7 @@ describe('a key is bound to its request (fingerprint)', () => {
     const replay = await creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: reordered });
     expectReplayOf(first, replay);
 
-    expect(await countOrdersOf(creator.user.id)).toBe(1);
+    expect(await ordersOf(db.sql, creator.user.id)).toHaveLength(1);
     expect((await ledgerOf(db.sql, creator.user.id)).filter((r) => r.kind === 'order_charge')).toHaveLength(1);
     await expectLedgerBalanced(db.sql);
   });
@@ -254,7 +244,7 @@ describe('a key is bound to its request (fingerprint)', () => {
         params: { path: { orderId: first.order.id }, header: { 'If-Match': first.etag, 'Idempotency-Key': key } },
       }),
     );
-    expect(await countOrdersOf(joiner.user.id)).toBe(0);
+    expect(await ordersOf(db.sql, joiner.user.id)).toHaveLength(0);
     expect(await orderRow(db.sql, first.order.id)).toMatchObject({ status: 'pending', version: 1 });
 
     // Same route, another path parameter.
@@ -298,7 +288,7 @@ describe('deterministic refusals are stored and replayed as they were', () => {
 
     const again = await send(key);
     expectStoredRefusal(first, again, 402);
-    expect(await countOrdersOf(creator.user.id)).toBe(0);
+    expect(await ordersOf(db.sql, creator.user.id)).toHaveLength(0);
 
     const fresh = await send(newKey());
     expect(fresh.response.status).toBe(201);

@@ -13,7 +13,7 @@ import { findAnswer } from '../../src/http/idempotency-store.js';
 import { runOnce } from '../../src/jobs/purge-idempotency-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, demoStore, eventually, expectReplayOf, keyRow, ledgerOf, openOrder, SIGNUP_GRANT, splitOrderInput,
+  actor, demoStore, eventually, expectReplayOf, keyRow, keysOf, ledgerOf, openOrder, SIGNUP_GRANT, splitOrderInput,
   type Actor, type DemoStore,
 } from '../support/idempotency.js';
 import { startServer, type RunningServer } from '../support/server.js';
@@ -47,11 +47,6 @@ async function age(userId: string, key: string, hours: number): Promise<void> {
   expect(aged.count).toBe(1);
 }
 
-async function keysOf(userId: string): Promise<string[]> {
-  const rows = await db.sql<{ key: string }[]>`SELECT key FROM idempotency_keys WHERE user_id = ${userId} ORDER BY key`;
-  return rows.map((r) => r.key);
-}
-
 describe('purge', () => {
   it('runOnce removes exactly the keys older than the retention, in batches, and returns the count', async () => {
     const ana = await actor(server.baseUrl, 'Ana');
@@ -72,8 +67,8 @@ describe('purge', () => {
 
     // Batches of 2: four expired keys take two full batches and an empty one.
     expect(await runOnce(service.db, 24, 2)).toEqual({ purged: 4 });
-    expect(await keysOf(ana.user.id)).toEqual(['a-23h', 'a-fresh']);
-    expect(await keysOf(bo.user.id)).toEqual(['b-fresh']);
+    expect(await keysOf(db.sql, ana.user.id)).toEqual(['a-23h', 'a-fresh']);
+    expect(await keysOf(db.sql, bo.user.id)).toEqual(['b-fresh']);
     expect(await runOnce(service.db, 24, 2)).toEqual({ purged: 0 });
     // Every top-up still stands: the purge forgets keys, never effects.
     for (const user of [ana, bo]) {

@@ -129,6 +129,18 @@ export async function ledgerOf(sql: postgres.Sql, userId: string): Promise<Ledge
 /** A ledger as it starts (the sign-up grant), followed by `rows`. */
 export const grantThen = (...rows: LedgerRow[]): LedgerRow[] => [{ kind: 'signup_grant', amount: SIGNUP_GRANT, order_id: null }, ...rows];
 
+/** The ids of the orders a user created, oldest first. */
+export async function ordersOf(sql: postgres.Sql, creatorId: string): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`SELECT id FROM orders WHERE creator_id = ${creatorId} ORDER BY created_at, id`;
+  return rows.map((r) => r.id);
+}
+
+/** The Idempotency-Keys stored for a user, sorted. */
+export async function keysOf(sql: postgres.Sql, userId: string): Promise<string[]> {
+  const rows = await sql<{ key: string }[]>`SELECT key FROM idempotency_keys WHERE user_id = ${userId} ORDER BY key`;
+  return rows.map((r) => r.key);
+}
+
 export async function keyRow(sql: postgres.Sql, userId: string, key: string) {
   const [row] = await sql<{ response_status: number; response_body: string; created_at: Date }[]>`
     SELECT response_status, response_body, created_at FROM idempotency_keys WHERE user_id = ${userId} AND key = ${key}`;
