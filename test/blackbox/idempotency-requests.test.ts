@@ -10,6 +10,7 @@ import {
   actor, cancelOrder, demoStore, expectReplayOf, grantThen, keyRow, keysOf, ledgerOf, matchedOrder, openOrder,
   orderRow, ordersOf, SIGNUP_GRANT, SPLIT_JOINER_SHARE, splitOrderInput, type DemoStore,
 } from '../support/idempotency.js';
+import { expectProblem, sdkAnswer } from '../support/problems.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, JEONJU, newKey } from '../support/world.js';
 
@@ -60,11 +61,7 @@ describe('the Idempotency-Key header itself', () => {
       }),
       await creator.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': absent } }, body: { amount: 5_000 } }),
     ];
-    for (const { response, error } of answers) {
-      expect(response.status).toBe(400);
-      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(error).toMatchObject({ status: 400, code: 'idempotency_key_missing' });
-    }
+    for (const answer of answers) expectProblem(sdkAnswer(answer), 400, 'idempotency_key_missing');
 
     expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
     expect(await ordersOf(db.sql, creator.user.id)).toHaveLength(1);
@@ -84,13 +81,11 @@ describe('the Idempotency-Key header itself', () => {
   it.each(invalidKeys)('is refused with 400 when it is %s, and nothing happens', async (_, key) => {
     const user = await actor(server.baseUrl, 'Picky');
     const topUp = await user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 5_000 } });
-    expect(topUp.response.status).toBe(400);
-    expect(topUp.error).toMatchObject({ status: 400, code: 'validation_failed' });
+    expectProblem(sdkAnswer(topUp), 400, 'validation_failed');
     expect(topUp.error!.errors).toEqual([expect.objectContaining({ path: 'header.Idempotency-Key' })]);
 
     const create = await user.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: splitOrderInput(store) });
-    expect(create.response.status).toBe(400);
-    expect(create.error).toMatchObject({ code: 'validation_failed' });
+    expectProblem(sdkAnswer(create), 400, 'validation_failed');
 
     expect(await ledgerOf(db.sql, user.user.id)).toEqual(grantThen());
     expect(await ordersOf(db.sql, user.user.id)).toHaveLength(0);
@@ -143,8 +138,7 @@ describe('the Idempotency-Key header itself', () => {
     const badComplete = await joiner.client.POST('/orders/{orderId}/complete', {
       params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': 'x'.repeat(256) } },
     });
-    expect(badComplete.response.status).toBe(400);
-    expect(badComplete.error).toMatchObject({ code: 'validation_failed' });
+    expectProblem(sdkAnswer(badComplete), 400, 'validation_failed');
     expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'matched', version: 2 });
 
     const other = await openOrder(creator, store);
@@ -152,7 +146,7 @@ describe('the Idempotency-Key header itself', () => {
     const badExpire = await joiner.client.POST('/orders/{orderId}/expire', {
       params: { path: { orderId: other.order.id }, header: { 'If-Match': other.etag, 'Idempotency-Key': '' } },
     });
-    expect(badExpire.response.status).toBe(400);
+    expectProblem(sdkAnswer(badExpire), 400, 'validation_failed');
     expect(await orderRow(db.sql, other.order.id)).toMatchObject({ status: 'pending', version: 1 });
 
     // Without a key both simply run.
@@ -168,10 +162,9 @@ describe('the Idempotency-Key header itself', () => {
 });
 
 describe('a key is bound to its request (fingerprint)', () => {
-  async function expectReused(answer: { response: Response; error?: unknown }) {
-    expect(answer.response.status).toBe(422);
+  function expectReused(answer: { response: Response; error?: unknown }) {
+    expectProblem(sdkAnswer(answer), 422, 'idempotency_key_reused');
     expect(answer.response.headers.get('idempotent-replayed')).toBeNull();
-    expect(answer.error).toMatchObject({ status: 422, code: 'idempotency_key_reused' });
   }
 
   it('a changed body is 422 and creates nothing; the same body with its keys in another order replays', async () => {
@@ -185,12 +178,12 @@ describe('a key is bound to its request (fingerprint)', () => {
       params: { header: { 'Idempotency-Key': key } },
       body: { ...input, items: [{ menu_id: store.menuId, quantity: 2 }] },
     });
-    await expectReused(changed);
+    expectReused(changed);
     const otherSplit = await creator.client.POST('/orders', {
       params: { header: { 'Idempotency-Key': key } },
       body: { ...input, split_type: 'separate' },
     });
-    await expectReused(otherSplit);
+    expectReused(otherSplit);
 
     // Same members, every object's keys in reverse order (the SDK sends them as built).
     const reordered = {
@@ -222,7 +215,7 @@ describe('a key is bound to its request (fingerprint)', () => {
       const changed = await creator.client.POST('/orders/{orderId}/cancel', {
         params: { path: { orderId: order.id }, header: { 'If-Match': ifMatch, 'Idempotency-Key': key } },
       });
-      await expectReused(changed);
+      expectReused(changed);
     }
     expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'pending', version: 1 });
     expect((await ledgerOf(db.sql, creator.user.id)).filter((r) => r.kind === 'order_refund')).toEqual([]);
@@ -238,8 +231,8 @@ describe('a key is bound to its request (fingerprint)', () => {
 
     const topUp = await joiner.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 3_000 } });
     expect(topUp.response.status).toBe(201);
-    await expectReused(await joiner.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: splitOrderInput(store) }));
-    await expectReused(
+    expectReused(await joiner.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: splitOrderInput(store) }));
+    expectReused(
       await joiner.client.POST('/orders/{orderId}/join', {
         params: { path: { orderId: first.order.id }, header: { 'If-Match': first.etag, 'Idempotency-Key': key } },
       }),
@@ -253,7 +246,7 @@ describe('a key is bound to its request (fingerprint)', () => {
       params: { path: { orderId: first.order.id }, header: { 'If-Match': first.etag, 'Idempotency-Key': joinKey } },
     });
     expect(joined.response.status).toBe(200);
-    await expectReused(
+    expectReused(
       await joiner.client.POST('/orders/{orderId}/join', {
         params: { path: { orderId: second.order.id }, header: { 'If-Match': second.etag, 'Idempotency-Key': joinKey } },
       }),
@@ -281,7 +274,7 @@ describe('deterministic refusals are stored and replayed as they were', () => {
     const send = (k: string) => creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': k } }, body });
 
     const first = await send(key);
-    expect(first.error).toMatchObject({ status: 402, code: 'insufficient_credit' });
+    expectProblem(sdkAnswer(first), 402, 'insufficient_credit');
     expect((await keyRow(db.sql, creator.user.id, key))?.response_status).toBe(402);
     const topUp = await creator.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': newKey() } }, body: { amount: 20_000 } });
     expect(topUp.data!.credit).toBe(SIGNUP_GRANT + 20_000);
@@ -310,6 +303,7 @@ describe('deterministic refusals are stored and replayed as they were', () => {
       });
 
     const first = await send();
+    // Not expectProblem: its stack-trace pattern takes this detail's 'at "v1" (status' for a frame.
     expect(first.error).toMatchObject({ status: 412, code: 'precondition_failed', current: { status: 'pending', version: 1 } });
     expect(first.response.headers.get('etag')).toBe(etag);
     // The order moves on (cancelled, v2); the stored 412 still says what it said.
@@ -333,7 +327,7 @@ describe('deterministic refusals are stored and replayed as they were', () => {
       });
 
     const first = await send();
-    expect(first.error).toMatchObject({ status: 409, code: 'order_not_pending' });
+    expectProblem(sdkAnswer(first), 409, 'order_not_pending');
     expect(first.response.headers.get('retry-after')).toBeNull();
     const again = await send();
     expectStoredRefusal(first, again, 409);
@@ -351,7 +345,7 @@ describe('deterministic refusals are stored and replayed as they were', () => {
         params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
       });
     const first = await send();
-    expect(first.error).toMatchObject({ status: 422, code: 'own_order' });
+    expectProblem(sdkAnswer(first), 422, 'own_order');
     const again = await send();
     expectStoredRefusal(first, again, 422);
     expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'pending', version: 1 });
