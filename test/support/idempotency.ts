@@ -114,7 +114,7 @@ export async function cancelOrder(creator: TestUser, orderId: string, etag: stri
 /** The credit every new user is granted (SIGNUP_GRANT_KRW, default 50,000): the first row of every ledger. */
 export const SIGNUP_GRANT = 50_000;
 
-export interface LedgerRow {
+interface LedgerRow {
   kind: string;
   amount: number;
   order_id: string | null;
