@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { HttpBindings } from '@hono/node-server';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
@@ -33,12 +35,52 @@ export function requestContext(logger: Logger, metrics: Metrics): MiddlewareHand
   };
 }
 
+/**
+ * Reads a request's body, refusing it (413) past `maxBytes` without reading further, and leaves
+ * its text in hono's body cache, where validators and handlers find it (hono's json() parses that
+ * text). Served by Node, it reads Node's own request stream: hono would otherwise go through a
+ * web Request and its streams, measured at ~0.3 ms of CPU per POST — more than routing,
+ * validation and the JSON answer together. Elsewhere (app.request()), hono's bodyLimit.
+ */
 export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
-  return bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new DomainError('payload_too_large', `The request body exceeds ${maxBytes} bytes.`);
-    },
+  const tooLarge = () => new DomainError('payload_too_large', `The request body exceeds ${maxBytes} bytes.`);
+  const elsewhere = bodyLimit({ maxSize: maxBytes, onError: () => { throw tooLarge(); } });
+  return async (c, next) => {
+    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    if (!incoming) return elsewhere(c, next);
+    if (Number(c.req.header('Content-Length')) > maxBytes) throw tooLarge();
+    const text = await readText(incoming, maxBytes, tooLarge);
+    // hono keeps promises there (its types say values): json() is bodyCache.text.then(JSON.parse).
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
+    await next();
+  };
+}
+
+/** The whole body as text (UTF-8, as a web Request's text() decodes it), or `tooLarge` past `maxBytes`. */
+function readText(incoming: IncomingMessage, maxBytes: number, tooLarge: () => DomainError): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => incoming.off('data', onData).off('end', onEnd).off('error', onCut).off('close', onCut);
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) return void chunks.push(chunk);
+      stop();
+      // The rest is read and dropped (not destroyed: that would close the socket before the 413).
+      incoming.resume();
+      reject(tooLarge());
+    };
+    const onEnd = () => {
+      stop();
+      resolve(new TextDecoder().decode(Buffer.concat(chunks, size)));
+    };
+    // The client went away mid-body (maybe while auth ran): nobody is left to answer; a client error.
+    const onCut = () => {
+      stop();
+      reject(new DomainError('malformed_json', 'The request body ended before it was complete.'));
+    };
+    if (incoming.destroyed) return onCut();
+    incoming.on('data', onData).on('end', onEnd).on('error', onCut).on('close', onCut);
   });
 }
 

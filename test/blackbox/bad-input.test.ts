@@ -3,10 +3,12 @@
  * (DESIGN §5) and leaves every table exactly as it was.
  */
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoOrderClient, type CoOrderClient } from '../../openapi/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { eventually } from '../support/idempotency.js';
 import { answerOf, expectProblem, sdkAnswer, snapshot, type Answer } from '../support/problems.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
@@ -82,18 +84,21 @@ async function raw(method: string, path: string, init: { headers?: Record<string
 }
 const json = { 'Content-Type': 'application/json' };
 
-/** A stream of JSON-ish bytes with no Content-Length (chunked). */
-function chunked(totalBytes: number): ReadableStream<Uint8Array> {
+/** `text` as a stream in 8 KiB chunks: sent with no Content-Length (chunked). */
+function streamOf(text: string): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
   let sent = 0;
   return new ReadableStream({
     pull(controller) {
-      if (sent >= totalBytes) return controller.close();
-      const size = Math.min(8192, totalBytes - sent);
-      controller.enqueue(new TextEncoder().encode(sent === 0 ? '{"amount":1000' + ' '.repeat(size - 14) : ' '.repeat(size)));
-      sent += size;
+      if (sent >= bytes.length) return controller.close();
+      controller.enqueue(bytes.subarray(sent, sent + 8192));
+      sent += 8192;
     },
   });
 }
+
+/** JSON-ish bytes (never closed) with no Content-Length (chunked). */
+const chunked = (totalBytes: number) => streamOf(`{"amount":1000${' '.repeat(totalBytes - 14)}`);
 
 interface Case {
   name: string;
@@ -247,11 +252,13 @@ describe('bad input', () => {
 });
 
 describe('the body limit is 64 KiB exactly', () => {
+  /** A top-up of 1,000 KRW padded with spaces to exactly `bytes` bytes. */
+  const padded = (bytes: number) => {
+    const start = '{"amount":1000';
+    return `${start}${' '.repeat(bytes - start.length - 1)}}`;
+  };
+
   it('accepts a body of exactly 65,536 bytes and refuses 65,537', async () => {
-    const padded = (bytes: number) => {
-      const start = '{"amount":1000';
-      return `${start}${' '.repeat(bytes - start.length - 1)}}`;
-    };
     expect(Buffer.byteLength(padded(MAX_BODY))).toBe(MAX_BODY);
     const before = await snapshot(db.sql);
     const over = await raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: padded(MAX_BODY + 1) });
@@ -260,6 +267,50 @@ describe('the body limit is 64 KiB exactly', () => {
     const exact = await raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: padded(MAX_BODY) });
     expect(exact.response.status).toBe(201);
     expect(exact.body).toMatchObject({ entry: { amount: 1000 } });
+    await expectLedgerBalanced(db.sql);
+  });
+
+  it('so is a chunked body (no Content-Length), counted as it streams', async () => {
+    const before = await snapshot(db.sql);
+    const over = await raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: streamOf(padded(MAX_BODY + 1)) });
+    expectProblem(over, 413, 'payload_too_large', '/users/me/credit/top-ups');
+    expect(await snapshot(db.sql)).toEqual(before);
+    const exact = await raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: streamOf(padded(MAX_BODY)) });
+    expect(exact.response.status).toBe(201);
+    expect(exact.body).toMatchObject({ entry: { amount: 1000 } });
+    await expectLedgerBalanced(db.sql);
+  });
+});
+
+describe('a body cut off mid-way', () => {
+  it('changes nothing, is counted as a client error (not a 5xx), and the server goes on serving', async () => {
+    const route = '/users/me/credit/top-ups';
+    const before = await snapshot(db.sql);
+    const counted = async () => {
+      const text = (await as(undefined).GET('/metrics', { parseAs: 'text' })).data as string;
+      const lines = text.split('\n').filter((l) => l.startsWith(`http_requests_total{method="POST",route="${route}",`));
+      return Object.fromEntries(lines.map((l) => [/status="(\d+)"/.exec(l)![1], Number(l.split(' ').pop())]));
+    };
+    const was = await counted();
+    // Headers promise 1,000 bytes; ten arrive, then the client hangs up.
+    const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      `POST ${route} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${victim.token}\r\n` +
+        `Content-Type: application/json\r\nIdempotency-Key: ${newKey()}\r\nContent-Length: 1000\r\n\r\n{"amount":`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    const refused = (was['400'] ?? 0) + 1;
+    const now = await eventually(
+      async () => { const seen = await counted(); return (seen['400'] ?? 0) >= refused && seen; },
+      () => `the cut-off request was never counted as a 400`,
+      { timeoutMs: 5000 },
+    );
+    expect(now['400']).toBe(refused);
+    expect(Object.keys(now).filter((status) => status.startsWith('5'))).toEqual([]);
+    expect(await snapshot(db.sql)).toEqual(before);
+    expect((await topUp({ amount: 1000 })).response.status).toBe(201);
     await expectLedgerBalanced(db.sql);
   });
 });
