@@ -1,5 +1,5 @@
 /**
- * Swagger UI at /docs in a real browser (Debian's Chromium driven by playwright-core): authorize
+ * Swagger UI at /docs in a real browser (Chromium driven by playwright-core): authorize
  * with a dev token, run GET /users/me through "Try it out", see the 200 rendered. The page must
  * load everything from the service itself: any request to another origin fails the test (and is
  * aborted, so nothing leaves the machine).
@@ -7,15 +7,19 @@
  * The browser opens the service at 127.0.0.2, not 127.0.0.1 or localhost: Swagger UI treats those
  * two names specially (it skips its online validator badge for them), and the test should see the
  * page as a user on a real host name does.
+ *
+ * The browser is @sparticuz/chromium's: a Chromium that comes inside an npm package (unpacked into
+ * the temp directory on first use), so `npm test` needs nothing but Node and npm — no system
+ * package and no download from a browser CDN, which playwright would otherwise want.
  */
 import { mkdir } from 'node:fs/promises';
+import portableChromium from '@sparticuz/chromium';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { signUp } from '../support/world.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
   '--no-first-run', '--disable-component-update', '--disable-sync',
@@ -31,7 +35,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   server = await startServer(db.url, { HOST: '127.0.0.2' });
   origin = server.baseUrl.replace('//127.0.0.1:', '//127.0.0.2:');
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: await portableChromium.executablePath(), headless: true, args: CHROMIUM_ARGS });
 });
 afterAll(async () => {
   await browser?.close();
