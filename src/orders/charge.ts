@@ -4,7 +4,7 @@ import { DomainError } from '../domain/errors.js';
 import { shares } from '../domain/pricing.js';
 import type { NoteToSend } from '../notifications/repository.js';
 import { creditMany, moveCredit } from '../users/repository.js';
-import type { OrderWithItems } from './repository.js';
+import type { ExpiredOrder, OrderWithItems } from './repository.js';
 
 export function insufficientCredit(amount: number): DomainError {
   return new DomainError('insufficient_credit', `Your share is ${amount} KRW, more than your balance. Top up and try again.`);
@@ -35,7 +35,7 @@ export async function refundCreator(tx: Tx, order: OrderWithItems, notes: NoteTo
 }
 
 /** refundCreator for many orders (the expiry sweeper's batch): one ledger row each, one statement. */
-export async function refundCreators(tx: Tx, orders: Order[]): Promise<void> {
+export async function refundCreators(tx: Tx, orders: ExpiredOrder[]): Promise<void> {
   await creditMany(
     tx,
     orders.map((order) => ({ userId: order.creator_id, amount: creatorShare(order), kind: 'order_refund' as const, orderId: order.id })),

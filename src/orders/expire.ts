@@ -1,11 +1,10 @@
 import type { Tx } from '../db/database.js';
-import type { Order } from '../db/schema.js';
 import type { Actor } from '../domain/order-state.js';
 import type { VersionCondition } from '../http/etag.js';
 import { refundCreators } from './charge.js';
 import { explainRefusal } from './refusal.js';
 import { insertNotifications } from '../notifications/repository.js';
-import { expireOrdersCas, type ExpireTarget, type OrderWithItems } from './repository.js';
+import { expireOrdersCas, type ExpiredOrder, type ExpireTarget, type OrderWithItems } from './repository.js';
 
 const EXPIRED_MESSAGE = 'Nobody joined in time: your share was refunded.';
 
@@ -14,10 +13,10 @@ const EXPIRED_MESSAGE = 'Nobody joined in time: your share was refunded.';
  * for POST /orders/{id}/expire (one order) and the sweeper (a batch): one compare-and-set for
  * all, then the refunds and notifications of the ones it expired, each a set-based statement.
  */
-export async function expireOrders(tx: Tx, targets: ExpireTarget[], options: { items: true }): Promise<OrderWithItems[]>;
-export async function expireOrders(tx: Tx, targets: ExpireTarget[], options?: { items: false }): Promise<Order[]>;
-export async function expireOrders(tx: Tx, targets: ExpireTarget[], options: { items: boolean } = { items: false }) {
-  const expired = await expireOrdersCas(tx, targets, options.items);
+export async function expireOrders(tx: Tx, targets: ExpireTarget[], options: { whole: true }): Promise<OrderWithItems[]>;
+export async function expireOrders(tx: Tx, targets: ExpireTarget[], options?: { whole: false }): Promise<ExpiredOrder[]>;
+export async function expireOrders(tx: Tx, targets: ExpireTarget[], options: { whole: boolean } = { whole: false }) {
+  const expired = await expireOrdersCas(tx, targets, options.whole);
   await refundCreators(tx, expired);
   await insertNotifications(
     tx,
@@ -28,7 +27,7 @@ export async function expireOrders(tx: Tx, targets: ExpireTarget[], options: { i
 
 /** One order: the batch path with one target; a refusal is explained as for every action. */
 export async function expireOrder(tx: Tx, actor: Actor, orderId: string, condition: VersionCondition): Promise<OrderWithItems> {
-  const [order] = await expireOrders(tx, [{ id: orderId, condition }], { items: true });
+  const [order] = await expireOrders(tx, [{ id: orderId, condition }], { whole: true });
   if (!order) throw await explainRefusal(tx, 'expire', orderId, condition, actor);
   return order;
 }
