@@ -52,7 +52,9 @@ export async function creditMany(
   if (moves.some((m) => !(m.amount > 0) || !Number.isInteger(m.amount))) throw new Error('creditMany moves positive whole amounts only');
   const userIds = moves.map((m) => m.userId);
   if (new Set(userIds).size > 1) {
-    await sql`SELECT 1 FROM users WHERE id = ANY(${userIds}::uuid[]) ORDER BY id FOR UPDATE`.execute(tx);
+    // FOR NO KEY UPDATE: the lock the UPDATE below takes anyway, which (unlike FOR UPDATE) lets
+    // other transactions' foreign-key checks on these users (a join notifying a creator) go on.
+    await sql`SELECT 1 FROM users WHERE id = ANY(${userIds}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(tx);
   }
   await sql`
     WITH moves AS (

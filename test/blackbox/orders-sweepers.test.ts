@@ -140,6 +140,30 @@ describe('expiry', () => {
     await expectLedgerBalanced(db.sql);
   });
 
+  it("does not wait on another transaction's foreign-key check of a creator (a join notifying them)", async () => {
+    const creators = await Promise.all(['Notified', 'Other'].map((name) => signUp(server.baseUrl, name)));
+    const due = await Promise.all(creators.map((creator) => open(creator)));
+    const stillOpen = await open(creators[0]);
+    await makeOverdue(due.map((d) => d.order.id));
+    const overdue = await overduePending();
+    // Another transaction holds a notification for the first creator, uncommitted: its foreign-key
+    // check holds a KEY SHARE lock on their users row until it ends.
+    const held = await db.sql.reserve();
+    try {
+      await held`BEGIN`;
+      await held`INSERT INTO notifications (user_id, order_id, kind, message)
+                 VALUES (${creators[0].user.id}, ${stillOpen.order.id}, 'order_matched', 'held open by the test')`;
+      // The sweep locks the creators it refunds; a lock that waited here would end in lock_timeout.
+      expect(await expireOverdue.runOnce(instanceA.db, 500)).toEqual({ expired: overdue });
+    } finally {
+      await held`ROLLBACK`;
+      held.release();
+    }
+    expect(await refundsPerOrder(due.map((d) => d.order.id))).toEqual(Object.fromEntries(due.map((d) => [d.order.id, 1])));
+    for (const creator of creators) expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000 - (creator === creators[0] ? CREATOR_SHARE : 0));
+    await expectLedgerBalanced(db.sql);
+  });
+
   it('expires overdue orders exactly once with two instances running the scheduled sweeper', async () => {
     const sweeping = await Promise.all([1, 2].map(() => startServer(db.url, { JOBS_ENABLED: 'true', SWEEP_INTERVAL_SECONDS: '1' })));
     try {
