@@ -18,9 +18,13 @@ export function cartLines(db: Db | Tx, userId: string, storeId?: string): Promis
   return query.orderBy('c.updated_at').orderBy('c.menu_id').execute();
 }
 
-/** Serialises changes to one user's cart (the one-store rule spans rows). */
+/**
+ * Serialises changes to one user's cart (the one-store rule spans rows). FOR NO KEY UPDATE: two
+ * cart changes still wait for each other, but other transactions' foreign-key checks on the user
+ * (their ledger rows, notifications, orders) do not wait for the cart.
+ */
 export async function lockCart(tx: Tx, userId: string): Promise<boolean> {
-  const row = await tx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().executeTakeFirst();
+  const row = await tx.selectFrom('users').select('id').where('id', '=', userId).forNoKeyUpdate().executeTakeFirst();
   return row !== undefined;
 }
 

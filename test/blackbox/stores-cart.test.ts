@@ -248,6 +248,24 @@ describe('cart', () => {
     expect(new Set(rows.map((r) => r.store_id)).size).toBe(1);
   });
 
+  it("does not wait on another transaction's foreign-key check of the user (its ledger row, a notification)", async () => {
+    const user = await signUp(server.baseUrl, 'Busy');
+    const [first] = await twoStores();
+    // What a foreign-key check holds until its transaction ends: KEY SHARE on the users row.
+    const held = await db.sql.reserve();
+    try {
+      await held`BEGIN`;
+      await held`SELECT id FROM users WHERE id = ${user.user.id} FOR KEY SHARE`;
+      // A lock that waited would answer 409 request_in_progress after LOCK_WAIT_MS.
+      const added = await put(user, first.menus[0].id, 2);
+      expect(added.response.status).toBe(200);
+    } finally {
+      await held`ROLLBACK`;
+      held.release();
+    }
+    expect(await cartRows(user)).toEqual([{ menu_id: first.menus[0].id, store_id: first.store.id, quantity: 2 }]);
+  });
+
   it('answers 404 for an unknown menu and 400 for a non-uuid menu id', async () => {
     const user = await signUp(server.baseUrl);
     const menuId = randomUUID();
