@@ -88,17 +88,16 @@ export function toDomainError(error: unknown): DomainError {
     if (error.status === 413) return new DomainError('payload_too_large', error.message);
     if (error.status === 401) return new DomainError('unauthorized', error.message);
   }
-  // The session ended (FATAL whatever the SQLSTATE, e.g. 55000 "database is not currently
-  // accepting connections" at connect time, or the socket closed): unavailable, not our bug.
-  if (endsSession(error)) return new DomainError('database_unavailable', 'The database is unavailable; retry shortly.');
   const { code } = (error ?? {}) as { code?: unknown };
-  if (typeof code === 'string') {
-    if (BUSY_SQLSTATE.has(code)) {
-      return new DomainError('request_in_progress', 'Another request holds this resource; retry shortly.');
-    }
-    if (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_CLIENT.has(code)) {
-      return new DomainError('database_unavailable', 'The database is unavailable; retry shortly.');
-    }
+  const errorCode = typeof code === 'string' ? code : '';
+  // The session ended (FATAL whatever the SQLSTATE, e.g. 55000 "database is not currently
+  // accepting connections" at connect time, or the socket closed), or the database cannot be
+  // reached right now: unavailable, not our bug.
+  if (endsSession(error) || UNAVAILABLE_SQLSTATE.test(errorCode) || UNAVAILABLE_CLIENT.has(errorCode)) {
+    return new DomainError('database_unavailable', 'The database is unavailable; retry shortly.');
+  }
+  if (BUSY_SQLSTATE.has(errorCode)) {
+    return new DomainError('request_in_progress', 'Another request holds this resource; retry shortly.');
   }
   return new DomainError('internal_error', 'An unexpected error occurred.');
 }
