@@ -10,6 +10,7 @@ import { createCoOrderClient, type CoOrderClient } from '../../openapi/client.js
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/idempotency.js';
 import { answerOf, expectProblem, sdkAnswer, snapshot, type Answer } from '../support/problems.js';
+import { requestsByStatus } from '../support/metrics.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
 
@@ -286,11 +287,7 @@ describe('a body cut off mid-way', () => {
   it('changes nothing, is counted as a client error (not a 5xx), and the server goes on serving', async () => {
     const route = '/users/me/credit/top-ups';
     const before = await snapshot(db.sql);
-    const counted = async () => {
-      const text = (await as(undefined).GET('/metrics', { parseAs: 'text' })).data as string;
-      const lines = text.split('\n').filter((l) => l.startsWith(`http_requests_total{method="POST",route="${route}",`));
-      return Object.fromEntries(lines.map((l) => [/status="(\d+)"/.exec(l)![1], Number(l.split(' ').pop())]));
-    };
+    const counted = async () => requestsByStatus((await as(undefined).GET('/metrics', { parseAs: 'text' })).data as string, 'POST', route);
     const was = await counted();
     // Headers promise 1,000 bytes; ten arrive, then the client hangs up.
     const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1');

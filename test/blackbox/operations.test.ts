@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCoOrderClient } from '../../openapi/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { answerOf, expectProblem, sdkAnswer, snapshot } from '../support/problems.js';
+import { requestsByStatus } from '../support/metrics.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, signUp } from '../support/world.js';
 
@@ -129,10 +130,7 @@ describe('unknown routes', () => {
 });
 
 describe('metrics', () => {
-  const counter = (text: string, route: string, status: number) => {
-    const match = new RegExp(`^http_requests_total\\{method="GET",route="${route.replace(/[/]/g, '\\/')}",status="${status}"\\} (\\d+)$`, 'm').exec(text);
-    return match ? Number(match[1]) : 0;
-  };
+  const counter = (text: string, route: string, status: number) => requestsByStatus(text, 'GET', route)[status] ?? 0;
   const metrics = async () => {
     const result = await anonymous().GET('/metrics', { parseAs: 'text' });
     expect(result.response.status).toBe(200);
