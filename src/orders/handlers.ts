@@ -6,7 +6,6 @@ import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
 import { etagOf, notModified, requireIfMatch } from '../http/etag.js';
 import { runAction } from '../http/idempotency.js';
-import { decodeCursor, page } from '../http/pagination.js';
 import { presentStore } from '../stores/handlers.js';
 import { findStores } from '../stores/repository.js';
 import { cancelOrder } from './cancel.js';
@@ -14,16 +13,17 @@ import { completeOrder } from './complete.js';
 import { createOrder } from './create.js';
 import { expireOrder } from './expire.js';
 import { joinOrder } from './join.js';
-import { presentOrder } from './present.js';
-import { findMyOrders, findNearbyOrders, loadOrder, type OrderWithItems } from './repository.js';
+import { isParticipant, presentOrderFor, presentParticipantOrder, presentPublicOrder } from './present.js';
+import { distanceFromSavedAddress, findMyOrders, findNearbyOrders, loadOrder, type OrderWithItems } from './repository.js';
 import type {
   cancelOrderRoute, completeOrderRoute, createOrderRoute, expireOrderRoute, getOrderRoute, joinOrderRoute,
   listMyOrdersRoute, listNearbyRoute,
 } from './routes.js';
 
+/** An action's answer to a participant (only they may create, join, cancel or complete): the whole order. */
 const orderOutcome = (order: OrderWithItems) => ({
   status: 200 as const,
-  body: presentOrder(order),
+  body: presentParticipantOrder(order),
   headers: { ETag: etagOf(order.version) },
 });
 
@@ -41,12 +41,12 @@ export const getOrder =
   (deps: Deps): RouteHandler<typeof getOrderRoute, AppEnv> =>
   async (c) => {
     const { orderId } = c.req.valid('param');
-    // presentOrder picks its fields: the row (read_at included) is presented as it came.
-    const order = await loadOrder(deps.db, orderId);
+    // The presenters pick their fields: the row (read_at included) is presented as it came.
+    const order = await loadOrder(deps.db, orderId, c.var.userId);
     if (!order) throw new DomainError('not_found', `No order ${orderId}.`);
     c.header('ETag', etagOf(order.version));
     if (notModified(c, order.version)) return c.body(null, 304);
-    return c.json(presentOrder(order), 200);
+    return c.json(presentOrderFor(order, c.var.userId, order.viewer_distance_m), 200);
   };
 
 export const postJoin =
@@ -75,9 +75,14 @@ export const postExpire =
   async (c) => {
     const condition = requireIfMatch(c);
     const { orderId } = c.req.valid('param');
-    return runAction(c, deps.db, { keyRequired: false }, async (tx) =>
-      orderOutcome(await expireOrder(tx, { kind: 'user', userId: c.var.userId }, orderId, condition)),
-    );
+    const { userId } = c.var;
+    return runAction(c, deps.db, { keyRequired: false }, async (tx) => {
+      const order = await expireOrder(tx, { kind: 'user', userId }, orderId, condition);
+      // Anyone may expire an overdue order: who does not take part in it gets the public view.
+      const point = { lat: order.delivery_lat, lon: order.delivery_lon };
+      const distance = isParticipant(order, userId) ? null : await distanceFromSavedAddress(tx, userId, point);
+      return { ...orderOutcome(order), body: presentOrderFor(order, userId, distance) };
+    });
   };
 
 export const postComplete =
@@ -104,15 +109,15 @@ export const getNearby =
       radiusM,
       box: boundingBox(lat, lon, radiusM),
       category,
-      after: decodeCursor(cursor, NearbyCursor),
+      after: deps.cursors.decode(cursor, NearbyCursor),
       limit,
     });
-    const result = page(rows, limit, (row) => ({ distance: row.distance_m, id: row.id }));
+    const result = deps.cursors.page(rows, limit, (row) => ({ distance: row.distance_m, id: row.id }));
     const stores = await findStores(deps.db, [...new Set(result.items.map((o) => o.store_id))]);
     return c.json(
       {
-        // distance_m added to the presented order, last, rather than copying it into a new object.
-        items: result.items.map((row) => Object.assign(presentOrder(row), { distance_m: Math.round(row.distance_m * 10) / 10 })),
+        // Never the caller's own (nor one they joined: it is not pending): always the public view.
+        items: result.items.map((row) => presentPublicOrder(row, row.distance_m)),
         included: { stores: stores.map(presentStore) },
         next_cursor: result.next_cursor,
       },
@@ -126,7 +131,7 @@ export const getMyOrders =
   (deps: Deps): RouteHandler<typeof listMyOrdersRoute, AppEnv> =>
   async (c) => {
     const { role, status, limit, cursor } = c.req.valid('query');
-    const rows = await findMyOrders(deps.db, { userId: c.var.userId, role, status, after: decodeCursor(cursor, MyOrdersCursor), limit });
-    const result = page(rows, limit, (o) => ({ created_at: o.cursor_created_at, id: o.id }));
-    return c.json({ items: result.items.map(presentOrder), next_cursor: result.next_cursor }, 200);
+    const rows = await findMyOrders(deps.db, { userId: c.var.userId, role, status, after: deps.cursors.decode(cursor, MyOrdersCursor), limit });
+    const result = deps.cursors.page(rows, limit, (o) => ({ created_at: o.cursor_created_at, id: o.id }));
+    return c.json({ items: result.items.map(presentParticipantOrder), next_cursor: result.next_cursor }, 200);
   };

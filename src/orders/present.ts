@@ -1,9 +1,17 @@
+import type { Order } from '../db/schema.js';
 import { shares } from '../domain/pricing.js';
 import type { OrderWithItems } from './repository.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function presentOrder(order: OrderWithItems) {
+/** To the nearest 10 m: how far an order is, not where it is. */
+const roughly = (metres: number) => Math.round(metres / 10) * 10;
+
+export const isParticipant = (order: Pick<Order, 'creator_id' | 'joiner_id'>, userId: string | null) =>
+  userId !== null && (order.creator_id === userId || order.joiner_id === userId);
+
+/** What anyone may see of an order: no delivery address, no exact point, no user id. */
+function publicFields(order: OrderWithItems) {
   const amounts = {
     splitType: order.split_type,
     menuTotal: order.menu_total,
@@ -16,18 +24,44 @@ export function presentOrder(order: OrderWithItems) {
     split_type: order.split_type,
     status: order.status,
     version: order.version,
-    creator_id: order.creator_id,
-    joiner_id: order.joiner_id,
     created_at: order.created_at.toISOString(),
     expires_at: order.expires_at.toISOString(),
     matched_at: iso(order.matched_at),
     completed_at: iso(order.completed_at),
     cancelled_at: iso(order.cancelled_at),
     expired_at: iso(order.expired_at),
-    delivery: { address: order.delivery_address, lat: order.delivery_lat, lon: order.delivery_lon },
-    items: order.items,
     menu_total: order.menu_total + (order.joiner_menu_total ?? 0),
     delivery_tip: order.delivery_tip,
     shares: shares(amounts),
   };
+}
+
+/** The order as its creator and joiner see it: everything. */
+export function presentParticipantOrder(order: OrderWithItems) {
+  return {
+    view: 'participant' as const,
+    ...publicFields(order),
+    creator_id: order.creator_id,
+    joiner_id: order.joiner_id,
+    delivery: { address: order.delivery_address, lat: order.delivery_lat, lon: order.delivery_lon },
+    items: order.items,
+  };
+}
+
+/** The order as anyone else sees it, `distanceM` away (rounded here), or null when that is unknown. */
+export function presentPublicOrder<D extends number | null>(order: OrderWithItems, distanceM: D) {
+  return {
+    view: 'public' as const,
+    ...publicFields(order),
+    items: order.items.map(({ user_id: _, ...item }) => item),
+    distance_m: (distanceM === null ? null : roughly(distanceM)) as D extends null ? null : number,
+  };
+}
+
+/**
+ * The one decision of what `viewerId` may see of an order: its participants everything, anyone
+ * else (null: no user) the public view, `distanceM` away from them.
+ */
+export function presentOrderFor(order: OrderWithItems, viewerId: string | null, distanceM: number | null) {
+  return isParticipant(order, viewerId) ? presentParticipantOrder(order) : presentPublicOrder(order, distanceM);
 }

@@ -22,20 +22,38 @@ const itemsOf = (orderId: Expression<string>) => sql<PresentableItem[]>`coalesce
                                     'quantity', i.quantity, 'unit_price', i.unit_price) ORDER BY i.id)
   FROM order_items i WHERE i.order_id = ${orderId}), '[]'::json)`;
 
+/** Metres from a user's saved address to a point; null when they have none (great_circle_m is strict). */
+const savedAddressDistance = (userId: string | null, lat: Expression<number> | number, lon: Expression<number> | number) =>
+  sql<number | null>`(SELECT great_circle_m(u.lat, u.lon, ${lat}, ${lon})
+                      FROM users u WHERE u.id = ${userId}::uuid)`;
+
 // Every GET of an order runs this: built and compiled once, not per request.
-const loadOrderStatement = precompiled((db, p: { id: string }) =>
+const loadOrderStatement = precompiled((db, p: { id: string; viewerId: string | null }) =>
   db
     .selectFrom('orders as o')
     .selectAll('o')
     .select((eb) => itemsOf(eb.ref('o.id')).as('items'))
     // The database clock at the read: "expired" is judged by one clock for every instance.
     .select(sql<Date>`now()`.as('read_at'))
+    // How far the reader's saved address is, for the public view: in the same statement.
+    .select((eb) => savedAddressDistance(p.viewerId, eb.ref('o.delivery_lat'), eb.ref('o.delivery_lon')).as('viewer_distance_m'))
     .where('o.id', '=', p.id),
 );
 
-export async function loadOrder(db: Db | Tx, id: string): Promise<(OrderWithItems & { read_at: Date }) | undefined> {
-  const [row] = await loadOrderStatement(db, { id });
+/** An order whole, with how far `viewerId`'s saved address is from it (null without one, or without a viewer). */
+export async function loadOrder(
+  db: Db | Tx,
+  id: string,
+  viewerId: string | null,
+): Promise<(OrderWithItems & { read_at: Date; viewer_distance_m: number | null }) | undefined> {
+  const [row] = await loadOrderStatement(db, { id, viewerId });
   return row;
+}
+
+/** Metres from a user's saved address to a point; null when they have none. */
+export async function distanceFromSavedAddress(db: Db | Tx, userId: string, point: { lat: number; lon: number }): Promise<number | null> {
+  const { rows } = await sql<{ d: number | null }>`SELECT ${savedAddressDistance(userId, point.lat, point.lon)} AS d`.execute(db);
+  return rows[0]?.d ?? null;
 }
 
 /** What never changes after creation, plus the store's minimum: safe to read before deciding. */

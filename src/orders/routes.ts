@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { MAX_ITEMS_PER_ORDER, MAX_QUANTITY, NEARBY_MAX_RADIUS_M } from '../domain/limits.js';
 import {
-  NextCursor, PaginationQuery, UuidParam, actionProblems, dateTime, headers, jsonResponse, notModifiedResponse, params, problems,
+  NextCursor, PaginationQuery, UuidParam, actionProblems, decimalInteger, decimalNumber, dateTime, headers, jsonResponse, notModifiedResponse, params, problems,
   security, uuid,
 } from '../http/openapi.js';
 import { StoreSchema } from '../stores/routes.js';
@@ -55,21 +55,42 @@ export const JoinOrderInput = z
   })
   .openapi('JoinOrderInput', { description: 'Your own items for a `separate` order; an empty body (or `{}`) for a `split` one.' });
 
+const OrderItemFields = {
+  menu_id: uuid(MENU_ID_EXAMPLE),
+  name: z.string().openapi({ example: '허니콤보' }),
+  quantity: z.number().int().openapi({ example: 1 }),
+  unit_price: z.number().int().openapi({ example: 23000 }),
+};
+
+// What every view of an order shows; each view adds its own below.
+const OrderFields = {
+  id: uuid(),
+  store_id: uuid(STORE_ID_EXAMPLE),
+  split_type: SplitTypeSchema,
+  status: OrderStatusSchema,
+  version: z.number().int().openapi({ description: 'Bumped by every action; the ETag is derived from it.', example: 1 }),
+  created_at: dateTime('2025-05-01T12:00:00.000Z'),
+  expires_at: dateTime('2025-05-01T12:30:00.000Z'),
+  matched_at: dateTime('2025-05-01T12:07:00.000Z').nullable(),
+  completed_at: dateTime('2025-05-01T12:45:00.000Z').nullable(),
+  cancelled_at: dateTime('2025-05-01T12:10:00.000Z').nullable(),
+  expired_at: dateTime('2025-05-01T12:30:05.000Z').nullable(),
+  menu_total: z.number().int().openapi({ description: 'All items of the order so far, KRW.', example: 23000 }),
+  delivery_tip: z.number().int().openapi({ description: 'KRW, the store\'s tip when the order was opened.', example: 3000 }),
+  shares: z
+    .object({
+      creator: z.number().int().openapi({ example: 13000 }),
+      joiner: z.number().int().nullable().openapi({ description: 'Null until a `separate` order is joined.', example: 13000 }),
+    })
+    .openapi('Shares', { description: 'What each side pays (paid at creation and at join); they add up to menu_total + delivery_tip once matched.' }),
+};
+
 export const OrderSchema = z
   .object({
-    id: uuid(),
-    store_id: uuid(STORE_ID_EXAMPLE),
-    split_type: SplitTypeSchema,
-    status: OrderStatusSchema,
-    version: z.number().int().openapi({ description: 'Bumped by every action; the ETag is derived from it.', example: 1 }),
+    view: z.literal('participant').openapi({ description: 'You take part in this order: you see all of it.', example: 'participant' }),
+    ...OrderFields,
     creator_id: uuid(CREATOR_ID_EXAMPLE),
     joiner_id: uuid(JOINER_ID_EXAMPLE).nullable().openapi({ description: 'Null until someone joins.' }),
-    created_at: dateTime('2025-05-01T12:00:00.000Z'),
-    expires_at: dateTime('2025-05-01T12:30:00.000Z'),
-    matched_at: dateTime('2025-05-01T12:07:00.000Z').nullable(),
-    completed_at: dateTime('2025-05-01T12:45:00.000Z').nullable(),
-    cancelled_at: dateTime('2025-05-01T12:10:00.000Z').nullable(),
-    expired_at: dateTime('2025-05-01T12:30:05.000Z').nullable(),
     delivery: z
       .object({
         address: z.string().openapi({ example: '전북 전주시 덕진구 백제대로 567' }),
@@ -81,27 +102,40 @@ export const OrderSchema = z
       z
         .object({
           user_id: uuid(CREATOR_ID_EXAMPLE).openapi({ description: 'Who ordered this item (creator or joiner).' }),
-          menu_id: uuid(MENU_ID_EXAMPLE),
-          name: z.string().openapi({ example: '허니콤보' }),
-          quantity: z.number().int().openapi({ example: 1 }),
-          unit_price: z.number().int().openapi({ example: 23000 }),
+          ...OrderItemFields,
         })
         .openapi('OrderItem', { description: 'One line of the order: a menu, how many, and its price when ordered.' }),
     ),
-    menu_total: z.number().int().openapi({ description: 'All items of the order so far, KRW.', example: 23000 }),
-    delivery_tip: z.number().int().openapi({ description: 'KRW, the store\'s tip when the order was opened.', example: 3000 }),
-    shares: z
-      .object({
-        creator: z.number().int().openapi({ example: 13000 }),
-        joiner: z.number().int().nullable().openapi({ description: 'Null until a `separate` order is joined.', example: 13000 }),
-      })
-      .openapi('Shares', { description: 'What each side pays (paid at creation and at join); they add up to menu_total + delivery_tip once matched.' }),
   })
-  .openapi('Order', { description: 'A joint order: its state, the items of both participants and what each pays.' });
+  .openapi('Order', {
+    description: 'A joint order as its creator and joiner see it: its state, where it goes, the items of both participants and what each pays.',
+  });
 
-const NearbyOrderSchema = OrderSchema.extend({
-  distance_m: z.number().openapi({ description: 'Great-circle distance from the query point, metres.', example: 84.2 }),
-}).openapi('NearbyOrder', { description: 'An order you could join, with its distance from you.' });
+const distanceM = (description: string) => z.number().int().multipleOf(10).openapi({ description, multipleOf: 10, example: 80 });
+
+export const PublicOrderSchema = z
+  .object({
+    view: z.literal('public').openapi({ description: 'You do not take part in this order: you see what any neighbour may.', example: 'public' }),
+    ...OrderFields,
+    items: z.array(
+      z.object(OrderItemFields).openapi('PublicOrderItem', { description: 'One line of the order, without who ordered it.' }),
+    ),
+    distance_m: distanceM(
+      'Great-circle distance from your saved address to the delivery point, rounded to the nearest 10 m; null if you have no saved address.',
+    ).nullable(),
+  })
+  .openapi('PublicOrder', {
+    description:
+      'An order as anyone but its participants sees it: no delivery address, no exact point, no user id; only how far it is, to 10 m.',
+  });
+
+const OrderViewSchema = z.discriminatedUnion('view', [OrderSchema, PublicOrderSchema]).openapi('OrderView', {
+  description: 'An order as you may see it, told apart by `view`: all of it if you created or joined it, else the public view.',
+});
+
+const NearbyOrderSchema = PublicOrderSchema.extend({
+  distance_m: distanceM('Great-circle distance from the query point to the delivery point, rounded to the nearest 10 m.'),
+}).openapi('NearbyOrder', { description: 'An order you could join (public view), with how far it is from you.' });
 
 const NearbyPageSchema = z
   .object({
@@ -119,7 +153,8 @@ const OrderPageSchema = z
 
 const orderParam = UuidParam('orderId', 'The order\'s id.');
 /** An action's answer: the order's new state and its ETag (or, with Idempotent-Replayed, the stored answer). */
-const orderResponse = (description: string) => jsonResponse(description, OrderSchema, { ...headers.etag, ...headers.replayed });
+const orderResponse = <S extends z.ZodType>(description: string, schema: S) =>
+  jsonResponse(description, schema, { ...headers.etag, ...headers.replayed });
 
 export const createOrderRoute = createRoute({
   method: 'post',
@@ -146,12 +181,15 @@ export const getOrderRoute = createRoute({
   operationId: 'getOrder',
   tags: ['orders'],
   summary: 'One order',
-  description: 'The order with its ETag. Poll cheaply with If-None-Match: 304 while it is unchanged.',
+  description:
+    'The order with its ETag: all of it (`view: participant`) if you created or joined it, else the public view ' +
+    '(`view: public`: no delivery address, exact point or user id; its distance from your saved address, to 10 m). ' +
+    'Poll cheaply with If-None-Match: 304 while it is unchanged.',
   security,
   parameters: [params.ifNoneMatch],
   request: { params: orderParam },
   responses: {
-    200: jsonResponse('The order.', OrderSchema, headers.etag),
+    200: jsonResponse('The order, as you may see it.', OrderViewSchema, headers.etag),
     304: notModifiedResponse,
     ...problems(400, 401, 404),
   },
@@ -165,18 +203,13 @@ export const listNearbyRoute = createRoute({
   summary: 'Joinable orders nearby',
   description:
     'Pending, unexpired orders of other users whose delivery point is within `radius_m` of (lat, lon), nearest first, ' +
-    'each with `distance_m`; their stores once under `included.stores`.',
+    'each in its public view with `distance_m` (to 10 m); their stores once under `included.stores`.',
   security,
   request: {
     query: PaginationQuery.extend({
-      lat: z.coerce.number().min(-90).max(90).openapi({ description: 'Latitude of where you are (WGS 84).', example: 35.8468 }),
-      lon: z.coerce.number().min(-180).max(180).openapi({ description: 'Longitude of where you are (WGS 84).', example: 127.1297 }),
-      radius_m: z.coerce
-        .number()
-        .int()
-        .min(1)
-        .max(NEARBY_MAX_RADIUS_M)
-        .optional()
+      lat: decimalNumber(z.number().min(-90).max(90)).openapi({ description: 'Latitude of where you are (WGS 84).', example: 35.8468 }),
+      lon: decimalNumber(z.number().min(-180).max(180)).openapi({ description: 'Longitude of where you are (WGS 84).', example: 127.1297 }),
+      radius_m: decimalInteger(z.number().int().min(1).max(NEARBY_MAX_RADIUS_M).optional())
         .openapi({ description: `Metres, default 300, max ${NEARBY_MAX_RADIUS_M}.`, example: 300 }),
       category: z.string().min(1).max(50).optional().openapi({ description: 'Only orders at stores of this category.', example: '치킨' }),
     }),
@@ -219,7 +252,7 @@ export const joinOrderRoute = createRoute({
   security,
   parameters: [params.ifMatch, params.idempotencyKeyRequired],
   request: { params: orderParam, body: { required: false, content: { 'application/json': { schema: JoinOrderInput } } } },
-  responses: { 200: orderResponse('Matched and paid.'), ...actionProblems(400, 401, 402, 404, 409, 412, 413, 415, 422, 428) },
+  responses: { 200: orderResponse('Matched and paid.', OrderSchema), ...actionProblems(400, 401, 402, 404, 409, 412, 413, 415, 422, 428) },
 });
 
 export const cancelOrderRoute = createRoute({
@@ -232,7 +265,7 @@ export const cancelOrderRoute = createRoute({
   security,
   parameters: [params.ifMatch, params.idempotencyKeyRequired],
   request: { params: orderParam },
-  responses: { 200: orderResponse('Cancelled and refunded.'), ...actionProblems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428) },
+  responses: { 200: orderResponse('Cancelled and refunded.', OrderSchema), ...actionProblems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428) },
 });
 
 export const expireOrderRoute = createRoute({
@@ -241,11 +274,13 @@ export const expireOrderRoute = createRoute({
   operationId: 'expireOrder',
   tags: ['orders'],
   summary: 'Expire an overdue order',
-  description: 'Anyone may expire a pending order once `expires_at` has passed (the sweeper does the same); the creator is refunded in full.',
+  description:
+    'Anyone may expire a pending order once `expires_at` has passed (the sweeper does the same); the creator is refunded in full. ' +
+    'The answer is the order as you may see it (the public view unless you created it).',
   security,
   parameters: [params.ifMatch, params.idempotencyKeyOptional],
   request: { params: orderParam },
-  responses: { 200: orderResponse('Expired and refunded.'), ...actionProblems(400, 401, 404, 409, 412, 413, 415, 422, 428) },
+  responses: { 200: orderResponse('Expired and refunded.', OrderViewSchema), ...actionProblems(400, 401, 404, 409, 412, 413, 415, 422, 428) },
 });
 
 export const completeOrderRoute = createRoute({
@@ -258,5 +293,5 @@ export const completeOrderRoute = createRoute({
   security,
   parameters: [params.ifMatch, params.idempotencyKeyOptional],
   request: { params: orderParam },
-  responses: { 200: orderResponse('Completed.'), ...actionProblems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428) },
+  responses: { 200: orderResponse('Completed.', OrderSchema), ...actionProblems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428) },
 });

@@ -292,10 +292,17 @@ describe('412 stale If-Match', () => {
     const { order, etag } = await openOrder(creator, splitBody());
     const matched = await joinOrder(joiner, order.id, etag);
 
-    for (const result of [await join(late, order.id, etag), await cancel(creator, order.id, etag), await complete(creator, order.id, etag)]) {
+    // Each is told the order as they may see it: the creator all of it, the latecomer what any neighbour may.
+    const seenByLate = (await late.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } })).data;
+    expect(seenByLate).toMatchObject({ view: 'public', id: order.id, status: 'matched', version: matched.order.version });
+    for (const [result, seen] of [
+      [await join(late, order.id, etag), seenByLate],
+      [await cancel(creator, order.id, etag), matched.order],
+      [await complete(creator, order.id, etag), matched.order],
+    ] as const) {
       const problem = expectProblem(result, 412, 'precondition_failed');
       expect(result.response.headers.get('etag')).toBe(matched.etag);
-      expect(problem.current).toEqual(matched.order);
+      expect(problem.current).toEqual(seen);
     }
     // A tag the service never issued, or a weak one, never matches.
     for (const tag of ['"v99"', 'W/"v2"', '"something"']) {

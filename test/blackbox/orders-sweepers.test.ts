@@ -72,8 +72,11 @@ describe('expiry', () => {
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('etag')).toBe('"v2"');
-    expect(data).toMatchObject({ status: 'expired', version: 2, joiner_id: null });
+    // The passer-by takes no part in the order: they get the public view, the creator sees the rest.
+    expect(data).toMatchObject({ view: 'public', status: 'expired', version: 2 });
     expect(data!.expired_at).not.toBeNull();
+    const asCreator = await creator.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } });
+    expect(asCreator.data).toMatchObject({ view: 'participant', id: order.id, status: 'expired', version: 2, joiner_id: null, expired_at: data!.expired_at });
     expect(await orderLedger(db.sql, order.id)).toEqual([
       { user_id: creator.user.id, kind: 'order_charge', amount: -CREATOR_SHARE },
       { user_id: creator.user.id, kind: 'order_refund', amount: CREATOR_SHARE },

@@ -19,7 +19,7 @@
  *   an effect that exists).
  */
 import type postgres from 'postgres';
-import { api, type Actor, type Order } from './http.js';
+import { api, type Actor, type Order, type PublicOrder } from './http.js';
 import type { Claim, World } from './setup.js';
 
 export interface AuditResult {
@@ -289,6 +289,8 @@ async function auditHttp(world: World): Promise<AuditResult> {
   const moves = new Map<string, Move[]>();
   const entries = new Map<number, { user: string; kind: string; amount: number }>();
   const orderIds = new Set(world.orderIds);
+  // Who takes part in each order: only a participant's GET shows its creator, joiner and items' users.
+  const participantOf = new Map<string, Actor>();
   let rows = 0;
 
   const perUser = async (actor: Actor) => {
@@ -316,7 +318,10 @@ async function auditHttp(world: World): Promise<AuditResult> {
       rows++;
     }
     balances += credit;
-    mine.forEach((o) => orderIds.add(o.id));
+    for (const o of mine) {
+      orderIds.add(o.id);
+      participantOf.set(o.id, actor);
+    }
   }
   f.check('balances = sum(ledger), none negative (users)', results.length);
   f.check('ledger rows with balance_after = running sum', rows);
@@ -324,13 +329,19 @@ async function auditHttp(world: World): Promise<AuditResult> {
   const orders = new Map<string, AuditedOrder>();
   const ids = [...orderIds];
   for (let i = 0; i < ids.length; i += 16) {
-    const got = await Promise.all(ids.slice(i, i + 16).map((id, j) => api.getOrder(world.actors[0], (i + j) % world.instances, id)));
+    const got = await Promise.all(
+      ids.slice(i, i + 16).map((id, j) => api.getOrder(participantOf.get(id) ?? world.actors[0], (i + j) % world.instances, id)),
+    );
     for (const [j, answer] of got.entries()) {
       if (answer.status !== 200) {
         f.add(`order ${ids[i + j]}: GET answered ${answer.status}`);
         continue;
       }
-      const o = answer.body as Order;
+      const o = answer.body as Order | PublicOrder;
+      if (o.view !== 'participant') {
+        f.add(`order ${ids[i + j]}: none of the harness's users takes part in it (GET showed the ${o.view} view)`);
+        continue;
+      }
       const totalOf = (user: string | null) => o.items.filter((it) => it.user_id === user).reduce((s, it) => s + it.unit_price * it.quantity, 0);
       orders.set(o.id, {
         id: o.id,

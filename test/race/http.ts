@@ -27,6 +27,8 @@ export interface Answer<Body = unknown> {
 }
 
 export type Order = Schemas['Order'];
+/** What a non-participant sees of an order. */
+export type PublicOrder = Schemas['PublicOrder'];
 
 interface SdkResult {
   data?: unknown;
@@ -127,7 +129,7 @@ export const api = {
       o,
     ),
   expire: (a: Actor, i: number, orderId: string, etag: string, key: string, o?: SendOptions) =>
-    send<Order>(
+    send<Order | PublicOrder>(
       i,
       (signal) =>
         a.clients[i].POST('/orders/{orderId}/expire', {
@@ -143,7 +145,7 @@ export const api = {
       o,
     ),
   getOrder: (a: Actor, i: number, orderId: string) =>
-    send<Order>(i, (signal) => a.clients[i].GET('/orders/{orderId}', { params: { path: { orderId } }, signal })),
+    send<Order | PublicOrder>(i, (signal) => a.clients[i].GET('/orders/{orderId}', { params: { path: { orderId } }, signal })),
   me: (a: Actor, i: number) => send<Schemas['User']>(i, (signal) => a.clients[i].GET('/users/me', { signal })),
   ledger: (a: Actor, i: number, cursor?: string) =>
     send<Schemas['LedgerPage']>(i, (signal) =>

@@ -5,7 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { runOnce as expireOverdueOnce } from '../../src/jobs/expire-overdue.js';
-import { api, etagOf, is2xx, isBusy, REQUEST_TIMEOUT_MS, type Actor, type Answer, type Order, type OrderItem, type SendOptions } from './http.js';
+import {
+  api, etagOf, is2xx, isBusy, REQUEST_TIMEOUT_MS, type Actor, type Answer, type Order, type OrderItem, type PublicOrder, type SendOptions,
+} from './http.js';
 import { inParallel, pause, randomInt, untilAnswered, type World } from './setup.js';
 import { ScenarioStats, type ScenarioPolicy } from './stats.js';
 
@@ -95,12 +97,15 @@ async function openOrder(
 }
 
 /** The 412 a loser gets must carry the current ETag and the current order (DESIGN §3). */
-function checkStale(fail: (message: string) => void, what: string, answer: Answer<unknown>, current: Order): void {
-  const problem = answer.body as { current?: Order } | undefined;
+function checkStale(fail: (message: string) => void, what: string, answer: Answer<unknown>, current: Order, loser: Actor): void {
+  const problem = answer.body as { current?: Order | PublicOrder } | undefined;
   if (answer.etag !== etagOf(current.version)) fail(`${what}: 412 with ETag ${answer.etag}, order is at v${current.version}`);
   if (problem?.current?.id !== current.id || problem.current.status !== current.status || problem.current.version !== current.version) {
     fail(`${what}: 412 body names ${problem?.current?.status} v${problem?.current?.version}, winner left ${current.status} v${current.version}`);
   }
+  // As the loser may see it: all of it if they take part in the order, else the public view.
+  const view = current.creator_id === loser.id || current.joiner_id === loser.id ? 'participant' : 'public';
+  if (problem?.current && problem.current.view !== view) fail(`${what}: 412 body is the ${problem.current.view} view, expected the ${view} one`);
 }
 
 /** 1. Join and cancel on one pending order, same If-Match, sent to different instances. */
@@ -128,14 +133,14 @@ const joinVsCancel: Scenario = {
         fail(`order ${order.id}: ${winners.length} winners (join ${describe(join)}, cancel ${describe(cancel)})`);
         return;
       }
-      const [winner, loser, loserName] = join.status === 200 ? [join, cancel, 'cancel'] : [cancel, join, 'join'];
+      const [winner, loser, loserName, loserActor] = join.status === 200 ? [join, cancel, 'cancel', creator] : [cancel, join, 'join', joiner];
       const current = winner.body as Order;
       if (join.status === 200 && (current.status !== 'matched' || current.joiner_id !== joiner.id)) {
         fail(`order ${order.id}: join 200 but body says ${current.status} joiner ${current.joiner_id}`);
       }
       if (cancel.status === 200 && current.status !== 'cancelled') fail(`order ${order.id}: cancel 200 but body says ${current.status}`);
       if (current.version !== 2) fail(`order ${order.id}: winner left v${current.version}, expected v2`);
-      if (loser.status === 412) checkStale(fail, `order ${order.id} ${loserName}`, loser, current);
+      if (loser.status === 412) checkStale(fail, `order ${order.id} ${loserName}`, loser, current, loserActor);
       else if (!isBusy(loser)) fail(`order ${order.id}: losing ${loserName} got ${describe(loser)}, expected 412 (or 409 busy)`);
       won();
       stats.count(join.status === 200 ? 'join won' : 'cancel won');
@@ -172,9 +177,9 @@ const manyJoiners: Scenario = {
       if (current.status !== 'matched' || current.joiner_id !== winnerActor.id || current.version !== 2) {
         fail(`order ${order.id}: winning join body says ${current.status} v${current.version} joiner ${current.joiner_id}`);
       }
-      for (const a of answers) {
+      for (const [i, a] of answers.entries()) {
         if (a === winner) continue;
-        if (a.status === 412) checkStale(fail, `order ${order.id} losing join`, a, current);
+        if (a.status === 412) checkStale(fail, `order ${order.id} losing join`, a, current, joiners[i]);
         else if (!isBusy(a)) fail(`order ${order.id}: losing join got ${describe(a)}, expected 412 (or 409 busy)`);
       }
       won();

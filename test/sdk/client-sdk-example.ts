@@ -51,7 +51,8 @@ export async function join(client: CoOrderClient, orderId: string, etag: string)
     });
     if (!error) return data; // 200: matched, and your share is charged
     if (response.status !== 412) throw new Error(`join: ${error.status} ${error.code}: ${error.detail}`);
-    const current = error.current as Order; // or: (await client.GET('/orders/{orderId}', ...)).data
+    // You take no part in it yet: `current` is the order as anyone may see it (no address, no ids).
+    const current = error.current as Schemas['PublicOrder']; // or: (await client.GET('/orders/{orderId}', ...)).data
     if (current.status !== 'pending') return undefined; // someone else joined, or it was cancelled
     etag = response.headers.get('ETag')!; // still pending: try again on the version we now know
   }

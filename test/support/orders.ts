@@ -10,7 +10,17 @@ import type { Schemas } from '../../openapi/client.js';
 import { newKey, type TestUser } from './world.js';
 
 export type Order = Schemas['Order'];
+export type PublicOrder = Schemas['PublicOrder'];
 export type Point = { lat: number; lon: number };
+
+/**
+ * What anyone but its participants may see of an order, from a participant's view of it: all but
+ * the delivery address and point and the user ids. Its distance depends on who looks: not here.
+ */
+export function publicPartOf(order: Order): Omit<PublicOrder, 'distance_m'> {
+  const { view: _, creator_id: _creator, joiner_id: _joiner, delivery: _delivery, items, ...rest } = order;
+  return { view: 'public', ...rest, items: items.map(({ user_id: _user, ...item }) => item) };
+}
 
 const EARTH_RADIUS_M = 6_371_008.8;
 
