@@ -194,10 +194,13 @@ async function settle(sql: postgres.Sql) {
   }
 }
 
+// The bench's own: /metrics answers only a bearer of the server's METRICS_TOKEN.
+const METRICS_TOKEN = randomBytes(24).toString('hex');
+
 /** The server's own account of its memory (prom-client's default metrics), for the progress log. */
 async function heapOf(server: Spawned): Promise<string> {
   try {
-    const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    const text = await (await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     const mb = (name: string) => Math.round(Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576);
     return `heap ${mb('nodejs_heap_size_used_bytes')}/${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB`;
   } catch {
@@ -236,7 +239,7 @@ async function main() {
       WHERE (datname = current_database() AND pid <> pg_backend_pid()) OR backend_type IN ('walwriter', 'checkpointer', 'background writer', 'walsender', 'autovacuum launcher')`).map((r) => r.pid);
   const config = loadConfig({ ...process.env, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) });
   const secret = randomBytes(32).toString('hex');
-  const signer = tokenSigner(secret, 24 * 3600);
+  const signer = tokenSigner(new TextEncoder().encode(secret), 24 * 3600);
 
   log(`preparing: ${P.users.toLocaleString()} users, ${BENCH_STORES} stores × ${MENUS_PER_STORE} menus`);
   await createStoresAndUsers(db.sql, P.users);
@@ -263,6 +266,7 @@ async function main() {
   const serverEnv: Record<string, string> = {
     NODE_ENV: 'production',
     JWT_SECRET: secret,
+    METRICS_TOKEN,
     DATABASE_URL: db.url,
     HOST: '127.0.0.1',
     SEED_DEMO_DATA: 'false',

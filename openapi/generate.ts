@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { tokenSigner } from '../src/http/auth.js';
 import { createMetrics } from '../src/http/metrics.js';
+import { cursorCodec, cursorKey } from '../src/http/pagination.js';
 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
@@ -23,7 +24,9 @@ const app = buildApp({
   db: database.db,
   logger: pino({ level: 'silent' }),
   metrics: createMetrics(),
-  signer: tokenSigner(config.JWT_SECRET, config.TOKEN_TTL_SECONDS),
+  // Building the app signs and seals nothing: any key will do.
+  signer: tokenSigner(new Uint8Array(32), config.TOKEN_TTL_SECONDS),
+  cursors: cursorCodec(cursorKey(new Uint8Array(32))),
 });
 const document = openApiDocument(app);
 const documentText = `${JSON.stringify(document, null, 2)}\n`;

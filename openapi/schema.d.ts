@@ -49,7 +49,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Request counts and durations by route, and Node.js process metrics, in Prometheus text format.
+         * @description Request counts and durations by route, and Node.js process metrics, in Prometheus text format. For the operator's scraper only: send `Authorization: Bearer <METRICS_TOKEN>`; without METRICS_TOKEN set, nobody gets them (401).
          */
         get: operations["getMetrics"];
         put?: never;
@@ -297,7 +297,7 @@ export interface paths {
         };
         /**
          * Joinable orders nearby
-         * @description Pending, unexpired orders of other users whose delivery point is within `radius_m` of (lat, lon), nearest first, each with `distance_m`; their stores once under `included.stores`.
+         * @description Pending, unexpired orders of other users whose delivery point is within `radius_m` of (lat, lon), nearest first, each in its public view with `distance_m` (to 10 m); their stores once under `included.stores`.
          */
         get: operations["listNearbyOrders"];
         put?: never;
@@ -321,7 +321,7 @@ export interface paths {
         };
         /**
          * One order
-         * @description The order with its ETag. Poll cheaply with If-None-Match: 304 while it is unchanged.
+         * @description The order with its ETag: all of it (`view: participant`) if you created or joined it, else the public view (`view: public`: no delivery address, exact point or user id; its distance from your saved address, to 10 m). Poll cheaply with If-None-Match: 304 while it is unchanged.
          */
         get: operations["getOrder"];
         put?: never;
@@ -383,7 +383,7 @@ export interface paths {
         put?: never;
         /**
          * Expire an overdue order
-         * @description Anyone may expire a pending order once `expires_at` has passed (the sweeper does the same); the creator is refunded in full.
+         * @description Anyone may expire a pending order once `expires_at` has passed (the sweeper does the same); the creator is refunded in full. The answer is the order as you may see it (the public view unless you created it).
          */
         post: operations["expireOrder"];
         delete?: never;
@@ -518,7 +518,7 @@ export interface components {
              * @example insufficient_credit
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "idempotency_key_missing" | "unauthorized" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "idempotency_key_reused" | "insufficient_credit" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "database_unavailable" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "idempotency_key_reused" | "insufficient_credit" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "database_unavailable" | "overloaded" | "internal_error";
             /**
              * @description The id of the request that produced this problem: the X-Request-Id response header, except on a replay (`Idempotent-Replayed: true`), whose stored body keeps the id of the original request.
              * @example 0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d
@@ -526,7 +526,7 @@ export interface components {
             request_id: string;
             /** @description Present on validation failures (400 validation_failed): one entry per invalid field. */
             errors?: components["schemas"]["ValidationIssue"][];
-            /** @description Present on 412: the current representation of the resource (an Order or a User), so the client can decide again without another GET. */
+            /** @description Present on 412: the current representation of the resource as the caller may see it (an Order, a PublicOrder or a User), so the client can decide again without another GET. */
             current?: {
                 [key: string]: unknown;
             };
@@ -600,12 +600,18 @@ export interface components {
              * @example minji@example.com
              */
             email: string;
-            /** @example 김민지 */
+            /**
+             * @description Plain text: no control characters (including line breaks and tabs), bidirectional overrides or invisible characters; spaces are collapsed and trimmed.
+             * @example 김민지
+             */
             name: string;
         };
         /** @description A delivery address with its coordinates (WGS 84). */
         AddressInput: {
-            /** @example 전북 전주시 덕진구 백제대로 567 */
+            /**
+             * @description Street address, shown to the order's participants. Plain text: no control characters (including line breaks and tabs), bidirectional overrides or invisible characters; spaces are collapsed and trimmed.
+             * @example 전북 전주시 덕진구 백제대로 567
+             */
             address: string;
             /** @example 35.8468 */
             lat: number;
@@ -662,7 +668,7 @@ export interface components {
             items: components["schemas"]["LedgerEntry"][];
             /**
              * @description Pass as `cursor` to get the next page; null on the last page.
-             * @example eyJpZCI6NDJ9
+             * @example q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ
              */
             next_cursor: string | null;
         };
@@ -680,7 +686,7 @@ export interface components {
             items: components["schemas"]["Store"][];
             /**
              * @description Pass as `cursor` to get the next page; null on the last page.
-             * @example eyJpZCI6NDJ9
+             * @example q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ
              */
             next_cursor: string | null;
         };
@@ -777,8 +783,13 @@ export interface components {
             /** @example 2 */
             quantity: number;
         };
-        /** @description A joint order: its state, the items of both participants and what each pays. */
+        /** @description A joint order as its creator and joiner see it: its state, where it goes, the items of both participants and what each pays. */
         Order: {
+            /**
+             * @description You take part in this order: you see all of it. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            view: "participant";
             /**
              * Format: uuid
              * @example 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
@@ -796,17 +807,6 @@ export interface components {
              * @example 1
              */
             version: number;
-            /**
-             * Format: uuid
-             * @example 3b8f0c52-7d4e-4f1a-9c2b-5e6d7f8a9b0c
-             */
-            creator_id: string;
-            /**
-             * Format: uuid
-             * @description Null until someone joins.
-             * @example c4d5e6f7-0a1b-4c2d-9e3f-4a5b6c7d8e9f
-             */
-            joiner_id: string | null;
             /**
              * Format: date-time
              * @example 2025-05-01T12:00:00.000Z
@@ -837,8 +837,6 @@ export interface components {
              * @example 2025-05-01T12:30:05.000Z
              */
             expired_at: string | null;
-            delivery: components["schemas"]["DeliveryAddress"];
-            items: components["schemas"]["OrderItem"][];
             /**
              * @description All items of the order so far, KRW.
              * @example 23000
@@ -850,6 +848,19 @@ export interface components {
              */
             delivery_tip: number;
             shares: components["schemas"]["Shares"];
+            /**
+             * Format: uuid
+             * @example 3b8f0c52-7d4e-4f1a-9c2b-5e6d7f8a9b0c
+             */
+            creator_id: string;
+            /**
+             * Format: uuid
+             * @description Null until someone joins.
+             * @example c4d5e6f7-0a1b-4c2d-9e3f-4a5b6c7d8e9f
+             */
+            joiner_id: string | null;
+            delivery: components["schemas"]["DeliveryAddress"];
+            items: components["schemas"]["OrderItem"][];
         };
         /**
          * @description `split`: both eat the same menu, halves of menu and tip. `separate`: each pays their own items and half the tip.
@@ -863,6 +874,16 @@ export interface components {
          * @enum {string}
          */
         OrderStatus: "pending" | "matched" | "completed" | "cancelled" | "expired";
+        /** @description What each side pays (paid at creation and at join); they add up to menu_total + delivery_tip once matched. */
+        Shares: {
+            /** @example 13000 */
+            creator: number;
+            /**
+             * @description Null until a `separate` order is joined.
+             * @example 13000
+             */
+            joiner: number | null;
+        };
         /** @description Where the order is delivered (the creator's address). */
         DeliveryAddress: {
             /** @example 전북 전주시 덕진구 백제대로 567 */
@@ -892,16 +913,6 @@ export interface components {
             /** @example 23000 */
             unit_price: number;
         };
-        /** @description What each side pays (paid at creation and at join); they add up to menu_total + delivery_tip once matched. */
-        Shares: {
-            /** @example 13000 */
-            creator: number;
-            /**
-             * @description Null until a `separate` order is joined.
-             * @example 13000
-             */
-            joiner: number | null;
-        };
         /** @description What to order and where to deliver it. Without `items` the cart is used; without `delivery`, your saved address. */
         CreateOrderInput: {
             /**
@@ -930,22 +941,110 @@ export interface components {
             included: components["schemas"]["IncludedStores"];
             /**
              * @description Pass as `cursor` to get the next page; null on the last page.
-             * @example eyJpZCI6NDJ9
+             * @example q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ
              */
             next_cursor: string | null;
         };
-        /** @description An order you could join, with its distance from you. */
-        NearbyOrder: components["schemas"]["Order"] & {
+        /** @description An order you could join (public view), with how far it is from you. */
+        NearbyOrder: components["schemas"]["PublicOrder"] & {
             /**
-             * @description Great-circle distance from the query point, metres.
-             * @example 84.2
+             * @description Great-circle distance from the query point to the delivery point, rounded to the nearest 10 m.
+             * @example 80
              */
-            distance_m: number;
+            distance_m?: number;
+        };
+        /** @description One line of the order, without who ordered it. */
+        PublicOrderItem: {
+            /**
+             * Format: uuid
+             * @example 9a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d
+             */
+            menu_id: string;
+            /** @example 허니콤보 */
+            name: string;
+            /** @example 1 */
+            quantity: number;
+            /** @example 23000 */
+            unit_price: number;
+        };
+        /** @description An order as anyone but its participants sees it: no delivery address, no exact point, no user id; only how far it is, to 10 m. */
+        PublicOrder: {
+            /**
+             * @description You do not take part in this order: you see what any neighbour may. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            view: "public";
+            /**
+             * Format: uuid
+             * @example 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @example 0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d
+             */
+            store_id: string;
+            split_type: components["schemas"]["SplitType"];
+            status: components["schemas"]["OrderStatus"];
+            /**
+             * @description Bumped by every action; the ETag is derived from it.
+             * @example 1
+             */
+            version: number;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:30:00.000Z
+             */
+            expires_at: string;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:07:00.000Z
+             */
+            matched_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:45:00.000Z
+             */
+            completed_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:10:00.000Z
+             */
+            cancelled_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:30:05.000Z
+             */
+            expired_at: string | null;
+            /**
+             * @description All items of the order so far, KRW.
+             * @example 23000
+             */
+            menu_total: number;
+            /**
+             * @description KRW, the store's tip when the order was opened.
+             * @example 3000
+             */
+            delivery_tip: number;
+            shares: components["schemas"]["Shares"];
+            items: components["schemas"]["PublicOrderItem"][];
+            /**
+             * @description Great-circle distance from your saved address to the delivery point, rounded to the nearest 10 m; null if you have no saved address.
+             * @example 80
+             */
+            distance_m: number | null;
         };
         /** @description The stores of the orders on this page, each once. */
         IncludedStores: {
             stores: components["schemas"]["Store"][];
         };
+        /** @description An order as you may see it, told apart by `view`: all of it if you created or joined it, else the public view. */
+        OrderView: components["schemas"]["Order"] | components["schemas"]["PublicOrder"];
         /** @description Your own items for a `separate` order; an empty body (or `{}`) for a `split` one. */
         JoinOrderInput: {
             /** @description Required for `separate` orders (your own items); not allowed for `split`. */
@@ -956,7 +1055,7 @@ export interface components {
             items: components["schemas"]["Order"][];
             /**
              * @description Pass as `cursor` to get the next page; null on the last page.
-             * @example eyJpZCI6NDJ9
+             * @example q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ
              */
             next_cursor: string | null;
         };
@@ -965,7 +1064,7 @@ export interface components {
             items: components["schemas"]["Notification"][];
             /**
              * @description Pass as `cursor` to get the next page; null on the last page.
-             * @example eyJpZCI6NDJ9
+             * @example q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ
              */
             next_cursor: string | null;
         };
@@ -1012,7 +1111,7 @@ export interface components {
          */
         IdempotencyKeyOptional: string;
         /**
-         * @description The ETag of the version the client decided on, or `*` for any. Missing → 428; stale → 412.
+         * @description The ETag of the version the client decided on (strong, as this API issued it), or `*` for any. Missing → 428; stale → 412; a tag that could never match (not an entity tag, or a version out of range) → 400.
          * @example "v1"
          */
         IfMatch: string;
@@ -1070,6 +1169,33 @@ export interface operations {
                     "application/json": components["schemas"]["Status"];
                 };
             };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
@@ -1112,6 +1238,33 @@ export interface operations {
                     "application/json": components["schemas"]["Status"];
                 };
             };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
@@ -1133,7 +1286,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -1174,6 +1327,54 @@ export interface operations {
                 };
                 content: {
                     "text/plain": components["schemas"]["MetricsText"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
@@ -1222,7 +1423,7 @@ export interface operations {
                     "application/json": components["schemas"]["Token"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -1355,7 +1556,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -1411,6 +1612,33 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
@@ -1453,7 +1681,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -1482,7 +1710,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The ETag of the version the client decided on, or `*` for any. Missing → 428; stale → 412.
+                 * @description The ETag of the version the client decided on (strong, as this API issued it), or `*` for any. Missing → 428; stale → 412; a tag that could never match (not an entity tag, or a version out of range) → 400.
                  * @example "v1"
                  */
                 "If-Match": components["parameters"]["IfMatch"];
@@ -1507,7 +1735,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -1688,7 +1916,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -1742,7 +1970,7 @@ export interface operations {
                     "application/json": components["schemas"]["TopUpResult"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -1898,7 +2126,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -1927,7 +2155,7 @@ export interface operations {
             query?: {
                 /** @description Page size (default 20, max 100). */
                 limit?: number;
-                /** @description Opaque cursor from the previous page's `next_cursor`. */
+                /** @description The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400. */
                 cursor?: string;
             };
             header?: never;
@@ -1946,7 +2174,7 @@ export interface operations {
                     "application/json": components["schemas"]["LedgerPage"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -2015,7 +2243,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -2058,99 +2286,7 @@ export interface operations {
                     "application/json": components["schemas"]["CategoryList"];
                 };
             };
-            /** @description No bearer token, or one that is invalid or expired. */
-            401: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "type": "https://co-order.dev/problems/unauthorized",
-                     *       "title": "A valid bearer token is required",
-                     *       "status": 401,
-                     *       "detail": "Send Authorization: Bearer <token>.",
-                     *       "instance": "/orders",
-                     *       "code": "unauthorized",
-                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
-            500: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "type": "https://co-order.dev/problems/internal_error",
-                     *       "title": "Internal server error",
-                     *       "status": 500,
-                     *       "detail": "An unexpected error occurred.",
-                     *       "instance": "/orders",
-                     *       "code": "internal_error",
-                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
-            503: {
-                headers: {
-                    "Retry-After": components["headers"]["RetryAfter"];
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "type": "https://co-order.dev/problems/database_unavailable",
-                     *       "title": "The database is unavailable",
-                     *       "status": 503,
-                     *       "detail": "The database is unavailable; retry shortly.",
-                     *       "instance": "/orders",
-                     *       "code": "database_unavailable",
-                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    listStores: {
-        parameters: {
-            query?: {
-                /** @description Page size (default 20, max 100). */
-                limit?: number;
-                /** @description Opaque cursor from the previous page's `next_cursor`. */
-                cursor?: string;
-                /** @description Only stores of this category (see GET /categories). */
-                category?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A page of stores. */
-            200: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["StorePage"];
-                };
-            };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -2219,7 +2355,126 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listStores: {
+        parameters: {
+            query?: {
+                /** @description Page size (default 20, max 100). */
+                limit?: number;
+                /** @description The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400. */
+                cursor?: string;
+                /** @description Only stores of this category (see GET /categories). */
+                category?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of stores. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorePage"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -2265,7 +2520,7 @@ export interface operations {
                     "application/json": components["schemas"]["Store"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -2355,7 +2610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -2401,7 +2656,7 @@ export interface operations {
                     "application/json": components["schemas"]["MenuList"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -2491,7 +2746,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -2532,6 +2787,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Cart"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No bearer token, or one that is invalid or expired. */
@@ -2576,7 +2858,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -2616,6 +2898,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
@@ -2681,7 +2990,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -2731,7 +3040,7 @@ export interface operations {
                     "application/json": components["schemas"]["Cart"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -2885,7 +3194,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -2931,7 +3240,7 @@ export interface operations {
                     "application/json": components["schemas"]["Cart"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3022,7 +3331,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -3048,15 +3357,15 @@ export interface operations {
     };
     listNearbyOrders: {
         parameters: {
-            query?: {
+            query: {
                 /** @description Page size (default 20, max 100). */
                 limit?: number;
-                /** @description Opaque cursor from the previous page's `next_cursor`. */
+                /** @description The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400. */
                 cursor?: string;
                 /** @description Latitude of where you are (WGS 84). */
-                lat?: number | null;
+                lat: number;
                 /** @description Longitude of where you are (WGS 84). */
-                lon?: number | null;
+                lon: number;
                 /** @description Metres, default 300, max 3000. */
                 radius_m?: number;
                 /** @description Only orders at stores of this category. */
@@ -3078,7 +3387,7 @@ export interface operations {
                     "application/json": components["schemas"]["NearbyOrderPage"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3147,7 +3456,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -3203,7 +3512,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3403,7 +3712,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -3442,7 +3751,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The order. */
+            /** @description The order, as you may see it. */
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -3450,7 +3759,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Order"];
+                    "application/json": components["schemas"]["OrderView"];
                 };
             };
             /** @description Unchanged since the ETag in If-None-Match: no body. */
@@ -3462,7 +3771,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3552,7 +3861,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -3581,7 +3890,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The ETag of the version the client decided on, or `*` for any. Missing → 428; stale → 412.
+                 * @description The ETag of the version the client decided on (strong, as this API issued it), or `*` for any. Missing → 428; stale → 412; a tag that could never match (not an entity tag, or a version out of range) → 400.
                  * @example "v1"
                  */
                 "If-Match": components["parameters"]["IfMatch"];
@@ -3615,7 +3924,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3864,7 +4173,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -3893,7 +4202,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The ETag of the version the client decided on, or `*` for any. Missing → 428; stale → 412.
+                 * @description The ETag of the version the client decided on (strong, as this API issued it), or `*` for any. Missing → 428; stale → 412; a tag that could never match (not an entity tag, or a version out of range) → 400.
                  * @example "v1"
                  */
                 "If-Match": components["parameters"]["IfMatch"];
@@ -3923,7 +4232,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4172,7 +4481,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -4201,7 +4510,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The ETag of the version the client decided on, or `*` for any. Missing → 428; stale → 412.
+                 * @description The ETag of the version the client decided on (strong, as this API issued it), or `*` for any. Missing → 428; stale → 412; a tag that could never match (not an entity tag, or a version out of range) → 400.
                  * @example "v1"
                  */
                 "If-Match": components["parameters"]["IfMatch"];
@@ -4228,10 +4537,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Order"];
+                    "application/json": components["schemas"]["OrderView"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4458,7 +4767,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -4487,7 +4796,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The ETag of the version the client decided on, or `*` for any. Missing → 428; stale → 412.
+                 * @description The ETag of the version the client decided on (strong, as this API issued it), or `*` for any. Missing → 428; stale → 412; a tag that could never match (not an entity tag, or a version out of range) → 400.
                  * @example "v1"
                  */
                 "If-Match": components["parameters"]["IfMatch"];
@@ -4517,7 +4826,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4766,7 +5075,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -4795,7 +5104,7 @@ export interface operations {
             query?: {
                 /** @description Page size (default 20, max 100). */
                 limit?: number;
-                /** @description Opaque cursor from the previous page's `next_cursor`. */
+                /** @description The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400. */
                 cursor?: string;
                 /** @description Only orders you created, or only those you joined. */
                 role?: "created" | "joined";
@@ -4818,7 +5127,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderPage"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4887,7 +5196,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -4916,7 +5225,7 @@ export interface operations {
             query?: {
                 /** @description Page size (default 20, max 100). */
                 limit?: number;
-                /** @description Opaque cursor from the previous page's `next_cursor`. */
+                /** @description The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400. */
                 cursor?: string;
                 /** @description Only unread ones when true. */
                 unread?: "true" | "false";
@@ -4937,7 +5246,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationPage"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5006,7 +5315,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -5052,7 +5361,7 @@ export interface operations {
                     "application/json": components["schemas"]["Notification"];
                 };
             };
-            /** @description Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field). */
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5206,7 +5515,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable; retry after Retry-After seconds. */
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];

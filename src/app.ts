@@ -11,7 +11,11 @@ import { DomainError } from './domain/errors.js';
 import { requireAuth } from './http/auth.js';
 import type { Deps } from './http/deps.js';
 import type { AppEnv } from './http/env.js';
-import { limitBody, requestContext, requireJsonBody } from './http/middleware.js';
+import { cors } from 'hono/cors';
+import {
+  limitBody, refuseNulInQuery, refuseUnexpectedBody, requestContext, requireJsonBody, securityHeaders,
+} from './http/middleware.js';
+import { docsSecurityPolicy } from './http/docs-policy.js';
 import { PROBLEMS, PROBLEM_TYPE_BASE, sendProblem, toDomainError, validationError } from './http/problem.js';
 import { registerComponents } from './http/openapi.js';
 import { getHealth, getMetrics, getReady } from './ops/handlers.js';
@@ -28,6 +32,29 @@ const TARGET_PREFIX: Record<string, string> = { json: 'body', query: 'query', pa
 // Paths that need a bearer token. Anything else is public or an unknown route (404, not 401).
 // In Hono '/x/*' also matches '/x' itself: listing both would run the auth (and its user lookup) twice.
 const PROTECTED_PATHS = ['/users/*', '/orders/*', '/stores/*', '/categories', '/cart/*'];
+
+/**
+ * Browsers of the listed origins may call the API and read what a client needs: the tags, the
+ * retry and rate-limit advice, the request id; and send the conditional and idempotency headers.
+ */
+const CORS_POLICY = (origins: string[]) => ({
+  origin: origins,
+  allowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
+  allowHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'X-Request-Id'],
+  exposeHeaders: ['ETag', 'Location', 'Retry-After', 'Idempotent-Replayed', 'RateLimit', 'RateLimit-Policy', 'X-Request-Id'],
+  maxAge: 600,
+});
+
+/** "METHOD /path/:param" of every operation whose contract declares a request body. */
+function bodyRoutesOf(app: OpenAPIHono<AppEnv>): Set<string> {
+  const routes = new Set<string>();
+  for (const definition of app.openAPIRegistry.definitions) {
+    if (definition.type !== 'route' || !definition.route.request?.body) continue;
+    const { method, path: contractPath } = definition.route;
+    routes.add(`${method.toUpperCase()} ${contractPath.replace(/\{(\w+)\}/g, ':$1')}`);
+  }
+  return routes;
+}
 
 const swaggerDist = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
@@ -46,11 +73,21 @@ export function buildApp(deps: Deps): OpenAPIHono<AppEnv> {
     },
   });
 
-  app.use('*', requestContext(deps.logger, deps.metrics));
+  // Read from the contract once every route is registered, on the first request with a body.
+  let routesWithBody: Set<string> | undefined;
+  app.use('*', requestContext(deps.logger, deps.metrics), securityHeaders());
+  if (deps.config.CORS_ORIGINS.length > 0) app.use('*', cors(CORS_POLICY(deps.config.CORS_ORIGINS)));
+  app.use('*', refuseNulInQuery());
   const auth = requireAuth(deps.signer, deps.db);
   for (const protectedPath of PROTECTED_PATHS) app.use(protectedPath, auth);
   // Only methods that carry a body here: a GET or DELETE with a stray body is not refused for it.
-  app.on(['POST', 'PUT', 'PATCH'], '*', requireJsonBody(), limitBody(deps.config.MAX_BODY_BYTES));
+  app.on(
+    ['POST', 'PUT', 'PATCH'],
+    '*',
+    refuseUnexpectedBody((method, routePath) => (routesWithBody ??= bodyRoutesOf(app)).has(`${method} ${routePath}`)),
+    requireJsonBody(),
+    limitBody(deps.config.MAX_BODY_BYTES),
+  );
 
   app.openapi(healthRoute, getHealth());
   app.openapi(readyRoute, getReady(deps));
@@ -75,6 +112,7 @@ export function buildApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)));
   // Swagger UI with its assets served from the swagger-ui-dist package: no CDN, works offline.
   app.use('/docs/assets/swagger-ui-dist/*', serveStatic({ root: swaggerDist, rewriteRequestPath: (p) => p.replace(/^\/docs\/assets\/swagger-ui-dist/, '') }));
+  app.use('/docs', docsSecurityPolicy());
   app.get('/docs', swaggerUI({ url: '/openapi.json', baseUrl: '/docs/assets', title: 'co-order API', persistAuthorization: true }));
 
   app.notFound((c) => sendProblem(c, new DomainError('route_not_found', `No endpoint ${c.req.method} ${c.req.path}.`)));
@@ -108,7 +146,12 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
         'State changes are explicit POST actions guarded by `If-Match` (optimistic concurrency on the ' +
         'resource `ETag`); money-moving actions take an `Idempotency-Key` so a retry never charges twice.\n\n' +
         'Every response carries `X-Request-Id` (the one the client sent, when it is 1–128 visible ASCII ' +
-        'characters, else a generated one); errors repeat it as `request_id`.\n\n' +
+        'characters, else a generated one); errors repeat it as `request_id`. Answers are private ' +
+        '(`Cache-Control: no-store`, `X-Content-Type-Options: nosniff`).\n\n' +
+        'Input is strict: a string with NUL, a name or address with control, bidirectional-override or invisible ' +
+        'characters, a query number not in plain decimal, a cursor the server did not issue, or a body sent to an ' +
+        'operation that takes none is a 400, and changes nothing. Requests the HTTP layer cannot parse are answered ' +
+        'as problems too (`malformed_request` 400, `request_timeout` 408, `headers_too_large` 431).\n\n' +
         'Every error is `application/problem+json` (RFC 9457) with a stable `type` per `code`:\n\n' +
         '| type | status | title |\n|---|---|---|\n' +
         PROBLEM_LIST,

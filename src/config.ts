@@ -8,7 +8,8 @@ const booleanFromEnv = z
 const configSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-    HOST: z.string().default('0.0.0.0'),
+    // Unset: 127.0.0.1 outside production (a laptop's development server is not a public one).
+    HOST: z.string().min(1).optional(),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     // No DATABASE_URL: start an embedded PostgreSQL whose data survives restarts in EMBEDDED_PG_DIR.
@@ -23,11 +24,22 @@ const configSchema = z
     STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
     // How long a request waits for a free connection or a new one before answering 503.
     DB_CONNECT_TIMEOUT_S: z.coerce.number().int().min(1).max(60).default(3),
+    // Signs access tokens and seals cursors. Required in production; elsewhere, unset, a random
+    // secret is generated on first start and kept in the database (a restart keeps tokens valid).
     JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
-    // Development login: on unless production or explicitly disabled.
+    // Development login: on outside production unless switched off; never in production.
     AUTH_DEV_LOGIN: booleanFromEnv.optional(),
+    // The bearer token GET /metrics requires; unset, /metrics answers nobody.
+    METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+    // Browser origins allowed to call the API (comma-separated); unset, CORS is off.
+    CORS_ORIGINS: z
+      .string()
+      .optional()
+      .transform((list) => (list ?? '').split(',').map((origin) => origin.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each origin is scheme://host[:port], no path'))),
     TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
-    SEED_DEMO_DATA: booleanFromEnv.default(true),
+    // Unset: demo stores are seeded outside production only.
+    SEED_DEMO_DATA: booleanFromEnv.optional(),
     // The product waits up to 30 minutes for a neighbour to join.
     ORDER_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
     // Neighbours within 300 m share one delivery.
@@ -50,16 +62,21 @@ const configSchema = z
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
   })
   .superRefine((cfg, ctx) => {
-    if (cfg.NODE_ENV === 'production' && !cfg.JWT_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required in production' });
+    if (cfg.NODE_ENV !== 'production') return;
+    if (!cfg.JWT_SECRET) ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required in production' });
+    if (cfg.AUTH_DEV_LOGIN) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_DEV_LOGIN'], message: 'the passwordless development login cannot be on in production' });
     }
   })
-  .transform((cfg) => ({
-    ...cfg,
-    AUTH_DEV_LOGIN: cfg.AUTH_DEV_LOGIN ?? cfg.NODE_ENV !== 'production',
-    // Outside production a fixed development secret keeps tokens valid across restarts.
-    JWT_SECRET: cfg.JWT_SECRET ?? 'development-only-secret-change-me-in-production!',
-  }));
+  .transform((cfg) => {
+    const production = cfg.NODE_ENV === 'production';
+    return {
+      ...cfg,
+      HOST: cfg.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
+      AUTH_DEV_LOGIN: cfg.AUTH_DEV_LOGIN ?? !production,
+      SEED_DEMO_DATA: cfg.SEED_DEMO_DATA ?? !production,
+    };
+  });
 
 export type Config = z.infer<typeof configSchema>;
 

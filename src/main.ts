@@ -6,8 +6,11 @@ import { endsSession, openDatabase } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { seedDemoData } from './db/seed.js';
+import { serviceSecret } from './db/service-secret.js';
 import { tokenSigner } from './http/auth.js';
+import { answerClientError } from './http/client-error.js';
 import { createMetrics } from './http/metrics.js';
+import { cursorCodec, cursorKey } from './http/pagination.js';
 import { scheduleJobs } from './jobs/schedule.js';
 
 async function main(): Promise<void> {
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
   if (!databaseUrl) {
     logger.info({ dir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT }, 'no DATABASE_URL: starting embedded PostgreSQL');
     embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR, config.EMBEDDED_PG_PORT);
+    logger.info({ dir: embedded.dataDir }, 'embedded PostgreSQL running');
     databaseUrl = embedded.url;
   }
   await migrate(databaseUrl, (name) => logger.info({ migration: name }, 'migration applied'));
@@ -46,12 +50,15 @@ async function main(): Promise<void> {
   });
   if (config.SEED_DEMO_DATA && (await seedDemoData(database.db))) logger.info('demo stores and menus seeded');
 
+  // Production names its secret; elsewhere the database keeps one of its own (no known default).
+  const secret = config.JWT_SECRET ? new TextEncoder().encode(config.JWT_SECRET) : await serviceSecret(database.db);
   const deps = {
     config,
     db: database.db,
     logger,
     metrics: createMetrics(),
-    signer: tokenSigner(config.JWT_SECRET, config.TOKEN_TTL_SECONDS),
+    signer: tokenSigner(secret, config.TOKEN_TTL_SECONDS),
+    cursors: cursorCodec(cursorKey(secret)),
   };
   const app = buildApp(deps);
   const jobs = config.JOBS_ENABLED ? scheduleJobs(deps) : undefined;
@@ -65,9 +72,11 @@ async function main(): Promise<void> {
     return response;
   };
   const server = serve({ fetch, port: config.PORT, hostname: config.HOST }, (info) => {
-    const base = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${info.port}`;
+    const base = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${info.port}`;
     logger.info({ port: info.port, docs: `${base}/docs`, openapi: `${base}/openapi.json` }, `listening on ${base} — docs at ${base}/docs`);
   });
+
+  server.on('clientError', (error, socket) => answerClientError(error, socket, logger));
 
   const shutdown = async (signal: string) => {
     if (stopping) return;

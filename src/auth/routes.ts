@@ -1,11 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { jsonResponse, problems } from '../http/openapi.js';
+import { TEXT_RULE } from '../domain/text.js';
+import { jsonResponse, plainText, problems } from '../http/openapi.js';
 import { UserSchema } from '../users/routes.js';
 
 export const DevTokenInput = z
   .strictObject({
     email: z.string().trim().toLowerCase().email().max(254).openapi({ example: 'minji@example.com' }),
-    name: z.string().trim().min(1).max(100).openapi({ example: '김민지' }),
+    name: plainText(100).openapi({ description: `Plain text: ${TEXT_RULE}; spaces are collapsed and trimmed.`, example: '김민지' }),
   })
   .openapi('DevTokenInput', { description: 'Who to sign in as; the email identifies the user (case-insensitively).' });
 

@@ -246,8 +246,8 @@ async function reserveGuarded(pool: postgres.Sql, waitMs: number): Promise<postg
 }
 
 /**
- * sql.reserve(), bounded: a request waits at most `waitMs` for a connection (then CONNECT_TIMEOUT,
- * answered 503). postgres.js 3.4.9 strands a queued reserve() for good when the connection it was
+ * sql.reserve(), bounded: a request waits at most `waitMs` for a connection (then POOL_EXHAUSTED,
+ * answered 503 overloaded). postgres.js 3.4.9 strands a queued reserve() for good when the connection it was
  * about to get is closed by the server (porsager/postgres#1195): unbounded, every request that
  * queued behind a terminated connection hung forever, and the pool with it. A stranded request is
  * never served, so one still waiting asks again every ASK_AGAIN_MS and takes whichever answer
@@ -255,6 +255,11 @@ async function reserveGuarded(pool: postgres.Sql, waitMs: number): Promise<postg
  * the pool. The first failure (e.g. the database refusing connections) fails the request at once.
  */
 const ASK_AGAIN_MS = 200;
+// The pool's own connect timeout (postgres.js's connect_timeout, the same length) fires first when
+// a new connection cannot be made: only a wait for a busy pool's connection ends in POOL_EXHAUSTED.
+const CONNECT_ERROR_FIRST_MS = 250;
+/** The code of the error a request gets when no pooled connection came free in time. */
+export const POOL_EXHAUSTED = 'POOL_EXHAUSTED';
 
 function reserveWithin<T extends Record<string, unknown>>(sql: postgres.Sql<T>, waitMs: number): Promise<postgres.ReservedSql<T>> {
   return new Promise((resolve, reject) => {
@@ -279,8 +284,8 @@ function reserveWithin<T extends Record<string, unknown>>(sql: postgres.Sql<T>, 
       );
     const deadline = setTimeout(() => {
       settle();
-      reject(Object.assign(new Error(`no database connection within ${waitMs} ms`), { code: 'CONNECT_TIMEOUT' }));
-    }, waitMs);
+      reject(Object.assign(new Error(`no database connection came free within ${waitMs} ms`), { code: POOL_EXHAUSTED }));
+    }, waitMs + CONNECT_ERROR_FIRST_MS);
     const again = setInterval(ask, ASK_AGAIN_MS);
     void ask();
   });

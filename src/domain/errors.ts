@@ -5,6 +5,8 @@
 export const ERROR_CODES = [
   'validation_failed',
   'malformed_json',
+  'malformed_request',
+  'body_not_allowed',
   'idempotency_key_missing',
   'unauthorized',
   'forbidden',
@@ -29,7 +31,10 @@ export const ERROR_CODES = [
   'precondition_required',
   'payload_too_large',
   'unsupported_media_type',
+  'request_timeout',
+  'headers_too_large',
   'database_unavailable',
+  'overloaded',
   'internal_error',
 ] as const;
 

@@ -14,9 +14,9 @@ export interface TokenSigner {
   verify(token: string): Promise<{ userId: string; expiresAtMs: number }>;
 }
 
-export function tokenSigner(secret: string, ttlSeconds: number): TokenSigner {
+export function tokenSigner(secret: Uint8Array, ttlSeconds: number): TokenSigner {
   // Imported once: given the raw bytes, jose imports a new CryptoKey for every token it checks.
-  const key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  const key = crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   return {
     async issue(userId) {
       const token = await new SignJWT({})
@@ -70,7 +70,8 @@ export function requireAuth(signer: TokenSigner, db: Db): MiddlewareHandler<AppE
   const verified = new VerifiedTokens();
   return async (c, next) => {
     const header = c.req.header('Authorization') ?? '';
-    const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(header);
+    // The scheme is case-insensitive (RFC 9110 §11.1); the token is a JWT's three base64url parts.
+    const match = /^Bearer +([A-Za-z0-9_\-.]+) *$/i.exec(header);
     if (!match) throw new DomainError('unauthorized', 'Send Authorization: Bearer <token>.');
     const token = match[1];
     const now = Date.now();

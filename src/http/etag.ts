@@ -10,20 +10,34 @@ export function etagOf(version: number): string {
 export type VersionCondition = { any: true } | { any: false; versions: number[] };
 
 const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e]*)"$/;
+// Versions are PostgreSQL integers: no tag past the largest can ever have been issued.
+const MAX_VERSION = 2_147_483_647;
+/** The longest If-Match / If-None-Match header read, as the contract documents. */
+export const MAX_CONDITION_LENGTH = 512;
 
+const badIfMatch = (message: string) =>
+  new DomainError('validation_failed', `If-Match must be "*" or a list of this API's ETags: ${message}.`, {
+    errors: [{ path: 'header.If-Match', message }],
+  });
+
+/**
+ * A tag that could never match is the client's mistake, refused (400): one that is not an entity
+ * tag at all, or "v" and a version out of range (0, or past the largest PostgreSQL integer).
+ * Well-formed tags that simply do not match — weak ones (If-Match compares strongly), opaque ones
+ * this API does not issue — are a 412, as RFC 9110 has it.
+ */
 export function parseIfMatch(header: string): VersionCondition {
+  if (header.length > MAX_CONDITION_LENGTH) throw badIfMatch(`longer than ${MAX_CONDITION_LENGTH} characters`);
   if (header.trim() === '*') return { any: true };
   const versions: number[] = [];
   for (const part of header.split(',')) {
     const match = ENTITY_TAG.exec(part.trim());
-    if (!match) {
-      throw new DomainError('validation_failed', 'If-Match must be "*" or a list of entity tags.', {
-        errors: [{ path: 'header.If-Match', message: 'not an entity tag' }],
-      });
+    if (!match) throw badIfMatch('not an entity tag');
+    const version = /^v(\d+)$/.exec(match[2]);
+    if (version && (Number(version[1]) < 1 || Number(version[1]) > MAX_VERSION)) {
+      throw badIfMatch(`"${match[2]}" is out of range (versions are 1 to ${MAX_VERSION})`);
     }
-    // Weak tags never match under If-Match (strong comparison); tags we never issued match nothing.
-    const version = /^v([1-9]\d{0,9})$/.exec(match[2]);
-    if (!match[1] && version) versions.push(Number(version[1]));
+    if (!match[1] && version && !version[1].startsWith('0')) versions.push(Number(version[1]));
   }
   return { any: false, versions };
 }
@@ -45,6 +59,11 @@ export function versionMatches(condition: VersionCondition, version: number): bo
 export function notModified(c: Context, version: number): boolean {
   const header = c.req.header('If-None-Match');
   if (!header) return false;
+  if (header.length > MAX_CONDITION_LENGTH) {
+    throw new DomainError('validation_failed', `If-None-Match is longer than ${MAX_CONDITION_LENGTH} characters.`, {
+      errors: [{ path: 'header.If-None-Match', message: `longer than ${MAX_CONDITION_LENGTH} characters` }],
+    });
+  }
   if (header.trim() === '*') return true;
   const tag = etagOf(version);
   return header.split(',').some((part) => part.trim().replace(/^W\//, '') === tag);

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { HttpBindings } from '@hono/node-server';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import { v4 as uuidv4 } from 'uuid';
@@ -50,6 +50,7 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     if (!incoming) return elsewhere(c, next);
     if (Number(c.req.header('Content-Length')) > maxBytes) throw tooLarge();
     const text = await readText(incoming, maxBytes, tooLarge);
+    refuseNulInJson(text);
     // hono keeps promises there (its types say values): json() is bodyCache.text.then(JSON.parse).
     (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
     await next();
@@ -84,19 +85,83 @@ function readText(incoming: IncomingMessage, maxBytes: number, tooLarge: () => D
   });
 }
 
+// A JSON string escape of NUL: \u0000 after an even number of backslashes (\\u0000 is text).
+const ESCAPED_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/i;
+
+/**
+ * NUL is refused in any string a client sends: PostgreSQL cannot store it in text, and no person
+ * means it. Raw control characters are not valid JSON and fail parsing on their own.
+ */
+function refuseNulInJson(text: string): void {
+  if (text.includes('\\u') && ESCAPED_NUL.test(text)) {
+    throw new DomainError('validation_failed', 'body: strings must not contain NUL (\\u0000).', {
+      errors: [{ path: 'body', message: 'contains NUL (\\u0000)' }],
+    });
+  }
+}
+
+/** The same for the query string, where NUL arrives as %00. */
+export function refuseNulInQuery(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const url = c.req.url;
+    const query = url.indexOf('?');
+    if (query >= 0 && /%00|\0/.test(url.slice(query))) {
+      throw new DomainError('validation_failed', 'query: parameters must not contain NUL (%00).', {
+        errors: [{ path: 'query', message: 'contains NUL (%00)' }],
+      });
+    }
+    await next();
+  };
+}
+
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
-/** A request that carries a body must say it is JSON; otherwise 415 (not a silent empty body). */
+const hasBody = (c: Context) => {
+  const length = c.req.header('Content-Length');
+  return (length !== undefined && length !== '0') || c.req.header('Transfer-Encoding') !== undefined;
+};
+
+/**
+ * A request that carries a body must say it is JSON; otherwise 415 (not a silent empty body). Any
+ * spelling of a JSON media type is JSON, whatever its parameters (`application/json;`,
+ * `application/json ; charset=utf-8`): the header is rewritten to the bare type the route
+ * validators recognise, so no spelling falls between them and this check.
+ */
 export function requireJsonBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const length = c.req.header('Content-Length');
-    const hasBody = (length !== undefined && length !== '0') || c.req.header('Transfer-Encoding') !== undefined;
-    if (hasBody) {
+    if (hasBody(c)) {
       const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0].trim();
       if (!JSON_MEDIA_TYPE.test(mediaType)) {
         throw new DomainError('unsupported_media_type', `Content-Type must be application/json, not "${mediaType || 'none'}".`);
       }
+      c.req.raw.headers.set('Content-Type', mediaType.toLowerCase());
     }
     await next();
+  };
+}
+
+/**
+ * A request body sent to an operation whose contract declares none is refused (400), not ignored:
+ * a client that sends one believes it says something. `takesBody` answers from the contract.
+ */
+export function refuseUnexpectedBody(takesBody: (method: string, routePath: string) => boolean): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const route = routePath(c, -1);
+    if (hasBody(c) && !takesBody(c.req.method, route)) {
+      throw new DomainError('body_not_allowed', `${c.req.method} ${route.replace(/:(\w+)/g, '{$1}')} takes no request body; send none.`);
+    }
+    await next();
+  };
+}
+
+/**
+ * Headers every answer carries: `nosniff`, and `Cache-Control: no-store` unless a route said
+ * otherwise (answers are private: a wallet, a token, an order; public documents set their own).
+ */
+export function securityHeaders(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    c.res.headers.set('X-Content-Type-Options', 'nosniff');
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
   };
 }

@@ -1,6 +1,7 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { ERROR_CODES, type ErrorCode } from '../domain/errors.js';
 import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../domain/limits.js';
+import { TEXT_RULE, isPlainText, normaliseText } from '../domain/text.js';
 import type { AppEnv } from './env.js';
 import { PROBLEMS, PROBLEM_TYPE_BASE } from './problem.js';
 
@@ -12,6 +13,13 @@ import { PROBLEMS, PROBLEM_TYPE_BASE } from './problem.js';
 
 export const EXAMPLE_UUID = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
 export const EXAMPLE_TIME = '2025-05-01T12:00:00.000Z';
+
+/**
+ * A name or address as stored and shown to others: plain text only (refused otherwise, with the
+ * rule in the message), normalised before its length is checked.
+ */
+export const plainText = (maxLength: number) =>
+  z.string().refine(isPlainText, `must contain ${TEXT_RULE}`).overwrite(normaliseText).min(1).max(maxLength);
 
 /** A UUID field with an example; `example` tells which kind of id it is in the docs. */
 export const uuid = (example: string = EXAMPLE_UUID) => z.string().uuid().openapi({ example });
@@ -47,7 +55,8 @@ export const ProblemSchema = z
       .record(z.string(), z.unknown())
       .optional()
       .openapi({
-        description: 'Present on 412: the current representation of the resource (an Order or a User), so the client can decide again without another GET.',
+        description:
+          'Present on 412: the current representation of the resource as the caller may see it (an Order, a PublicOrder or a User), so the client can decide again without another GET.',
       }),
   })
   .openapi('Problem', {
@@ -64,7 +73,7 @@ export const ProblemSchema = z
   });
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Malformed JSON, or a body, query, path or header value that violates the schema (`errors[]` names each field).',
+  400: 'Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken.',
   401: 'No bearer token, or one that is invalid or expired.',
   402: 'Not enough credit for this payment; nothing was charged.',
   403: 'Authenticated, but not allowed to act on this resource.',
@@ -76,7 +85,7 @@ const STATUS_TEXT: Record<number, string> = {
   422: 'The request is well-formed but cannot be carried out (see `code`).',
   428: 'The action requires If-Match.',
   500: 'An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe.',
-  503: 'The database is unavailable; retry after Retry-After seconds.',
+  503: '`database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds.',
 };
 
 // A typical problem per status, shown as the example of each error response.
@@ -157,7 +166,8 @@ function problemResponses(statuses: number[], options: { replayable: boolean; da
     number,
     { description: string; headers: HeaderRefs; content: { 'application/problem+json': { schema: typeof ProblemSchema; example: object } } }
   > = {};
-  const all = [...statuses, 500, ...(options.database ? [503] : [])];
+  // Any request may be refused as a 400: one the HTTP layer cannot parse, or NUL in its query.
+  const all = [...new Set([400, ...statuses])].sort((a, b) => a - b).concat(500, options.database ? [503] : []);
   for (const status of all) {
     const extra: HeaderRefs = {};
     if (status === 409 || status === 503) Object.assign(extra, headers.retryAfter);
@@ -198,25 +208,33 @@ export const params = {
 /** Operations that need the bearer token; public ones say `security: []`. */
 export const security = [{ bearerAuth: [] }];
 
+// Query and path numbers as JSON writes them; counts and ids as plain digits. Number() alone would
+// read '' as 0 (the equator, for a latitude), '0x10' as 16 and ' +1 ' as 1.
+const DECIMAL_INTEGER = /^(0|[1-9]\d*)$/;
+const DECIMAL_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+const decimal = (pattern: RegExp) => (value: unknown) => (typeof value === 'string' && pattern.test(value) ? Number(value) : value);
+
+/** A non-negative integer in a query or path (documented as an integer). */
+export const decimalInteger = <S extends z.ZodType>(schema: S) => z.preprocess(decimal(DECIMAL_INTEGER), schema);
+/** A number in a query, in JSON's syntax (documented as a number). */
+export const decimalNumber = <S extends z.ZodType>(schema: S) => z.preprocess(decimal(DECIMAL_NUMBER), schema);
+
 export const PaginationQuery = z.object({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(PAGE_SIZE_MAX)
-    .default(PAGE_SIZE_DEFAULT)
-    .openapi({ description: `Page size (default ${PAGE_SIZE_DEFAULT}, max ${PAGE_SIZE_MAX}).`, example: PAGE_SIZE_DEFAULT }),
+  limit: decimalInteger(z.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT)).openapi({ description: `Page size (default ${PAGE_SIZE_DEFAULT}, max ${PAGE_SIZE_MAX}).`, example: PAGE_SIZE_DEFAULT }),
   cursor: z
     .string()
     .max(512)
     .optional()
-    .openapi({ description: 'Opaque cursor from the previous page\'s `next_cursor`.', example: 'eyJpZCI6NDJ9' }),
+    .openapi({
+      description: 'The previous page\'s `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400.',
+      example: 'q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ',
+    }),
 });
 
 export const NextCursor = z
   .string()
   .nullable()
-  .openapi({ description: 'Pass as `cursor` to get the next page; null on the last page.', example: 'eyJpZCI6NDJ9' });
+  .openapi({ description: 'Pass as `cursor` to get the next page; null on the last page.', example: 'q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ' });
 
 export const UuidParam = (name: string, description: string) =>
   z.object({ [name]: z.string().uuid().openapi({ param: { name, in: 'path', description }, example: EXAMPLE_UUID }) });
@@ -227,7 +245,12 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     type: 'http',
     scheme: 'bearer',
     bearerFormat: 'JWT',
-    description: 'A token from POST /auth/dev/token (development) — HS256 JWT, valid for one hour.',
+    description: 'A token from POST /auth/dev/token (development) — a signed JWT, valid for one hour. The scheme name is case-insensitive.',
+  });
+  registry.registerComponent('securitySchemes', 'metricsToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The operator\'s METRICS_TOKEN, for GET /metrics only.',
   });
   const idempotencyText =
     'Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) ' +
@@ -257,7 +280,9 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     name: 'If-Match',
     in: 'header',
     required: true,
-    description: 'The ETag of the version the client decided on, or `*` for any. Missing → 428; stale → 412.',
+    description:
+      'The ETag of the version the client decided on (strong, as this API issued it), or `*` for any. Missing → 428; stale → 412; ' +
+      'a tag that could never match (not an entity tag, or a version out of range) → 400.',
     schema: { type: 'string', minLength: 1, maxLength: 512 },
     example: '"v1"',
   });

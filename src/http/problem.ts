@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { endsSession } from '../db/database.js';
+import { POOL_EXHAUSTED, endsSession } from '../db/database.js';
 import { DomainError, type ErrorCode, type ValidationIssue } from '../domain/errors.js';
 
 export const PROBLEM_TYPE_BASE = 'https://co-order.dev/problems/';
@@ -11,6 +11,8 @@ const RETRY_AFTER_SECONDS = '1';
 export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   validation_failed: { status: 400, title: 'The request is invalid' },
   malformed_json: { status: 400, title: 'The request body is not valid JSON' },
+  malformed_request: { status: 400, title: 'The request is not valid HTTP' },
+  body_not_allowed: { status: 400, title: 'This endpoint takes no request body' },
   idempotency_key_missing: { status: 400, title: 'An Idempotency-Key header is required' },
   unauthorized: { status: 401, title: 'A valid bearer token is required' },
   forbidden: { status: 403, title: 'You may not do this' },
@@ -35,11 +37,14 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   precondition_required: { status: 428, title: 'An If-Match header is required' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
+  request_timeout: { status: 408, title: 'The request was not received in time' },
+  headers_too_large: { status: 431, title: 'The request headers are too large' },
   database_unavailable: { status: 503, title: 'The database is unavailable' },
+  overloaded: { status: 503, title: 'The service is overloaded' },
   internal_error: { status: 500, title: 'Internal server error' },
 };
 
-const RETRYABLE = new Set<ErrorCode>(['request_in_progress', 'database_unavailable']);
+const RETRYABLE = new Set<ErrorCode>(['request_in_progress', 'database_unavailable', 'overloaded']);
 
 export interface RenderedResponse {
   status: number;
@@ -86,10 +91,16 @@ export function toDomainError(error: unknown): DomainError {
   if (error instanceof HTTPException) {
     if (error.status === 400) return new DomainError('malformed_json', error.message);
     if (error.status === 413) return new DomainError('payload_too_large', error.message);
+    if (error.status === 415) return new DomainError('unsupported_media_type', 'Content-Type must be application/json.');
     if (error.status === 401) return new DomainError('unauthorized', error.message);
   }
   const { code } = (error ?? {}) as { code?: unknown };
   const errorCode = typeof code === 'string' ? code : '';
+  // Every connection of our pool was busy for as long as a request may wait: the database is
+  // there, we are asking too much of it. Distinct from unavailable so that alerts tell them apart.
+  if (errorCode === POOL_EXHAUSTED) {
+    return new DomainError('overloaded', 'The service is at capacity; retry shortly.');
+  }
   // The session ended (FATAL whatever the SQLSTATE, e.g. 55000 "database is not currently
   // accepting connections" at connect time, or the socket closed), or the database cannot be
   // reached right now: unavailable, not our bug.

@@ -4,7 +4,6 @@ import type { Notification } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
-import { decodeCursor, page } from '../http/pagination.js';
 import { listNotifications, markRead } from './repository.js';
 import { listNotificationsRoute, markNotificationReadRoute } from './routes.js';
 
@@ -25,10 +24,10 @@ const list =
     const { unread, limit, cursor } = c.req.valid('query');
     const rows = await listNotifications(deps.db, c.var.userId, {
       unreadOnly: unread === 'true',
-      beforeId: decodeCursor(cursor, Cursor)?.id,
+      beforeId: deps.cursors.decode(cursor, Cursor)?.id,
       limit,
     });
-    const result = page(rows, limit, (n) => ({ id: n.id }));
+    const result = deps.cursors.page(rows, limit, (n) => ({ id: n.id }));
     return c.json({ items: result.items.map(present), next_cursor: result.next_cursor }, 200);
   };
 

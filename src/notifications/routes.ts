@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { NextCursor, PaginationQuery, dateTime, jsonResponse, problems, security, uuid } from '../http/openapi.js';
+import { NextCursor, PaginationQuery, dateTime, decimalInteger, jsonResponse, problems, security, uuid } from '../http/openapi.js';
 
 export const NotificationSchema = z
   .object({
@@ -45,11 +45,7 @@ export const markNotificationReadRoute = createRoute({
   security,
   request: {
     params: z.object({
-      notificationId: z.coerce
-        .number()
-        .int()
-        .min(1)
-        .max(2 ** 53 - 1)
+      notificationId: decimalInteger(z.number().int().min(1).max(2 ** 53 - 1))
         .openapi({ param: { name: 'notificationId', in: 'path', description: 'The notification\'s id.' }, example: 7 }),
     }),
   },

@@ -41,8 +41,10 @@ export const metricsRoute = createRoute({
   operationId: 'getMetrics',
   tags: ['operations'],
   summary: 'Prometheus metrics',
-  description: 'Request counts and durations by route, and Node.js process metrics, in Prometheus text format.',
-  security: [],
+  description:
+    'Request counts and durations by route, and Node.js process metrics, in Prometheus text format. ' +
+    'For the operator\'s scraper only: send `Authorization: Bearer <METRICS_TOKEN>`; without METRICS_TOKEN set, nobody gets them (401).',
+  security: [{ metricsToken: [] }],
   responses: {
     200: {
       description: 'Metrics (Prometheus text exposition format 0.0.4).',
@@ -53,6 +55,6 @@ export const metricsRoute = createRoute({
         },
       },
     },
-    ...problemsWithoutDatabase(),
+    ...problemsWithoutDatabase(401),
   },
 });

@@ -4,7 +4,6 @@ import type { Menu, Store } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
-import { decodeCursor, page } from '../http/pagination.js';
 import { findStore, listCategories, listMenus, listStores } from './repository.js';
 import type { getStoreRoute, listCategoriesRoute, listMenusRoute, listStoresRoute } from './routes.js';
 
@@ -34,8 +33,8 @@ export const getStores =
   (deps: Deps): RouteHandler<typeof listStoresRoute, AppEnv> =>
   async (c) => {
     const { limit, cursor, category } = c.req.valid('query');
-    const rows = await listStores(deps.db, { category, after: decodeCursor(cursor, StoreCursor), limit });
-    const result = page(rows, limit, (s) => ({ name: s.name, id: s.id }));
+    const rows = await listStores(deps.db, { category, after: deps.cursors.decode(cursor, StoreCursor), limit });
+    const result = deps.cursors.page(rows, limit, (s) => ({ name: s.name, id: s.id }));
     return c.json({ items: result.items.map(presentStore), next_cursor: result.next_cursor }, 200);
   };
 

@@ -6,7 +6,6 @@ import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
 import { etagOf, notModified, requireIfMatch } from '../http/etag.js';
 import { runAction } from '../http/idempotency.js';
-import { decodeCursor, page } from '../http/pagination.js';
 import { findUser, listLedger, moveCredit, updateAddress } from './repository.js';
 import type { getLedgerRoute, getMeRoute, putAddressRoute, topUpRoute } from './routes.js';
 
@@ -85,8 +84,8 @@ export const getLedger =
   (deps: Deps): RouteHandler<typeof getLedgerRoute, AppEnv> =>
   async (c) => {
     const { limit, cursor } = c.req.valid('query');
-    const after = decodeCursor(cursor, LedgerCursor);
+    const after = deps.cursors.decode(cursor, LedgerCursor);
     const rows = await listLedger(deps.db, c.var.userId, after?.id, limit);
-    const result = page(rows, limit, (row) => ({ id: row.id }));
+    const result = deps.cursors.page(rows, limit, (row) => ({ id: row.id }));
     return c.json({ items: result.items.map(presentLedgerEntry), next_cursor: result.next_cursor }, 200);
   };

@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { TOP_UP_MAX_KRW } from '../domain/limits.js';
+import { TEXT_RULE } from '../domain/text.js';
 import {
-  NextCursor, PaginationQuery, actionProblems, dateTime, headers, jsonResponse, notModifiedResponse, params, problems, security, uuid,
+  NextCursor, PaginationQuery, actionProblems, plainText, dateTime, headers, jsonResponse, notModifiedResponse, params, problems, security, uuid,
 } from '../http/openapi.js';
 
 export const UserSchema = z
@@ -29,7 +30,10 @@ export const LedgerEntrySchema = z
 
 export const AddressInput = z
   .strictObject({
-    address: z.string().trim().min(1).max(300).openapi({ example: '전북 전주시 덕진구 백제대로 567' }),
+    address: plainText(300).openapi({
+      description: `Street address, shown to the order's participants. Plain text: ${TEXT_RULE}; spaces are collapsed and trimmed.`,
+      example: '전북 전주시 덕진구 백제대로 567',
+    }),
     lat: z.number().min(-90).max(90).openapi({ example: 35.8468 }),
     lon: z.number().min(-180).max(180).openapi({ example: 127.1297 }),
   })

@@ -11,10 +11,13 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/idempotency.js';
 import { answerOf, expectProblem, sdkAnswer, snapshot, type Answer } from '../support/problems.js';
 import { requestsByStatus } from '../support/metrics.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { TEST_METRICS_TOKEN, startServer, type RunningServer } from '../support/server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
 
-const DEV_SECRET = 'development-only-secret-change-me-in-production!';
+// The test server's secret, so that tokens can be made that are well signed but wrong otherwise.
+const SERVER_SECRET = 'the-secret-of-this-test-server-only-32+';
+// What every development server signed with before secrets were generated: public, in the history.
+const FORMER_DEV_CONSTANT = 'development-only-secret-change-me-in-production!';
 const ISSUER = 'co-order';
 const MAX_BODY = 64 * 1024;
 
@@ -23,7 +26,7 @@ let server: RunningServer;
 let victim: TestUser;
 let menuId: string;
 let storeId: string;
-let tokens: Record<'forged' | 'expired' | 'wrongIssuer' | 'unsigned' | 'hs512' | 'noSubject' | 'unknownUser' | 'notAUserId' | 'notYetValid', string>;
+let tokens: Record<'forged' | 'formerConstant' | 'expired' | 'wrongIssuer' | 'unsigned' | 'hs512' | 'noSubject' | 'unknownUser' | 'notAUserId' | 'notYetValid', string>;
 
 const secret = (text: string) => new TextEncoder().encode(text);
 
@@ -37,7 +40,7 @@ async function sign(claims: { sub?: string; iss?: string; exp?: number; nbf?: nu
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  server = await startServer(db.url);
+  server = await startServer(db.url, { JWT_SECRET: SERVER_SECRET });
   // The user every bad request aims at, with something in each table a request could touch.
   victim = await signUp(server.baseUrl, 'Victim');
   const address = await victim.client.PUT('/users/me/address', {
@@ -57,14 +60,15 @@ beforeAll(async () => {
   const sub = victim.user.id;
   tokens = {
     forged: await sign({ sub }, 'an-attacker-secret-that-is-long-enough-to-sign'),
-    expired: await sign({ sub, exp: now - 60 }, DEV_SECRET),
-    wrongIssuer: await sign({ sub, iss: 'someone-else' }, DEV_SECRET),
+    formerConstant: await sign({ sub }, FORMER_DEV_CONSTANT),
+    expired: await sign({ sub, exp: now - 60 }, SERVER_SECRET),
+    wrongIssuer: await sign({ sub, iss: 'someone-else' }, SERVER_SECRET),
     unsigned: new UnsecuredJWT({}).setSubject(sub).setIssuer(ISSUER).setExpirationTime('1h').encode(),
-    hs512: await sign({ sub }, DEV_SECRET, 'HS512'),
-    noSubject: await sign({}, DEV_SECRET),
-    unknownUser: await sign({ sub: randomUUID() }, DEV_SECRET),
-    notAUserId: await sign({ sub: 'admin' }, DEV_SECRET),
-    notYetValid: await sign({ sub, nbf: now + 3600 }, DEV_SECRET),
+    hs512: await sign({ sub }, SERVER_SECRET, 'HS512'),
+    noSubject: await sign({}, SERVER_SECRET),
+    unknownUser: await sign({ sub: randomUUID() }, SERVER_SECRET),
+    notAUserId: await sign({ sub: 'admin' }, SERVER_SECRET),
+    notYetValid: await sign({ sub, nbf: now + 3600 }, SERVER_SECRET),
   };
 });
 afterAll(async () => {
@@ -182,6 +186,7 @@ const cases: Case[] = [
   { name: 'Basic instead of Bearer', status: 401, code: 'unauthorized', send: () => raw('GET', '/users/me', { auth: false, headers: { Authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } }) },
   { name: 'Bearer with nothing', status: 401, code: 'unauthorized', send: () => raw('GET', '/users/me', { auth: false, headers: { Authorization: 'Bearer ' } }) },
   { name: 'token signed with another secret', status: 401, code: 'unauthorized', send: () => as(tokens.forged).GET('/users/me').then(sdkAnswer) },
+  { name: 'token signed with the former development constant', status: 401, code: 'unauthorized', send: () => as(tokens.formerConstant).GET('/users/me').then(sdkAnswer) },
   { name: 'forged token: top-up', status: 401, code: 'unauthorized', send: () => topUp({ amount: 1_000_000 }, as(tokens.forged)) },
   { name: 'forged token: address', status: 401, code: 'unauthorized', send: () => putAddress(ADDRESS, '*', as(tokens.forged)) },
   { name: 'expired token', status: 401, code: 'unauthorized', send: () => as(tokens.expired).GET('/users/me').then(sdkAnswer) },
@@ -224,6 +229,7 @@ const cases: Case[] = [
   { name: 'If-Match not an entity tag', status: 400, code: 'validation_failed', errorPath: 'header.If-Match', send: () => putAddress(ADDRESS, 'v1') },
   { name: 'If-Match stale', status: 412, code: 'precondition_failed', send: () => putAddress(ADDRESS, '"v1"') },
   { name: 'If-Match weak', status: 412, code: 'precondition_failed', send: () => putAddress(ADDRESS, 'W/"v4"') },
+  { name: 'If-Match version out of range', status: 400, code: 'validation_failed', errorPath: 'header.If-Match', send: () => putAddress(ADDRESS, '"v2147483648"') },
 ];
 
 describe('bad input', () => {
@@ -287,7 +293,7 @@ describe('a body cut off mid-way', () => {
   it('changes nothing, is counted as a client error (not a 5xx), and the server goes on serving', async () => {
     const route = '/users/me/credit/top-ups';
     const before = await snapshot(db.sql);
-    const counted = async () => requestsByStatus((await as(undefined).GET('/metrics', { parseAs: 'text' })).data as string, 'POST', route);
+    const counted = async () => requestsByStatus((await as(TEST_METRICS_TOKEN).GET('/metrics', { parseAs: 'text' })).data as string, 'POST', route);
     const was = await counted();
     // Headers promise 1,000 bytes; ten arrive, then the client hangs up.
     const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1');

@@ -34,7 +34,7 @@ describe('README: Client SDK', () => {
     const example = await readFile(new URL('../sdk/client-sdk-example.ts', import.meta.url), 'utf8');
     const region = /\/\/ README:begin\n([\s\S]*?)\/\/ README:end\n/.exec(example)![1];
     const pasted = region.replace("from '../../openapi/client.js'", "from './openapi/client.js'");
-    expect(block).toBe(`${pasted}\nawait demo(process.env.CO_ORDER_URL ?? 'http://localhost:3000');\n`);
+    expect(block).toBe(`${pasted}\nawait demo(process.env.CO_ORDER_URL ?? 'http://127.0.0.1:3000');\n`);
   });
 
   it('runs: Minji opens, Junho joins, Seoyeon is told by the 412 that she is too late', async () => {

@@ -13,7 +13,7 @@ import type { Middleware } from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../openapi/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { TEST_METRICS_TOKEN, startServer, type RunningServer } from '../support/server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp } from '../support/world.js';
 
 // ajv-formats is CommonJS (`module.exports = plugin; exports.default = plugin`): TypeScript under
@@ -46,11 +46,13 @@ const OPERATIONS: Operation[] = Object.entries(DOCUMENT.paths).flatMap(([path, i
 );
 const OPERATION_BY_ROUTE = new Map(OPERATIONS.map((op) => [`${op.method} ${op.path}`, op]));
 
-// Strict ajv: unknown keywords are errors, except OpenAPI's `example` annotation, and the
-// `components` member that holds the schemas (never compiled itself, only pointed into).
+// Strict ajv: unknown keywords are errors, except OpenAPI's `example` and `discriminator`
+// annotations, and the `components` member that holds the schemas (never compiled itself, only
+// pointed into). A discriminator only says which `oneOf` branch to look at (ajv cannot read its
+// `mapping`): the `oneOf` itself is validated, and each mapping is checked below.
 const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
 addFormats(ajv);
-ajv.addVocabulary(['example', 'components']);
+ajv.addVocabulary(['example', 'discriminator', 'components']);
 ajv.addSchema({ $id: DOCUMENT_ID, components: DOCUMENT.components });
 
 const validators = new Map<string, ValidateFunction>();
@@ -206,7 +208,7 @@ type Sent = Promise<{ response: Response }>;
 const SUCCESSFUL_REQUEST: Record<string, () => Sent> = {
   getHealth: async () => sdk().GET('/health'),
   getReady: async () => sdk().GET('/ready'),
-  getMetrics: async () => sdk().GET('/metrics', { parseAs: 'text' }),
+  getMetrics: async () => sdk(TEST_METRICS_TOKEN).GET('/metrics', { parseAs: 'text' }),
   createDevToken: async () =>
     sdk().POST('/auth/dev/token', { body: { email: `contract-${randomUUID()}@example.com`, name: 'Contract' } }),
 
@@ -346,6 +348,28 @@ describe('the committed OpenAPI document', () => {
     walk(DOCUMENT, '');
     expect([...seen.values()].filter((pointers) => pointers.length > 1)).toEqual([]);
   });
+
+  it('maps each discriminator value to a oneOf branch whose property is exactly that value', () => {
+    const found: string[] = [];
+    const walk = (node: unknown, pointer: string): void => {
+      if (!node || typeof node !== 'object') return;
+      const n = node as Json & { oneOf?: { $ref: string }[]; discriminator?: { propertyName: string; mapping: Record<string, string> } };
+      if (n.discriminator) {
+        const { propertyName, mapping } = n.discriminator;
+        expect(Object.values(mapping).sort(), pointer).toEqual(n.oneOf!.map((branch) => branch.$ref).sort());
+        for (const [value, ref] of Object.entries(mapping)) {
+          const target = DOCUMENT.components.schemas[ref.replace('#/components/schemas/', '')] as { properties: Json; required: string[] };
+          expect(target.properties[propertyName], `${pointer}: ${ref}`).toMatchObject({ type: 'string', enum: [value] });
+          expect(target.required, `${pointer}: ${ref}`).toContain(propertyName);
+        }
+        found.push(pointer);
+      }
+      for (const [key, child] of Object.entries(n)) walk(child, `${pointer}/${key}`);
+    };
+    walk(DOCUMENT, '');
+    // The caller's view of an order (GET /orders/{orderId}, POST /orders/{orderId}/expire).
+    expect(found).toEqual(['/components/schemas/OrderView']);
+  });
 });
 
 describe.each(OPERATIONS.map((op) => [op.operationId, op] as const))('%s', (operationId, op) => {
@@ -418,7 +442,7 @@ describe('error responses are the documented Problem', () => {
     expectProblemShape(response, error, 401, 'unauthorized');
   });
 
-  it('412 with the current order (itself a valid Order) and its ETag for a stale If-Match', async () => {
+  it('412 with the current order as the caller may see it (a valid PublicOrder: a would-be joiner takes no part) and its ETag for a stale If-Match', async () => {
     const creator = await newUser('Stale');
     const { order, etag } = await openOrder(creator);
     const joiner = await newUser('StaleJoiner');
@@ -428,7 +452,7 @@ describe('error responses are the documented Problem', () => {
     });
     const problem = expectProblemShape(response, error, 412, 'precondition_failed');
     expect(response.headers.get('etag')).toBe(etag);
-    expectValid(schemaRef('Order'), problem.current, '412 current');
+    expectValid(schemaRef('PublicOrder'), problem.current, '412 current');
     expect(problem.current).toMatchObject({ id: order.id, version: order.version, status: 'pending' });
     await expectLedgerBalanced(db.sql);
   });

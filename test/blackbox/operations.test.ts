@@ -4,7 +4,7 @@ import { createCoOrderClient } from '../../openapi/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { answerOf, expectProblem, sdkAnswer, snapshot } from '../support/problems.js';
 import { requestsByStatus } from '../support/metrics.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { TEST_METRICS_TOKEN, startServer, type RunningServer } from '../support/server.js';
 import { expectLedgerBalanced, signUp } from '../support/world.js';
 
 let db: TestDatabase;
@@ -132,7 +132,7 @@ describe('unknown routes', () => {
 describe('metrics', () => {
   const counter = (text: string, route: string, status: number) => requestsByStatus(text, 'GET', route)[status] ?? 0;
   const metrics = async () => {
-    const result = await anonymous().GET('/metrics', { parseAs: 'text' });
+    const result = await createCoOrderClient(server.baseUrl, TEST_METRICS_TOKEN).GET('/metrics', { parseAs: 'text' });
     expect(result.response.status).toBe(200);
     expect(result.response.headers.get('content-type')).toMatch(/^text\/plain/);
     return result.data as string;

@@ -2,7 +2,7 @@
  * Swagger UI at /docs in a real browser (Chromium driven by playwright-core): authorize
  * with a dev token, run GET /users/me through "Try it out", see the 200 rendered. The page must
  * load everything from the service itself: any request to another origin fails the test (and is
- * aborted, so nothing leaves the machine).
+ * aborted, so nothing leaves the machine); and it must work under its Content-Security-Policy.
  *
  * The browser opens the service at 127.0.0.2, not 127.0.0.1 or localhost: Swagger UI treats those
  * two names specially (it skips its online validator badge for them), and the test should see the
@@ -56,10 +56,16 @@ describe('Swagger UI at /docs', () => {
       new URL(route.request().url()).origin === origin ? route.continue() : route.abort('blockedbyclient'),
     );
     const pageErrors: string[] = [];
+    // The page works under its Content-Security-Policy: the browser reports no refused script or style.
+    const refusedByPolicy: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) refusedByPolicy.push(message.text());
+    });
     page.on('pageerror', (error) => pageErrors.push(error.message));
 
     const docs = await page.goto(`${origin}/docs`);
     expect(docs?.status()).toBe(200);
+    expect(docs?.headers()['content-security-policy']).toMatch(/script-src 'self' 'sha256-/);
     await expect(page.title()).resolves.toBe('co-order API');
     // The document loaded: its title and the operation are on the page.
     await page.locator('.swagger-ui .info .title', { hasText: 'co-order API' }).waitFor();
@@ -69,9 +75,11 @@ describe('Swagger UI at /docs', () => {
     // Authorize: the bearerAuth scheme takes the token as is.
     await page.locator('.swagger-ui .auth-wrapper button.authorize').click();
     const dialog = page.locator('.swagger-ui .dialog-ux .modal-ux');
-    await dialog.locator('input[type="text"]').fill(token);
-    await dialog.locator('button.authorize[type="submit"]').click();
-    await dialog.locator('button.btn-done').click();
+    // The dialog has a form per scheme; the other one is the operator's metrics token.
+    const bearerForm = dialog.locator('form').filter({ hasText: 'bearerAuth' });
+    await bearerForm.locator('input[type="text"]').fill(token);
+    await bearerForm.locator('button.authorize[type="submit"]').click();
+    await bearerForm.locator('button.btn-done').click();
     await dialog.waitFor({ state: 'detached' });
 
     // GET /users/me → Try it out → Execute.
@@ -108,6 +116,7 @@ describe('Swagger UI at /docs', () => {
       expect.stringMatching(new RegExp(`^${origin.replaceAll('.', '\\.')}/users/me\\b`)),
     ]));
     expect(pageErrors).toEqual([]);
+    expect(refusedByPolicy).toEqual([]);
     await context.close();
   });
 });

@@ -4,6 +4,9 @@ import { createInterface } from 'node:readline';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** The METRICS_TOKEN test servers get: send it as the bearer token of GET /metrics. */
+export const TEST_METRICS_TOKEN = 'metrics-token-of-the-test-servers';
+
 export interface RunningServer {
   baseUrl: string;
   process: ChildProcess;
@@ -17,27 +20,31 @@ export interface RunningServer {
 
 /**
  * Starts the real service (`node --import tsx src/main.ts`) on a free port against `databaseUrl`,
- * exactly as a user would, and resolves once it logs that it is listening.
+ * exactly as a user would, and resolves once it logs that it is listening. A variable given as
+ * undefined in `env` is left out (to see the service's own default).
  */
-export async function startServer(databaseUrl: string, env: Record<string, string> = {}): Promise<RunningServer> {
+export async function startServer(databaseUrl: string, env: Record<string, string | undefined> = {}): Promise<RunningServer> {
+  const childEnv: Record<string, string | undefined> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    SEED_DEMO_DATA: 'false',
+    JOBS_ENABLED: 'false',
+    // The service's 3 s is for production; on a test machine starved of CPU (seen: the hypervisor
+    // taking 50–90 % of it) a new connection to a busy embedded server took longer, and a test
+    // that is not about connection timeouts failed with 503. Tests about them set their own.
+    DB_CONNECT_TIMEOUT_S: '10',
+    METRICS_TOKEN: TEST_METRICS_TOKEN,
+    ...env,
+  };
+  for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      NODE_ENV: 'test',
-      DATABASE_URL: databaseUrl,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      SEED_DEMO_DATA: 'false',
-      JOBS_ENABLED: 'false',
-      // The service's 3 s is for production; on a test machine starved of CPU (seen: the hypervisor
-      // taking 50–90 % of it) a new connection to a busy embedded server took longer, and a test
-      // that is not about connection timeouts failed with 503. Tests about them set their own.
-      DB_CONNECT_TIMEOUT_S: '10',
-      ...env,
-    },
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 
-const DEV_SECRET = 'development-only-secret-change-me-in-production!';
 const PROD_SECRET = 'a-production-secret-of-at-least-32-characters';
 
 describe('loadConfig', () => {
@@ -12,10 +11,9 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       NODE_ENV: 'development',
-      HOST: '0.0.0.0',
+      HOST: '127.0.0.1',
       PORT: 3000,
       AUTH_DEV_LOGIN: true,
-      JWT_SECRET: DEV_SECRET,
       TOKEN_TTL_SECONDS: 3600,
       SEED_DEMO_DATA: true,
       ORDER_TTL_MINUTES: 30,
@@ -25,8 +23,39 @@ describe('loadConfig', () => {
       MAX_BODY_BYTES: 64 * 1024,
       JOBS_ENABLED: true,
     });
-    // No DATABASE_URL: main.ts starts the embedded PostgreSQL.
+    // No DATABASE_URL: main.ts starts the embedded PostgreSQL. No secret: main.ts makes one.
     expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.JWT_SECRET).toBeUndefined();
+    expect(config.METRICS_TOKEN).toBeUndefined();
+    expect(config.CORS_ORIGINS).toEqual([]);
+  });
+
+  it('in production listens on every interface, seeds nothing and has no development login unless told', () => {
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET })).toMatchObject({
+      HOST: '0.0.0.0',
+      SEED_DEMO_DATA: false,
+      AUTH_DEV_LOGIN: false,
+    });
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET, SEED_DEMO_DATA: 'true', HOST: '10.0.0.5' })).toMatchObject({
+      HOST: '10.0.0.5',
+      SEED_DEMO_DATA: true,
+    });
+    expect(loadConfig({ HOST: '0.0.0.0' }).HOST).toBe('0.0.0.0');
+  });
+
+  it('refuses the development login in production, naming the variable', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET, AUTH_DEV_LOGIN: 'true' })).toThrow(
+      /AUTH_DEV_LOGIN: the passwordless development login cannot be on in production/,
+    );
+  });
+
+  it('reads CORS_ORIGINS as a list of origins and refuses one with a path', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).CORS_ORIGINS).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://app.example.com/path' })).toThrow(/CORS_ORIGINS/);
+    expect(() => loadConfig({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS/);
   });
 
   it('reads values from strings as the environment gives them', () => {
@@ -52,11 +81,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/Invalid configuration:[\s\S]*JWT_SECRET: required in production/);
   });
 
-  it('in production uses the given secret and turns dev login off unless asked', () => {
+  it('in production uses the given secret and turns dev login off', () => {
     const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET });
     expect(config.JWT_SECRET).toBe(PROD_SECRET);
     expect(config.AUTH_DEV_LOGIN).toBe(false);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET, AUTH_DEV_LOGIN: 'true' }).AUTH_DEV_LOGIN).toBe(true);
   });
 
   it('refuses a short JWT_SECRET in any environment', () => {

@@ -57,10 +57,13 @@ describe('parseIfMatch', () => {
   });
 
   it('accepts well-formed tags it never issued, which match nothing', () => {
-    for (const header of ['"v0"', '"abc"', '""', '"v01"', '"V3"', '"3"', '"v-1"', '"v1.5"']) {
+    for (const header of ['"abc"', '""', '"v01"', '"V3"', '"3"', '"v-1"', '"v1.5"']) {
       expect(parseIfMatch(header)).toEqual({ any: false, versions: [] });
     }
-    expect(parseIfMatch('"v99999999999"')).toEqual({ any: false, versions: [] });
+  });
+
+  it('reads the largest version a PostgreSQL integer holds', () => {
+    expect(parseIfMatch('"v2147483647"')).toEqual({ any: false, versions: [2_147_483_647] });
   });
 
   it.each([
@@ -75,6 +78,13 @@ describe('parseIfMatch', () => {
     ['trailing garbage', '"v1" x'],
     ['lower-case weak prefix', 'w/"v1"'],
     ['one bad element in a list', '"v1", v2'],
+    // Versions out of range could never match.
+    ['version 0', '"v0"'],
+    ['version 00', '"v00"'],
+    ['one past the largest integer', '"v2147483648"'],
+    ['eleven digits', '"v99999999999"'],
+    ['out of range in a list', '"v1", "v4294967296"'],
+    ['over 512 characters', `"v1", ${Array.from({ length: 100 }, () => '"v2"').join(', ')}`],
   ])('rejects %s (%j) as validation_failed', (_name, header) => {
     expectValidationFailure(() => parseIfMatch(header));
   });

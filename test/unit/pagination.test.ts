@@ -2,7 +2,8 @@ import { z } from '@hono/zod-openapi';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
-import { decodeCursor, encodeCursor, page } from '../../src/http/pagination.js';
+import { randomBytes } from 'node:crypto';
+import { cursorCodec, cursorKey } from '../../src/http/pagination.js';
 import { PROBLEMS } from '../../src/http/problem.js';
 
 const StoreCursor = z.object({ name: z.string(), id: z.string().uuid() });
@@ -23,8 +24,26 @@ function expectBadCursor(run: () => unknown) {
 }
 
 const b64 = (text: string) => Buffer.from(text).toString('base64url');
+const cursors = cursorCodec(cursorKey(randomBytes(32)));
+const { decode: decodeCursor, encode: encodeCursor, page } = cursors;
+
+function flipOne(cursor: string): string {
+  const at = Math.floor(cursor.length / 2);
+  return cursor.slice(0, at) + (cursor[at] === 'A' ? 'B' : 'A') + cursor.slice(at + 1);
+}
 
 describe('cursors', () => {
+  it('cannot be read by the client: the position is not in the cursor in plain text', () => {
+    const cursor = encodeCursor({ distance: 123.456, id: '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f' });
+    expect(Buffer.from(cursor, 'base64url').toString('latin1')).not.toMatch(/123|6f1c2d3e|distance/);
+  });
+
+  it('change with every encoding (a fresh nonce), and each decodes to the same position', () => {
+    const [a, b] = [encodeCursor({ id: 7 }), encodeCursor({ id: 7 })];
+    expect(a).not.toBe(b);
+    expect([decodeCursor(a, LedgerCursor), decodeCursor(b, LedgerCursor)]).toEqual([{ id: 7 }, { id: 7 }]);
+  });
+
   it('round-trip any position through encode and decode', () => {
     fc.assert(
       fc.property(fc.record({ name: fc.string({ maxLength: 100 }), id: fc.uuid() }), (position) => {
@@ -56,6 +75,14 @@ describe('cursors', () => {
     ['a string where a number belongs', b64('{"id":"7"}')],
     ['a fraction where an integer belongs', b64('{"id":7.5}')],
     ['truncated JSON', b64('{"id":7')],
+    ['a valid position, not sealed', b64('{"id":7}')],
+    ['a date before year 1, not sealed', b64('{"created_at":"0000-01-01T00:00:00Z","id":"6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"}')],
+    ['a NUL in a string, not sealed', b64('{"name":"a\\u0000b","id":"6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"}')],
+    ['sealed, of the wrong shape for both', encodeCursor({ other: 1 })],
+    ['sealed by another key', cursorCodec(cursorKey(randomBytes(32))).encode({ id: 7 })],
+    ['sealed, one character changed', flipOne(encodeCursor({ id: 7 }))],
+    ['sealed, cut short', encodeCursor({ id: 7 }).slice(0, -2)],
+    ['sealed, with a character added', `${encodeCursor({ id: 7 })}A`],
   ])('rejects %s as a 400 validation_failed', (_name, cursor) => {
     expectBadCursor(() => decodeCursor(cursor, LedgerCursor));
     expectBadCursor(() => decodeCursor(cursor, StoreCursor));
