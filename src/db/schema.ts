@@ -1,4 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { LedgerKind, NotificationKind, OrderStatus, SplitType } from '../domain/kinds.js';
+
+export type { LedgerKind, NotificationKind, OrderStatus, SplitType };
 
 /** Column types as the database returns them (bigint is parsed to number: KRW fits easily). */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -47,8 +50,6 @@ export interface CartItemsTable {
   updated_at: Timestamp;
 }
 
-export type OrderStatus = 'pending' | 'matched' | 'completed' | 'cancelled' | 'expired';
-export type SplitType = 'split' | 'separate';
 
 export interface OrdersTable {
   id: string;
@@ -82,7 +83,6 @@ export interface OrderItemsTable {
   quantity: number;
 }
 
-export type LedgerKind = 'signup_grant' | 'top_up' | 'order_charge' | 'order_refund';
 
 export interface CreditLedgerTable {
   id: Generated<number>;
@@ -94,7 +94,6 @@ export interface CreditLedgerTable {
   created_at: Timestamp;
 }
 
-export type NotificationKind = 'order_matched' | 'order_expired' | 'order_cancelled' | 'order_completed';
 
 export interface NotificationsTable {
   id: Generated<number>;

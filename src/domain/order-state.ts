@@ -1,4 +1,4 @@
-import type { OrderStatus } from '../db/schema.js';
+import type { OrderStatus } from './kinds.js';
 import { DomainError } from './errors.js';
 
 /** The only place that says which transitions exist. */

@@ -1,4 +1,4 @@
-import type { SplitType } from '../db/schema.js';
+import type { SplitType } from './kinds.js';
 
 /** Integer KRW only. Every rule about who pays what lives here. */
 

@@ -1,11 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { NOTIFICATION_KINDS } from '../domain/kinds.js';
 import { NextCursor, PaginationQuery, dateTime, decimalInteger, jsonResponse, problems, security, uuid } from '../http/openapi.js';
 
 export const NotificationSchema = z
   .object({
     id: z.number().int().openapi({ example: 7 }),
     order_id: uuid().nullable().openapi({ description: 'The order it is about.' }),
-    kind: z.enum(['order_matched', 'order_expired', 'order_cancelled', 'order_completed']).openapi({ example: 'order_matched' }),
+    kind: z.enum(NOTIFICATION_KINDS).openapi({ example: 'order_matched' }),
     message: z.string().openapi({ example: 'A neighbour joined your order at 교촌치킨 전북대점.' }),
     read_at: dateTime().nullable().openapi({ description: 'When it was first marked read; null while unread.' }),
     created_at: dateTime(),

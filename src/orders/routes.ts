@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { ORDER_STATUSES, SPLIT_TYPES } from '../domain/kinds.js';
 import { MAX_ITEMS_PER_ORDER, MAX_QUANTITY, NEARBY_MAX_RADIUS_M } from '../domain/limits.js';
 import {
   NextCursor, PaginationQuery, UuidParam, actionProblems, decimalInteger, decimalNumber, dateTime, headers, jsonResponse, notModifiedResponse, params, problems,
@@ -12,12 +13,12 @@ const MENU_ID_EXAMPLE = '9a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
 const CREATOR_ID_EXAMPLE = '3b8f0c52-7d4e-4f1a-9c2b-5e6d7f8a9b0c';
 const JOINER_ID_EXAMPLE = 'c4d5e6f7-0a1b-4c2d-9e3f-4a5b6c7d8e9f';
 
-export const SplitTypeSchema = z.enum(['split', 'separate']).openapi('SplitType', {
+export const SplitTypeSchema = z.enum(SPLIT_TYPES).openapi('SplitType', {
   description: '`split`: both eat the same menu, halves of menu and tip. `separate`: each pays their own items and half the tip.',
   example: 'split',
 });
 
-export const OrderStatusSchema = z.enum(['pending', 'matched', 'completed', 'cancelled', 'expired']).openapi('OrderStatus', {
+export const OrderStatusSchema = z.enum(ORDER_STATUSES).openapi('OrderStatus', {
   description:
     '`pending → matched → completed`, `pending → cancelled`, `pending → expired`. A pending order past `expires_at` is ' +
     'expired in effect (it cannot be joined) until the sweeper writes it.',

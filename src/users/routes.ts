@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { TOP_UP_MAX_KRW } from '../domain/limits.js';
+import { LEDGER_KINDS } from '../domain/kinds.js';
 import { TEXT_RULE } from '../domain/text.js';
 import {
   NextCursor, PaginationQuery, actionProblems, plainText, dateTime, headers, jsonResponse, notModifiedResponse, params, problems, security, uuid,
@@ -20,7 +21,7 @@ export const UserSchema = z
 export const LedgerEntrySchema = z
   .object({
     id: z.number().int().openapi({ example: 42 }),
-    kind: z.enum(['signup_grant', 'top_up', 'order_charge', 'order_refund']).openapi({ example: 'order_charge' }),
+    kind: z.enum(LEDGER_KINDS).openapi({ example: 'order_charge' }),
     amount: z.number().int().openapi({ description: 'Signed KRW: negative for charges.', example: -9000 }),
     balance_after: z.number().int().openapi({ example: 41000 }),
     order_id: uuid().nullable().openapi({ description: 'The order a charge or refund belongs to.' }),

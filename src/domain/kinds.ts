@@ -1,0 +1,15 @@
+/**
+ * The closed lists of the domain's words. The database's CHECKs, the table types in db/schema.ts
+ * and the OpenAPI enums are these lists (test/unit/kinds.test.ts holds the migrations to them).
+ */
+export const ORDER_STATUSES = ['pending', 'matched', 'completed', 'cancelled', 'expired'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const SPLIT_TYPES = ['split', 'separate'] as const;
+export type SplitType = (typeof SPLIT_TYPES)[number];
+
+export const LEDGER_KINDS = ['signup_grant', 'top_up', 'order_charge', 'order_refund'] as const;
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
+
+export const NOTIFICATION_KINDS = ['order_matched', 'order_expired', 'order_cancelled', 'order_completed'] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
