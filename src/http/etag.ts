@@ -1,13 +1,12 @@
 import type { Context } from 'hono';
 import { DomainError } from '../domain/errors.js';
+import type { VersionCondition } from '../domain/versions.js';
 
 /** Strong ETag of a versioned resource (orders, users): one value per version. */
 export function etagOf(version: number): string {
   return `"v${version}"`;
 }
 
-/** What If-Match asks for: any existing version (`*`) or one of a set of versions. */
-export type VersionCondition = { any: true } | { any: false; versions: number[] };
 
 const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e]*)"$/;
 // Versions are PostgreSQL integers: no tag past the largest can ever have been issued.
@@ -49,10 +48,6 @@ export function requireIfMatch(c: Context): VersionCondition {
     throw new DomainError('precondition_required', 'Send If-Match with the ETag of the version you read.');
   }
   return parseIfMatch(header);
-}
-
-export function versionMatches(condition: VersionCondition, version: number): boolean {
-  return condition.any || condition.versions.includes(version);
 }
 
 /** If-None-Match hit: the client already has this version (weak comparison, as RFC 9110 says). */

@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import { purgeExpiredKeys } from '../http/idempotency-store.js';
+import { purgeExpiredKeys } from '../idempotency/repository.js';
 
 /** Deletes Idempotency-Keys older than the retention, in batches; returns how many went. */
 export async function runOnce(db: Db, retentionHours: number, batchSize: number): Promise<{ purged: number }> {

@@ -1,11 +1,13 @@
 import cron from 'node-cron';
-import type { Deps } from '../http/deps.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
 import * as completeDelivered from './complete-delivered.js';
 import * as expireOverdue from './expire-overdue.js';
 import * as purgeKeys from './purge-idempotency-keys.js';
 
 /** node-cron only decides when; each job is a plain runOnce() that is safe on every instance. */
-export function scheduleJobs({ db, config, logger }: Deps) {
+export function scheduleJobs({ db, config, logger }: { db: Db; config: Config; logger: Logger }) {
   const running = new Set<Promise<unknown>>();
   const every = (name: string, expression: string, job: () => Promise<Record<string, number>>) =>
     cron.schedule(

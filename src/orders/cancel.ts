@@ -1,6 +1,6 @@
 import type { Tx } from '../db/database.js';
 import type { Actor } from '../domain/order-state.js';
-import type { VersionCondition } from '../http/etag.js';
+import type { VersionCondition } from '../domain/versions.js';
 import { refundCreator } from './charge.js';
 import { explainRefusal } from './refusal.js';
 import { transitionOrder, type OrderWithItems } from './repository.js';

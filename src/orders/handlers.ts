@@ -5,7 +5,7 @@ import { boundingBox } from '../domain/geo.js';
 import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
 import { etagOf, notModified, requireIfMatch } from '../http/etag.js';
-import { runAction } from '../http/idempotency.js';
+import { runAction } from '../idempotency/run-action.js';
 import { presentStore } from '../stores/handlers.js';
 import { findStores } from '../stores/repository.js';
 import { cancelOrder } from './cancel.js';

@@ -1,7 +1,7 @@
 import type { Tx } from '../db/database.js';
 import { DomainError } from '../domain/errors.js';
 import { meetsMinimum, shares } from '../domain/pricing.js';
-import type { VersionCondition } from '../http/etag.js';
+import type { VersionCondition } from '../domain/versions.js';
 import { chargeShare } from './charge.js';
 import { presentableItem, priceItems, type RequestedItem } from './items.js';
 import { explainRefusal } from './refusal.js';

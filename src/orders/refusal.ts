@@ -2,7 +2,8 @@ import type { Tx } from '../db/database.js';
 import type { Order } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import { mayAct, whyNot, type Actor, type OrderAction } from '../domain/order-state.js';
-import { etagOf, versionMatches, type VersionCondition } from '../http/etag.js';
+import { versionMatches, type VersionCondition } from '../domain/versions.js';
+import { etagOf } from '../http/etag.js';
 import { presentOrderFor } from './present.js';
 import { loadOrder } from './repository.js';
 

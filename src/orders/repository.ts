@@ -3,7 +3,7 @@ import type { Db, Tx } from '../db/database.js';
 import { precompiled } from '../db/precompiled.js';
 import type { Menu, Order, OrderStatus, SplitType, Store } from '../db/schema.js';
 import { actorRule, transition, type Actor, type OrderAction, type UserActor } from '../domain/order-state.js';
-import type { VersionCondition } from '../http/etag.js';
+import type { VersionCondition } from '../domain/versions.js';
 import { creditMoveSql } from '../users/repository.js';
 
 export interface PresentableItem {

@@ -5,7 +5,7 @@ import { DomainError } from '../domain/errors.js';
 import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
 import { etagOf, notModified, requireIfMatch } from '../http/etag.js';
-import { runAction } from '../http/idempotency.js';
+import { runAction } from '../idempotency/run-action.js';
 import { findUser, listLedger, moveCredit, updateAddress } from './repository.js';
 import type { getLedgerRoute, getMeRoute, putAddressRoute, topUpRoute } from './routes.js';
 

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Db, Tx } from '../db/database.js';
 import type { LedgerEntry, LedgerKind, User } from '../db/schema.js';
 import { insertNotificationsSql, type NoteToSend } from '../notifications/repository.js';
-import type { VersionCondition } from '../http/etag.js';
+import type { VersionCondition } from '../domain/versions.js';
 
 export function findUser(db: Db | Tx, id: string): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();

@@ -9,7 +9,7 @@ import { PostgresJSDialect } from 'kysely-postgres-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import type { Database } from '../../src/db/schema.js';
-import { findAnswer } from '../../src/http/idempotency-store.js';
+import { findAnswer } from '../../src/idempotency/repository.js';
 import { runOnce } from '../../src/jobs/purge-idempotency-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
-import { etagOf, notModified, parseIfMatch, requireIfMatch, versionMatches } from '../../src/http/etag.js';
+import { versionMatches } from '../../src/domain/versions.js';
+import { etagOf, notModified, parseIfMatch, requireIfMatch } from '../../src/http/etag.js';
 import { PROBLEMS } from '../../src/http/problem.js';
 
 function expectValidationFailure(run: () => unknown) {

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Context, TypedResponse } from 'hono';
 import { transactionEndingWith, type Db, type Tx } from '../db/database.js';
 import { DomainError } from '../domain/errors.js';
-import type { AppEnv } from './env.js';
-import { claimStatement, findAnswer, isKeyTaken, type StoredAnswer } from './idempotency-store.js';
-import { isUnexpected, renderProblem, sendRendered, toDomainError, type StoredResponse } from './problem.js';
+import type { AppEnv } from '../http/env.js';
+import { isUnexpected, renderProblem, sendRendered, toDomainError, type StoredResponse } from '../http/problem.js';
+import { claimStatement, findAnswer, isKeyTaken, type StoredAnswer } from './repository.js';
 
 /** What an action produced: sent now and, with an Idempotency-Key, stored for replays. */
 export interface ActionOutcome<Body = unknown, Status extends 200 | 201 = 200 | 201> {

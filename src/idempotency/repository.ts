@@ -1,9 +1,11 @@
 import { sql, type CompiledQuery } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
-import type { StoredResponse } from './problem.js';
-
-export interface StoredAnswer extends StoredResponse {
+/** An answer as kept with its key: the status, the exact body text and the headers to replay. */
+export interface StoredAnswer {
   fingerprint: string;
+  status: number;
+  bodyText: string;
+  headers: Record<string, string>;
 }
 
 /** The replay path: one read by primary key. */
@@ -31,7 +33,7 @@ export async function findAnswer(db: Db | Tx, userId: string, key: string): Prom
  */
 export function claimStatement(
   db: Db | Tx,
-  claim: { userId: string; key: string; fingerprint: string; response: StoredResponse },
+  claim: { userId: string; key: string; fingerprint: string; response: Omit<StoredAnswer, 'fingerprint'> },
 ): CompiledQuery {
   return db
     .insertInto('idempotency_keys')
