@@ -1,37 +1,28 @@
 import { serveStatic } from '@hono/node-server/serve-static';
 import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { cors } from 'hono/cors';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { createDevToken } from './auth/handlers.js';
-import { devTokenRoute } from './auth/routes.js';
-import { clearCart, getCart, removeCartItem, setCartItem } from './cart/handlers.js';
-import { clearCartRoute, deleteCartItemRoute, getCartRoute, putCartItemRoute } from './cart/routes.js';
+import { authRoutes } from './auth/register.js';
+import { cartRoutes } from './cart/register.js';
 import { DomainError } from './domain/errors.js';
 import { requireAuth } from './http/auth.js';
 import type { Deps } from './http/deps.js';
-import type { AppEnv } from './http/env.js';
-import { cors } from 'hono/cors';
-import {
-  limitBody, refuseNulInQuery, refuseUnexpectedBody, requestContext, requireJsonBody, securityHeaders,
-} from './http/middleware.js';
 import { docsSecurityPolicy } from './http/docs-policy.js';
-import { PROBLEMS, PROBLEM_TYPE_BASE, sendProblem, toDomainError, validationError } from './http/problem.js';
+import type { AppEnv } from './http/env.js';
+import { refuseNulInQuery, requestContext, securityHeaders } from './http/middleware.js';
 import { registerComponents } from './http/openapi.js';
-import { getHealth, getMetrics, getReady } from './ops/handlers.js';
-import { healthRoute, metricsRoute, readyRoute } from './ops/routes.js';
-import { registerNotificationRoutes } from './notifications/register.js';
-import { registerOrderRoutes } from './orders/register.js';
-import { getCategories, getMenus, getStore, getStores } from './stores/handlers.js';
-import { getStoreRoute, listCategoriesRoute, listMenusRoute, listStoresRoute } from './stores/routes.js';
-import { getLedger, getMe, putAddress, topUp } from './users/handlers.js';
-import { getLedgerRoute, getMeRoute, putAddressRoute, topUpRoute } from './users/routes.js';
+import { PROBLEMS, PROBLEM_TYPE_BASE, sendProblem, toDomainError, validationError } from './http/problem.js';
+import { registerRoutes } from './http/routing.js';
+import { notificationRoutes } from './notifications/register.js';
+import { opsRoutes } from './ops/register.js';
+import { orderRoutes } from './orders/register.js';
+import { storeRoutes } from './stores/register.js';
+import { findUser } from './users/repository.js';
+import { userRoutes } from './users/register.js';
 
 const TARGET_PREFIX: Record<string, string> = { json: 'body', query: 'query', param: 'path', header: 'header' };
-
-// Paths that need a bearer token. Anything else is public or an unknown route (404, not 401).
-// In Hono '/x/*' also matches '/x' itself: listing both would run the auth (and its user lookup) twice.
-const PROTECTED_PATHS = ['/users/*', '/orders/*', '/stores/*', '/categories', '/cart/*'];
 
 /**
  * Browsers of the listed origins may call the API and read what a client needs: the tags, the
@@ -44,17 +35,6 @@ const CORS_POLICY = (origins: string[]) => ({
   exposeHeaders: ['ETag', 'Location', 'Retry-After', 'Idempotent-Replayed', 'RateLimit', 'RateLimit-Policy', 'X-Request-Id'],
   maxAge: 600,
 });
-
-/** "METHOD /path/:param" of every operation whose contract declares a request body. */
-function bodyRoutesOf(app: OpenAPIHono<AppEnv>): Set<string> {
-  const routes = new Set<string>();
-  for (const definition of app.openAPIRegistry.definitions) {
-    if (definition.type !== 'route' || !definition.route.request?.body) continue;
-    const { method, path: contractPath } = definition.route;
-    routes.add(`${method.toUpperCase()} ${contractPath.replace(/\{(\w+)\}/g, ':$1')}`);
-  }
-  return routes;
-}
 
 const swaggerDist = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
@@ -73,40 +53,15 @@ export function buildApp(deps: Deps): OpenAPIHono<AppEnv> {
     },
   });
 
-  // Read from the contract once every route is registered, on the first request with a body.
-  let routesWithBody: Set<string> | undefined;
   app.use('*', requestContext(deps.logger, deps.metrics), securityHeaders());
   if (deps.config.CORS_ORIGINS.length > 0) app.use('*', cors(CORS_POLICY(deps.config.CORS_ORIGINS)));
   app.use('*', refuseNulInQuery());
-  const auth = requireAuth(deps.signer, deps.db);
-  for (const protectedPath of PROTECTED_PATHS) app.use(protectedPath, auth);
-  // Only methods that carry a body here: a GET or DELETE with a stray body is not refused for it.
-  app.on(
-    ['POST', 'PUT', 'PATCH'],
-    '*',
-    refuseUnexpectedBody((method, routePath) => (routesWithBody ??= bodyRoutesOf(app)).has(`${method} ${routePath}`)),
-    requireJsonBody(),
-    limitBody(deps.config.MAX_BODY_BYTES),
+  const authenticate = requireAuth(deps.signer, async (userId) => (await findUser(deps.db, userId)) !== undefined);
+  registerRoutes(
+    app,
+    [...opsRoutes(deps), ...authRoutes(deps), ...userRoutes(deps), ...storeRoutes(deps), ...cartRoutes(deps), ...orderRoutes(deps), ...notificationRoutes(deps)],
+    { authenticate, maxBodyBytes: deps.config.MAX_BODY_BYTES },
   );
-
-  app.openapi(healthRoute, getHealth());
-  app.openapi(readyRoute, getReady(deps));
-  app.openapi(metricsRoute, getMetrics(deps));
-  app.openapi(devTokenRoute, createDevToken(deps));
-  app.openapi(getMeRoute, getMe(deps));
-  app.openapi(putAddressRoute, putAddress(deps));
-  app.openapi(topUpRoute, topUp(deps));
-  app.openapi(getLedgerRoute, getLedger(deps));
-  app.openapi(listCategoriesRoute, getCategories(deps));
-  app.openapi(listStoresRoute, getStores(deps));
-  app.openapi(getStoreRoute, getStore(deps));
-  app.openapi(listMenusRoute, getMenus(deps));
-  app.openapi(getCartRoute, getCart(deps));
-  app.openapi(putCartItemRoute, setCartItem(deps));
-  app.openapi(deleteCartItemRoute, removeCartItem(deps));
-  app.openapi(clearCartRoute, clearCart(deps));
-  registerOrderRoutes(app, deps);
-  registerNotificationRoutes(app, deps);
 
   registerComponents(app, deps.config.IDEMPOTENCY_RETENTION_HOURS);
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)));

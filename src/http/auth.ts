@@ -1,8 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { SignJWT, jwtVerify } from 'jose';
-import type { Db } from '../db/database.js';
 import { DomainError } from '../domain/errors.js';
-import { findUser } from '../users/repository.js';
 import type { AppEnv } from './env.js';
 
 const ISSUER = 'co-order';
@@ -65,8 +63,11 @@ class VerifiedTokens {
   }
 }
 
-/** Requires `Authorization: Bearer <jwt>` naming an existing user, whose id becomes c.var.userId. */
-export function requireAuth(signer: TokenSigner, db: Db): MiddlewareHandler<AppEnv> {
+/**
+ * Requires `Authorization: Bearer <jwt>` naming an existing user (`userExists` asks), whose id
+ * becomes c.var.userId.
+ */
+export function requireAuth(signer: TokenSigner, userExists: (userId: string) => Promise<boolean>): MiddlewareHandler<AppEnv> {
   const verified = new VerifiedTokens();
   return async (c, next) => {
     const header = c.req.header('Authorization') ?? '';
@@ -85,7 +86,7 @@ export function requireAuth(signer: TokenSigner, db: Db): MiddlewareHandler<AppE
       }
       // A well-signed token for a user this database does not have (e.g. from before a reset): not
       // authenticated, here at the edge, rather than an empty answer or a foreign-key failure later.
-      if (!(await findUser(db, userId))) throw new DomainError('unauthorized', 'The token names an unknown user.');
+      if (!(await userExists(userId))) throw new DomainError('unauthorized', 'The token names an unknown user.');
       verified.set(token, userId, Math.min(expiresAtMs, now + VERIFIED_TTL_MS));
     }
     c.set('userId', userId);

@@ -140,15 +140,11 @@ export function requireJsonBody(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/**
- * A request body sent to an operation whose contract declares none is refused (400), not ignored:
- * a client that sends one believes it says something. `takesBody` answers from the contract.
- */
-export function refuseUnexpectedBody(takesBody: (method: string, routePath: string) => boolean): MiddlewareHandler<AppEnv> {
+/** For an operation whose contract takes no body: one sent anyway is refused (400), not ignored. */
+export function refuseUnexpectedBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const route = routePath(c, -1);
-    if (hasBody(c) && !takesBody(c.req.method, route)) {
-      throw new DomainError('body_not_allowed', `${c.req.method} ${route.replace(/:(\w+)/g, '{$1}')} takes no request body; send none.`);
+    if (hasBody(c)) {
+      throw new DomainError('body_not_allowed', `${c.req.method} ${routePath(c, -1).replace(/:(\w+)/g, '{$1}')} takes no request body; send none.`);
     }
     await next();
   };

@@ -1,19 +1,18 @@
-import type { OpenAPIHono } from '@hono/zod-openapi';
+import { defineOpenAPIRoute as route } from '@hono/zod-openapi';
 import type { Deps } from '../http/deps.js';
-import type { AppEnv } from '../http/env.js';
 import { getMyOrders, getNearby, getOrder, postCancel, postComplete, postExpire, postJoin, postOrder } from './handlers.js';
 import {
   cancelOrderRoute, completeOrderRoute, createOrderRoute, expireOrderRoute, getOrderRoute, joinOrderRoute,
   listMyOrdersRoute, listNearbyRoute,
 } from './routes.js';
 
-export function registerOrderRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
-  app.openapi(createOrderRoute, postOrder(deps));
-  app.openapi(listNearbyRoute, getNearby(deps));
-  app.openapi(getOrderRoute, getOrder(deps));
-  app.openapi(joinOrderRoute, postJoin(deps));
-  app.openapi(cancelOrderRoute, postCancel(deps));
-  app.openapi(expireOrderRoute, postExpire(deps));
-  app.openapi(completeOrderRoute, postComplete(deps));
-  app.openapi(listMyOrdersRoute, getMyOrders(deps));
-}
+export const orderRoutes = (deps: Deps) => [
+  route({ route: createOrderRoute, handler: postOrder(deps) }),
+  route({ route: listNearbyRoute, handler: getNearby(deps) }),
+  route({ route: getOrderRoute, handler: getOrder(deps) }),
+  route({ route: joinOrderRoute, handler: postJoin(deps) }),
+  route({ route: cancelOrderRoute, handler: postCancel(deps) }),
+  route({ route: expireOrderRoute, handler: postExpire(deps) }),
+  route({ route: completeOrderRoute, handler: postComplete(deps) }),
+  route({ route: listMyOrdersRoute, handler: getMyOrders(deps) }),
+];

@@ -1,0 +1,39 @@
+import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from './env.js';
+import { limitBody, refuseUnexpectedBody, requireJsonBody } from './middleware.js';
+
+/** A route's contract and its handler, as each feature lists them (zod-openapi's defineOpenAPIRoute). */
+interface RouteEntry {
+  route: RouteConfig;
+  handler: unknown;
+}
+
+const BODY_METHODS = new Set(['post', 'put', 'patch']);
+
+/**
+ * Registers every feature's routes, one way: what a route's contract says is what is enforced in
+ * front of its handler. Security asking for the bearer token: authentication, first. A request
+ * body in the contract: JSON only, at most `maxBodyBytes`; none: a body sent anyway is refused.
+ * (A GET or DELETE with a stray body is not refused for it.)
+ */
+export function registerRoutes(
+  app: OpenAPIHono<AppEnv>,
+  entries: RouteEntry[],
+  options: { authenticate: MiddlewareHandler<AppEnv>; maxBodyBytes: number },
+): void {
+  for (const { route, handler } of entries) {
+    const middleware: MiddlewareHandler<AppEnv>[] = [];
+    if (needsBearerToken(route)) middleware.push(options.authenticate);
+    if (BODY_METHODS.has(route.method)) {
+      if (route.request?.body) middleware.push(requireJsonBody(), limitBody(options.maxBodyBytes));
+      else middleware.push(refuseUnexpectedBody());
+    }
+    // The entries' handlers were typed against their own routes where the features defined them.
+    app.openapi({ ...route, middleware }, handler as never);
+  }
+}
+
+export function needsBearerToken(route: RouteConfig): boolean {
+  return (route.security ?? []).some((requirement) => 'bearerAuth' in requirement);
+}

@@ -1,0 +1,71 @@
+/**
+ * A route enforces the security its contract declares: walking the committed OpenAPI document,
+ * every operation that asks for the bearer token answers 401 problem+json without one (and with a
+ * garbage one), before anything else is looked at; every public operation answers without a token
+ * and never with 401 for want of one.
+ */
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { answerOf, expectProblem, snapshot } from '../support/problems.js';
+import { startServer, type RunningServer } from '../support/server.js';
+
+interface Operation {
+  operationId: string;
+  security?: Record<string, string[]>[];
+  requestBody?: unknown;
+}
+const DOCUMENT = JSON.parse(readFileSync(new URL('../../openapi/openapi.json', import.meta.url), 'utf8')) as {
+  paths: Record<string, Record<string, Operation>>;
+};
+const OPERATIONS = Object.entries(DOCUMENT.paths).flatMap(([path, methods]) =>
+  Object.entries(methods).map(([method, operation]) => ({ path, method: method.toUpperCase(), operation })),
+);
+const bearer = (operation: Operation) => (operation.security ?? []).some((requirement) => 'bearerAuth' in requirement);
+const SECURED = OPERATIONS.filter(({ operation }) => bearer(operation));
+const PUBLIC = OPERATIONS.filter(({ operation }) => !bearer(operation));
+
+let db: TestDatabase;
+let server: RunningServer;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startServer(db.url);
+});
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+/** The path with each {param} filled with a fresh UUID (or 1 for a numeric id). */
+const concrete = (path: string) => path.replace(/\{(\w+)\}/g, (_, name: string) => (name === 'notificationId' ? '1' : randomUUID()));
+
+describe('security as the contract declares it', () => {
+  it('the document has both kinds, and every operation declares its security', () => {
+    expect(SECURED.length).toBeGreaterThan(15);
+    expect(PUBLIC.map((o) => o.operation.operationId).sort()).toEqual(['createDevToken', 'getHealth', 'getMetrics', 'getReady']);
+    for (const { operation } of OPERATIONS) expect(operation.security, operation.operationId).toBeDefined();
+  });
+
+  it.each(SECURED.map((o) => [`${o.method} ${o.path}`, o] as const))('%s without a token, or with a bad one, is 401 and changes nothing', async (_name, { path, method, operation }) => {
+    const before = await snapshot(db.sql);
+    for (const authorization of [undefined, 'Bearer not-a-token', `Basic ${Buffer.from('a:b').toString('base64')}`]) {
+      const headers: Record<string, string> = { 'If-Match': '*', 'Idempotency-Key': randomUUID() };
+      if (authorization) headers.Authorization = authorization;
+      // A body that would be refused if it were read: the token is checked first.
+      if (operation.requestBody) Object.assign(headers, { 'Content-Type': 'text/plain' });
+      const url = concrete(path);
+      const answer = await answerOf(await fetch(server.baseUrl + url, { method, headers, body: operation.requestBody ? 'not json' : undefined }));
+      expectProblem(answer, 401, 'unauthorized', url);
+    }
+    expect(await snapshot(db.sql)).toEqual(before);
+  });
+
+  it.each(PUBLIC.map((o) => [`${o.method} ${o.path}`, o] as const))('%s answers without a token, never 401 for want of one', async (_name, { path, method, operation }) => {
+    const body = operation.requestBody ? JSON.stringify({ email: `${randomUUID()}@example.com`, name: 'Public' }) : undefined;
+    const response = await fetch(server.baseUrl + concrete(path), { method, headers: body ? { 'Content-Type': 'application/json' } : {}, body });
+    // GET /metrics is public to HTTP but asks for the operator's METRICS_TOKEN, not a user's token.
+    if (operation.operationId === 'getMetrics') expect(response.status).toBe(401);
+    else expect(response.status).toBeLessThan(300);
+  });
+});
