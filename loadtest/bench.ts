@@ -4,10 +4,14 @@
  * tiny volumes and seconds per scenario (CI runs it so the bench cannot rot).
  *
  * Flags: --smoke, --duration S, --warmup S, --connections N, --only a,b (groups: ceiling nearby get
- * create join cancel replay mixed sweep pgbench), --profile (server under node --cpu-prof, profiles
+ * create join cancel replay mixed sweep pgbench floor), --profile (server under node --cpu-prof, profiles
  * in loadtest/results/profiles), --threads (the server's CPU per thread after each run),
  * --node-option FLAG (a node flag for the server, repeatable),
  * --keep (leave the database for EXPLAIN).
+ *
+ * floor: get, get-304, join and create again on loadtest/floor-server.ts, which sends the very
+ * statements the service sent for them (learnt from the service at the start, lib/floor.ts), on the
+ * bare stack; the report sets the service's server CPU per request beside the floor's.
  *
  * Database: DATABASE_URL's server when set (a fresh database on it, dropped at the end), else an
  * embedded PostgreSQL in a temp directory.
@@ -31,10 +35,13 @@ import {
   BENCH_STORES, CITY, MENUS_PER_STORE, batchUsers, createStoresAndUsers, insertOrders, md5Uuid, menuId,
   ELSEWHERE, randomPoint, storeId, userId, type Area, type OrderBatch,
 } from './lib/data.js';
+import { learnFloorScript } from './lib/floor.js';
+import type { FloorScript } from './lib/floor-script.js';
 import { addStatuses, runLoad, type HttpRequest, type LoadResult } from './lib/load.js';
 import { findPgbench, runPgbench } from './lib/pgbench.js';
 import { ROOT, cpuWindow, sampleRss, startNodeProcess, threadTicks, type Spawned } from './lib/processes.js';
-import { table, type Row } from './lib/report.js';
+import { floorTable, table, type Row } from './lib/report.js';
+import { createRequest, getOrderRequest, joinRequest } from './lib/requests.js';
 
 // ---------------------------------------------------------------- options
 
@@ -45,7 +52,7 @@ const value = (name: string) => {
   return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 };
 const SMOKE = flag('smoke');
-const GROUPS = ['ceiling', 'nearby', 'get', 'create', 'join', 'cancel', 'replay', 'mixed', 'sweep', 'pgbench'] as const;
+const GROUPS = ['ceiling', 'nearby', 'get', 'create', 'join', 'cancel', 'replay', 'mixed', 'sweep', 'pgbench', 'floor'] as const;
 type Group = (typeof GROUPS)[number];
 const only = value('only')?.split(',') as Group[] | undefined;
 for (const group of only ?? []) {
@@ -164,6 +171,7 @@ async function measure(
   const row: Row = {
     scenario: name,
     rps: result.rps,
+    requests: result.requests,
     p50: result.p50,
     p99: result.p99,
     unexpected,
@@ -284,6 +292,57 @@ async function main() {
     throw new Error(`package.json's start script is not "node [flags] --import tsx src/main.ts": ${startScript}`);
   }
   const startFlags = startArgs.slice(1, -3);
+
+  // ---- the floor: what the service sends for get, get-304, join and create, learnt before it
+  // serves (lib/floor.ts), for loadtest/floor-server.ts to send the same
+  const floorEnv = (url: string, script: FloorScript, poolMax: number) => ({
+    FLOOR_SCRIPT: JSON.stringify(script), JWT_SECRET: secret, DATABASE_URL: url, DB_POOL_MAX: String(poolMax),
+    LOCK_WAIT_MS: String(config.LOCK_WAIT_MS), STATEMENT_TIMEOUT_MS: String(config.STATEMENT_TIMEOUT_MS),
+    DB_CONNECT_TIMEOUT_S: String(config.DB_CONNECT_TIMEOUT_S),
+  });
+  // npm start's node flags and --node-option's for the floor too (the same heap limit: the same
+  // garbage collection); --profile's only for the measured service.
+  const plainFlags = [...startFlags, ...nodeOptions];
+  const floorScript = wants('floor') && (wants('get') || wants('create') || wants('join'))
+    ? await learnFloorScript({
+      sql: db.sql, databaseUrl: db.url, tag: TAG, users: P.users, token: (n) => tokens[n], userId, area: ELSEWHERE, log,
+      startService: async (url) =>
+        startNodeProcess('src/main.ts', await freePort(), { ...serverEnv, DATABASE_URL: url, DB_POOL_MAX: '1' }, logFile, '/ready', plainFlags),
+      startFloor: async (url, script) =>
+        startNodeProcess('loadtest/floor-server.ts', await freePort(), floorEnv(url, script, 1), logFile, '/ready', plainFlags),
+    })
+    : undefined;
+  let floorServer: Spawned | undefined;
+  /**
+   * A floor scenario, measured as the service's are. A floor process just started gets a warm-up
+   * more first: it starts cold, where the service has been serving for a while.
+   */
+  const measureFloor = async (scenario: string, expected: number[], next: () => HttpRequest) => {
+    let extra: LoadResult | undefined;
+    if (!floorServer) {
+      log(`starting the floor: node ${[...plainFlags, '--import', 'tsx', 'loadtest/floor-server.ts'].join(' ')} (DB_POOL_MAX=${config.DB_POOL_MAX})`);
+      const started = await startNodeProcess('loadtest/floor-server.ts', await freePort(), floorEnv(db.url, floorScript!, config.DB_POOL_MAX), logFile, '/ready', plainFlags);
+      cleanups.unshift(() => started.stop());
+      floorServer = started;
+      if (WARMUP_S > 0) {
+        log(`▶ floor: ${scenario}: warm-up of the fresh process ${WARMUP_S}s`);
+        extra = await runLoad({ baseUrl: started.baseUrl, connections: CONNECTIONS, durationS: WARMUP_S, next, label: `floor: ${scenario} first warm-up` });
+      }
+    }
+    const measured = await measure(`floor: ${scenario}`, floorServer, expected, next);
+    // For the audit: what the clients were answered in all, and one run more that may have been cut off in flight.
+    return { ...measured, seen: addStatuses(measured.seen, extra?.statuses ?? {}), inFlight: IN_FLIGHT + (extra ? CONNECTIONS : 0) };
+  };
+  // Its pool's connections would be missing to pgbench's clients (the server's max_connections).
+  const stopFloor = async () => {
+    await floorServer?.stop();
+    floorServer = undefined;
+  };
+  /** The service's row against the floor's in the same run: requests per second. */
+  const vsFloor = (service: Row, floorRow: Row) => {
+    floorRow.ratio = `1.00 (the floor for ${service.scenario})`;
+    service.ratio = [service.ratio, `${((service.rps ?? NaN) / (floorRow.rps ?? NaN)).toFixed(2)} of floor`].filter(Boolean).join(' · ');
+  };
   log(`starting the service: node ${[...startFlags, ...nodeFlags, '--import', 'tsx', 'src/main.ts'].join(' ')} (npm start's command; NODE_ENV=production, LOG_LEVEL=${process.env.LOG_LEVEL ?? 'info'}, DB_POOL_MAX=${config.DB_POOL_MAX}, log → ${logFile})`);
   const server = await startNodeProcess('src/main.ts', await freePort(), serverEnv, logFile, '/ready', [...startFlags, ...nodeFlags]);
   cleanups.unshift(() => server.stop());
@@ -345,12 +404,7 @@ async function main() {
     const sample = await db.sql<{ id: string; version: number }[]>`
       SELECT id, version FROM orders TABLESAMPLE BERNOULLI (5) REPEATABLE (7) LIMIT 20000`;
     let i = 0;
-    const get = (withTag: boolean) => (): HttpRequest => {
-      const order = sample[i++ % sample.length];
-      const headers: Record<string, string> = { authorization: anyToken() };
-      if (withTag) headers['if-none-match'] = `"v${order.version}"`;
-      return { method: 'GET', path: `/orders/${order.id}`, headers };
-    };
+    const get = (withTag: boolean) => (): HttpRequest => getOrderRequest(sample[i++ % sample.length], anyToken(), withTag);
     const g = await measure('get', server, [200], get(false));
     g.row.ratio = vsHttp(g.result.rps);
     g.row.target = '≥ 10,000 req/s';
@@ -359,6 +413,10 @@ async function main() {
     n.row.ratio = vsHttp(n.result.rps);
     n.row.target = '≥ 15,000 req/s';
     n.row.met = n.result.rps >= 15_000;
+    if (floorScript) {
+      vsFloor(g.row, (await measureFloor('get', [200], get(false))).row);
+      vsFloor(n.row, (await measureFloor('get-304', [304], get(true))).row);
+    }
   }
 
   // ---- create
@@ -372,17 +430,10 @@ async function main() {
       const store = (n * 31) % BENCH_STORES;
       const menu = n % MENUS_PER_STORE;
       const { lat, lon } = randomPoint(random, area);
-      const request: HttpRequest = {
-        method: 'POST',
-        path: '/orders',
-        headers: { authorization: tokens[user], 'content-type': 'application/json', 'idempotency-key': `${prefix}${n}` },
-        body: JSON.stringify({
-          store_id: storeId(store),
-          split_type: 'split',
-          items: [{ menu_id: menuId(store, menu), quantity: 1 }],
-          delivery: { address: `${prefix}${n}`, lat: Number(lat.toFixed(6)), lon: Number(lon.toFixed(6)) },
-        }),
-      };
+      const request = createRequest({
+        authorization: tokens[user], key: `${prefix}${n}`, storeId: storeId(store), menuId: menuId(store, menu),
+        address: `${prefix}${n}`, lat, lon,
+      });
       if (record && record.length < 20_000) record.push(request);
       return request;
     };
@@ -395,6 +446,12 @@ async function main() {
       keyPrefix: createPrefix, action: 'create', connections: IN_FLIGHT,
       observed2xx: seen['201'] ?? 0,
     }]);
+    if (floorScript) {
+      const floorPrefix = `floor-create-${TAG}-`;
+      const f = await measureFloor('create', [201], createRequests(floorPrefix, ELSEWHERE));
+      vsFloor(row, f.row);
+      await audit(db.sql, [{ keyPrefix: floorPrefix, action: 'create', connections: f.inFlight, observed2xx: f.seen['201'] ?? 0 }]);
+    }
     if (wants('pgbench')) pgbenchRows.create = await dbCeiling('create', result, row);
   }
 
@@ -405,13 +462,7 @@ async function main() {
     const joinPrefix = `join-${TAG}-`;
     const { result, seen, row } = await measure('join', server, [200], () => {
       const n = k++;
-      const joiner = joinerOf(n, n % targets.length);
-      return {
-        method: 'POST',
-        path: `/orders/${targets[n % targets.length]}/join`,
-        headers: { authorization: tokens[joiner], 'content-type': 'application/json', 'if-match': '"v1"', 'idempotency-key': `${joinPrefix}${n}` },
-        body: '{}',
-      };
+      return joinRequest(targets[n % targets.length], tokens[joinerOf(n, n % targets.length)], `${joinPrefix}${n}`);
     });
     row.ratio = vsHttp(result.rps);
     if (k > targets.length) row.note = `ran out of pending orders (${targets.length}): later requests hit matched ones`;
@@ -419,8 +470,24 @@ async function main() {
       keyPrefix: joinPrefix, action: 'join', connections: IN_FLIGHT, targets: targets.slice(0, k),
       observed2xx: seen['200'] ?? 0,
     }]);
+    if (floorScript) {
+      // Orders of its own; fewer than the service's: the floor joins at most a few thousand a second.
+      const { ids: floorTargets } = await pendingBatch('floor-join', Math.min(P.actionOrders, 50_000));
+      let j = 0;
+      const floorPrefix = `floor-join-${TAG}-`;
+      const f = await measureFloor('join', [200], () => {
+        const n = j++;
+        return joinRequest(floorTargets[n % floorTargets.length], tokens[joinerOf(n, n % floorTargets.length)], `${floorPrefix}${n}`);
+      });
+      vsFloor(row, f.row);
+      if (j > floorTargets.length) f.row.note = `ran out of pending orders (${floorTargets.length}): later requests hit matched ones`;
+      await audit(db.sql, [{
+        keyPrefix: floorPrefix, action: 'join', connections: f.inFlight, targets: floorTargets.slice(0, j), observed2xx: f.seen['200'] ?? 0,
+      }]);
+    }
     if (wants('pgbench')) pgbenchRows.join = await dbCeiling('join', result, row);
   }
+  await stopFloor();
 
   // ---- cancel: the creator withdraws distinct pending orders
   if (wants('cancel')) {
@@ -559,6 +626,15 @@ async function main() {
     if (tps) row.ratio = `${(row.rps / tps).toFixed(2)} of pgbench · ${row.ratio}`;
   }
   if (SMOKE) for (const row of rows) row.met = undefined;
+  // The team's targets for the service against the floor: reads within 1.4×, actions within 1.6×.
+  const floorPairs = (['get', 'get-304', 'join', 'create'] as const)
+    .map((scenario) => ({
+      scenario,
+      service: rows.find((r) => r.scenario === scenario),
+      floor: rows.find((r) => r.scenario === `floor: ${scenario}`),
+      target: scenario.startsWith('get') ? 1.4 : 1.6,
+    }))
+    .filter((pair) => pair.service);
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const report = [
@@ -570,6 +646,7 @@ async function main() {
     `command: \`${command}\`${process.env.DATABASE_URL ? ` with DATABASE_URL=${redact(process.env.DATABASE_URL)}` : ''}`,
     '',
     table(rows),
+    ...(floorPairs.length ? ['', '## Server CPU per request against the floor', '', floorTable(floorPairs, !SMOKE)] : []),
     '',
     '## Audit',
     ...auditLines.map((l) => `- ${l}`),
@@ -580,7 +657,8 @@ async function main() {
   writeFileSync(`${file}.md`, `${report}\n`);
   writeFileSync(`${file}.json`, `${JSON.stringify({ run: RUN, smoke: SMOKE, commit, rows, audit: auditLines }, null, 2)}\n`);
   log(`written: ${path.relative(ROOT, file)}.md and .json`);
-  if (!auditFailed && !flag('profile')) rmSync(logFile, { force: true });
+  // Kept whenever the run fails (a smoke run fails on unexpected answers too: a server that died says why there).
+  if (!auditFailed && !(SMOKE && unexpectedTotal > 0) && !flag('profile')) rmSync(logFile, { force: true });
   else log(`server log kept: ${logFile}`);
   await db.drop();
   if (auditFailed) {
@@ -601,6 +679,7 @@ async function main() {
   }
 
   async function dbCeiling(action: 'create' | 'join', http: LoadResult, row: Row): Promise<number | undefined> {
+    await stopFloor();
     if (!pgbench) {
       row.note = 'pgbench not found: no database ceiling';
       return undefined;

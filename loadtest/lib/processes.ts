@@ -125,6 +125,8 @@ export interface CpuSplit {
   loadgen: number;
   /** Percent of the whole machine (2 cores = 100 %). */
   machine: number;
+  /** CPU seconds of the server process over the window, unrounded (for CPU per request). */
+  serverS?: number;
 }
 
 /**
@@ -170,6 +172,7 @@ export async function cpuWindow(
         postgres: pct(pg),
         loadgen: pct(self1 - self0),
         machine: Math.round(((total1.busy - total0.busy) / Math.max(1, total1.all - total0.all)) * 100),
+        serverS: serverPid ? (server1 - server0) / TICKS_PER_SECOND : undefined,
       };
     },
   };

@@ -3,6 +3,8 @@ import type { CpuSplit } from './processes.js';
 export interface Row {
   scenario: string;
   rps?: number;
+  /** Answers in the measured run (for CPU per request). */
+  requests?: number;
   p50?: number;
   p99?: number;
   /** Answers other than the scenario's expected status(es). */
@@ -42,5 +44,46 @@ export function table(rows: Row[]): string {
     '¹ answers other than the scenario\'s expected status (201 create, 304 get-304, 200 otherwise; mixed: 200/201/304).',
     '² CPU over the measured window, in % of one core: the server process / the database (the bench database\'s backends and the server\'s WAL writer, checkpointer, background writer) / the load generator (this process, or pgbench\'s client not counted). 200 = both cores; the rest of the machine\'s load is other processes.',
     ...(notes.length ? ['', ...notes] : []),
+  ].join('\n');
+}
+
+/** Server CPU per answered request in µs, from the measured window (undefined without one). */
+export function cpuPerRequestUs(row: Row | undefined): number | undefined {
+  if (!row?.cpu?.serverS || !row.requests) return undefined;
+  return (row.cpu.serverS * 1e6) / row.requests;
+}
+
+export interface FloorPair {
+  scenario: string;
+  service?: Row;
+  floor?: Row;
+  /** The ratio the team works towards: service CPU per request ≤ target × the floor's. */
+  target: number;
+}
+
+/**
+ * The service's server CPU per request beside the floor's (the same statements on the bare
+ * stack, loadtest/floor-server.ts), and their ratio: what the service's framework and design cost.
+ */
+export function floorTable(pairs: FloorPair[], judge: boolean): string {
+  const header = ['scenario', 'service µs CPU/req', 'floor µs CPU/req', 'service ÷ floor', 'target', 'met'];
+  const lines = pairs.map(({ scenario, service, floor, target }) => {
+    const [s, f] = [cpuPerRequestUs(service), cpuPerRequestUs(floor)];
+    const ratio = s !== undefined && f !== undefined ? s / f : undefined;
+    return [
+      scenario,
+      num(s),
+      f === undefined ? '– (not run)' : num(f),
+      ratio === undefined ? '' : `${num(ratio, 2)}×`,
+      `≤ ${num(target, 1)}×`,
+      !judge || ratio === undefined ? '' : ratio <= target ? 'yes' : '**no**',
+    ];
+  });
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...lines.map((l) => `| ${l.join(' | ')} |`),
+    '',
+    'Server CPU seconds over the measured window ÷ requests answered in it. The floor answers the same requests with the very statements the service sent for them (captured at the start of this run), on hono + @hono/node-server + postgres.js alone.',
   ].join('\n');
 }
