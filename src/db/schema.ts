@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { LedgerKind, NotificationKind, OrderStatus, SplitType } from '../domain/kinds.js';
 
 export type { LedgerKind, NotificationKind, OrderStatus, SplitType };
@@ -135,4 +135,3 @@ export type Order = Selectable<OrdersTable>;
 export type OrderItem = Selectable<OrderItemsTable>;
 export type LedgerEntry = Selectable<CreditLedgerTable>;
 export type Notification = Selectable<NotificationsTable>;
-export type NewOrderItem = Insertable<OrderItemsTable>;

@@ -58,7 +58,3 @@ export class DomainError extends Error {
     this.name = 'DomainError';
   }
 }
-
-export function fail(code: ErrorCode, detail: string): never {
-  throw new DomainError(code, detail);
-}

@@ -20,11 +20,6 @@ export interface OrderClock {
   expiresAt: Date;
 }
 
-/** A pending order past expires_at is expired in effect, even before the sweeper writes it. */
-export function isJoinable(order: OrderClock, now: Date): boolean {
-  return order.status === 'pending' && order.expiresAt.getTime() > now.getTime();
-}
-
 /**
  * Why `action` cannot apply to an order in this state, as a DomainError; null when it can.
  * Used to classify a compare-and-set that changed no row.
