@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { authRoutes } from './auth/register.js';
 import { cartRoutes } from './cart/register.js';
+import { DEFAULTS } from './config.js';
 import { DomainError } from './domain/errors.js';
 import { requireAuth } from './http/auth.js';
 import type { Deps } from './http/deps.js';
@@ -96,7 +97,7 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       title: 'co-order API',
       version: '1.0.0',
       description:
-        'Joint delivery orders: neighbours within 300 m who order from the same restaurant share one ' +
+        `Joint delivery orders: neighbours nearby (within ${DEFAULTS.NEARBY_DEFAULT_RADIUS_M} m, the default search radius) who order from the same restaurant share one ` +
         'delivery and split its fee, paying from a prepaid credit wallet (integer KRW).\n\n' +
         'State changes are explicit POST actions guarded by `If-Match` (optimistic concurrency on the ' +
         'resource `ETag`); money-moving actions take an `Idempotency-Key` so a retry never charges twice.\n\n' +
@@ -104,7 +105,7 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
         'characters, else a generated one); errors repeat it as `request_id`. Answers are private ' +
         '(`Cache-Control: no-store`, `X-Content-Type-Options: nosniff`).\n\n' +
         'Input is strict: a string with NUL, a name or address with control, bidirectional-override or invisible ' +
-        'characters, a query number not in plain decimal, a cursor the server did not issue, or a body sent to an ' +
+        'characters, a query number not written as JSON writes numbers (or a count not as plain digits), a cursor the server did not issue, or a body sent to an ' +
         'operation that takes none is a 400, and changes nothing. Requests the HTTP layer cannot parse are answered ' +
         'as problems too (`malformed_request` 400, `request_timeout` 408, `headers_too_large` 431).\n\n' +
         'Every error is `application/problem+json` (RFC 9457) with a stable `type` per `code`:\n\n' +

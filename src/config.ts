@@ -5,6 +5,22 @@ const booleanFromEnv = z
   .enum(['true', 'false', '1', '0'])
   .transform((v) => v === 'true' || v === '1');
 
+/**
+ * The defaults the API document states (its prose is built from these). Each may be overridden by
+ * env, so the document calls them defaults.
+ */
+export const DEFAULTS = {
+  TOKEN_TTL_SECONDS: 3600,
+  // How long the product waits for a neighbour to join.
+  ORDER_TTL_MINUTES: 30,
+  // Neighbours within this distance share one delivery.
+  NEARBY_DEFAULT_RADIUS_M: 300,
+  // Sign-up grant, written as a ledger row.
+  SIGNUP_GRANT_KRW: 50_000,
+  // Clients retry within minutes; a day covers any sane retry policy.
+  IDEMPOTENCY_RETENTION_HOURS: 24,
+} as const;
+
 const configSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -37,17 +53,13 @@ const configSchema = z
       .optional()
       .transform((list) => (list ?? '').split(',').map((origin) => origin.trim()).filter(Boolean))
       .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each origin is scheme://host[:port], no path'))),
-    TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
+    TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(DEFAULTS.TOKEN_TTL_SECONDS),
     // Unset: demo stores are seeded outside production only.
     SEED_DEMO_DATA: booleanFromEnv.optional(),
-    // The product waits up to 30 minutes for a neighbour to join.
-    ORDER_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
-    // Neighbours within 300 m share one delivery.
-    NEARBY_DEFAULT_RADIUS_M: z.coerce.number().int().min(1).max(3000).default(300),
-    // Sign-up grant, written as a ledger row.
-    SIGNUP_GRANT_KRW: z.coerce.number().int().min(0).max(10_000_000).default(50_000),
-    // Clients retry within minutes; a day covers any sane retry policy.
-    IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(24),
+    ORDER_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(DEFAULTS.ORDER_TTL_MINUTES),
+    NEARBY_DEFAULT_RADIUS_M: z.coerce.number().int().min(1).max(3000).default(DEFAULTS.NEARBY_DEFAULT_RADIUS_M),
+    SIGNUP_GRANT_KRW: z.coerce.number().int().min(0).max(10_000_000).default(DEFAULTS.SIGNUP_GRANT_KRW),
+    IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(DEFAULTS.IDEMPOTENCY_RETENTION_HOURS),
     // Sweepers run often so an overdue order is refunded within seconds.
     SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
     SWEEP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),

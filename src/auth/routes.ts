@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { DEFAULTS } from '../config.js';
 import { TEXT_RULE } from '../domain/text.js';
 import { jsonResponse, plainText, problems } from '../http/openapi.js';
 import { UserSchema } from '../users/routes.js';
@@ -14,7 +15,7 @@ export const TokenSchema = z
   .object({
     access_token: z.string().openapi({ description: 'Send as `Authorization: Bearer <access_token>`.', example: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIzYjhmIn0.c2lnbmF0dXJl' }),
     token_type: z.literal('Bearer').openapi({ example: 'Bearer' }),
-    expires_in: z.number().int().openapi({ description: 'Seconds until the token expires.', example: 3600 }),
+    expires_in: z.number().int().openapi({ description: 'Seconds until the token expires.', example: DEFAULTS.TOKEN_TTL_SECONDS }),
     user: UserSchema,
   })
   .openapi('Token', { description: 'A bearer token and the user it signs in.' });
@@ -27,7 +28,7 @@ export const devTokenRoute = createRoute({
   summary: 'Development login',
   description:
     'Signs in by email with no password: development and testing only (404 in production or when ' +
-    'AUTH_DEV_LOGIN=false). The first login creates the user with the 50,000 KRW sign-up grant.',
+    `AUTH_DEV_LOGIN=false). The first login creates the user with the sign-up grant (${DEFAULTS.SIGNUP_GRANT_KRW.toLocaleString('en-US')} KRW by default).`,
   security: [],
   request: { body: { required: true, content: { 'application/json': { schema: DevTokenInput } } } },
   responses: {

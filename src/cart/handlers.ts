@@ -34,7 +34,8 @@ export const setCartItem =
     const [menu] = await findMenus(deps.db, [menuId]);
     if (!menu) throw new DomainError('not_found', `No menu ${menuId}.`);
     const lines = await deps.db.transaction().execute(async (tx) => {
-      if (!(await lockCart(tx, userId))) throw new DomainError('unauthorized', 'The token names an unknown user.');
+      // For the lock alone: the user exists (requireAuth), so the row is always there.
+      await lockCart(tx, userId);
       const otherStore = await cartStoreOtherThan(tx, userId, menu.store_id);
       if (otherStore) {
         throw new DomainError(

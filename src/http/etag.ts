@@ -7,6 +7,21 @@ export function etagOf(version: number): string {
   return `"v${version}"`;
 }
 
+/**
+ * The 412 of an action whose If-Match no longer names the resource's version: the current
+ * representation (as the caller may see it) and its ETag come with it, so the client can decide
+ * again without another GET. `note` adds what the client most likely needs to know (e.g. a status).
+ */
+export function preconditionFailed(resource: string, version: number, current: object, note?: string): DomainError {
+  const tag = etagOf(version);
+  return new DomainError(
+    'precondition_failed',
+    `The ${resource} is now at ${tag}${note ? ` (${note})` : ''}; re-read it and decide again.`,
+    { current },
+    { ETag: tag },
+  );
+}
+
 
 const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e]*)"$/;
 // Versions are PostgreSQL integers: no tag past the largest can ever have been issued.

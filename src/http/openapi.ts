@@ -1,5 +1,7 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
+import { DEFAULTS } from '../config.js';
 import { ERROR_CODES, type ErrorCode } from '../domain/errors.js';
+import { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE } from '../domain/idempotency-key.js';
 import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../domain/limits.js';
 import { TEXT_RULE, isPlainText, normaliseText } from '../domain/text.js';
 import type { AppEnv } from './env.js';
@@ -245,7 +247,9 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     type: 'http',
     scheme: 'bearer',
     bearerFormat: 'JWT',
-    description: 'A token from POST /auth/dev/token (development) — a signed JWT, valid for one hour. The scheme name is case-insensitive.',
+    description:
+      `A token from POST /auth/dev/token (development) — a signed JWT, valid for ${DEFAULTS.TOKEN_TTL_SECONDS} seconds by default ` +
+      '(its `expires_in` says how long). The scheme name is case-insensitive.',
   });
   registry.registerComponent('securitySchemes', 'metricsToken', {
     type: 'http',
@@ -257,9 +261,9 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     'is stored in the same transaction as its effect; a retry with the same key and the same request gets ' +
     'that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a ' +
     'retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot ' +
-    `finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept ${idempotencyRetentionHours} h, ` +
-    'then purged: a key reused after that runs as a new request.';
-  const keySchema = { type: 'string' as const, minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' };
+    `finish in time). ${IDEMPOTENCY_KEY_RULE}, scoped to the caller. Keys are kept ${idempotencyRetentionHours} h ` +
+    `(a server setting, ${DEFAULTS.IDEMPOTENCY_RETENTION_HOURS} h by default), then purged: a key reused after that runs as a new request.`;
+  const keySchema = { type: 'string' as const, ...IDEMPOTENCY_KEY };
   registry.registerComponent('parameters', 'IdempotencyKeyRequired', {
     name: 'Idempotency-Key',
     in: 'header',

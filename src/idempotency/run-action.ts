@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Context, TypedResponse } from 'hono';
 import { transactionEndingWith, type Db, type Tx } from '../db/database.js';
 import { DomainError } from '../domain/errors.js';
+import { IDEMPOTENCY_KEY_RULE, isIdempotencyKey } from '../domain/idempotency-key.js';
 import type { AppEnv } from '../http/env.js';
 import { isUnexpected, renderProblem, sendRendered, toDomainError, type StoredResponse } from '../http/problem.js';
 import { claimStatement, findAnswer, isKeyTaken, type StoredAnswer } from './repository.js';
@@ -12,8 +13,6 @@ export interface ActionOutcome<Body = unknown, Status extends 200 | 201 = 200 | 
   body: Body;
   headers: Record<string, string>;
 }
-
-const VALID_KEY = /^[\x20-\x7e]{1,255}$/;
 
 /** Sorted keys at every level: the same JSON in any key order has one fingerprint. */
 function canonicalJson(value: unknown): string {
@@ -83,9 +82,9 @@ async function runActionUntyped(
     }
     return sendRendered(toStored(await db.transaction().execute(effect)));
   }
-  if (!VALID_KEY.test(key)) {
-    throw new DomainError('validation_failed', 'Idempotency-Key must be 1–255 printable ASCII characters.', {
-      errors: [{ path: 'header.Idempotency-Key', message: 'must be 1-255 printable ASCII characters' }],
+  if (!isIdempotencyKey(key)) {
+    throw new DomainError('validation_failed', `Idempotency-Key must be ${IDEMPOTENCY_KEY_RULE}.`, {
+      errors: [{ path: 'header.Idempotency-Key', message: `must be ${IDEMPOTENCY_KEY_RULE}` }],
     });
   }
   const userId = c.var.userId;

@@ -1,10 +1,9 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import { z } from '@hono/zod-openapi';
 import type { LedgerEntry, User } from '../db/schema.js';
-import { DomainError } from '../domain/errors.js';
 import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
-import { etagOf, notModified, requireIfMatch } from '../http/etag.js';
+import { etagOf, notModified, preconditionFailed, requireIfMatch } from '../http/etag.js';
 import { runAction } from '../idempotency/run-action.js';
 import { findUser, listLedger, moveCredit, updateAddress } from './repository.js';
 import type { getLedgerRoute, getMeRoute, putAddressRoute, topUpRoute } from './routes.js';
@@ -32,17 +31,15 @@ export function presentLedgerEntry(entry: LedgerEntry) {
   };
 }
 
-async function requireUser(deps: Deps, userId: string): Promise<User> {
-  const user = await findUser(deps.db, userId);
-  // A valid token for a user that no longer exists (e.g. another database): not authenticated.
-  if (!user) throw new DomainError('unauthorized', 'The token names an unknown user.');
-  return user;
+/** The caller: requireAuth admits only a token of an existing user, and users are never deleted. */
+async function signedInUser(deps: Deps, userId: string): Promise<User> {
+  return (await findUser(deps.db, userId))!;
 }
 
 export const getMe =
   (deps: Deps): RouteHandler<typeof getMeRoute, AppEnv> =>
   async (c) => {
-    const user = await requireUser(deps, c.var.userId);
+    const user = await signedInUser(deps, c.var.userId);
     c.header('ETag', etagOf(user.version));
     if (notModified(c, user.version)) return c.body(null, 304);
     return c.json(presentUser(user), 200);
@@ -55,13 +52,8 @@ export const putAddress =
     const input = c.req.valid('json');
     const updated = await deps.db.transaction().execute((tx) => updateAddress(tx, c.var.userId, condition, input));
     if (!updated) {
-      const current = await requireUser(deps, c.var.userId);
-      throw new DomainError(
-        'precondition_failed',
-        `The user is at ${etagOf(current.version)}; re-read it and decide again.`,
-        { current: presentUser(current) },
-        { ETag: etagOf(current.version) },
-      );
+      const current = await signedInUser(deps, c.var.userId);
+      throw preconditionFailed('user', current.version, presentUser(current));
     }
     c.header('ETag', etagOf(updated.version));
     return c.json(presentUser(updated), 200);
@@ -72,8 +64,8 @@ export const topUp =
   async (c) => {
     const { amount } = c.req.valid('json');
     return runAction(c, deps.db, { keyRequired: true, body: { amount } }, async (tx) => {
-      const entry = await moveCredit(tx, { userId: c.var.userId, amount, kind: 'top_up' });
-      if (!entry) throw new DomainError('unauthorized', 'The token names an unknown user.');
+      // A credit never takes the balance below zero, and the user exists (requireAuth): it moves.
+      const entry = (await moveCredit(tx, { userId: c.var.userId, amount, kind: 'top_up' }))!;
       return { status: 201 as const, body: { credit: entry.balance_after, entry: presentLedgerEntry(entry) }, headers: {} };
     });
   };
