@@ -93,9 +93,12 @@ async function runActionUntyped(
   if (earlier) return replay(earlier, fingerprint);
 
   try {
-    const response = await transactionEndingWith(db, async (tx) => {
+    const response = await transactionEndingWith(db, async (tx, { withCommit }) => {
       const stored = toStored(await effect(tx));
-      return { result: stored, last: claimStatement(tx, { userId, key, fingerprint, response: stored }) };
+      // Sent with the COMMIT, no round trip of its own. If the key is taken, the whole transaction
+      // rolls back and the catch below replays the winner.
+      withCommit(claimStatement(tx, { userId, key, fingerprint, response: stored }));
+      return stored;
     });
     return sendRendered(response);
   } catch (thrown) {
