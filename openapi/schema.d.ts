@@ -71,7 +71,7 @@ export interface paths {
         put?: never;
         /**
          * Development login
-         * @description Signs in by email with no password: development and testing only (404 in production or when AUTH_DEV_LOGIN=false). The first login creates the user with the 50,000 KRW sign-up grant.
+         * @description Signs in by email with no password: development and testing only (404 in production or when AUTH_DEV_LOGIN=false). The first login creates the user with the sign-up grant (50,000 KRW by default).
          */
         post: operations["createDevToken"];
         delete?: never;
@@ -303,7 +303,7 @@ export interface paths {
         put?: never;
         /**
          * Open a joint order
-         * @description Opens a joint order at a store and charges your share now (ledger row linked to the order). It waits for a neighbour to join until `expires_at` (30 minutes); if nobody does, it expires and you are refunded in full. A `split` order must reach the store's minimum by itself.
+         * @description Opens a joint order at a store and charges your share now (ledger row linked to the order). It waits for a neighbour to join until `expires_at` (30 minutes by default); if nobody does, it expires and you are refunded in full. A `split` order must reach the store's minimum by itself.
          */
         post: operations["createOrder"];
         delete?: never;
@@ -869,7 +869,7 @@ export interface components {
          */
         SplitType: "split" | "separate";
         /**
-         * @description `pending → matched → completed`, `pending → cancelled`, `pending → expired`. A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it.
+         * @description The transitions, and nothing else: `pending → matched` (join), `pending → cancelled` (cancel), `pending → expired` (expire), `matched → completed` (complete). A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it.
          * @example pending
          * @enum {string}
          */
@@ -1101,12 +1101,12 @@ export interface components {
     responses: never;
     parameters: {
         /**
-         * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request. Missing → 400.
+         * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request. Missing → 400.
          * @example 2f9d6c1e-order-42
          */
         IdempotencyKeyRequired: string;
         /**
-         * @description Optional here (the action moves no money from the caller). Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request.
+         * @description Optional here (the action moves no money from the caller). Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request.
          * @example 2f9d6c1e-complete-42
          */
         IdempotencyKeyOptional: string;
@@ -1945,7 +1945,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request. Missing → 400.
+                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request. Missing → 400.
                  * @example 2f9d6c1e-order-42
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
@@ -3485,7 +3485,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request. Missing → 400.
+                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request. Missing → 400.
                  * @example 2f9d6c1e-order-42
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
@@ -3895,7 +3895,7 @@ export interface operations {
                  */
                 "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request. Missing → 400.
+                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request. Missing → 400.
                  * @example 2f9d6c1e-order-42
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
@@ -4207,7 +4207,7 @@ export interface operations {
                  */
                 "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request. Missing → 400.
+                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request. Missing → 400.
                  * @example 2f9d6c1e-order-42
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
@@ -4515,7 +4515,7 @@ export interface operations {
                  */
                 "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description Optional here (the action moves no money from the caller). Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request.
+                 * @description Optional here (the action moves no money from the caller). Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request.
                  * @example 2f9d6c1e-complete-42
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
@@ -4801,7 +4801,7 @@ export interface operations {
                  */
                 "If-Match": components["parameters"]["IfMatch"];
                 /**
-                 * @description Optional here (the action moves no money from the caller). Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h, then purged: a key reused after that runs as a new request.
+                 * @description Optional here (the action moves no money from the caller). Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request.
                  * @example 2f9d6c1e-complete-42
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
@@ -5108,7 +5108,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Only orders you created, or only those you joined. */
                 role?: "created" | "joined";
-                /** @description `pending → matched → completed`, `pending → cancelled`, `pending → expired`. A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it. */
+                /** @description The transitions, and nothing else: `pending → matched` (join), `pending → cancelled` (cancel), `pending → expired` (expire), `matched → completed` (complete). A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it. */
                 status?: components["schemas"]["OrderStatus"];
             };
             header?: never;

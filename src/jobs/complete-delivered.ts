@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import { completeOrder } from '../orders/complete.js';
-import { lockDueOrders } from '../orders/repository.js';
+import { lockDeliveredOrders } from '../orders/repository.js';
 
 /**
  * Completes matched orders whose store's delivery time has passed since matching, through the
@@ -10,7 +10,7 @@ export async function runOnce(db: Db, batchSize: number): Promise<{ completed: n
   let completed = 0;
   for (;;) {
     const done = await db.transaction().execute(async (tx) => {
-      const due = await lockDueOrders(tx, 'delivered', batchSize);
+      const due = await lockDeliveredOrders(tx, batchSize);
       for (const order of due) {
         await completeOrder(tx, { kind: 'system' }, order.id, { any: false, versions: [order.version] });
       }

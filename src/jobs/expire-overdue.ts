@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import { expireOrders } from '../orders/expire.js';
-import { lockDueOrders } from '../orders/repository.js';
+import { lockOverdueOrders } from '../orders/repository.js';
 
 /**
  * Expires every pending order past expires_at, refunding creators, through the same code path
@@ -16,7 +16,7 @@ export async function runOnce(db: Db, batchSize: number, concurrency = 1): Promi
     let expired = 0;
     for (;;) {
       const [due, done] = await db.transaction().execute(async (tx) => {
-        const locked = await lockDueOrders(tx, 'overdue', batchSize, { index, of: concurrency });
+        const locked = await lockOverdueOrders(tx, batchSize, { index, of: concurrency });
         const orders = await expireOrders(
           tx,
           locked.map((order) => ({ id: order.id, condition: { any: false, versions: [order.version] } })),

@@ -7,7 +7,7 @@ import { transitionOrder, type OrderWithItems } from './repository.js';
 
 /** The food arrived: a matched order becomes completed. No money moves. */
 export async function completeOrder(tx: Tx, actor: Actor, orderId: string, condition: VersionCondition): Promise<OrderWithItems> {
-  const order = await transitionOrder(tx, 'complete', orderId, condition, { actor });
+  const order = await transitionOrder(tx, 'complete', orderId, condition, actor);
   if (!order) throw await explainRefusal(tx, 'complete', orderId, condition, actor);
   await insertNotifications(
     tx,

@@ -1,23 +1,28 @@
 import type { RouteHandler } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Tx } from '../db/database.js';
+import type { VersionCondition } from '../domain/versions.js';
 import { z } from '@hono/zod-openapi';
 import { DomainError } from '../domain/errors.js';
 import { boundingBox } from '../domain/geo.js';
 import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
 import { etagOf, notModified, requireIfMatch } from '../http/etag.js';
-import { runAction } from '../idempotency/run-action.js';
+import { params } from '../http/openapi.js';
+import { runAction, type ActionOutcome } from '../idempotency/run-action.js';
 import { presentStore } from '../stores/handlers.js';
 import { findStores } from '../stores/repository.js';
 import { cancelOrder } from './cancel.js';
 import { completeOrder } from './complete.js';
 import { createOrder } from './create.js';
 import { expireOrder } from './expire.js';
+import type { RequestedItem } from './items.js';
 import { joinOrder } from './join.js';
 import { isParticipant, presentOrderFor, presentParticipantOrder, presentPublicOrder } from './present.js';
 import { distanceFromSavedAddress, findMyOrders, findNearbyOrders, loadOrder, type OrderWithItems } from './repository.js';
-import type {
-  cancelOrderRoute, completeOrderRoute, createOrderRoute, expireOrderRoute, getOrderRoute, joinOrderRoute,
-  listMyOrdersRoute, listNearbyRoute,
+import {
+  cancelOrderRoute, completeOrderRoute, expireOrderRoute, joinOrderRoute, type createOrderRoute, type getOrderRoute,
+  type listMyOrdersRoute, type listNearbyRoute,
 } from './routes.js';
 
 /** An action's answer to a participant (only they may create, join, cancel or complete): the whole order. */
@@ -49,51 +54,56 @@ export const getOrder =
     return c.json(presentOrderFor(order, c.var.userId, order.viewer_distance_m), 200);
   };
 
-export const postJoin =
-  (deps: Deps): RouteHandler<typeof joinOrderRoute, AppEnv> =>
-  async (c) => {
-    const condition = requireIfMatch(c);
-    const { orderId } = c.req.valid('param');
-    const body = c.req.valid('json');
-    return runAction(c, deps.db, { keyRequired: true, body }, async (tx) =>
-      orderOutcome(await joinOrder(tx, c.var.userId, orderId, condition, body.items)),
-    );
-  };
+/** What an action's verb gets: the transaction, who acts, on which order, at which version. */
+interface ActionRequest {
+  tx: Tx;
+  userId: string;
+  orderId: string;
+  condition: VersionCondition;
+}
 
-export const postCancel =
-  (deps: Deps): RouteHandler<typeof cancelOrderRoute, AppEnv> =>
-  async (c) => {
-    const condition = requireIfMatch(c);
-    const { orderId } = c.req.valid('param');
-    return runAction(c, deps.db, { keyRequired: true }, async (tx) =>
-      orderOutcome(await cancelOrder(tx, { kind: 'user', userId: c.var.userId }, orderId, condition)),
-    );
-  };
+type ActionRoute = typeof joinOrderRoute | typeof cancelOrderRoute | typeof expireOrderRoute | typeof completeOrderRoute;
 
-export const postExpire =
-  (deps: Deps): RouteHandler<typeof expireOrderRoute, AppEnv> =>
-  async (c) => {
-    const condition = requireIfMatch(c);
-    const { orderId } = c.req.valid('param');
-    const { userId } = c.var;
-    return runAction(c, deps.db, { keyRequired: false }, async (tx) => {
-      const order = await expireOrder(tx, { kind: 'user', userId }, orderId, condition);
-      // Anyone may expire an overdue order: who does not take part in it gets the public view.
-      const point = { lat: order.delivery_lat, lon: order.delivery_lon };
-      const distance = isParticipant(order, userId) ? null : await distanceFromSavedAddress(tx, userId, point);
-      return { ...orderOutcome(order), body: presentOrderFor(order, userId, distance) };
-    });
-  };
+/**
+ * The handler of an order action: If-Match (428 without it), the order id and the body if the
+ * route takes one, then the verb in runAction, with an Idempotency-Key required or optional as
+ * the route's contract declares it.
+ */
+function orderAction<R extends ActionRoute>(
+  route: R,
+  verb: (request: ActionRequest, body: { items?: RequestedItem[] } | undefined) => Promise<ActionOutcome<ReturnType<typeof presentOrderFor>, 200>>,
+) {
+  const keyRequired = (route.parameters as unknown[]).includes(params.idempotencyKeyRequired);
+  return (deps: Deps): RouteHandler<R, AppEnv> =>
+    (async (c: Context<AppEnv>) => {
+      const condition = requireIfMatch(c);
+      const { orderId } = (c.req as unknown as { valid(target: 'param'): { orderId: string } }).valid('param');
+      const body = 'body' in route.request ? (c.req as unknown as { valid(target: 'json'): { items?: RequestedItem[] } }).valid('json') : undefined;
+      return runAction(c, deps.db, { keyRequired, body }, (tx) => verb({ tx, userId: c.var.userId, orderId, condition }, body));
+    }) as unknown as RouteHandler<R, AppEnv>;
+}
 
-export const postComplete =
-  (deps: Deps): RouteHandler<typeof completeOrderRoute, AppEnv> =>
-  async (c) => {
-    const condition = requireIfMatch(c);
-    const { orderId } = c.req.valid('param');
-    return runAction(c, deps.db, { keyRequired: false }, async (tx) =>
-      orderOutcome(await completeOrder(tx, { kind: 'user', userId: c.var.userId }, orderId, condition)),
-    );
-  };
+const asUser = (userId: string) => ({ kind: 'user', userId }) as const;
+
+export const postJoin = orderAction(joinOrderRoute, async ({ tx, userId, orderId, condition }, body) =>
+  orderOutcome(await joinOrder(tx, userId, orderId, condition, body?.items)),
+);
+
+export const postCancel = orderAction(cancelOrderRoute, async ({ tx, userId, orderId, condition }) =>
+  orderOutcome(await cancelOrder(tx, asUser(userId), orderId, condition)),
+);
+
+export const postExpire = orderAction(expireOrderRoute, async ({ tx, userId, orderId, condition }) => {
+  const order = await expireOrder(tx, asUser(userId), orderId, condition);
+  // Anyone may expire an overdue order: who does not take part in it gets the public view.
+  const point = { lat: order.delivery_lat, lon: order.delivery_lon };
+  const distance = isParticipant(order, userId) ? null : await distanceFromSavedAddress(tx, userId, point);
+  return { ...orderOutcome(order), body: presentOrderFor(order, userId, distance) };
+});
+
+export const postComplete = orderAction(completeOrderRoute, async ({ tx, userId, orderId, condition }) =>
+  orderOutcome(await completeOrder(tx, asUser(userId), orderId, condition)),
+);
 
 const NearbyCursor = z.object({ distance: z.number(), id: z.string().uuid() });
 

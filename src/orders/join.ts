@@ -5,7 +5,7 @@ import type { VersionCondition } from '../domain/versions.js';
 import { chargeShare } from './charge.js';
 import { presentableItem, priceItems, type RequestedItem } from './items.js';
 import { explainRefusal } from './refusal.js';
-import { insertItems, loadOrderFacts, transitionOrder, type OrderWithItems } from './repository.js';
+import { insertItems, joinTransition, loadOrderFacts, type OrderWithItems } from './repository.js';
 
 /**
  * Joins a pending order: compare-and-set to matched, then charge the joiner. A loser of a race
@@ -46,7 +46,7 @@ export async function joinOrder(
 
   const actor = { kind: 'user', userId } as const;
   const splitType = requested === undefined ? 'split' : 'separate';
-  const order = await transitionOrder(tx, 'join', orderId, condition, { actor, joinerId: userId, joinerMenuTotal, splitType });
+  const order = await joinTransition(tx, orderId, condition, { userId, joinerMenuTotal, splitType });
   if (!order) {
     throw await explainRefusal(tx, 'join', orderId, condition, actor, (found) => {
       if (found.creator_id === userId) return ownOrder();

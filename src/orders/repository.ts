@@ -1,8 +1,8 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { sql, type Expression, type RawBuilder, type SqlBool, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
 import { precompiled } from '../db/precompiled.js';
-import type { Menu, Order, OrderStatus, SplitType, Store } from '../db/schema.js';
-import { actorRule, transition, type Actor, type OrderAction, type UserActor } from '../domain/order-state.js';
+import type { Database, Menu, Order, OrderStatus, SplitType, Store } from '../db/schema.js';
+import { transitionOf, type Actor, type Clock, type OrderAction } from '../domain/order-state.js';
 import type { VersionCondition } from '../domain/versions.js';
 import { creditMoveSql } from '../users/repository.js';
 
@@ -133,56 +133,99 @@ export async function insertItems(tx: Tx, orderId: string, userId: string, items
   if (items.length > 0) await insertItemsSql(orderId, userId, items).execute(tx);
 }
 
-const TIMESTAMP_OF: Record<OrderStatus, 'matched_at' | 'completed_at' | 'cancelled_at' | 'expired_at' | null> = {
-  pending: null,
-  matched: 'matched_at',
-  completed: 'completed_at',
-  cancelled: 'cancelled_at',
-  expired: 'expired_at',
+// A row's clock in SQL, judged by the database's clock: one clock for every instance.
+const CLOCK_SQL: Record<Clock, RawBuilder<SqlBool> | null> = {
+  any_time: null,
+  before_expiry: sql<SqlBool>`expires_at > now()`,
+  after_expiry: sql<SqlBool>`expires_at <= now()`,
 };
 
+type CasParams = { orderId: string; versions: number[]; userId: string };
+type OrdersUpdate = UpdateQueryBuilder<Database, 'orders', 'orders', UpdateResult>;
+
 /**
- * The compare-and-set every action goes through: one UPDATE that checks the state, the clock and
- * the version, and bumps the version. Undefined when any check failed (classify with one read).
+ * The compare-and-set of `action`'s row for one order: one UPDATE that checks the state, the
+ * clock, the version and who acts, and bumps the version. `more` adds what one action writes or
+ * requires besides (the join's joiner). Built and compiled once per form — any version or a list,
+ * a user or a sweeper acting — rather than per request.
  */
-export function transitionOrder(
-  tx: Tx,
+function casStatement(
   action: OrderAction,
+  form: { anyVersion: boolean; byUser: boolean },
+  more: (query: OrdersUpdate, p: CasParams & Record<string, unknown>) => OrdersUpdate = (query) => query,
+) {
+  const row = transitionOf(action);
+  return precompiled((db, p: CasParams & Record<string, unknown>) => {
+    let query = db
+      .updateTable('orders')
+      .set((eb) => ({ status: row.to, version: eb('version', '+', 1), [row.stamps]: sql`now()` }))
+      .where('id', '=', p.orderId)
+      .where('status', '=', row.from);
+    const clock = CLOCK_SQL[row.clock];
+    if (clock) query = query.where(clock);
+    // = ANY(array): one statement text for any number of tags (none matches nothing).
+    if (!form.anyVersion) query = query.where(sql<SqlBool>`version = ANY(${p.versions}::int[])`);
+    if (form.byUser && row.who === 'creator') query = query.where('creator_id', '=', p.userId);
+    if (form.byUser && row.who === 'participant') query = query.where((eb) => eb.or([eb('creator_id', '=', p.userId), eb('joiner_id', '=', p.userId)]));
+    return more(query, p)
+      .returningAll()
+      .returning((eb) => itemsOf(eb.ref('orders.id')).as('items'));
+  });
+}
+
+/** The forms of one action's compare-and-set, compiled on first use. */
+function casStatements(action: OrderAction, more?: Parameters<typeof casStatement>[2]) {
+  const forms = new Map<string, ReturnType<typeof casStatement>>();
+  return (condition: VersionCondition, actor: Actor) => {
+    const form = { anyVersion: condition.any, byUser: actor.kind === 'user' };
+    const name = `${form.anyVersion}:${form.byUser}`;
+    let statement = forms.get(name);
+    if (!statement) forms.set(name, (statement = casStatement(action, form, more)));
+    return statement;
+  };
+}
+
+const casParams = (orderId: string, condition: VersionCondition, actor: Actor): CasParams => ({
+  orderId,
+  versions: condition.any ? [] : condition.versions,
+  userId: actor.kind === 'user' ? actor.userId : '',
+});
+
+const simpleCas = { cancel: casStatements('cancel'), complete: casStatements('complete') };
+
+/** The compare-and-set of an action that writes nothing but its row's. Undefined when any check failed (classify with one read). */
+export async function transitionOrder(
+  tx: Tx,
+  action: keyof typeof simpleCas,
   orderId: string,
   condition: VersionCondition,
-  extra: { actor?: Actor; joinerId?: string; joinerMenuTotal?: number | null; splitType?: SplitType } = {},
+  actor: Actor,
 ): Promise<OrderWithItems | undefined> {
-  const { from, to } = transition(action);
-  const stampColumn = TIMESTAMP_OF[to]!;
-  let query = tx
-    .updateTable('orders')
-    .set((eb) => ({
-      status: to,
-      version: eb('version', '+', 1),
-      [stampColumn]: sql`now()`,
-      ...(action === 'join' ? { joiner_id: extra.joinerId, joiner_menu_total: extra.joinerMenuTotal ?? null } : {}),
-    }))
-    .where('id', '=', orderId)
-    .where('status', '=', from);
-  // A pending order past expires_at is expired in effect: it can be expired, and nothing else.
-  if (action === 'expire') query = query.where('expires_at', '<=', sql<Date>`now()`);
-  if (action === 'join' || action === 'cancel') query = query.where('expires_at', '>', sql<Date>`now()`);
-  // A joiner is never the creator; and a join without items fits only a split order, one with
-  // items only a separate one (so the join needs no read before this statement).
-  if (action === 'join' && extra.joinerId) query = query.where('creator_id', '<>', extra.joinerId);
-  if (extra.splitType) query = query.where('split_type', '=', extra.splitType);
-  // = ANY(array): one statement text for any number of tags (none matches nothing).
-  if (!condition.any) query = query.where(sql<SqlBool>`version = ANY(${condition.versions}::int[])`);
-  const allowed = extra.actor && actorRule(action, extra.actor);
-  if (allowed === 'creator') query = query.where('creator_id', '=', (extra.actor as UserActor).userId);
-  if (allowed === 'participant') {
-    const { userId } = extra.actor as UserActor;
-    query = query.where((eb) => eb.or([eb('creator_id', '=', userId), eb('joiner_id', '=', userId)]));
-  }
-  return query
-    .returningAll()
-    .returning((eb) => itemsOf(eb.ref('orders.id')).as('items'))
-    .executeTakeFirst() as Promise<OrderWithItems | undefined>;
+  const [order] = await simpleCas[action](condition, actor)(tx, casParams(orderId, condition, actor));
+  return order;
+}
+
+type JoinParams = CasParams & { joinerMenuTotal: number | null; splitType: SplitType };
+
+// A joiner is never the creator; and a join without items fits only a split order, one with
+// items only a separate one (so the join needs no read before this statement).
+const joinCas = casStatements('join', (query, p) =>
+  query
+    .set({ joiner_id: p.userId, joiner_menu_total: (p as JoinParams).joinerMenuTotal })
+    .where('creator_id', '<>', p.userId)
+    .where('split_type', '=', (p as JoinParams).splitType),
+);
+
+/** The join's compare-and-set: the joiner, and their menu total for a separate order, written with it. */
+export async function joinTransition(
+  tx: Tx,
+  orderId: string,
+  condition: VersionCondition,
+  joiner: { userId: string; joinerMenuTotal: number | null; splitType: SplitType },
+): Promise<OrderWithItems | undefined> {
+  const actor = { kind: 'user', userId: joiner.userId } as const;
+  const [order] = await joinCas(condition, actor)(tx, { ...casParams(orderId, condition, actor), ...joiner });
+  return order;
 }
 
 export interface ExpireTarget {
@@ -203,7 +246,7 @@ export async function expireOrdersCas(tx: Tx, targets: ExpireTarget[], whole: tr
 export async function expireOrdersCas(tx: Tx, targets: ExpireTarget[], whole: boolean): Promise<ExpiredOrder[]>;
 export async function expireOrdersCas(tx: Tx, targets: ExpireTarget[], whole: boolean): Promise<ExpiredOrder[]> {
   if (targets.length === 0) return [];
-  const { from, to } = transition('expire');
+  const row = transitionOf('expire');
   // One (id, version) row per version If-Match allows; a null version matches any ('*').
   const ids: string[] = [];
   const versions: (number | null)[] = [];
@@ -218,9 +261,9 @@ export async function expireOrdersCas(tx: Tx, targets: ExpireTarget[], whole: bo
     ? sql`o.*, ${itemsOf(sql.ref('o.id'))} AS items`
     : sql`o.id, o.creator_id, o.split_type, o.menu_total, o.delivery_tip`;
   const { rows } = await sql<ExpiredOrder>`
-    UPDATE orders o SET status = ${to}, version = o.version + 1, ${sql.ref(TIMESTAMP_OF[to]!)} = now()
+    UPDATE orders o SET status = ${row.to}, version = o.version + 1, ${sql.ref(row.stamps)} = now()
     FROM unnest(${ids}::uuid[], ${versions}::int[]) AS t(id, version)
-    WHERE o.id = t.id AND o.status = ${from} AND o.expires_at <= now()
+    WHERE o.id = t.id AND o.status = ${row.from} AND ${CLOCK_SQL[row.clock] ?? sql`true`}
       AND (t.version IS NULL OR o.version = t.version)
     RETURNING ${returned}`.execute(tx);
   return rows;
@@ -343,26 +386,34 @@ export function findMyOrders(db: Db, q: MyOrdersQuery): Promise<(OrderWithItems 
   >;
 }
 
-/** Overdue pending orders (or matched ones whose delivery time passed), locked for this sweeper only. */
-export function lockDueOrders(tx: Tx, kind: 'overdue' | 'delivered', limit: number, share?: { index: number; of: number }) {
-  // The states are literals, not parameters: a prepared statement's generic plan can then still
-  // use the partial indexes (WHERE status = 'pending' / 'matched') instead of scanning orders.
-  let overdue = tx
+/**
+ * Orders the expire row applies to by the clock (pending, past expires_at), locked for this sweeper
+ * only; with `share`, only one share of the creators: sweepers of one instance that work side by
+ * side then never wait for each other on a creator's row (refunds lock it).
+ */
+export function lockOverdueOrders(tx: Tx, limit: number, share?: { index: number; of: number }) {
+  const row = transitionOf('expire');
+  // The state is a literal, not a parameter: a prepared statement's generic plan can then still
+  // use the partial index (WHERE status = 'pending') instead of scanning orders.
+  let query = tx
     .selectFrom('orders')
     .select(['id', 'version', 'creator_id'])
-    .where(sql<SqlBool>`status = 'pending'`)
-    .where('expires_at', '<=', sql<Date>`now()`);
-  // One share of the creators: sweepers of one instance that work side by side then never wait
-  // for each other on a creator's row (refunds lock it).
-  if (share && share.of > 1) overdue = overdue.where(sql<SqlBool>`mod(abs(hashtext(creator_id::text)), ${share.of}) = ${share.index}`);
-  const query =
-    kind === 'overdue'
-      ? overdue.orderBy('expires_at')
-      : tx
-          .selectFrom('orders')
-          .select(['id', 'version', 'creator_id'])
-          .where(sql<SqlBool>`status = 'matched'`)
-          .where(sql<SqlBool>`matched_at + make_interval(mins => (SELECT delivery_minutes FROM stores s WHERE s.id = orders.store_id)) <= now()`)
-          .orderBy('matched_at');
-  return query.limit(limit).forUpdate().skipLocked().execute();
+    .where(sql<SqlBool>`status = ${sql.lit(row.from)}`)
+    .where(CLOCK_SQL[row.clock] ?? sql<SqlBool>`true`);
+  if (share && share.of > 1) query = query.where(sql<SqlBool>`mod(abs(hashtext(creator_id::text)), ${share.of}) = ${share.index}`);
+  return query.orderBy('expires_at').limit(limit).forUpdate().skipLocked().execute();
+}
+
+/** Matched orders whose store's delivery time has passed since matching, locked for this sweeper only. */
+export function lockDeliveredOrders(tx: Tx, limit: number) {
+  return tx
+    .selectFrom('orders')
+    .select(['id', 'version', 'creator_id'])
+    .where(sql<SqlBool>`status = ${sql.lit(transitionOf('complete').from)}`)
+    .where(sql<SqlBool>`matched_at + make_interval(mins => (SELECT delivery_minutes FROM stores s WHERE s.id = orders.store_id)) <= now()`)
+    .orderBy('matched_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
 }

@@ -1,5 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { DEFAULTS } from '../config.js';
 import { ORDER_STATUSES, SPLIT_TYPES } from '../domain/kinds.js';
+import { TRANSITIONS } from '../domain/order-state.js';
 import { MAX_ITEMS_PER_ORDER, MAX_QUANTITY, NEARBY_MAX_RADIUS_M } from '../domain/limits.js';
 import {
   NextCursor, PaginationQuery, UuidParam, actionProblems, decimalInteger, decimalNumber, dateTime, headers, jsonResponse, notModifiedResponse, params, problems,
@@ -20,8 +22,8 @@ export const SplitTypeSchema = z.enum(SPLIT_TYPES).openapi('SplitType', {
 
 export const OrderStatusSchema = z.enum(ORDER_STATUSES).openapi('OrderStatus', {
   description:
-    '`pending → matched → completed`, `pending → cancelled`, `pending → expired`. A pending order past `expires_at` is ' +
-    'expired in effect (it cannot be joined) until the sweeper writes it.',
+    `The transitions, and nothing else: ${TRANSITIONS.map((t) => `\`${t.from} → ${t.to}\` (${t.action})`).join(', ')}. ` +
+    'A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it.',
   example: 'pending',
 });
 
@@ -165,7 +167,7 @@ export const createOrderRoute = createRoute({
   summary: 'Open a joint order',
   description:
     'Opens a joint order at a store and charges your share now (ledger row linked to the order). ' +
-    'It waits for a neighbour to join until `expires_at` (30 minutes); if nobody does, it expires and you are refunded in full. ' +
+    `It waits for a neighbour to join until \`expires_at\` (${DEFAULTS.ORDER_TTL_MINUTES} minutes by default); if nobody does, it expires and you are refunded in full. ` +
     'A `split` order must reach the store\'s minimum by itself.',
   security,
   parameters: [params.idempotencyKeyRequired],
@@ -211,7 +213,7 @@ export const listNearbyRoute = createRoute({
       lat: decimalNumber(z.number().min(-90).max(90)).openapi({ description: 'Latitude of where you are (WGS 84).', example: 35.8468 }),
       lon: decimalNumber(z.number().min(-180).max(180)).openapi({ description: 'Longitude of where you are (WGS 84).', example: 127.1297 }),
       radius_m: decimalInteger(z.number().int().min(1).max(NEARBY_MAX_RADIUS_M).optional())
-        .openapi({ description: `Metres, default 300, max ${NEARBY_MAX_RADIUS_M}.`, example: 300 }),
+        .openapi({ description: `Metres, default ${DEFAULTS.NEARBY_DEFAULT_RADIUS_M}, max ${NEARBY_MAX_RADIUS_M}.`, example: 300 }),
       category: z.string().min(1).max(50).optional().openapi({ description: 'Only orders at stores of this category.', example: '치킨' }),
     }),
   },
