@@ -1,24 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCoOrderClient } from '../../openapi/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, signUp } from '../support/world.js';
 
-let db: TestDatabase;
-let server: RunningServer;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url);
-});
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
+const app = useServer();
 
 describe('dev login and /users/me', () => {
   it('creates the user on first login with a 50,000 KRW grant written to the ledger', async () => {
-    const { client, user } = await signUp(server.baseUrl, 'Minji');
+    const { client, user } = await signUp(app.server.baseUrl, 'Minji');
     expect(user.credit).toBe(50_000);
     const me = await client.GET('/users/me');
     expect(me.response.status).toBe(200);
@@ -26,22 +15,22 @@ describe('dev login and /users/me', () => {
     expect(me.response.headers.get('etag')).toMatch(/^"v\d+"$/);
     const ledger = await client.GET('/users/me/ledger');
     expect(ledger.data!.items).toMatchObject([{ kind: 'signup_grant', amount: 50_000, balance_after: 50_000 }]);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('logs the same user in again without a second grant', async () => {
-    const anonymous = createCoOrderClient(server.baseUrl);
+    const anonymous = createCoOrderClient(app.server.baseUrl);
     const body = { email: `again-${Date.now()}@example.com`, name: 'Again' };
     const first = await anonymous.POST('/auth/dev/token', { body });
     const second = await anonymous.POST('/auth/dev/token', { body: { ...body, email: body.email.toUpperCase() } });
     expect(second.data!.user.id).toBe(first.data!.user.id);
     expect(second.data!.user.credit).toBe(50_000);
-    const [{ grants }] = await db.sql`SELECT count(*)::int AS grants FROM credit_ledger WHERE user_id = ${first.data!.user.id}`;
+    const [{ grants }] = await app.db.sql`SELECT count(*)::int AS grants FROM credit_ledger WHERE user_id = ${first.data!.user.id}`;
     expect(grants).toBe(1);
   });
 
   it('answers 304 to If-None-Match with the current ETag', async () => {
-    const { client } = await signUp(server.baseUrl);
+    const { client } = await signUp(app.server.baseUrl);
     const me = await client.GET('/users/me');
     const etag = me.response.headers.get('etag')!;
     const again = await client.GET('/users/me', { headers: { 'If-None-Match': etag } });

@@ -5,23 +5,12 @@
  * on a stale ETag handled through the 412's `current` order.
  */
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { demo } from '../sdk/client-sdk-example.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced } from '../support/world.js';
 
-let db: TestDatabase;
-let server: RunningServer;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url);
-});
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
+const app = useServer();
 
 describe('README: Client SDK', () => {
   it('shows exactly the code of test/sdk/client-sdk-example.ts', async () => {
@@ -38,16 +27,16 @@ describe('README: Client SDK', () => {
   });
 
   it('runs: Minji opens, Junho joins, Seoyeon is told by the 412 that she is too late', async () => {
-    const { order, matched, late } = await demo(server.baseUrl);
+    const { order, matched, late } = await demo(app.server.baseUrl);
     expect(order).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
     expect(matched).toMatchObject({ id: order.id, status: 'matched', version: 2 });
     expect(matched!.shares.creator + matched!.shares.joiner!).toBe(matched!.menu_total + matched!.delivery_tip);
     expect(late).toBeUndefined();
     // Seoyeon's 412 changed nothing: the order is still Junho's, and only two shares were charged.
-    const [row] = await db.sql`SELECT status, joiner_id, version FROM orders WHERE id = ${order.id}`;
+    const [row] = await app.db.sql`SELECT status, joiner_id, version FROM orders WHERE id = ${order.id}`;
     expect(row).toEqual({ status: 'matched', joiner_id: matched!.joiner_id, version: 2 });
-    const [{ charges }] = await db.sql`SELECT count(*)::int AS charges FROM credit_ledger WHERE order_id = ${order.id}`;
+    const [{ charges }] = await app.db.sql`SELECT count(*)::int AS charges FROM credit_ledger WHERE order_id = ${order.id}`;
     expect(charges).toBe(2);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 });

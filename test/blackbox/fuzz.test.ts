@@ -16,17 +16,16 @@
  * operation. Requests go over raw HTTP (node:http): fetch cannot send a GET with a body, a header
  * twice or a header of non-ASCII bytes. The SDK sets the world up.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Schemas } from '../../openapi/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
   ETAG, LAST_KEY, TOKEN, TOKEN_FLIPPED, describeRequest, describeResponse, digestChanges, documents, isMutating, mutatedPlan,
   namedPlans, operationsOf, problemDefects, problemFields, readDocument, readable, seedFor, send, stateDigest, stateTables, validPlan,
   type Digest, type FuzzContext, type FuzzOperation, type Plan, type Schema, type WireRequest,
 } from '../support/fuzz.js';
 import { openOrder, joinOrder } from '../support/orders.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 import { JEONJU, newKey, signUp, type TestUser } from '../support/world.js';
 
 const DEFAULT_SEED = 20_250_501;
@@ -50,8 +49,7 @@ const DOCUMENT = readDocument(new URL('../../openapi/openapi.json', import.meta.
 const OPERATIONS = operationsOf(DOCUMENT);
 const TABLES = stateTables(new URL('../../migrations/', import.meta.url));
 
-let db: TestDatabase;
-let server: RunningServer;
+const app = useServer({ METRICS_TOKEN });
 let users: TestUser[];
 const emails: string[] = [];
 
@@ -99,7 +97,7 @@ async function ensureOrders() {
   if (!ofAlice.some((o) => o.status === 'pending' && pools.overdue.has(o.id))) {
     const { order } = await open(alice());
     // Set-up, not a request: an order whose time ran out, for POST /orders/{orderId}/expire.
-    await db.sql`UPDATE orders SET expires_at = now() - interval '1 minute' WHERE id = ${order.id}`;
+    await app.db.sql`UPDATE orders SET expires_at = now() - interval '1 minute' WHERE id = ${order.id}`;
     pools.overdue.add(order.id);
   }
 }
@@ -127,7 +125,7 @@ async function refreshCursors(op: FuzzOperation) {
   if (op.params.some((p) => p.in === 'query' && p.name === 'lat')) query.push(`lat=${JEONJU.lat}`, `lon=${JEONJU.lon}`);
   const found: string[] = [];
   for (const user of users) {
-    const response = await fetch(`${server.baseUrl}${op.path}?${query.join('&')}`, { headers: { Authorization: `Bearer ${user.token}` } });
+    const response = await fetch(`${app.server.baseUrl}${op.path}?${query.join('&')}`, { headers: { Authorization: `Bearer ${user.token}` } });
     const body = (await response.json().catch(() => null)) as { next_cursor?: unknown } | null;
     if (typeof body?.next_cursor === 'string') found.push(body.next_cursor);
   }
@@ -135,9 +133,7 @@ async function refreshCursors(op: FuzzOperation) {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url, { METRICS_TOKEN });
-  users = [await signUp(server.baseUrl, 'Alice'), await signUp(server.baseUrl, 'Bob'), await signUp(server.baseUrl, 'Carol')];
+  users = [await signUp(app.server.baseUrl, 'Alice'), await signUp(app.server.baseUrl, 'Bob'), await signUp(app.server.baseUrl, 'Carol')];
   emails.push(...users.map((u) => u.user.email));
   // Alice and Bob: a saved address and credit to spare; Carol: the sign-up grant and no address.
   for (const user of [alice(), bob()]) {
@@ -176,11 +172,6 @@ beforeAll(async () => {
   await refreshPools();
   for (const op of OPERATIONS) if (op.params.some((p) => p.in === 'query' && p.name === 'cursor')) await refreshCursors(op);
 }, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
 
 const uuidOr = (real: string[], weight = 4) =>
   real.length ? fc.oneof({ weight, arbitrary: fc.constantFrom(...real) }, { weight: 1, arbitrary: fc.uuid() }) : fc.uuid();
@@ -263,7 +254,7 @@ function flipped(token: string): string {
 async function currentEtag(op: FuzzOperation, plan: Plan): Promise<string> {
   const resource = resourceOf(op);
   if (!resource) return '"v1"';
-  const response = await fetch(server.baseUrl + fillPath(resource.path, plan.path), { headers: { Authorization: `Bearer ${users[plan.actor].token}` } });
+  const response = await fetch(app.server.baseUrl + fillPath(resource.path, plan.path), { headers: { Authorization: `Bearer ${users[plan.actor].token}` } });
   await response.arrayBuffer();
   return response.headers.get('etag') ?? '"v1"';
 }
@@ -287,7 +278,7 @@ async function wire(op: FuzzOperation, plan: Plan): Promise<WireRequest> {
 /** What the server logged as the error of a request (its pino line), to say why it answered 5xx. */
 function serverErrorOf(requestId: string | undefined): string {
   if (requestId === undefined) return '';
-  for (const line of server.logs) {
+  for (const line of app.server.logs) {
     if (!line.includes(requestId)) continue;
     try {
       const entry = JSON.parse(line) as { level?: number; err?: { type?: string; message?: string; code?: string } };
@@ -408,8 +399,8 @@ describe(`fuzzing every operation of openapi/openapi.json (seed ${SEED})`, () =>
         const request = await wire(op, plan);
         if (plan.headers.some(([, v]) => v.includes(ETAG))) digest = undefined;
         const mutating = isMutating(op.method);
-        const before = mutating ? (digest ?? (await stateDigest(db.sql, TABLES))) : undefined;
-        const outcome = await send(server.baseUrl, request, REQUEST_TIMEOUT_MS);
+        const before = mutating ? (digest ?? (await stateDigest(app.db.sql, TABLES))) : undefined;
+        const outcome = await send(app.server.baseUrl, request, REQUEST_TIMEOUT_MS);
         requestsSent++;
         if (valid) counts.valid++;
         else counts.mutated++;
@@ -440,7 +431,7 @@ describe(`fuzzing every operation of openapi/openapi.json (seed ${SEED})`, () =>
         if (!documents(op, res.status)) fail('undocumented status', `${op.method} ${op.path} documents ${op.responses.join(', ')}, not ${res.status}`, res.status, code, answer, detail);
         if (res.ms > REQUEST_TIMEOUT_MS) fail('no answer in time (a hang or a broken connection)', `answered after ${Math.round(res.ms)} ms`, res.status, code, answer);
         if (mutating) {
-          const after = await stateDigest(db.sql, TABLES);
+          const after = await stateDigest(app.db.sql, TABLES);
           if (res.status >= 400 && before) {
             const changes = digestChanges(before, after);
             if (changes.length) fail('state changed by a refused request', `refused with ${res.status}, yet changed ${changes.join(', ')}`, res.status, code, answer, detail);

@@ -1,38 +1,38 @@
 /**
- * Issue 4 — 20 identical requests (same user, same key, same body) fired at once, split across
- * two server instances on one database: exactly one effect; every answer is that execution's
- * answer (replayed) or 409 with Retry-After; never a 5xx.
+ * Duplicates that arrive together run once: 20 identical requests (same user, same key, same
+ * body) fired at once, split across two server instances on one database, have exactly one
+ * effect; every answer is that execution's answer (replayed) or 409 with Retry-After; never a 5xx.
  *
  * Each burst runs twice: as it comes, and "held" — the test holds a lock on the row the action
  * writes until all 20 requests are waiting on it inside their transactions, past the replay
  * pre-read, so every duplicate has to be resolved at the key claim (the hardest case).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { eventually } from '../support/eventually.js';
 import {
-  actor, bodyText, demoStore, eventually, grantThen, ledgerOf, openOrder, orderRow, ordersOf, sameUserOn,
+  actor, bodyText, demoStore, grantThen, ledgerOf, orderRow, ordersOf, sameUserOn,
   SIGNUP_GRANT, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type Actor, type DemoStore,
 } from '../support/idempotency.js';
+import { openOrder } from '../support/orders.js';
 import { startServer, type RunningServer } from '../support/server.js';
+import { useDatabase } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
 
 const DUPLICATES = 20;
 
-let db: TestDatabase;
+const fresh = useDatabase();
 let servers: RunningServer[];
 let store: DemoStore;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
   // Pools of 10 so all 20 requests can wait inside a transaction at once; lock waits long enough
   // to outlast the held phase (a request that still runs out gets 409 + Retry-After, which is allowed).
   const env = { DB_POOL_MAX: '10', LOCK_WAIT_MS: '15000' };
-  servers = await Promise.all([startServer(db.url, env), startServer(db.url, env)]);
+  servers = await Promise.all([startServer(fresh.db.url, env), startServer(fresh.db.url, env)]);
   store = await demoStore((await actor(servers[0].baseUrl, 'Scout')).client);
 });
 afterAll(async () => {
   await Promise.all((servers ?? []).map((s) => s.stop()));
-  await db?.drop();
 });
 
 /** The same user on both instances: request i goes to instance i % 2. */
@@ -77,14 +77,14 @@ async function fireAtOnce(users: Actor[], send: (user: Actor, i: number) => Prom
   if (!hold) return Promise.all(fire());
 
   let pending: Promise<Answer>[] = [];
-  await db.sql.begin(async (tx) => {
+  await fresh.db.sql.begin(async (tx) => {
     // NO KEY UPDATE: the action's own update of the row waits; foreign-key checks against it do not.
     await tx`SELECT id FROM ${tx(hold.table)} WHERE id = ${hold.id} FOR NO KEY UPDATE`;
     pending = fire();
     let waiting = 0;
     await eventually(
       async () => {
-        [{ waiting }] = await db.sql`
+        [{ waiting }] = await fresh.db.sql`
           SELECT count(*)::int AS waiting FROM pg_stat_activity
           WHERE datname = current_database() AND application_name = 'co-order' AND wait_event_type = 'Lock'`;
         return waiting + settled >= DUPLICATES;
@@ -134,8 +134,8 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
     const execution = expectOneExecution(answers, 201);
     const created = JSON.parse(execution.text) as { id: string };
     expect(execution.location).toBe(`/orders/${created.id}`);
-    expect(await ordersOf(db.sql, users[0].user.id)).toEqual([created.id]);
-    expect(await ledgerOf(db.sql, users[0].user.id)).toEqual(grantThen(
+    expect(await ordersOf(fresh.db.sql, users[0].user.id)).toEqual([created.id]);
+    expect(await ledgerOf(fresh.db.sql, users[0].user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: created.id },
     ));
 
@@ -145,13 +145,13 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
       expect(late.response.headers.get('idempotent-replayed')).toBe('true');
       expect(bodyText(late.response)).toBe(execution.text);
     }
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 
   it('POST /orders/{id}/join: one match, one charge of the joiner', async () => {
     const creator = await actor(servers[0].baseUrl, 'Creator');
     const joiners = await onBothInstances('Joiner');
-    const { order, etag } = await openOrder(creator, store);
+    const { order, etag } = await openOrder(creator, splitOrderInput(store));
     const key = newKey();
     const answers = await fireAtOnce(joiners, (u) =>
       u.client.POST('/orders/{orderId}/join', {
@@ -164,13 +164,13 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
     const execution = expectOneExecution(answers, 200);
     expect(execution.etag).toBe('"v2"');
     expect(JSON.parse(execution.text)).toMatchObject({ status: 'matched', joiner_id: joiners[0].user.id });
-    expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'matched', version: 2, joiner_id: joiners[0].user.id });
-    expect(await ledgerOf(db.sql, joiners[0].user.id)).toEqual(grantThen(
+    expect(await orderRow(fresh.db.sql, order.id)).toMatchObject({ status: 'matched', version: 2, joiner_id: joiners[0].user.id });
+    expect(await ledgerOf(fresh.db.sql, joiners[0].user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id },
     ));
-    const [{ notes }] = await db.sql`SELECT count(*)::int AS notes FROM notifications WHERE order_id = ${order.id} AND kind = 'order_matched'`;
+    const [{ notes }] = await fresh.db.sql`SELECT count(*)::int AS notes FROM notifications WHERE order_id = ${order.id} AND kind = 'order_matched'`;
     expect(notes).toBe(2);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 
   it('POST /users/me/credit/top-ups: one credit', async () => {
@@ -183,12 +183,12 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
 
     const execution = expectOneExecution(answers, 201);
     expect(JSON.parse(execution.text)).toMatchObject({ credit: SIGNUP_GRANT + 10_000, entry: { kind: 'top_up', amount: 10_000 } });
-    expect(await ledgerOf(db.sql, users[0].user.id)).toEqual(grantThen(
+    expect(await ledgerOf(fresh.db.sql, users[0].user.id)).toEqual(grantThen(
       { kind: 'top_up', amount: 10_000, order_id: null },
     ));
     const me = await users[1].client.GET('/users/me');
     expect(me.data!.credit).toBe(SIGNUP_GRANT + 10_000);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 });
 
@@ -217,10 +217,10 @@ describe('one key, different requests, at once', () => {
         expect(JSON.parse(answer.text)).toMatchObject({ code: 'idempotency_key_reused' });
       }
     });
-    expect(await ledgerOf(db.sql, users[0].user.id)).toEqual(grantThen(
+    expect(await ledgerOf(fresh.db.sql, users[0].user.id)).toEqual(grantThen(
       { kind: 'top_up', amount: winner.entry.amount, order_id: null },
     ));
     expect(winner.credit).toBe(SIGNUP_GRANT + winner.entry.amount);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 });

@@ -1,21 +1,23 @@
 /**
- * Issue 4 — failures in the middle of the transaction, injected with real mechanisms (no mocks):
- * the test holds a row lock so the service's request blocks inside its transaction after its
- * first writes, then terminates that backend, kills the server process, or lets the lock wait run
- * out. Whatever happens, the key and the effect are committed together or not at all, and a retry
- * with the same key then runs exactly once.
+ * A key and its effect are committed together or not at all, whatever fails in the middle of the
+ * transaction, and a retry with the same key then runs exactly once. The failures are injected
+ * with real mechanisms (no mocks): the test holds a row lock so the service's request blocks
+ * inside its transaction after its first writes, then terminates that backend, kills the server
+ * process, or lets the lock wait run out.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { eventually } from '../support/eventually.js';
 import {
-  actor, demoStore, eventually, expectReplayOf, grantThen, keyRow, ledgerOf, openOrder, orderRow, ordersOf,
+  actor, demoStore, expectReplayOf, grantThen, keyRow, ledgerOf, orderRow, ordersOf,
   sameUserOn, SIGNUP_GRANT, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type DemoStore,
 } from '../support/idempotency.js';
+import { openOrder } from '../support/orders.js';
 import { expectProblem, sdkAnswer } from '../support/problems.js';
 import { startServer, type RunningServer } from '../support/server.js';
+import { useDatabase } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
 
-let db: TestDatabase;
+const fresh = useDatabase();
 /** Waits on locks for up to a minute: only the test ends its wait. */
 let patient: RunningServer;
 /** Gives up on a lock after 100 ms: 409 + Retry-After. */
@@ -23,16 +25,14 @@ let hasty: RunningServer;
 let store: DemoStore;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
   [patient, hasty] = await Promise.all([
-    startServer(db.url, { LOCK_WAIT_MS: '60000', STATEMENT_TIMEOUT_MS: '60000', DB_POOL_MAX: '4' }),
-    startServer(db.url, { LOCK_WAIT_MS: '100', DB_POOL_MAX: '4' }),
+    startServer(fresh.db.url, { LOCK_WAIT_MS: '60000', STATEMENT_TIMEOUT_MS: '60000', DB_POOL_MAX: '4' }),
+    startServer(fresh.db.url, { LOCK_WAIT_MS: '100', DB_POOL_MAX: '4' }),
   ]);
   store = await demoStore((await actor(patient.baseUrl, 'Scout')).client);
 });
 afterAll(async () => {
   await Promise.all([patient?.stop(), hasty?.stop()]);
-  await db?.drop();
 });
 
 /**
@@ -42,7 +42,7 @@ afterAll(async () => {
  */
 async function whileUserRowLocked<T>(userId: string, during: (lockHolderPid: number) => Promise<T>): Promise<T> {
   let result: T;
-  await db.sql.begin(async (tx) => {
+  await fresh.db.sql.begin(async (tx) => {
     const [{ pid }] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
     await tx`SELECT id FROM users WHERE id = ${userId} FOR NO KEY UPDATE`;
     result = await during(pid);
@@ -53,7 +53,7 @@ async function whileUserRowLocked<T>(userId: string, during: (lockHolderPid: num
 /** The service's backend that waits on the test's lock (polls until it shows up). */
 function blockedBackend(lockHolderPid: number): Promise<{ pid: number; query: string }> {
   return eventually(async () => {
-    const [backend] = await db.sql<{ pid: number; query: string }[]>`
+    const [backend] = await fresh.db.sql<{ pid: number; query: string }[]>`
       SELECT pid, query FROM pg_stat_activity
       WHERE datname = current_database() AND application_name = 'co-order'
         AND wait_event_type = 'Lock' AND ${lockHolderPid} = ANY (pg_blocking_pids(pid))`;
@@ -63,7 +63,7 @@ function blockedBackend(lockHolderPid: number): Promise<{ pid: number; query: st
 
 async function backendGone(pid: number): Promise<void> {
   await eventually(async () => {
-    const [{ alive }] = await db.sql`SELECT count(*)::int AS alive FROM pg_stat_activity WHERE pid = ${pid}`;
+    const [{ alive }] = await fresh.db.sql`SELECT count(*)::int AS alive FROM pg_stat_activity WHERE pid = ${pid}`;
     return alive === 0;
   }, () => `backend ${pid} did not go away`);
 }
@@ -78,7 +78,7 @@ async function connectionKilledDuring(userId: string, send: () => Promise<{ resp
     const pending = send();
     const backend = await blockedBackend(holder);
     if (waitingIn) expect(backend.query).toContain(waitingIn);
-    const [{ terminated }] = await db.sql`SELECT pg_terminate_backend(${backend.pid}) AS terminated`;
+    const [{ terminated }] = await fresh.db.sql`SELECT pg_terminate_backend(${backend.pid}) AS terminated`;
     expect(terminated).toBe(true);
     return pending;
   });
@@ -91,7 +91,7 @@ describe('the database connection dies inside the transaction', () => {
   it('join: after the compare-and-set, before the charge — 503 + Retry-After, no key, no effect; the retry joins once', async () => {
     const creator = await actor(patient.baseUrl, 'Creator');
     const joiner = await actor(patient.baseUrl, 'Joiner');
-    const { order, etag } = await openOrder(creator, store);
+    const { order, etag } = await openOrder(creator, splitOrderInput(store));
     const key = newKey();
     const join = () =>
       joiner.client.POST('/orders/{orderId}/join', {
@@ -100,10 +100,10 @@ describe('the database connection dies inside the transaction', () => {
 
     // It waits to debit the joiner: the order row was already updated in its transaction.
     await connectionKilledDuring(joiner.user.id, join, 'INSERT INTO credit_ledger');
-    expect(await keyRow(db.sql, joiner.user.id, key)).toBeUndefined();
-    expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
-    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual(grantThen());
-    const [{ notes }] = await db.sql`SELECT count(*)::int AS notes FROM notifications WHERE order_id = ${order.id}`;
+    expect(await keyRow(fresh.db.sql, joiner.user.id, key)).toBeUndefined();
+    expect(await orderRow(fresh.db.sql, order.id)).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
+    expect(await ledgerOf(fresh.db.sql, joiner.user.id)).toEqual(grantThen());
+    const [{ notes }] = await fresh.db.sql`SELECT count(*)::int AS notes FROM notifications WHERE order_id = ${order.id}`;
     expect(notes).toBe(0);
 
     // The same instance, the same key: the retry runs afresh, once.
@@ -112,10 +112,10 @@ describe('the database connection dies inside the transaction', () => {
     expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
     expect(retry.data).toMatchObject({ status: 'matched', version: 2, joiner_id: joiner.user.id });
     expectReplayOf(retry, await join());
-    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual(grantThen(
+    expect(await ledgerOf(fresh.db.sql, joiner.user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id },
     ));
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 
   it('create: after the order row is inserted — 503, no order, no key; the retry creates one order', async () => {
@@ -124,16 +124,16 @@ describe('the database connection dies inside the transaction', () => {
     const create = () => creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: splitOrderInput(store) });
 
     await connectionKilledDuring(creator.user.id, create, 'INSERT INTO credit_ledger');
-    expect(await keyRow(db.sql, creator.user.id, key)).toBeUndefined();
-    expect(await ordersOf(db.sql, creator.user.id)).toEqual([]);
+    expect(await keyRow(fresh.db.sql, creator.user.id, key)).toBeUndefined();
+    expect(await ordersOf(fresh.db.sql, creator.user.id)).toEqual([]);
 
     const retry = await create();
     expect(retry.response.status).toBe(201);
     expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
-    expect(await ledgerOf(db.sql, creator.user.id)).toEqual(grantThen(
+    expect(await ledgerOf(fresh.db.sql, creator.user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: retry.data!.id },
     ));
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 
   it('the instance survives a lost connection and keeps serving on its pool', async () => {
@@ -150,13 +150,13 @@ describe('the database connection dies inside the transaction', () => {
     const retry = await topUp();
     expect(retry.response.status).toBe(201);
     expect(retry.data!.credit).toBe(SIGNUP_GRANT + 4_000);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 });
 
 describe('the server process dies inside the transaction', () => {
   it('SIGKILL while the top-up waits: PostgreSQL rolls it back, no key, no credit; another instance then runs it once', async () => {
-    const doomed = await startServer(db.url, { LOCK_WAIT_MS: '60000', STATEMENT_TIMEOUT_MS: '60000', DB_POOL_MAX: '2' });
+    const doomed = await startServer(fresh.db.url, { LOCK_WAIT_MS: '60000', STATEMENT_TIMEOUT_MS: '60000', DB_POOL_MAX: '2' });
     const user = await actor(doomed.baseUrl, 'Orphan');
     const key = newKey();
     const body = { amount: 8_000 };
@@ -173,15 +173,15 @@ describe('the server process dies inside the transaction', () => {
     });
     // Released, the orphaned backend finds its client gone and aborts its transaction.
     await backendGone(orphanPid);
-    expect(await keyRow(db.sql, user.user.id, key)).toBeUndefined();
-    expect(await ledgerOf(db.sql, user.user.id)).toEqual(grantThen());
+    expect(await keyRow(fresh.db.sql, user.user.id, key)).toBeUndefined();
+    expect(await ledgerOf(fresh.db.sql, user.user.id)).toEqual(grantThen());
 
     const survivor = sameUserOn(patient.baseUrl, user);
     const retry = await survivor.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body });
     expect(retry.response.status).toBe(201);
     expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
     expect(retry.data!.credit).toBe(SIGNUP_GRANT + 8_000);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 });
 
@@ -194,14 +194,14 @@ describe('a lock wait that runs out', () => {
     const busy = await whileUserRowLocked(user.user.id, () => topUp());
     expectProblem(sdkAnswer(busy), 409, 'request_in_progress');
     expect(busy.response.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(await keyRow(db.sql, user.user.id, key)).toBeUndefined();
-    expect(await ledgerOf(db.sql, user.user.id)).toEqual(grantThen());
+    expect(await keyRow(fresh.db.sql, user.user.id, key)).toBeUndefined();
+    expect(await ledgerOf(fresh.db.sql, user.user.id)).toEqual(grantThen());
 
     const retry = await topUp();
     expect(retry.response.status).toBe(201);
     expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
     expect(retry.data!.credit).toBe(SIGNUP_GRANT + 3_000);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 
   it('a duplicate arriving on another instance while the first is in flight gets 409 + Retry-After, then the replay', async () => {
@@ -226,9 +226,9 @@ describe('a lock wait that runs out', () => {
     expect(executed.response.status).toBe(201);
     expect(executed.response.headers.get('idempotent-replayed')).toBeNull();
     expectReplayOf(executed, await send(elsewhere));
-    expect((await ledgerOf(db.sql, user.user.id)).filter((r) => r.kind === 'top_up')).toEqual([
+    expect((await ledgerOf(fresh.db.sql, user.user.id)).filter((r) => r.kind === 'top_up')).toEqual([
       { kind: 'top_up', amount: 6_000, order_id: null },
     ]);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 });

@@ -1,30 +1,22 @@
 /**
- * Issue 4 — a sequential retry with the same Idempotency-Key gets the stored answer (same status,
+ * A sequential retry with the same Idempotency-Key gets the stored answer (same status,
  * byte-identical body, same ETag/Location, `Idempotent-Replayed: true`) and moves no money twice.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Schemas } from '../../openapi/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
-  actor, demoStore, expectReplayOf, grantThen, keyRow, keysOf, ledgerOf, matchedOrder, openOrder, orderRow, ordersOf,
+  actor, demoStore, expectReplayOf, grantThen, keyRow, keysOf, ledgerOf, matchedOrder, orderRow, ordersOf,
   SIGNUP_GRANT, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type Actor, type DemoStore,
 } from '../support/idempotency.js';
-import { joinOrder } from '../support/orders.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { joinOrder, openOrder } from '../support/orders.js';
+import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
 
-let db: TestDatabase;
-let server: RunningServer;
+const app = useServer();
 let store: DemoStore;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url);
-  store = await demoStore((await actor(server.baseUrl, 'Scout')).client);
-});
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  store = await demoStore((await actor(app.server.baseUrl, 'Scout')).client);
 });
 
 /**
@@ -47,7 +39,7 @@ const chargedThenRefunded = (orderId: string) =>
 
 describe('sequential retry of each money-moving action', () => {
   it('POST /orders: the retry gets the same 201, body, ETag and Location, and the creator is charged once', async () => {
-    const creator = await actor(server.baseUrl, 'Creator');
+    const creator = await actor(app.server.baseUrl, 'Creator');
     const key = newKey();
     const send = () =>
       creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: splitOrderInput(store) });
@@ -61,23 +53,23 @@ describe('sequential retry of each money-moving action', () => {
     expectReplayOf(first, again);
 
     // Someone joins meanwhile: the replay is the stored 201 (pending, v1), not a fresh rendering.
-    await joinOrder(await actor(server.baseUrl, 'Joiner'), first.data!.id, '"v1"');
+    await joinOrder(await actor(app.server.baseUrl, 'Joiner'), first.data!.id, '"v1"');
     const third = await send();
     expectReplayOf(first, third);
     expect(third.data).toMatchObject({ status: 'pending', version: 1 });
 
-    expect(await ordersOf(db.sql, creator.user.id)).toEqual([first.data!.id]);
-    expect(await ledgerOf(db.sql, creator.user.id)).toEqual(grantThen(
+    expect(await ordersOf(app.db.sql, creator.user.id)).toEqual([first.data!.id]);
+    expect(await ledgerOf(app.db.sql, creator.user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: first.data!.id },
     ));
-    expect((await keyRow(db.sql, creator.user.id, key))?.response_status).toBe(201);
-    await expectLedgerBalanced(db.sql);
+    expect((await keyRow(app.db.sql, creator.user.id, key))?.response_status).toBe(201);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('POST /orders/{id}/join: the retry replays the match even after the order moved on, and the joiner is charged once', async () => {
-    const creator = await actor(server.baseUrl, 'Creator');
-    const joiner = await actor(server.baseUrl, 'Joiner');
-    const { order, etag } = await openOrder(creator, store);
+    const creator = await actor(app.server.baseUrl, 'Creator');
+    const joiner = await actor(app.server.baseUrl, 'Joiner');
+    const { order, etag } = await openOrder(creator, splitOrderInput(store));
     const key = newKey();
     const send = () =>
       joiner.client.POST('/orders/{orderId}/join', {
@@ -102,16 +94,16 @@ describe('sequential retry of each money-moving action', () => {
     expectReplayOf(first, late);
     expect(late.data!.status).toBe('matched');
 
-    expect(await ledgerOf(db.sql, joiner.user.id)).toEqual(grantThen(
+    expect(await ledgerOf(app.db.sql, joiner.user.id)).toEqual(grantThen(
       { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id },
     ));
-    expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'completed', version: 3, joiner_id: joiner.user.id });
-    await expectLedgerBalanced(db.sql);
+    expect(await orderRow(app.db.sql, order.id)).toMatchObject({ status: 'completed', version: 3, joiner_id: joiner.user.id });
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('POST /orders/{id}/cancel: the retry replays the cancellation and the creator is refunded once', async () => {
-    const creator = await actor(server.baseUrl, 'Creator');
-    const { order, etag } = await openOrder(creator, store);
+    const creator = await actor(app.server.baseUrl, 'Creator');
+    const { order, etag } = await openOrder(creator, splitOrderInput(store));
     const key = newKey();
     const send = () =>
       creator.client.POST('/orders/{orderId}/cancel', {
@@ -125,13 +117,13 @@ describe('sequential retry of each money-moving action', () => {
     const again = await send();
     expectReplayOf(first, again);
 
-    expect(await ledgerOf(db.sql, creator.user.id)).toEqual(chargedThenRefunded(order.id));
-    expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'cancelled', version: 2 });
-    await expectLedgerBalanced(db.sql);
+    expect(await ledgerOf(app.db.sql, creator.user.id)).toEqual(chargedThenRefunded(order.id));
+    expect(await orderRow(app.db.sql, order.id)).toMatchObject({ status: 'cancelled', version: 2 });
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('POST /users/me/credit/top-ups: the retry replays the 201 and the wallet is credited once', async () => {
-    const user = await actor(server.baseUrl, 'Saver');
+    const user = await actor(app.server.baseUrl, 'Saver');
     const key = newKey();
     const send = () =>
       user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 12_345 } });
@@ -150,23 +142,23 @@ describe('sequential retry of each money-moving action', () => {
     expectReplayOf(first, again);
     expect(again.data!.credit).toBe(SIGNUP_GRANT + 12_345);
 
-    expect(await ledgerOf(db.sql, user.user.id)).toEqual(grantThen(
+    expect(await ledgerOf(app.db.sql, user.user.id)).toEqual(grantThen(
       { kind: 'top_up', amount: 12_345, order_id: null },
       { kind: 'top_up', amount: 100, order_id: null },
     ));
     const me = await user.client.GET('/users/me');
     expect(me.data!.credit).toBe(SIGNUP_GRANT + 12_345 + 100);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 });
 
 describe('actions that take a key optionally (expire, complete)', () => {
   it('POST /orders/{id}/expire with a key: the retry replays and the creator is refunded once', async () => {
-    const creator = await actor(server.baseUrl, 'Creator');
-    const sweeper = await actor(server.baseUrl, 'Neighbour');
-    const { order, etag } = await openOrder(creator, store);
+    const creator = await actor(app.server.baseUrl, 'Creator');
+    const sweeper = await actor(app.server.baseUrl, 'Neighbour');
+    const { order, etag } = await openOrder(creator, splitOrderInput(store));
     // Time passing is not something the API can do: the order is made overdue in the database.
-    await db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ${order.id}`;
+    await app.db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ${order.id}`;
     const key = newKey();
     const send = () =>
       sweeper.client.POST('/orders/{orderId}/expire', {
@@ -182,13 +174,13 @@ describe('actions that take a key optionally (expire, complete)', () => {
     const again = await send();
     expectReplayOf(first, again);
 
-    expect(await ledgerOf(db.sql, creator.user.id)).toEqual(chargedThenRefunded(order.id));
-    await expectLedgerBalanced(db.sql);
+    expect(await ledgerOf(app.db.sql, creator.user.id)).toEqual(chargedThenRefunded(order.id));
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('POST /orders/{id}/complete with a key: the retry replays; without a key a retry is simply a new request', async () => {
-    const creator = await actor(server.baseUrl, 'Creator');
-    const joiner = await actor(server.baseUrl, 'Joiner');
+    const creator = await actor(app.server.baseUrl, 'Creator');
+    const joiner = await actor(app.server.baseUrl, 'Joiner');
     const { order, etag } = await matchedOrder(creator, joiner, store);
     const key = newKey();
     const send = () =>
@@ -210,16 +202,16 @@ describe('actions that take a key optionally (expire, complete)', () => {
     const plain = await noKey();
     expect(plain.response.status).toBe(412);
     expect(plain.response.headers.get('idempotent-replayed')).toBeNull();
-    expect(await orderRow(db.sql, order.id)).toMatchObject({ status: 'completed', version: 3 });
-    expect(await keysOf(db.sql, creator.user.id)).toHaveLength(1); // only the key of the creator's POST /orders
-    await expectLedgerBalanced(db.sql);
+    expect(await orderRow(app.db.sql, order.id)).toMatchObject({ status: 'completed', version: 3 });
+    expect(await keysOf(app.db.sql, creator.user.id)).toHaveLength(1); // only the key of the creator's POST /orders
+    await expectLedgerBalanced(app.db.sql);
   });
 });
 
 describe('keys are scoped per user', () => {
   it('two users sending the same key string get two independent executions', async () => {
-    const ana = await actor(server.baseUrl, 'Ana');
-    const bo = await actor(server.baseUrl, 'Bo');
+    const ana = await actor(app.server.baseUrl, 'Ana');
+    const bo = await actor(app.server.baseUrl, 'Bo');
     const key = `shared-key-${newKey()}`;
 
     const anaTopUp = await ana.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 1_000 } });
@@ -232,18 +224,18 @@ describe('keys are scoped per user', () => {
     expect(boTopUp.data!.credit).toBe(SIGNUP_GRANT + 2_000);
 
     // The very same request under the same key string: still Carol's own execution, not Ana's answer.
-    const carol = await actor(server.baseUrl, 'Carol');
+    const carol = await actor(app.server.baseUrl, 'Carol');
     const carolTopUp = await carol.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 1_000 } });
     expect(carolTopUp.response.status).toBe(201);
     expect(carolTopUp.response.headers.get('idempotent-replayed')).toBeNull();
     expect(carolTopUp.data!.entry.id).not.toBe(anaTopUp.data!.entry.id);
 
     for (const [user, amount] of [[ana, 1_000], [bo, 2_000], [carol, 1_000]] as const) {
-      expect((await ledgerOf(db.sql, user.user.id)).filter((r) => r.kind === 'top_up')).toEqual([{ kind: 'top_up', amount, order_id: null }]);
+      expect((await ledgerOf(app.db.sql, user.user.id)).filter((r) => r.kind === 'top_up')).toEqual([{ kind: 'top_up', amount, order_id: null }]);
     }
     // Each user's own retry replays their own answer.
     const anaAgain = await ana.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 1_000 } });
     expectReplayOf(anaTopUp, anaAgain);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Issue 4 — keys are kept for the retention and then purged (runOnce, and the scheduled job); a
+ * Idempotency-Keys are kept for the retention and then purged (runOnce, and the scheduled job); a
  * key reused after its purge runs as a new request. The replay path is one indexed read that
  * touches no business row. The OpenAPI document describes the header where it is taken.
  */
@@ -11,37 +11,34 @@ import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import type { Database } from '../../src/db/schema.js';
 import { findAnswer } from '../../src/idempotency/repository.js';
 import { runOnce } from '../../src/jobs/purge-idempotency-keys.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { eventually } from '../support/eventually.js';
 import {
-  actor, demoStore, eventually, expectReplayOf, keyRow, keysOf, ledgerOf, openOrder, SIGNUP_GRANT, splitOrderInput,
+  actor, demoStore, expectReplayOf, keyRow, keysOf, ledgerOf, SIGNUP_GRANT, splitOrderInput,
   type Actor, type DemoStore,
 } from '../support/idempotency.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { openOrder } from '../support/orders.js';
+import { startServer } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
 
-let db: TestDatabase;
-let server: RunningServer;
+const app = useServer({ LOCK_WAIT_MS: '100', IDEMPOTENCY_RETENTION_HOURS: '48' });
 let service: DatabaseHandle;
 let store: DemoStore;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
   // Gives up on a lock after 100 ms (409), and states a retention of 48 h in its OpenAPI document.
-  server = await startServer(db.url, { LOCK_WAIT_MS: '100', IDEMPOTENCY_RETENTION_HOURS: '48' });
-  service = openDatabase({ url: db.url, poolMax: 2, lockWaitMs: 2000, statementTimeoutMs: 10_000, connectTimeoutS: 5 });
-  store = await demoStore((await actor(server.baseUrl, 'Scout')).client);
+  service = openDatabase({ url: app.db.url, poolMax: 2, lockWaitMs: 2000, statementTimeoutMs: 10_000, connectTimeoutS: 5 });
+  store = await demoStore((await actor(app.server.baseUrl, 'Scout')).client);
 });
 afterAll(async () => {
   await service?.close();
-  await server?.stop();
-  await db?.drop();
 });
 
 const topUp = (user: Actor, key: string, amount: number) =>
   user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount } });
 
 async function age(userId: string, key: string, hours: number): Promise<void> {
-  const aged = await db.sql`
+  const aged = await app.db.sql`
     UPDATE idempotency_keys SET created_at = now() - make_interval(hours => ${hours})
     WHERE user_id = ${userId} AND key = ${key}`;
   expect(aged.count).toBe(1);
@@ -49,8 +46,8 @@ async function age(userId: string, key: string, hours: number): Promise<void> {
 
 describe('purge', () => {
   it('runOnce removes exactly the keys older than the retention, in batches, and returns the count', async () => {
-    const ana = await actor(server.baseUrl, 'Ana');
-    const bo = await actor(server.baseUrl, 'Bo');
+    const ana = await actor(app.server.baseUrl, 'Ana');
+    const bo = await actor(app.server.baseUrl, 'Bo');
     const ages: [Actor, string, number][] = [
       [ana, 'a-25h', 25],
       [ana, 'a-30h', 30],
@@ -67,19 +64,19 @@ describe('purge', () => {
 
     // Batches of 2: four expired keys take two full batches and an empty one.
     expect(await runOnce(service.db, 24, 2)).toEqual({ purged: 4 });
-    expect(await keysOf(db.sql, ana.user.id)).toEqual(['a-23h', 'a-fresh']);
-    expect(await keysOf(db.sql, bo.user.id)).toEqual(['b-fresh']);
+    expect(await keysOf(app.db.sql, ana.user.id)).toEqual(['a-23h', 'a-fresh']);
+    expect(await keysOf(app.db.sql, bo.user.id)).toEqual(['b-fresh']);
     expect(await runOnce(service.db, 24, 2)).toEqual({ purged: 0 });
     // Every top-up still stands: the purge forgets keys, never effects.
     for (const user of [ana, bo]) {
-      const topUps = (await ledgerOf(db.sql, user.user.id)).filter((r) => r.kind === 'top_up');
+      const topUps = (await ledgerOf(app.db.sql, user.user.id)).filter((r) => r.kind === 'top_up');
       expect(topUps).toHaveLength(user === ana ? 5 : 2);
     }
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('a key reused after its purge executes as a new request; one still within the retention replays', async () => {
-    const user = await actor(server.baseUrl, 'Returning');
+    const user = await actor(app.server.baseUrl, 'Returning');
     const first = await topUp(user, 'old-key', 2_000);
     const kept = await topUp(user, 'recent-key', 3_000);
     await age(user.user.id, 'old-key', 25);
@@ -99,42 +96,42 @@ describe('purge', () => {
     expect(different.data!.credit).toBe(SIGNUP_GRANT + 2_000 + 3_000 + 2_000 + 500);
 
     expectReplayOf(kept, await topUp(user, 'recent-key', 3_000));
-    expect((await ledgerOf(db.sql, user.user.id)).filter((r) => r.kind === 'top_up').map((r) => r.amount)).toEqual([2_000, 3_000, 2_000, 500]);
-    await expectLedgerBalanced(db.sql);
+    expect((await ledgerOf(app.db.sql, user.user.id)).filter((r) => r.kind === 'top_up').map((r) => r.amount)).toEqual([2_000, 3_000, 2_000, 500]);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('the scheduled job purges on its own in a running instance', async () => {
-    const user = await actor(server.baseUrl, 'Scheduled');
+    const user = await actor(app.server.baseUrl, 'Scheduled');
     await topUp(user, 'stale', 1_000);
     await topUp(user, 'current', 1_000);
     await age(user.user.id, 'stale', 2);
     // An instance whose purge runs every second with a one-hour retention.
-    const sweeper = await startServer(db.url, { JOBS_ENABLED: 'true', PURGE_CRON: '* * * * * *', IDEMPOTENCY_RETENTION_HOURS: '1' });
+    const sweeper = await startServer(app.db.url, { JOBS_ENABLED: 'true', PURGE_CRON: '* * * * * *', IDEMPOTENCY_RETENTION_HOURS: '1' });
     try {
       await eventually(
-        async () => (await keyRow(db.sql, user.user.id, 'stale')) === undefined,
+        async () => (await keyRow(app.db.sql, user.user.id, 'stale')) === undefined,
         () => `the purge job never ran:\n${sweeper.logs.slice(-20).join('\n')}`,
         { everyMs: 100 },
       );
     } finally {
       await sweeper.stop();
     }
-    expect(await keyRow(db.sql, user.user.id, 'current')).toBeDefined();
-    await expectLedgerBalanced(db.sql);
+    expect(await keyRow(app.db.sql, user.user.id, 'current')).toBeDefined();
+    await expectLedgerBalanced(app.db.sql);
   });
 });
 
 describe('the replay path', () => {
   it('is one statement, and PostgreSQL answers it with an index scan on idempotency_keys_pkey', async () => {
-    const user = await actor(server.baseUrl, 'Indexed');
+    const user = await actor(app.server.baseUrl, 'Indexed');
     const key = newKey();
     await topUp(user, key, 1_000);
     // A realistic table: many users' keys, with statistics, so the plan is the one production gets.
-    const [{ id: other }] = await db.sql`SELECT id FROM users WHERE id <> ${user.user.id} LIMIT 1`;
-    await db.sql`
+    const [{ id: other }] = await app.db.sql`SELECT id FROM users WHERE id <> ${user.user.id} LIMIT 1`;
+    await app.db.sql`
       INSERT INTO idempotency_keys (user_id, key, fingerprint, response_status, response_body)
       SELECT ${other}, 'bulk-' || g, 'f', 201, '{}' FROM generate_series(1, 20000) AS g`;
-    await db.sql`ANALYZE idempotency_keys`;
+    await app.db.sql`ANALYZE idempotency_keys`;
 
     // The service's own lookup, run through a kysely that records the SQL it sends.
     const statements: CompiledQuery[] = [];
@@ -146,16 +143,16 @@ describe('the replay path', () => {
     expect(answer?.status).toBe(201);
     expect(statements).toHaveLength(1);
 
-    const [{ 'QUERY PLAN': plans }] = await db.sql.unsafe(`EXPLAIN (FORMAT JSON) ${statements[0].sql}`, [...statements[0].parameters] as never[]);
+    const [{ 'QUERY PLAN': plans }] = await app.db.sql.unsafe(`EXPLAIN (FORMAT JSON) ${statements[0].sql}`, [...statements[0].parameters] as never[]);
     const plan = (plans as { Plan: { 'Node Type': string; 'Index Name'?: string; 'Relation Name'?: string } }[])[0].Plan;
     expect(plan).toMatchObject({ 'Node Type': 'Index Scan', 'Index Name': 'idempotency_keys_pkey', 'Relation Name': 'idempotency_keys' });
-    await db.sql`DELETE FROM idempotency_keys WHERE user_id = ${other} AND key LIKE 'bulk-%'`;
+    await app.db.sql`DELETE FROM idempotency_keys WHERE user_id = ${other} AND key LIKE 'bulk-%'`;
   });
 
   it('touches no business row: with the user and order rows locked, replays still answer at once', async () => {
-    const creator = await actor(server.baseUrl, 'Creator');
-    const joiner = await actor(server.baseUrl, 'Joiner');
-    const { order, etag } = await openOrder(creator, store);
+    const creator = await actor(app.server.baseUrl, 'Creator');
+    const joiner = await actor(app.server.baseUrl, 'Joiner');
+    const { order, etag } = await openOrder(creator, splitOrderInput(store));
     const createKey = newKey();
     const joinKey = newKey();
     const topUpKey = newKey();
@@ -168,13 +165,13 @@ describe('the replay path', () => {
     expect(firsts.map((f) => f.response.status)).toEqual([201, 200, 201]);
 
     // This instance gives up on a lock after 100 ms: anything that needed these rows would be a 409.
-    const replays = await db.sql.begin(async (tx) => {
+    const replays = await app.db.sql.begin(async (tx) => {
       await tx`SELECT id FROM users WHERE id IN (${creator.user.id}, ${joiner.user.id}) FOR UPDATE`;
       await tx`SELECT id FROM orders WHERE id = ${order.id} FOR UPDATE`;
       return [await create(), await join(), await topUp(joiner, topUpKey, 1_000)];
     });
     replays.forEach((replay, i) => expectReplayOf(firsts[i], replay));
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 });
 
@@ -232,7 +229,7 @@ describe('the OpenAPI document', () => {
 
   it('states the configured retention in the document the server serves', async () => {
     // The document itself is not an operation of the SDK: plain fetch.
-    const served = (await (await fetch(`${server.baseUrl}/openapi.json`)).json()) as Doc;
+    const served = (await (await fetch(`${app.server.baseUrl}/openapi.json`)).json()) as Doc;
     checkDocument(served, 48);
   });
 });

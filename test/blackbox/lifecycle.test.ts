@@ -10,22 +10,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createCoOrderClient } from '../../openapi/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { eventually } from '../support/eventually.js';
 import { startServer, type RunningServer } from '../support/server.js';
-import { eventually } from '../support/idempotency.js';
 import { databaseUrl, freePort } from '../support/urls.js';
+import { useDatabase } from '../support/use-server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp } from '../support/world.js';
 
-let db: TestDatabase;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-});
+const fresh = useDatabase();
 
 async function logLine(server: RunningServer, test: (entry: Record<string, unknown>) => boolean) {
   for (let attempt = 0; attempt < 800; attempt++) {
@@ -102,7 +95,7 @@ function hold(baseUrl: string, method: string, path: string, headers: Record<str
 
 describe('graceful shutdown', () => {
   it('on SIGTERM stops accepting, finishes the requests in flight, closes their connections and exits 0', async () => {
-    const server = await startServer(db.url, { SHUTDOWN_GRACE_MS: '60000' });
+    const server = await startServer(fresh.db.url, { SHUTDOWN_GRACE_MS: '60000' });
     const [carter, payer, mover] = await Promise.all(['Carter', 'Payer', 'Mover'].map((n) => signUp(server.baseUrl, n)));
     const stores = await carter.client.GET('/stores', { params: { query: { category: '피자' } } });
     const menus = await carter.client.GET('/stores/{storeId}/menus', { params: { path: { storeId: stores.data!.items[0].id } } });
@@ -133,14 +126,14 @@ describe('graceful shutdown', () => {
     expect(logged(server, 'stopped')).toBe(1);
 
     // What the requests did is in the database.
-    expect(await db.sql`SELECT quantity FROM cart_items WHERE user_id = ${carter.user.id}`).toEqual([{ quantity: 3 }]);
-    expect(await db.sql`SELECT credit FROM users WHERE id = ${payer.user.id}`).toEqual([{ credit: 57_777 }]);
-    expect(await db.sql`SELECT address, lat, lon FROM users WHERE id = ${mover.user.id}`).toEqual([address]);
-    await expectLedgerBalanced(db.sql);
+    expect(await fresh.db.sql`SELECT quantity FROM cart_items WHERE user_id = ${carter.user.id}`).toEqual([{ quantity: 3 }]);
+    expect(await fresh.db.sql`SELECT credit FROM users WHERE id = ${payer.user.id}`).toEqual([{ credit: 57_777 }]);
+    expect(await fresh.db.sql`SELECT address, lat, lon FROM users WHERE id = ${mover.user.id}`).toEqual([address]);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 
   it('a stream of requests across SIGTERM: every answer is a success, then connections are refused', async () => {
-    const server = await startServer(db.url);
+    const server = await startServer(fresh.db.url);
     const statuses: number[] = [];
     const failures: string[] = [];
     let exited: Promise<number | null> | undefined;
@@ -227,7 +220,7 @@ describe('several instances on one database', () => {
   });
 
   it('a restart against an already migrated database applies nothing and seeds nothing', async () => {
-    const server = await startServer(db.url, { SEED_DEMO_DATA: 'true' });
+    const server = await startServer(fresh.db.url, { SEED_DEMO_DATA: 'true' });
     try {
       expect(logged(server, 'migration applied')).toBe(0);
       expect(logged(server, 'demo stores and menus seeded')).toBe(0);
@@ -239,16 +232,16 @@ describe('several instances on one database', () => {
 
 describe('configuration', () => {
   it('production refuses to start without JWT_SECRET, saying so', async () => {
-    await expect(startServer(db.url, { NODE_ENV: 'production' })).rejects.toThrow(/exited with 1[\s\S]*JWT_SECRET: required in production/);
+    await expect(startServer(fresh.db.url, { NODE_ENV: 'production' })).rejects.toThrow(/exited with 1[\s\S]*JWT_SECRET: required in production/);
   });
 
   it('refuses a bad PORT, naming it', async () => {
-    await expect(startServer(db.url, { PORT: 'eighty' })).rejects.toThrow(/exited with 1[\s\S]*PORT: /);
+    await expect(startServer(fresh.db.url, { PORT: 'eighty' })).rejects.toThrow(/exited with 1[\s\S]*PORT: /);
   });
 
   it('starts in production with a JWT_SECRET, and its tokens are not the development ones', async () => {
-    const dev = await startServer(db.url);
-    const prod = await startServer(db.url, { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-characters' });
+    const dev = await startServer(fresh.db.url);
+    const prod = await startServer(fresh.db.url, { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-characters' });
     try {
       const user = await signUp(dev.baseUrl, 'DevOnly');
       const onProd = createCoOrderClient(prod.baseUrl, user.token);

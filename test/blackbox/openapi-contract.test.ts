@@ -10,10 +10,11 @@ import { randomUUID } from 'node:crypto';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
 import type { Middleware } from 'openapi-fetch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../openapi/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { TEST_METRICS_TOKEN, startServer, type RunningServer } from '../support/server.js';
+import { openOrder } from '../support/orders.js';
+import { TEST_METRICS_TOKEN } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp } from '../support/world.js';
 
 // ajv-formats is CommonJS (`module.exports = plugin; exports.default = plugin`): TypeScript under
@@ -136,7 +137,7 @@ const conformance: Middleware = {
 };
 
 function sdk(token?: string): CoOrderClient {
-  const client = createCoOrderClient(server.baseUrl, token);
+  const client = createCoOrderClient(app.server.baseUrl, token);
   client.use(conformance);
   return client;
 }
@@ -146,7 +147,7 @@ interface Actor {
   user: Schemas['User'];
 }
 async function newUser(name: string): Promise<Actor> {
-  const { token, user } = await signUp(server.baseUrl, name);
+  const { token, user } = await signUp(app.server.baseUrl, name);
   return { client: sdk(token), user };
 }
 
@@ -154,14 +155,11 @@ async function newUser(name: string): Promise<Actor> {
 // Test state
 // ---------------------------------------------------------------------------------------------
 
-let db: TestDatabase;
-let server: RunningServer;
+const app = useServer();
 let store: Schemas['Store'];
 let menu: Schemas['Menu'];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url);
   const { client } = await newUser('Setup');
   const stores = await client.GET('/stores', { params: { query: { category: '치킨', limit: 100 } } });
   store = stores.data!.items.find((s) => s.name === '교촌치킨 전북대점')!;
@@ -171,26 +169,18 @@ beforeAll(async () => {
   menu = menus.data!.items.at(-1)!;
   expect(menu.price).toBeGreaterThanOrEqual(store.min_order_price);
 });
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
 
 const DELIVERY = { address: '전북 전주시 덕진구 백제대로 567', ...JEONJU };
 
-async function openOrder(creator: Actor) {
-  const created = await creator.client.POST('/orders', {
-    params: { header: { 'Idempotency-Key': newKey() } },
-    body: { store_id: store.id, split_type: 'split', items: [{ menu_id: menu.id, quantity: 1 }], delivery: DELIVERY },
-  });
-  expect(created.response.status, JSON.stringify(created.error)).toBe(201);
-  return { order: created.data!, etag: created.response.headers.get('etag')! };
-}
+/** A split order of the dearest menu, delivered near the demo stores: enough on its own. */
+const splitOrder = (): Schemas['CreateOrderInput'] => ({
+  store_id: store.id, split_type: 'split', items: [{ menu_id: menu.id, quantity: 1 }], delivery: DELIVERY,
+});
 
 async function matchedOrder() {
   const creator = await newUser('Creator');
   const joiner = await newUser('Joiner');
-  const { order, etag } = await openOrder(creator);
+  const { order, etag } = await openOrder(creator, splitOrder());
   const joined = await joiner.client.POST('/orders/{orderId}/join', {
     params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
     body: {},
@@ -255,15 +245,15 @@ const SUCCESSFUL_REQUEST: Record<string, () => Sent> = {
   createOrder: async () =>
     (await newUser('Create')).client.POST('/orders', {
       params: { header: { 'Idempotency-Key': newKey() } },
-      body: { store_id: store.id, split_type: 'split', items: [{ menu_id: menu.id, quantity: 1 }], delivery: DELIVERY },
+      body: splitOrder(),
     }),
   getOrder: async () => {
     const creator = await newUser('Get');
-    const { order } = await openOrder(creator);
+    const { order } = await openOrder(creator, splitOrder());
     return creator.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } });
   },
   listNearbyOrders: async () => {
-    await openOrder(await newUser('Nearby'));
+    await openOrder(await newUser('Nearby'), splitOrder());
     const looking = await newUser('Looking');
     const nearby = await looking.client.GET('/orders', { params: { query: { ...JEONJU, radius_m: 300 } } });
     expect(nearby.data!.items.length, 'an order to validate').toBeGreaterThan(0);
@@ -272,28 +262,28 @@ const SUCCESSFUL_REQUEST: Record<string, () => Sent> = {
   },
   listMyOrders: async () => {
     const creator = await newUser('Mine');
-    await openOrder(creator);
+    await openOrder(creator, splitOrder());
     const mine = await creator.client.GET('/users/me/orders', { params: { query: { role: 'created' } } });
     expect(mine.data!.items).toHaveLength(1);
     return mine;
   },
   joinOrder: async () => {
-    const { order, etag } = await openOrder(await newUser('ToJoin'));
+    const { order, etag } = await openOrder(await newUser('ToJoin'), splitOrder());
     return (await newUser('Joining')).client.POST('/orders/{orderId}/join', {
       params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
     });
   },
   cancelOrder: async () => {
     const creator = await newUser('Cancel');
-    const { order, etag } = await openOrder(creator);
+    const { order, etag } = await openOrder(creator, splitOrder());
     return creator.client.POST('/orders/{orderId}/cancel', {
       params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
     });
   },
   expireOrder: async () => {
-    const { order, etag } = await openOrder(await newUser('Expire'));
+    const { order, etag } = await openOrder(await newUser('Expire'), splitOrder());
     // Time passes: only the clock can make an order overdue, so the test moves its deadline.
-    await db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ${order.id}`;
+    await app.db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ${order.id}`;
     return (await newUser('Sweeper')).client.POST('/orders/{orderId}/expire', {
       params: { path: { orderId: order.id }, header: { 'If-Match': etag } },
     });
@@ -326,7 +316,7 @@ describe('the committed OpenAPI document', () => {
   });
 
   it('is what the running server serves at /openapi.json', async () => {
-    const served = await fetch(`${server.baseUrl}/openapi.json`);
+    const served = await fetch(`${app.server.baseUrl}/openapi.json`);
     expect(served.status).toBe(200);
     expect(await served.json()).toEqual(DOCUMENT);
   });
@@ -393,7 +383,7 @@ describe.each(OPERATIONS.map((op) => [op.operationId, op] as const))('%s', (oper
 /** For requests the SDK cannot express: checked against the document all the same. */
 async function raw(operationId: string, path: string, init: RequestInit = {}) {
   const op = OPERATIONS.find((o) => o.operationId === operationId)!;
-  const response = await fetch(`${server.baseUrl}${path}`, { method: op.method, ...init });
+  const response = await fetch(`${app.server.baseUrl}${path}`, { method: op.method, ...init });
   const text = await response.text();
   checkResponse(op, response, text);
   return { response, body: text ? (JSON.parse(text) as Schemas['Problem']) : undefined };
@@ -429,7 +419,7 @@ describe('error responses are the documented Problem', () => {
   });
 
   it('400 for malformed JSON (raw request: the SDK cannot send it)', async () => {
-    const { token } = await signUp(server.baseUrl, 'Malformed');
+    const { token } = await signUp(app.server.baseUrl, 'Malformed');
     const { response, body } = await raw('createOrder', '/orders', {
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Idempotency-Key': newKey() },
       body: '{"store_id": ',
@@ -444,7 +434,7 @@ describe('error responses are the documented Problem', () => {
 
   it('412 with the current order as the caller may see it (a valid PublicOrder: a would-be joiner takes no part) and its ETag for a stale If-Match', async () => {
     const creator = await newUser('Stale');
-    const { order, etag } = await openOrder(creator);
+    const { order, etag } = await openOrder(creator, splitOrder());
     const joiner = await newUser('StaleJoiner');
     const stale = etag.replace(/\d+/, (v) => String(Number(v) + 7));
     const { response, error } = await joiner.client.POST('/orders/{orderId}/join', {
@@ -454,13 +444,13 @@ describe('error responses are the documented Problem', () => {
     expect(response.headers.get('etag')).toBe(etag);
     expectValid(schemaRef('PublicOrder'), problem.current, '412 current');
     expect(problem.current).toMatchObject({ id: order.id, version: order.version, status: 'pending' });
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('428 when an action has no If-Match', async () => {
     const creator = await newUser('NoIfMatch');
-    const { order } = await openOrder(creator);
-    const { token } = await signUp(server.baseUrl, 'NoIfMatchJoiner');
+    const { order } = await openOrder(creator, splitOrder());
+    const { token } = await signUp(app.server.baseUrl, 'NoIfMatchJoiner');
     const { response, body } = await raw('joinOrder', `/orders/${order.id}/join`, {
       headers: { Authorization: `Bearer ${token}`, 'Idempotency-Key': newKey() },
     });
@@ -486,7 +476,7 @@ describe('error responses are the documented Problem', () => {
 describe('conditional GET', () => {
   it('304 with no body and the ETag, for getOrder and getMe', async () => {
     const creator = await newUser('Poll');
-    const { order, etag } = await openOrder(creator);
+    const { order, etag } = await openOrder(creator, splitOrder());
     const polled = await creator.client.GET('/orders/{orderId}', {
       params: { path: { orderId: order.id }, header: { 'If-None-Match': etag } },
     });

@@ -1,29 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createCoOrderClient } from '../../openapi/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { answerOf, expectProblem, sdkAnswer, snapshot } from '../support/problems.js';
+import { createTestDatabase } from '../support/database.js';
 import { requestsByStatus } from '../support/metrics.js';
+import { answerOf, expectProblem, sdkAnswer, snapshot } from '../support/problems.js';
 import { TEST_METRICS_TOKEN, startServer, type RunningServer } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, signUp } from '../support/world.js';
 
-let db: TestDatabase;
-let server: RunningServer;
+const app = useServer();
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url);
-});
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
 // Every sign-up writes a grant to the ledger: the money invariant holds after each test.
 afterEach(async () => {
-  await expectLedgerBalanced(db.sql);
+  await expectLedgerBalanced(app.db.sql);
 });
 
-const anonymous = () => createCoOrderClient(server.baseUrl);
+const anonymous = () => createCoOrderClient(app.server.baseUrl);
 
 /** Waits until the server has printed a log line matching `test` (log lines arrive asynchronously). */
 async function logLine(target: RunningServer, test: (entry: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
@@ -90,12 +82,12 @@ describe('request ids', () => {
     expect(ok.response.headers.get('x-request-id')).toBe(requestId);
 
     const problemId = `trace-${randomUUID()}`;
-    const missing = await createCoOrderClient(server.baseUrl).GET('/users/me', { headers: { 'X-Request-Id': problemId } });
+    const missing = await createCoOrderClient(app.server.baseUrl).GET('/users/me', { headers: { 'X-Request-Id': problemId } });
     const problem = expectProblem(sdkAnswer(missing), 401, 'unauthorized', '/users/me');
     expect(problem.request_id).toBe(problemId);
     expect(missing.response.headers.get('x-request-id')).toBe(problemId);
 
-    const access = await logLine(server, (e) => e.request_id === problemId && e.msg === 'request');
+    const access = await logLine(app.server, (e) => e.request_id === problemId && e.msg === 'request');
     expect(access, JSON.stringify(access)).toMatchObject({ method: 'GET', route: '/users/me', path: '/users/me', status: 401, duration_ms: expect.any(Number) });
   });
 
@@ -120,19 +112,19 @@ describe('unknown routes', () => {
     ['DELETE', '/health'],
     ['PATCH', '/orders/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f'],
   ])('%s %s is a 404 problem', async (method, path) => {
-    const { token } = await signUp(server.baseUrl);
-    const before = await snapshot(db.sql);
-    const answer = await answerOf(await fetch(server.baseUrl + path, { method, headers: { Authorization: `Bearer ${token}` } }));
+    const { token } = await signUp(app.server.baseUrl);
+    const before = await snapshot(app.db.sql);
+    const answer = await answerOf(await fetch(app.server.baseUrl + path, { method, headers: { Authorization: `Bearer ${token}` } }));
     const problem = expectProblem(answer, 404, 'route_not_found', path);
     expect(problem.detail).toContain(path);
-    expect(await snapshot(db.sql)).toEqual(before);
+    expect(await snapshot(app.db.sql)).toEqual(before);
   });
 });
 
 describe('metrics', () => {
   const counter = (text: string, route: string, status: number) => requestsByStatus(text, 'GET', route)[status] ?? 0;
   const metrics = async () => {
-    const result = await createCoOrderClient(server.baseUrl, TEST_METRICS_TOKEN).GET('/metrics', { parseAs: 'text' });
+    const result = await createCoOrderClient(app.server.baseUrl, TEST_METRICS_TOKEN).GET('/metrics', { parseAs: 'text' });
     expect(result.response.status).toBe(200);
     expect(result.response.headers.get('content-type')).toMatch(/^text\/plain/);
     return result.data as string;
@@ -150,11 +142,11 @@ describe('metrics', () => {
   });
 
   it('labels by route pattern, never by raw path (bounded cardinality)', async () => {
-    const { client } = await signUp(server.baseUrl);
+    const { client } = await signUp(app.server.baseUrl);
     const storeId = randomUUID();
     await client.GET('/stores/{storeId}', { params: { path: { storeId } } });
     const junk = `/junk-${randomUUID()}`;
-    await fetch(server.baseUrl + junk);
+    await fetch(app.server.baseUrl + junk);
     const text = await metrics();
     expect(counter(text, '/stores/:storeId', 404)).toBeGreaterThanOrEqual(1);
     expect(text).not.toContain(storeId);
@@ -164,7 +156,7 @@ describe('metrics', () => {
 
 describe('API documents', () => {
   it('GET /openapi.json is OpenAPI 3.1 with every foundation endpoint', async () => {
-    const answer = await answerOf(await fetch(`${server.baseUrl}/openapi.json`));
+    const answer = await answerOf(await fetch(`${app.server.baseUrl}/openapi.json`));
     expect(answer.response.status).toBe(200);
     const doc = answer.body as {
       openapi: string;
@@ -191,15 +183,15 @@ describe('API documents', () => {
   });
 
   it('GET /docs serves Swagger UI', async () => {
-    const response = await fetch(`${server.baseUrl}/docs`);
+    const response = await fetch(`${app.server.baseUrl}/docs`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     expect((await response.text()).toLowerCase()).toContain('swagger');
   });
 
   it('logs the URLs of /docs and /openapi.json when it starts', async () => {
-    const listening = await logLine(server, (e) => typeof e.msg === 'string' && e.msg.startsWith('listening'));
-    expect(listening).toMatchObject({ docs: `${server.baseUrl}/docs`, openapi: `${server.baseUrl}/openapi.json` });
+    const listening = await logLine(app.server, (e) => typeof e.msg === 'string' && e.msg.startsWith('listening'));
+    expect(listening).toMatchObject({ docs: `${app.server.baseUrl}/docs`, openapi: `${app.server.baseUrl}/openapi.json` });
   });
 });
 
@@ -208,14 +200,14 @@ describe('dev login switched off', () => {
     ['AUTH_DEV_LOGIN=false', { AUTH_DEV_LOGIN: 'false' }],
     ['NODE_ENV=production', { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-characters' }],
   ])('with %s POST /auth/dev/token is a 404 problem and creates no user', async (_name, env) => {
-    const locked = await startServer(db.url, env);
+    const locked = await startServer(app.db.url, env);
     try {
-      const before = await snapshot(db.sql);
+      const before = await snapshot(app.db.sql);
       const result = await createCoOrderClient(locked.baseUrl).POST('/auth/dev/token', {
         body: { email: `nobody-${randomUUID()}@example.com`, name: 'Nobody' },
       });
       expectProblem(sdkAnswer(result), 404, 'dev_login_disabled', '/auth/dev/token');
-      expect(await snapshot(db.sql)).toEqual(before);
+      expect(await snapshot(app.db.sql)).toEqual(before);
       // The rest of the service is up.
       expect((await createCoOrderClient(locked.baseUrl).GET('/ready')).response.status).toBe(200);
     } finally {

@@ -4,12 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoOrderClient } from '../../openapi/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { balanceOf, deliveryAt, insertStore, openOrder, orderLedger, uniqueSpot, type TestStore } from '../support/orders.js';
 import { startServer, type RunningServer } from '../support/server.js';
+import { useDatabase } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
 
-let db: TestDatabase;
+const fresh = useDatabase();
 let server: RunningServer;
 let second: RunningServer;
 // Menu 2001 and tip 1001: creator pays 1001 + 501 = 1502, joiner 1000 + 500 = 1500.
@@ -18,14 +18,12 @@ const CREATOR_SHARE = 1502;
 const JOINER_SHARE = 1500;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
   // Two instances on one database, as behind a load balancer: they must behave as one.
-  [server, second] = await Promise.all([startServer(db.url), startServer(db.url)]);
-  store = await insertStore(db.sql, { minimum: 2000, tip: 1001, menus: { meal: 2001 } });
+  [server, second] = await Promise.all([startServer(fresh.db.url), startServer(fresh.db.url)]);
+  store = await insertStore(fresh.db.sql, { minimum: 2000, tip: 1001, menus: { meal: 2001 } });
 });
 afterAll(async () => {
   await Promise.all([server?.stop(), second?.stop()]);
-  await db?.drop();
 });
 
 const openCheap = (creator: TestUser) =>
@@ -74,7 +72,7 @@ describe('join vs cancel at the same moment', () => {
       expect([409, 412], JSON.stringify(statuses)).toContain(loser.response.status);
 
       const current = await creator.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } });
-      const ledger = await orderLedger(db.sql, order.id);
+      const ledger = await orderLedger(fresh.db.sql, order.id);
       if (joinWon) {
         wins.join++;
         expect(current.data).toEqual(join.data);
@@ -103,12 +101,12 @@ describe('join vs cancel at the same moment', () => {
     }
 
     expect(wins.join + wins.cancel).toBe(ROUNDS);
-    expect(await balanceOf(db.sql, creator.user.id)).toBe(150_000 - wins.join * CREATOR_SHARE);
-    expect(await balanceOf(db.sql, joiner.user.id)).toBe(150_000 - wins.join * JOINER_SHARE);
-    const [{ charges }] = await db.sql`
+    expect(await balanceOf(fresh.db.sql, creator.user.id)).toBe(150_000 - wins.join * CREATOR_SHARE);
+    expect(await balanceOf(fresh.db.sql, joiner.user.id)).toBe(150_000 - wins.join * JOINER_SHARE);
+    const [{ charges }] = await fresh.db.sql`
       SELECT count(*)::int AS charges FROM credit_ledger WHERE user_id = ${joiner.user.id} AND kind = 'order_charge'`;
     expect(charges).toBe(wins.join);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 });
 
@@ -138,18 +136,18 @@ describe('ten neighbours joining the same order at once', () => {
       const winner = joiners[statuses.indexOf(200)];
       const current = await creator.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } });
       expect(current.data).toMatchObject({ status: 'matched', version: 2, joiner_id: winner.user.id });
-      expect(await orderLedger(db.sql, order.id)).toEqual([
+      expect(await orderLedger(fresh.db.sql, order.id)).toEqual([
         { user_id: creator.user.id, kind: 'order_charge', amount: -CREATOR_SHARE },
         { user_id: winner.user.id, kind: 'order_charge', amount: -JOINER_SHARE },
       ]);
       for (const joiner of joiners) {
-        expect(await balanceOf(db.sql, joiner.user.id)).toBe(joiner === winner ? 50_000 - JOINER_SHARE : 50_000);
+        expect(await balanceOf(fresh.db.sql, joiner.user.id)).toBe(joiner === winner ? 50_000 - JOINER_SHARE : 50_000);
       }
       // Only the winner (and the creator) were told about the match.
-      const [{ notified }] = await db.sql`
+      const [{ notified }] = await fresh.db.sql`
         SELECT array_agg(user_id::text ORDER BY user_id) AS notified FROM notifications WHERE order_id = ${order.id}`;
       expect(notified).toEqual([creator.user.id, winner.user.id].sort());
     }
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(fresh.db.sql);
   });
 });

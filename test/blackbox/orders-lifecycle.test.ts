@@ -3,28 +3,20 @@
  * totals and odd tips, items named or taken from the cart, delivery given or defaulted, polling
  * with If-None-Match, the caller's order lists and the notifications each transition writes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Schemas } from '../../openapi/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
   balanceOf, deliveryAt, insertStore, joinOrder, openOrder, orderLedger, uniqueSpot, type TestStore,
 } from '../support/orders.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
 
-let db: TestDatabase;
-let server: RunningServer;
+const app = useServer();
 // Odd tip and odd prices: every rounding rule shows in the amounts.
 let odd: TestStore;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url);
-  odd = await insertStore(db.sql, { minimum: 15_000, tip: 3001, menus: { big: 10_001, small: 5003, side: 777 } });
-});
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  odd = await insertStore(app.db.sql, { minimum: 15_000, tip: 3001, menus: { big: 10_001, small: 5003, side: 777 } });
 });
 
 async function complete(user: TestUser, orderId: string, etag: string) {
@@ -43,8 +35,8 @@ async function notificationsOf(user: TestUser) {
 
 describe('split order (나눠먹기)', () => {
   it('charges ceil halves to the creator and floor halves to the joiner, summing exactly to M + T', async () => {
-    const creator = await signUp(server.baseUrl, 'Creator');
-    const joiner = await signUp(server.baseUrl, 'Joiner');
+    const creator = await signUp(app.server.baseUrl, 'Creator');
+    const joiner = await signUp(app.server.baseUrl, 'Joiner');
     const spot = uniqueSpot();
     // M = 10001 + 2 × 5003 = 20007 (odd), T = 3001 (odd).
     const M = 20_007;
@@ -79,7 +71,7 @@ describe('split order (나눠먹기)', () => {
     ]);
     // expires_at = created_at + 30 minutes (the default TTL).
     expect(Date.parse(created.expires_at) - Date.parse(created.created_at)).toBe(30 * 60_000);
-    expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000 - creatorShare);
+    expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000 - creatorShare);
 
     const { order: matched, etag: matchedEtag } = await joinOrder(joiner, created.id, etag);
     expect(matched).toMatchObject({
@@ -92,28 +84,28 @@ describe('split order (나눠먹기)', () => {
     expect(matched.matched_at).not.toBeNull();
     // A split joiner shares the creator's menu: no items of their own.
     expect(matched.items).toEqual(created.items);
-    expect(await balanceOf(db.sql, joiner.user.id)).toBe(50_000 - joinerShare);
+    expect(await balanceOf(app.db.sql, joiner.user.id)).toBe(50_000 - joinerShare);
 
     const completed = await complete(joiner, created.id, matchedEtag);
     expect(completed).toMatchObject({ status: 'completed', version: 3 });
     expect(completed.completed_at).not.toBeNull();
 
-    expect(await orderLedger(db.sql, created.id)).toEqual([
+    expect(await orderLedger(app.db.sql, created.id)).toEqual([
       { user_id: creator.user.id, kind: 'order_charge', amount: -creatorShare },
       { user_id: joiner.user.id, kind: 'order_charge', amount: -joinerShare },
     ]);
     expect(creatorShare + joinerShare).toBe(M + T);
     // Completion moves no money.
-    expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000 - creatorShare);
-    expect(await balanceOf(db.sql, joiner.user.id)).toBe(50_000 - joinerShare);
+    expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000 - creatorShare);
+    expect(await balanceOf(app.db.sql, joiner.user.id)).toBe(50_000 - joinerShare);
 
     const ledger = await creator.client.GET('/users/me/ledger', { params: { query: {} } });
     expect(ledger.data!.items[0]).toMatchObject({ kind: 'order_charge', amount: -creatorShare, order_id: created.id, balance_after: 50_000 - creatorShare });
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('takes the items from the cart when none are named, and empties the cart', async () => {
-    const creator = await signUp(server.baseUrl, 'CartUser');
+    const creator = await signUp(app.server.baseUrl, 'CartUser');
     for (const [menu, quantity] of [[odd.menus.big, 1], [odd.menus.side, 7]] as const) {
       const put = await creator.client.PUT('/cart/items/{menuId}', { params: { path: { menuId: menu } }, body: { quantity } });
       expect(put.response.status).toBe(200);
@@ -126,18 +118,18 @@ describe('split order (나눠먹기)', () => {
     ]);
     expect(order.menu_total).toBe(15_440);
     expect(order.shares).toEqual({ creator: 7720 + 1501, joiner: 7720 + 1500 });
-    expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000 - 9221);
+    expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000 - 9221);
 
     const cart = await creator.client.GET('/cart');
     expect(cart.data).toMatchObject({ store_id: null, items: [], menu_total: 0 });
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 });
 
 describe('separate order (각자먹기)', () => {
   it('charges each their own items plus a half of the tip (ceil for the creator, floor for the joiner)', async () => {
-    const creator = await signUp(server.baseUrl, 'Sep Creator');
-    const joiner = await signUp(server.baseUrl, 'Sep Joiner');
+    const creator = await signUp(app.server.baseUrl, 'Sep Creator');
+    const joiner = await signUp(app.server.baseUrl, 'Sep Joiner');
     // Mc = 10001 + 777 = 10778 (below the 15000 minimum alone), Mj = 5003, together 15781.
     const Mc = 10_778;
     const Mj = 5003;
@@ -150,7 +142,7 @@ describe('separate order (각자먹기)', () => {
       delivery: deliveryAt(uniqueSpot()),
     });
     expect(created).toMatchObject({ status: 'pending', menu_total: Mc, delivery_tip: T, shares: { creator: Mc + 1501, joiner: null } });
-    expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000 - (Mc + 1501));
+    expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000 - (Mc + 1501));
 
     const { order: matched, etag: matchedEtag } = await joinOrder(joiner, created.id, etag, {
       items: [{ menu_id: odd.menus.small, quantity: 1 }],
@@ -176,17 +168,17 @@ describe('separate order (각자먹기)', () => {
     const completed = await complete(creator, created.id, matchedEtag);
     expect(completed).toMatchObject({ status: 'completed', version: 3, shares: { creator: Mc + 1501, joiner: Mj + 1500 } });
 
-    expect(await orderLedger(db.sql, created.id)).toEqual([
+    expect(await orderLedger(app.db.sql, created.id)).toEqual([
       { user_id: creator.user.id, kind: 'order_charge', amount: -(Mc + 1501) },
       { user_id: joiner.user.id, kind: 'order_charge', amount: -(Mj + 1500) },
     ]);
-    expect(await balanceOf(db.sql, joiner.user.id)).toBe(50_000 - (Mj + 1500));
-    await expectLedgerBalanced(db.sql);
+    expect(await balanceOf(app.db.sql, joiner.user.id)).toBe(50_000 - (Mj + 1500));
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('works with an even tip and the demo store too (교촌치킨 전북대점: tip 3000)', async () => {
-    const creator = await signUp(server.baseUrl, 'Demo Creator');
-    const joiner = await signUp(server.baseUrl, 'Demo Joiner');
+    const creator = await signUp(app.server.baseUrl, 'Demo Creator');
+    const joiner = await signUp(app.server.baseUrl, 'Demo Joiner');
     const stores = await creator.client.GET('/stores', { params: { query: { category: '치킨' } } });
     const kyochon = stores.data!.items.find((s) => s.name === '교촌치킨 전북대점')!;
     const menus = await creator.client.GET('/stores/{storeId}/menus', { params: { path: { storeId: kyochon.id } } });
@@ -210,11 +202,11 @@ describe('separate order (각자먹기)', () => {
       [joiner.user.id, '허니콤보', 1],
       [joiner.user.id, '치즈볼', 2],
     ]);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('refunds the creator exactly their own items plus half the tip on cancel', async () => {
-    const creator = await signUp(server.baseUrl, 'Sep Cancel');
+    const creator = await signUp(app.server.baseUrl, 'Sep Cancel');
     const { order, etag } = await openOrder(creator, {
       store_id: odd.id,
       split_type: 'separate',
@@ -227,18 +219,18 @@ describe('separate order (각자먹기)', () => {
       params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
     });
     expect(cancelled.data).toMatchObject({ status: 'cancelled', version: 2 });
-    expect(await orderLedger(db.sql, order.id)).toEqual([
+    expect(await orderLedger(app.db.sql, order.id)).toEqual([
       { user_id: creator.user.id, kind: 'order_charge', amount: -paid },
       { user_id: creator.user.id, kind: 'order_refund', amount: paid },
     ]);
-    expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000);
-    await expectLedgerBalanced(db.sql);
+    expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000);
+    await expectLedgerBalanced(app.db.sql);
   });
 });
 
 describe('delivery address', () => {
   it('defaults to the saved address', async () => {
-    const creator = await signUp(server.baseUrl, 'Saved');
+    const creator = await signUp(app.server.baseUrl, 'Saved');
     const me = await creator.client.GET('/users/me');
     const saved = { address: '전북 전주시 덕진구 백제대로 567', lat: 35.8468, lon: 127.1297 };
     const put = await creator.client.PUT('/users/me/address', {
@@ -252,14 +244,14 @@ describe('delivery address', () => {
       items: [{ menu_id: odd.menus.big, quantity: 2 }],
     });
     expect(order.delivery).toEqual(saved);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 });
 
 describe('GET /orders/{id}', () => {
   it('answers 304 to a matching If-None-Match, and 200 with the new ETag once the order changed', async () => {
-    const creator = await signUp(server.baseUrl, 'Poller');
-    const joiner = await signUp(server.baseUrl, 'Joiner');
+    const creator = await signUp(app.server.baseUrl, 'Poller');
+    const joiner = await signUp(app.server.baseUrl, 'Joiner');
     const { order, etag } = await openOrder(creator, {
       store_id: odd.id,
       split_type: 'split',
@@ -285,14 +277,14 @@ describe('GET /orders/{id}', () => {
     expect(changed.response.status).toBe(200);
     expect(changed.response.headers.get('etag')).toBe(newEtag);
     expect(changed.data!.status).toBe('matched');
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 });
 
 describe('GET /users/me/orders', () => {
   it('lists the orders the caller created or joined, newest first, filtered by role and status', async () => {
-    const me = await signUp(server.baseUrl, 'Lister');
-    const other = await signUp(server.baseUrl, 'Other');
+    const me = await signUp(app.server.baseUrl, 'Lister');
+    const other = await signUp(app.server.baseUrl, 'Other');
     const open = (user: TestUser) =>
       openOrder(user, {
         store_id: odd.id,
@@ -332,11 +324,11 @@ describe('GET /users/me/orders', () => {
       cursor = pageOf.next_cursor ?? undefined;
     } while (cursor);
     expect(walked).toEqual(all.items.map((o) => o.id));
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('pages without skipping orders created within the same millisecond', async () => {
-    const me = await signUp(server.baseUrl, 'Fast');
+    const me = await signUp(app.server.baseUrl, 'Fast');
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
       const { order } = await openOrder(me, {
@@ -351,7 +343,7 @@ describe('GET /users/me/orders', () => {
     const stamps = ['2030-01-01T00:00:00.123900Z', '2030-01-01T00:00:00.123456Z', '2030-01-01T00:00:00.123100Z', '2030-01-01T00:00:00.122999Z'];
     for (const [i, id] of ids.entries()) {
       // ::text first: a timestamptz parameter would go through a JS Date and lose the microseconds.
-      await db.sql`UPDATE orders SET created_at = ${stamps[i]}::text::timestamptz,
+      await app.db.sql`UPDATE orders SET created_at = ${stamps[i]}::text::timestamptz,
                                      expires_at = ${stamps[i]}::text::timestamptz + interval '30 minutes' WHERE id = ${id}`;
     }
     const walked: string[] = [];
@@ -363,14 +355,14 @@ describe('GET /users/me/orders', () => {
       if (!cursor) break;
     }
     expect(walked).toEqual(ids);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 });
 
 describe('notifications', () => {
   it('are written for matched (both), completed (both) and cancelled (creator), and can be marked read', async () => {
-    const creator = await signUp(server.baseUrl, 'Notified');
-    const joiner = await signUp(server.baseUrl, 'Notified Joiner');
+    const creator = await signUp(app.server.baseUrl, 'Notified');
+    const joiner = await signUp(app.server.baseUrl, 'Notified Joiner');
     const body = {
       store_id: odd.id,
       split_type: 'split' as const,
@@ -389,7 +381,7 @@ describe('notifications', () => {
     expect(cancelled.data).toMatchObject({ status: 'cancelled', version: 2 });
     expect(cancelled.data!.cancelled_at).not.toBeNull();
     // The cancel refunded exactly what was charged.
-    expect(await orderLedger(db.sql, second.order.id)).toEqual([
+    expect(await orderLedger(app.db.sql, second.order.id)).toEqual([
       { user_id: creator.user.id, kind: 'order_charge', amount: -first.order.shares.creator },
       { user_id: creator.user.id, kind: 'order_refund', amount: first.order.shares.creator },
     ]);
@@ -428,6 +420,6 @@ describe('notifications', () => {
       params: { path: { notificationId: creatorNotes[0].id } },
     });
     expect(foreign.response.status).toBe(404);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 });

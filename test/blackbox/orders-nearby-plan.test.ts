@@ -9,15 +9,12 @@
  * custom plan PostgreSQL uses for the first executions of a prepared statement and as the
  * generic plan it may switch to later.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startServer, type RunningServer } from '../support/server.js';
-import { startStatementTap, type CapturedStatement, type StatementTap } from '../support/statement-tap.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CapturedStatement } from '../support/statement-tap.js';
+import { useTappedServer } from '../support/use-server.js';
 import { JEONJU, signUp, type TestUser } from '../support/world.js';
 
-let db: TestDatabase;
-let tap: StatementTap;
-let server: RunningServer;
+const app = useTappedServer();
 let searcher: TestUser;
 
 const SPREAD = 5000; // pending orders over ~110 km × 90 km around Jeonju
@@ -25,48 +22,40 @@ const CLUSTER = 150; // pending orders within ~2 km of the query point: more tha
 const HISTORY = 20_000; // finished orders: the index only covers pending ones
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  tap = await startStatementTap(db.url);
-  server = await startServer(tap.url);
-  searcher = await signUp(server.baseUrl, 'Searcher');
+  searcher = await signUp(app.server.baseUrl, 'Searcher');
 
   const creatorId = crypto.randomUUID();
-  await db.sql`INSERT INTO users (id, email, name) VALUES (${creatorId}, ${`bulk-${creatorId}@example.com`}, 'Bulk')`;
-  const stores = await db.sql<{ id: string; category: string }[]>`SELECT id, category FROM stores ORDER BY name`;
+  await app.db.sql`INSERT INTO users (id, email, name) VALUES (${creatorId}, ${`bulk-${creatorId}@example.com`}, 'Bulk')`;
+  const stores = await app.db.sql<{ id: string; category: string }[]>`SELECT id, category FROM stores ORDER BY name`;
   const storeIds = stores.map((s) => s.id);
   // Setup straight into the table: the API would take minutes for 25,000 orders.
-  await db.sql`
+  await app.db.sql`
     INSERT INTO orders (id, store_id, creator_id, split_type, menu_total, delivery_tip,
                         delivery_address, delivery_lat, delivery_lon, expires_at)
     SELECT gen_random_uuid(), (${storeIds}::uuid[])[1 + i % ${storeIds.length}], ${creatorId}, 'split', 20000, 3000, 'bulk',
            ${JEONJU.lat} + (random() - 0.5), ${JEONJU.lon} + (random() - 0.5), now() + interval '30 minutes'
     FROM generate_series(1, ${SPREAD}) AS i`;
-  await db.sql`
+  await app.db.sql`
     INSERT INTO orders (id, store_id, creator_id, split_type, menu_total, delivery_tip,
                         delivery_address, delivery_lat, delivery_lon, expires_at)
     SELECT gen_random_uuid(), (${storeIds}::uuid[])[1 + i % ${storeIds.length}], ${creatorId}, 'split', 20000, 3000, 'bulk',
            ${JEONJU.lat} + (random() - 0.5) * 0.03, ${JEONJU.lon} + (random() - 0.5) * 0.03, now() + interval '30 minutes'
     FROM generate_series(1, ${CLUSTER}) AS i`;
-  await db.sql`
+  await app.db.sql`
     INSERT INTO orders (id, store_id, creator_id, split_type, status, menu_total, delivery_tip,
                         delivery_address, delivery_lat, delivery_lon, expires_at, expired_at)
     SELECT gen_random_uuid(), (${storeIds}::uuid[])[1 + i % ${storeIds.length}], ${creatorId}, 'split', 'expired', 20000, 3000, 'bulk',
            ${JEONJU.lat} + (random() - 0.5) * 0.03, ${JEONJU.lon} + (random() - 0.5) * 0.03,
            now() - interval '1 day', now() - interval '1 day'
     FROM generate_series(1, ${HISTORY}) AS i`;
-  await db.sql`ANALYZE orders`;
-});
-afterAll(async () => {
-  await server?.stop();
-  await tap?.close();
-  await db?.drop();
+  await app.db.sql`ANALYZE orders`;
 });
 
 /** The statements one request sent (driver bookkeeping on pg_catalog aside). */
 async function statementsOf(request: () => Promise<unknown>): Promise<CapturedStatement[]> {
-  const before = tap.statements.length;
+  const before = app.tap.statements.length;
   await request();
-  return tap.statements.slice(before).filter((s) => !/pg_catalog/.test(s.sql));
+  return app.tap.statements.slice(before).filter((s) => !/pg_catalog/.test(s.sql));
 }
 
 type PlanNode = { 'Node Type': string; 'Relation Name'?: string; 'Index Name'?: string; Plans?: PlanNode[] };
@@ -78,10 +67,10 @@ function nodesOf(plan: PlanNode): PlanNode[] {
 /** EXPLAINs a captured statement as PostgreSQL would plan it: custom or generic plan. */
 async function explain(statement: CapturedStatement, mode: 'force_custom_plan' | 'force_generic_plan'): Promise<PlanNode[]> {
   const types = await Promise.all(
-    statement.paramTypes.map(async (oid) => (oid === 0 ? 'unknown' : (await db.sql`SELECT ${oid}::regtype::text AS t`)[0].t as string)),
+    statement.paramTypes.map(async (oid) => (oid === 0 ? 'unknown' : (await app.db.sql`SELECT ${oid}::regtype::text AS t`)[0].t as string)),
   );
   const literal = (value: string | null) => (value === null ? 'NULL' : `'${value.replace(/'/g, "''")}'`);
-  return db.sql.begin(async (tx) => {
+  return app.db.sql.begin(async (tx) => {
     await tx.unsafe(`SET LOCAL plan_cache_mode = ${mode}`);
     const name = `nearby_${mode}`;
     await tx.unsafe(`PREPARE ${name}${types.length ? `(${types.join(', ')})` : ''} AS ${statement.sql}`);

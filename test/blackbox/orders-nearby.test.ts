@@ -4,28 +4,20 @@
  * view, stores side-loaded once, cursor pagination that neither skips nor repeats (also across
  * equal distances).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   deliveryAt, distanceM, insertStore, joinOrder, offset, openOrder, publicPartOf, uniqueSpot, type Order, type Point, type TestStore,
 } from '../support/orders.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
 
-let db: TestDatabase;
-let server: RunningServer;
+const app = useServer();
 let chicken: TestStore;
 let pizza: TestStore;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url);
-  chicken = await insertStore(db.sql, { category: '치킨', minimum: 1000, tip: 1001, menus: { wings: 3001 } });
-  pizza = await insertStore(db.sql, { category: '피자', minimum: 1000, tip: 2000, menus: { slice: 4000 } });
-});
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  chicken = await insertStore(app.db.sql, { category: '치킨', minimum: 1000, tip: 1001, menus: { wings: 3001 } });
+  pizza = await insertStore(app.db.sql, { category: '피자', minimum: 1000, tip: 2000, menus: { slice: 4000 } });
 });
 
 const open = (user: TestUser, store: TestStore, at: Point) =>
@@ -58,10 +50,10 @@ async function walk(user: TestUser, query: NearbyQuery) {
 describe('GET /orders (nearby)', () => {
   it('lists joinable orders of others within the radius, nearest first, with their stores once', async () => {
     const centre = uniqueSpot();
-    const searcher = await signUp(server.baseUrl, 'Searcher');
-    const alice = await signUp(server.baseUrl, 'Alice');
-    const bob = await signUp(server.baseUrl, 'Bob');
-    const carol = await signUp(server.baseUrl, 'Carol');
+    const searcher = await signUp(app.server.baseUrl, 'Searcher');
+    const alice = await signUp(app.server.baseUrl, 'Alice');
+    const bob = await signUp(app.server.baseUrl, 'Bob');
+    const carol = await signUp(app.server.baseUrl, 'Carol');
 
     const at50 = await open(alice, chicken, offset(centre, 50, 10));
     const at120 = await open(bob, pizza, offset(centre, 120, 90));
@@ -71,7 +63,7 @@ describe('GET /orders (nearby)', () => {
     // Never listed: the caller's own, one expired in effect, a matched one, a cancelled one.
     await open(searcher, chicken, offset(centre, 10, 0));
     const overdue = await open(bob, chicken, offset(centre, 30, 45));
-    await db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ${overdue.order.id}`;
+    await app.db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ${overdue.order.id}`;
     const matched = await open(carol, pizza, offset(centre, 70, 135));
     await joinOrder(bob, matched.order.id, matched.etag);
     const cancelled = await open(carol, chicken, offset(centre, 80, 180));
@@ -112,24 +104,24 @@ describe('GET /orders (nearby)', () => {
     expect(pizzas.items.map((o) => o.id)).toEqual([at120.order.id]);
     expect(pizzas.included.stores.map((s) => s.id)).toEqual([pizza.id]);
     expect((await nearby(searcher, { ...centre, category: '한식' })).items).toEqual([]);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('drops an order from the list as soon as it is matched', async () => {
     const centre = uniqueSpot();
-    const searcher = await signUp(server.baseUrl);
-    const creator = await signUp(server.baseUrl);
+    const searcher = await signUp(app.server.baseUrl);
+    const creator = await signUp(app.server.baseUrl);
     const { order, etag } = await open(creator, chicken, offset(centre, 20, 0));
     expect((await nearby(searcher, centre)).items.map((o) => o.id)).toEqual([order.id]);
     await joinOrder(searcher, order.id, etag);
     expect((await nearby(searcher, centre)).items).toEqual([]);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('pages with a cursor that neither skips nor repeats, even between orders at the same distance', async () => {
     const centre = uniqueSpot();
-    const searcher = await signUp(server.baseUrl);
-    const creators = await Promise.all(Array.from({ length: 3 }, (_, i) => signUp(server.baseUrl, `Pager ${i}`)));
+    const searcher = await signUp(app.server.baseUrl);
+    const creators = await Promise.all(Array.from({ length: 3 }, (_, i) => signUp(app.server.baseUrl, `Pager ${i}`)));
     const expected: Order[] = [];
     // Seven orders: three at exactly the same point (ties are broken by id), the others spread out.
     const tie = offset(centre, 90, 45);
@@ -154,11 +146,11 @@ describe('GET /orders (nearby)', () => {
         expect(pageOf.included.stores.map((s) => s.id).sort()).toEqual([...new Set(pageOf.items.map((o) => o.store_id))].sort());
       }
     }
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('rejects a cursor it did not issue', async () => {
-    const searcher = await signUp(server.baseUrl);
+    const searcher = await signUp(app.server.baseUrl);
     const { response, error } = await searcher.client.GET('/orders', { params: { query: { ...uniqueSpot(), cursor: 'bm9wZQ' } } });
     expect(response.status).toBe(400);
     expect(error).toMatchObject({ code: 'validation_failed' });

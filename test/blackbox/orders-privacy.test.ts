@@ -6,27 +6,19 @@
  * the nearby list, in a 412's `current` and in the answer to expire.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createCoOrderClient, type CoOrderClient } from '../../openapi/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import {
   deliveryAt, distanceM, insertStore, joinOrder, offset, openOrder, publicPartOf, uniqueSpot, type Order, type Point, type TestStore,
 } from '../support/orders.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
 
-let db: TestDatabase;
-let server: RunningServer;
+const app = useServer();
 let store: TestStore;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url);
-  store = await insertStore(db.sql, { minimum: 1000, tip: 3001, menus: { wings: 12_001, fries: 4003 } });
-});
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  store = await insertStore(app.db.sql, { minimum: 1000, tip: 3001, menus: { wings: 12_001, fries: 4003 } });
 });
 
 const PUBLIC_KEYS = [
@@ -41,7 +33,7 @@ interface Watched extends TestUser {
 }
 
 async function watched(name: string, home?: Point): Promise<Watched> {
-  const user = await signUp(server.baseUrl, name);
+  const user = await signUp(app.server.baseUrl, name);
   if (home) {
     const put = await user.client.PUT('/users/me/address', {
       params: { header: { 'If-Match': '*' } },
@@ -50,7 +42,7 @@ async function watched(name: string, home?: Point): Promise<Watched> {
     expect(put.response.status).toBe(200);
   }
   let last = '';
-  const client: CoOrderClient = createCoOrderClient(server.baseUrl, user.token);
+  const client: CoOrderClient = createCoOrderClient(app.server.baseUrl, user.token);
   client.use({
     async onResponse({ response }) {
       last = await response.clone().text();
@@ -188,7 +180,7 @@ describe('what others see of an order', () => {
     const asStranger = await get(stranger, created.id);
     expectPublicView(asStranger.data, stranger.raw(), matched);
     expect(asStranger.data).toMatchObject({ status: 'matched', distance_m: null });
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('tells a distance of 0 between points a hair apart near 0° (no float underflow: a 200 and a 412, not a 500)', async () => {
@@ -212,7 +204,7 @@ describe('what others see of an order', () => {
     });
     expect(late.response.status).toBe(412);
     expect((late.error as { current?: unknown }).current).toMatchObject({ view: 'public', status: 'cancelled', distance_m: 0 });
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('expire answers a neighbour with the public view and the creator with all of it', async () => {
@@ -223,7 +215,7 @@ describe('what others see of an order', () => {
     const first = await openSeparate(creator, spot);
     const second = await openSeparate(creator, offset(spot, 20, 0));
     // Time passing is not something the API can do: the orders are made overdue in the database.
-    await db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id IN ${db.sql([first.order.id, second.order.id])}`;
+    await app.db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id IN ${app.db.sql([first.order.id, second.order.id])}`;
 
     const byNeighbour = await neighbour.client.POST('/orders/{orderId}/expire', {
       params: { path: { orderId: first.order.id }, header: { 'If-Match': first.etag } },
@@ -242,6 +234,6 @@ describe('what others see of an order', () => {
     expect(byCreator.response.status).toBe(200);
     expect(byCreator.data).toMatchObject({ view: 'participant', status: 'expired', creator_id: creator.user.id, delivery: second.order.delivery });
     expect(byCreator.data).toEqual((await get(creator, second.order.id)).data);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 });

@@ -8,13 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import * as completeDelivered from '../../src/jobs/complete-delivered.js';
 import * as expireOverdue from '../../src/jobs/expire-overdue.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { balanceOf, deliveryAt, insertStore, joinOrder, openOrder, orderLedger, uniqueSpot, type TestStore } from '../support/orders.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { startServer } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, signUp, type TestUser } from '../support/world.js';
 
-let db: TestDatabase;
-let server: RunningServer;
+const app = useServer();
 // Two connection pools: two sweeping instances, as far as PostgreSQL can tell.
 let instanceA: DatabaseHandle;
 let instanceB: DatabaseHandle;
@@ -23,18 +22,14 @@ let store: TestStore;
 const CREATOR_SHARE = 4501;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url);
-  const options = { url: db.url, poolMax: 4, lockWaitMs: 2000, statementTimeoutMs: 10_000, connectTimeoutS: 5 };
+  const options = { url: app.db.url, poolMax: 4, lockWaitMs: 2000, statementTimeoutMs: 10_000, connectTimeoutS: 5 };
   instanceA = openDatabase(options);
   instanceB = openDatabase(options);
-  store = await insertStore(db.sql, { minimum: 5000, tip: 1999, deliveryMinutes: 40, menus: { meal: 7001 } });
+  store = await insertStore(app.db.sql, { minimum: 5000, tip: 1999, deliveryMinutes: 40, menus: { meal: 7001 } });
 });
 afterAll(async () => {
   await instanceA?.close();
   await instanceB?.close();
-  await server?.stop();
-  await db?.drop();
 });
 
 const open = (creator: TestUser) =>
@@ -46,13 +41,13 @@ const open = (creator: TestUser) =>
   });
 
 const makeOverdue = (orderIds: string[]) =>
-  db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ANY(${orderIds}::uuid[])`;
+  app.db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ANY(${orderIds}::uuid[])`;
 
 const overduePending = async () =>
-  (await db.sql`SELECT count(*)::int AS n FROM orders WHERE status = 'pending' AND expires_at <= now()`)[0].n as number;
+  (await app.db.sql`SELECT count(*)::int AS n FROM orders WHERE status = 'pending' AND expires_at <= now()`)[0].n as number;
 
 async function refundsPerOrder(orderIds: string[]) {
-  const rows = await db.sql<{ order_id: string; refunds: number }[]>`
+  const rows = await app.db.sql<{ order_id: string; refunds: number }[]>`
     SELECT o.id AS order_id, count(l.id)::int AS refunds
     FROM orders o LEFT JOIN credit_ledger l ON l.order_id = o.id AND l.kind = 'order_refund'
     WHERE o.id = ANY(${orderIds}::uuid[]) GROUP BY o.id`;
@@ -61,10 +56,10 @@ async function refundsPerOrder(orderIds: string[]) {
 
 describe('expiry', () => {
   it('lets anyone expire an overdue order over HTTP, refunding the creator in full', async () => {
-    const creator = await signUp(server.baseUrl, 'Waiting');
-    const passerby = await signUp(server.baseUrl, 'Passer-by');
+    const creator = await signUp(app.server.baseUrl, 'Waiting');
+    const passerby = await signUp(app.server.baseUrl, 'Passer-by');
     const { order, etag } = await open(creator);
-    expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000 - CREATOR_SHARE);
+    expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000 - CREATOR_SHARE);
     await makeOverdue([order.id]);
 
     const { data, response } = await passerby.client.POST('/orders/{orderId}/expire', {
@@ -77,16 +72,16 @@ describe('expiry', () => {
     expect(data!.expired_at).not.toBeNull();
     const asCreator = await creator.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } });
     expect(asCreator.data).toMatchObject({ view: 'participant', id: order.id, status: 'expired', version: 2, joiner_id: null, expired_at: data!.expired_at });
-    expect(await orderLedger(db.sql, order.id)).toEqual([
+    expect(await orderLedger(app.db.sql, order.id)).toEqual([
       { user_id: creator.user.id, kind: 'order_charge', amount: -CREATOR_SHARE },
       { user_id: creator.user.id, kind: 'order_refund', amount: CREATOR_SHARE },
     ]);
-    expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000);
-    await expectLedgerBalanced(db.sql);
+    expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('runOnce() expires and refunds overdue orders, leaves the others, and notifies the creator', async () => {
-    const creator = await signUp(server.baseUrl, 'Sweepable');
+    const creator = await signUp(app.server.baseUrl, 'Sweepable');
     const due = await open(creator);
     const notDue = await open(creator);
     await makeOverdue([due.order.id]);
@@ -99,7 +94,7 @@ describe('expiry', () => {
     const pending = await creator.client.GET('/orders/{orderId}', { params: { path: { orderId: notDue.order.id } } });
     expect(pending.data).toEqual(notDue.order);
     expect(await refundsPerOrder([due.order.id, notDue.order.id])).toEqual({ [due.order.id]: 1, [notDue.order.id]: 0 });
-    expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000 - CREATOR_SHARE);
+    expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000 - CREATOR_SHARE);
 
     const notes = await creator.client.GET('/users/me/notifications', { params: { query: {} } });
     expect(notes.data!.items.map((n) => [n.kind, n.order_id])).toEqual([['order_expired', due.order.id]]);
@@ -107,11 +102,11 @@ describe('expiry', () => {
     // Nothing left to do: a second run changes nothing.
     expect(await expireOverdue.runOnce(instanceA.db, 500)).toEqual({ expired: 0 });
     expect(await refundsPerOrder([due.order.id])).toEqual({ [due.order.id]: 1 });
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('never refunds twice with two sweepers and the HTTP action racing on the same orders', async () => {
-    const creators = await Promise.all(Array.from({ length: 3 }, (_, i) => signUp(server.baseUrl, `Creator ${i}`)));
+    const creators = await Promise.all(Array.from({ length: 3 }, (_, i) => signUp(app.server.baseUrl, `Creator ${i}`)));
     for (let round = 0; round < 3; round++) {
       const orders = [];
       for (let i = 0; i < 24; i++) orders.push(await open(creators[i % 3]));
@@ -133,25 +128,25 @@ describe('expiry', () => {
 
       const refunds = await refundsPerOrder(ids);
       expect(Object.values(refunds)).toEqual(ids.map(() => 1));
-      const [{ n: pendingLeft }] = await db.sql`SELECT count(*)::int AS n FROM orders WHERE id = ANY(${ids}::uuid[]) AND status <> 'expired'`;
+      const [{ n: pendingLeft }] = await app.db.sql`SELECT count(*)::int AS n FROM orders WHERE id = ANY(${ids}::uuid[]) AND status <> 'expired'`;
       expect(pendingLeft).toBe(0);
-      const [{ n: notes }] = await db.sql`
+      const [{ n: notes }] = await app.db.sql`
         SELECT count(*)::int AS n FROM notifications WHERE order_id = ANY(${ids}::uuid[]) AND kind = 'order_expired'`;
       expect(notes).toBe(ids.length);
     }
-    for (const creator of creators) expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000);
-    await expectLedgerBalanced(db.sql);
+    for (const creator of creators) expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it("does not wait on another transaction's foreign-key check of a creator (a join notifying them)", async () => {
-    const creators = await Promise.all(['Notified', 'Other'].map((name) => signUp(server.baseUrl, name)));
+    const creators = await Promise.all(['Notified', 'Other'].map((name) => signUp(app.server.baseUrl, name)));
     const due = await Promise.all(creators.map((creator) => open(creator)));
     const stillOpen = await open(creators[0]);
     await makeOverdue(due.map((d) => d.order.id));
     const overdue = await overduePending();
     // Another transaction holds a notification for the first creator, uncommitted: its foreign-key
     // check holds a KEY SHARE lock on their users row until it ends.
-    const held = await db.sql.reserve();
+    const held = await app.db.sql.reserve();
     try {
       await held`BEGIN`;
       await held`INSERT INTO notifications (user_id, order_id, kind, message)
@@ -163,12 +158,12 @@ describe('expiry', () => {
       held.release();
     }
     expect(await refundsPerOrder(due.map((d) => d.order.id))).toEqual(Object.fromEntries(due.map((d) => [d.order.id, 1])));
-    for (const creator of creators) expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000 - (creator === creators[0] ? CREATOR_SHARE : 0));
-    await expectLedgerBalanced(db.sql);
+    for (const creator of creators) expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000 - (creator === creators[0] ? CREATOR_SHARE : 0));
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('expires overdue orders exactly once with two instances running the scheduled sweeper', async () => {
-    const sweeping = await Promise.all([1, 2].map(() => startServer(db.url, { JOBS_ENABLED: 'true', SWEEP_INTERVAL_SECONDS: '1' })));
+    const sweeping = await Promise.all([1, 2].map(() => startServer(app.db.url, { JOBS_ENABLED: 'true', SWEEP_INTERVAL_SECONDS: '1' })));
     try {
       const creator = await signUp(sweeping[0].baseUrl, 'Scheduled');
       const orders = [];
@@ -180,12 +175,12 @@ describe('expiry', () => {
       let left = ids.length;
       while (left > 0 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 200));
-        [{ n: left }] = await db.sql`SELECT count(*)::int AS n FROM orders WHERE id = ANY(${ids}::uuid[]) AND status = 'pending'`;
+        [{ n: left }] = await app.db.sql`SELECT count(*)::int AS n FROM orders WHERE id = ANY(${ids}::uuid[]) AND status = 'pending'`;
       }
       expect(left).toBe(0);
       expect(Object.values(await refundsPerOrder(ids))).toEqual(ids.map(() => 1));
-      expect(await balanceOf(db.sql, creator.user.id)).toBe(50_000);
-      await expectLedgerBalanced(db.sql);
+      expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000);
+      await expectLedgerBalanced(app.db.sql);
     } finally {
       await Promise.all(sweeping.map((s) => s.stop()));
     }
@@ -194,18 +189,18 @@ describe('expiry', () => {
 
 describe('delivery', () => {
   it("runOnce() completes matched orders once their store's delivery time has passed, and only those", async () => {
-    const creator = await signUp(server.baseUrl, 'Hungry');
-    const joiner = await signUp(server.baseUrl, 'Hungry Too');
+    const creator = await signUp(app.server.baseUrl, 'Hungry');
+    const joiner = await signUp(app.server.baseUrl, 'Hungry Too');
     const delivered = await open(creator);
     const onTheWay = await open(creator);
     const stillPending = await open(creator);
     await joinOrder(joiner, delivered.order.id, delivered.etag);
     const matched = await joinOrder(joiner, onTheWay.order.id, onTheWay.etag);
     // 40 delivery minutes: one matched 41 minutes ago is due, one matched 39 minutes ago is not.
-    await db.sql`UPDATE orders SET matched_at = now() - interval '41 minutes' WHERE id = ${delivered.order.id}`;
-    await db.sql`UPDATE orders SET matched_at = now() - interval '39 minutes' WHERE id = ${onTheWay.order.id}`;
-    await db.sql`UPDATE orders SET expires_at = now() + interval '1 hour' WHERE id = ${stillPending.order.id}`;
-    const [{ due }] = await db.sql`
+    await app.db.sql`UPDATE orders SET matched_at = now() - interval '41 minutes' WHERE id = ${delivered.order.id}`;
+    await app.db.sql`UPDATE orders SET matched_at = now() - interval '39 minutes' WHERE id = ${onTheWay.order.id}`;
+    await app.db.sql`UPDATE orders SET expires_at = now() + interval '1 hour' WHERE id = ${stillPending.order.id}`;
+    const [{ due }] = await app.db.sql`
       SELECT count(*)::int AS due FROM orders o JOIN stores s ON s.id = o.store_id
       WHERE o.status = 'matched' AND o.matched_at + make_interval(mins => s.delivery_minutes) <= now()`;
     expect(due).toBeGreaterThanOrEqual(1);
@@ -220,7 +215,7 @@ describe('delivery', () => {
     expect(await got(onTheWay.order.id)).toMatchObject({ status: 'matched', version: matched.order.version });
     expect(await got(stillPending.order.id)).toMatchObject({ status: 'pending', version: 1 });
 
-    const [{ n: notes }] = await db.sql`
+    const [{ n: notes }] = await app.db.sql`
       SELECT count(*)::int AS n FROM notifications WHERE order_id = ${delivered.order.id} AND kind = 'order_completed'`;
     expect(notes).toBe(2);
     for (const user of [creator, joiner]) {
@@ -228,8 +223,8 @@ describe('delivery', () => {
       expect(list.data!.items[0]).toMatchObject({ kind: 'order_completed', order_id: delivered.order.id });
     }
     // Completion moves no money.
-    expect((await orderLedger(db.sql, delivered.order.id)).map((r) => r.kind)).toEqual(['order_charge', 'order_charge']);
+    expect((await orderLedger(app.db.sql, delivered.order.id)).map((r) => r.kind)).toEqual(['order_charge', 'order_charge']);
     expect(await completeDelivered.runOnce(instanceA.db, 500)).toEqual({ completed: 0 });
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 });

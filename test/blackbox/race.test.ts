@@ -1,7 +1,9 @@
 /**
- * The race and fault harness (test/race/), small: every scenario of issue 6, 200 rounds each,
- * against two real instances of the service on a database of its own, audited after each
- * scenario. `npm run race -- --rounds 10000` runs the same code big.
+ * Under races and faults every invariant of test/race/audit.ts holds (balances match ledgers,
+ * money is conserved, one charge per user per order, one effect per key): the harness of
+ * test/race/, small (every scenario, 200 rounds each), against two real instances of the service
+ * on a database of its own, audited after each scenario. `npm run race -- --rounds 10000` runs the
+ * same code big.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runHarness, summaryTable, type HarnessReport } from '../race/harness.js';

@@ -6,10 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { describe, expect, it } from 'vitest';
 import { answerOf, expectProblem, snapshot } from '../support/problems.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 
 interface Operation {
   operationId: string;
@@ -26,16 +25,7 @@ const bearer = (operation: Operation) => (operation.security ?? []).some((requir
 const SECURED = OPERATIONS.filter(({ operation }) => bearer(operation));
 const PUBLIC = OPERATIONS.filter(({ operation }) => !bearer(operation));
 
-let db: TestDatabase;
-let server: RunningServer;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url);
-});
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
+const app = useServer();
 
 /** The path with each {param} filled with a fresh UUID (or 1 for a numeric id). */
 const concrete = (path: string) => path.replace(/\{(\w+)\}/g, (_, name: string) => (name === 'notificationId' ? '1' : randomUUID()));
@@ -48,22 +38,22 @@ describe('security as the contract declares it', () => {
   });
 
   it.each(SECURED.map((o) => [`${o.method} ${o.path}`, o] as const))('%s without a token, or with a bad one, is 401 and changes nothing', async (_name, { path, method, operation }) => {
-    const before = await snapshot(db.sql);
+    const before = await snapshot(app.db.sql);
     for (const authorization of [undefined, 'Bearer not-a-token', `Basic ${Buffer.from('a:b').toString('base64')}`]) {
       const headers: Record<string, string> = { 'If-Match': '*', 'Idempotency-Key': randomUUID() };
       if (authorization) headers.Authorization = authorization;
       // A body that would be refused if it were read: the token is checked first.
       if (operation.requestBody) Object.assign(headers, { 'Content-Type': 'text/plain' });
       const url = concrete(path);
-      const answer = await answerOf(await fetch(server.baseUrl + url, { method, headers, body: operation.requestBody ? 'not json' : undefined }));
+      const answer = await answerOf(await fetch(app.server.baseUrl + url, { method, headers, body: operation.requestBody ? 'not json' : undefined }));
       expectProblem(answer, 401, 'unauthorized', url);
     }
-    expect(await snapshot(db.sql)).toEqual(before);
+    expect(await snapshot(app.db.sql)).toEqual(before);
   });
 
   it.each(PUBLIC.map((o) => [`${o.method} ${o.path}`, o] as const))('%s answers without a token, never 401 for want of one', async (_name, { path, method, operation }) => {
     const body = operation.requestBody ? JSON.stringify({ email: `${randomUUID()}@example.com`, name: 'Public' }) : undefined;
-    const response = await fetch(server.baseUrl + concrete(path), { method, headers: body ? { 'Content-Type': 'application/json' } : {}, body });
+    const response = await fetch(app.server.baseUrl + concrete(path), { method, headers: body ? { 'Content-Type': 'application/json' } : {}, body });
     // GET /metrics is public to HTTP but asks for the operator's METRICS_TOKEN, not a user's token.
     if (operation.operationId === 'getMetrics') expect(response.status).toBe(401);
     else expect(response.status).toBeLessThan(300);

@@ -8,30 +8,24 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCoOrderClient } from '../../openapi/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { eventually } from '../support/idempotency.js';
+import { createTestDatabase } from '../support/database.js';
+import { eventually } from '../support/eventually.js';
 import { deliveryAt, insertStore, openOrder, type TestStore } from '../support/orders.js';
 import { answerOf, expectProblem, sdkAnswer, snapshot, type Answer } from '../support/problems.js';
-import { TEST_METRICS_TOKEN, startServer, type RunningServer } from '../support/server.js';
+import { TEST_METRICS_TOKEN, startServer } from '../support/server.js';
 import { databaseUrl } from '../support/urls.js';
+import { useServer } from '../support/use-server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
 
-let db: TestDatabase;
-let server: RunningServer;
+const app = useServer();
 let alice: TestUser;
 let store: TestStore;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url);
-  alice = await signUp(server.baseUrl, 'Alice');
-  store = await insertStore(db.sql, { minimum: 1000, tip: 2000, menus: { set: 10_000 } });
-});
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  alice = await signUp(app.server.baseUrl, 'Alice');
+  store = await insertStore(app.db.sql, { minimum: 1000, tip: 2000, menus: { set: 10_000 } });
 });
 
 const ADDRESS = { address: '전북 전주시 덕진구 백제대로 567', ...JEONJU };
@@ -46,17 +40,17 @@ const orderBody = (delivery = deliveryAt(JEONJU)) => ({
 async function raw(method: string, path: string, init: { headers?: Record<string, string>; body?: string; token?: string | null } = {}) {
   const token = init.token === undefined ? alice.token : init.token;
   const headers = { ...(token === null ? {} : { Authorization: `Bearer ${token}` }), ...init.headers };
-  return answerOf(await fetch(server.baseUrl + path, { method, headers, body: init.body }));
+  return answerOf(await fetch(app.server.baseUrl + path, { method, headers, body: init.body }));
 }
 const json = { 'Content-Type': 'application/json' };
 
 /** Sends a refused request and checks that it is the problem expected and that nothing changed. */
 async function expectRefused(send: () => Promise<Answer>, status: number, code: string, errorPath?: string) {
-  const before = await snapshot(db.sql);
+  const before = await snapshot(app.db.sql);
   const answer = await send();
   const problem = expectProblem(answer, status, code);
   if (errorPath) expect((problem.errors as { path: string }[]).map((e) => e.path)).toContain(errorPath);
-  expect(await snapshot(db.sql)).toEqual(before);
+  expect(await snapshot(app.db.sql)).toEqual(before);
   return problem;
 }
 
@@ -100,14 +94,14 @@ describe('no known secret', () => {
     const other = await createTestDatabase();
     const elsewhere = await startServer(other.url);
     try {
-      const [{ bytes }] = await db.sql<{ bytes: number }[]>`SELECT octet_length(secret) AS bytes FROM service_secrets`;
+      const [{ bytes }] = await app.db.sql<{ bytes: number }[]>`SELECT octet_length(secret) AS bytes FROM service_secrets`;
       expect(bytes).toBe(32);
-      const [mine] = await db.sql<{ secret: Buffer }[]>`SELECT secret FROM service_secrets`;
+      const [mine] = await app.db.sql<{ secret: Buffer }[]>`SELECT secret FROM service_secrets`;
       const [theirs] = await other.sql<{ secret: Buffer }[]>`SELECT secret FROM service_secrets`;
       expect(mine.secret.equals(theirs.secret)).toBe(false);
 
       expectProblem(sdkAnswer(await createCoOrderClient(elsewhere.baseUrl, alice.token).GET('/users/me')), 401, 'unauthorized');
-      const again = await startServer(db.url);
+      const again = await startServer(app.db.url);
       try {
         expect((await createCoOrderClient(again.baseUrl, alice.token).GET('/users/me')).response.status).toBe(200);
       } finally {
@@ -168,7 +162,7 @@ describe('no client-made 5xx', () => {
   });
 
   it('points a denormal away from 0° are answered (PostgreSQL raises float underflow where the distance is 0)', async () => {
-    const bob = await signUp(server.baseUrl, 'Bob');
+    const bob = await signUp(app.server.baseUrl, 'Bob');
     const near = { lat: 1e-200, lon: 5e-324 };
     const saved = await bob.client.PUT('/users/me/address', { params: { header: { 'If-Match': '*' } }, body: { address: 'Null Island', lat: 5e-324, lon: 1e-300 } });
     expect(saved.response.status).toBe(200);
@@ -207,7 +201,7 @@ describe('no client-made 5xx', () => {
       });
       expect(answer.response.status, JSON.stringify(answer.body)).toBe(201);
       expect((await alice.client.GET('/users/me')).data!.credit).toBe(before + 1000);
-      await expectLedgerBalanced(db.sql);
+      await expectLedgerBalanced(app.db.sql);
     },
   );
 });
@@ -219,21 +213,21 @@ describe("Node's own refusals are problem+json", () => {
     ['headers over 16 KB', `GET /health HTTP/1.1\r\nHost: x\r\nX-Filler: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
     ['not HTTP at all', 'HELLO THERE\r\n\r\n', 400, 'malformed_request'],
   ])('%s → %i %s, and the server goes on serving', async (_name, request, status, code) => {
-    const answer = parseHttp(await rawHttp(server.baseUrl, request));
+    const answer = parseHttp(await rawHttp(app.server.baseUrl, request));
     expect(answer.status).toBe(status);
     expect(answer.headers.get('content-type')).toBe('application/problem+json');
     expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
     expect(answer.body).toMatchObject({ status, code, title: expect.any(String), detail: expect.any(String), request_id: answer.headers.get('x-request-id') });
-    expect((await fetch(`${server.baseUrl}/health`)).status).toBe(200);
+    expect((await fetch(`${app.server.baseUrl}/health`)).status).toBe(200);
   });
 });
 
 describe('a busy pool is not an outage', () => {
   it('with every connection busy a request gets 503 overloaded with Retry-After, and the held request still completes', async () => {
-    const busy = await startServer(db.url, { DB_POOL_MAX: '1', DB_CONNECT_TIMEOUT_S: '1', LOCK_WAIT_MS: '8000' });
+    const busy = await startServer(app.db.url, { DB_POOL_MAX: '1', DB_CONNECT_TIMEOUT_S: '1', LOCK_WAIT_MS: '8000' });
     const bob = await signUp(busy.baseUrl, 'Bob');
     expect((await bob.client.GET('/users/me')).response.status).toBe(200);
-    const lock = postgres(db.url, { max: 1, onnotice: () => {} });
+    const lock = postgres(app.db.url, { max: 1, onnotice: () => {} });
     try {
       let release!: () => void;
       let taken!: () => void;
@@ -249,7 +243,7 @@ describe('a busy pool is not an outage', () => {
       const topUp = bob.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': newKey() } }, body: { amount: 5000 } });
       await eventually(
         async () =>
-          (await db.sql`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'co-order' AND wait_event_type = 'Lock'`).length > 0,
+          (await app.db.sql`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'co-order' AND wait_event_type = 'Lock'`).length > 0,
         () => 'the top-up never waited for the row',
       );
       const refused = sdkAnswer(await bob.client.GET('/users/me'));
@@ -259,7 +253,7 @@ describe('a busy pool is not an outage', () => {
       await locked;
       expect((await topUp).response.status).toBe(201);
       expect((await bob.client.GET('/users/me')).data!.credit).toBe(55_000);
-      await expectLedgerBalanced(db.sql);
+      await expectLedgerBalanced(app.db.sql);
     } finally {
       await lock.end();
       expect(await busy.stop()).toBe(0);
@@ -284,7 +278,7 @@ describe('headers', () => {
   });
 
   it('/docs carries a Content-Security-Policy that allows no inline script but its own', async () => {
-    const response = await fetch(`${server.baseUrl}/docs`);
+    const response = await fetch(`${app.server.baseUrl}/docs`);
     const policy = response.headers.get('content-security-policy') ?? '';
     expect(policy).toMatch(/default-src 'none'/);
     expect(policy).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
@@ -299,8 +293,8 @@ describe('headers', () => {
         method: 'OPTIONS',
         headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, if-match, idempotency-key' },
       });
-    expect((await preflight(server.baseUrl, 'https://app.example.com')).headers.get('access-control-allow-origin')).toBeNull();
-    const open = await startServer(db.url, { CORS_ORIGINS: 'https://app.example.com' });
+    expect((await preflight(app.server.baseUrl, 'https://app.example.com')).headers.get('access-control-allow-origin')).toBeNull();
+    const open = await startServer(app.db.url, { CORS_ORIGINS: 'https://app.example.com' });
     try {
       const allowed = await preflight(open.baseUrl, 'https://app.example.com');
       expect(allowed.status).toBe(204);
@@ -321,13 +315,13 @@ describe('headers', () => {
 describe('metrics are not public', () => {
   it('GET /metrics needs METRICS_TOKEN as the bearer token, and without one configured answers nobody', async () => {
     const metrics = (baseUrl: string, token?: string) => createCoOrderClient(baseUrl, token).GET('/metrics', { parseAs: 'text' });
-    expectProblem(sdkAnswer(await metrics(server.baseUrl)), 401, 'unauthorized', '/metrics');
-    expectProblem(sdkAnswer(await metrics(server.baseUrl, 'not-the-token')), 401, 'unauthorized', '/metrics');
-    expectProblem(sdkAnswer(await metrics(server.baseUrl, alice.token)), 401, 'unauthorized', '/metrics');
-    const allowed = await metrics(server.baseUrl, TEST_METRICS_TOKEN);
+    expectProblem(sdkAnswer(await metrics(app.server.baseUrl)), 401, 'unauthorized', '/metrics');
+    expectProblem(sdkAnswer(await metrics(app.server.baseUrl, 'not-the-token')), 401, 'unauthorized', '/metrics');
+    expectProblem(sdkAnswer(await metrics(app.server.baseUrl, alice.token)), 401, 'unauthorized', '/metrics');
+    const allowed = await metrics(app.server.baseUrl, TEST_METRICS_TOKEN);
     expect(allowed.response.status).toBe(200);
     expect(allowed.data).toMatch(/^# TYPE http_requests_total counter$/m);
-    const unset = await startServer(db.url, { METRICS_TOKEN: undefined });
+    const unset = await startServer(app.db.url, { METRICS_TOKEN: undefined });
     try {
       expectProblem(sdkAnswer(await metrics(unset.baseUrl, TEST_METRICS_TOKEN)), 401, 'unauthorized', '/metrics');
     } finally {
@@ -338,7 +332,7 @@ describe('metrics are not public', () => {
 
 describe('safe defaults', () => {
   it('without HOST it listens on 127.0.0.1 only', async () => {
-    const local = await startServer(db.url, { HOST: undefined });
+    const local = await startServer(app.db.url, { HOST: undefined });
     try {
       const listening = local.logs.map((line) => JSON.parse(line) as { msg?: string }).find((e) => e.msg?.startsWith('listening'));
       expect(listening?.msg).toMatch(/^listening on http:\/\/127\.0\.0\.1:\d+/);
@@ -350,7 +344,7 @@ describe('safe defaults', () => {
   });
 
   it('production refuses to start with the development login switched on', async () => {
-    await expect(startServer(db.url, { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-characters', AUTH_DEV_LOGIN: 'true' })).rejects.toThrow(
+    await expect(startServer(app.db.url, { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-characters', AUTH_DEV_LOGIN: 'true' })).rejects.toThrow(
       /exited with 1[\s\S]*AUTH_DEV_LOGIN: the passwordless development login cannot be on in production/,
     );
   });
@@ -401,9 +395,9 @@ describe('strict parsing', () => {
     }
     const cancelled = await alice.client.POST('/orders/{orderId}/cancel', { params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } } });
     expect(cancelled.response.status).toBe(200);
-    const refunds = await db.sql`SELECT 1 FROM credit_ledger WHERE order_id = ${order.id} AND kind = 'order_refund'`;
+    const refunds = await app.db.sql`SELECT 1 FROM credit_ledger WHERE order_id = ${order.id} AND kind = 'order_refund'`;
     expect(refunds).toHaveLength(1);
-    await expectLedgerBalanced(db.sql);
+    await expectLedgerBalanced(app.db.sql);
   });
 
   it('an If-Match or If-None-Match over 512 characters is a 400', async () => {
@@ -415,7 +409,7 @@ describe('strict parsing', () => {
   });
 
   it.each(['bearer', 'BEARER', 'Bearer'])('the scheme %s is accepted (it is case-insensitive)', async (scheme) => {
-    const answer = await answerOf(await fetch(`${server.baseUrl}/users/me`, { headers: { Authorization: `${scheme} ${alice.token}` } }));
+    const answer = await answerOf(await fetch(`${app.server.baseUrl}/users/me`, { headers: { Authorization: `${scheme} ${alice.token}` } }));
     expect(answer.response.status).toBe(200);
   });
 
@@ -448,7 +442,7 @@ describe('strict parsing', () => {
       body: { ...ADDRESS, address: '  전북 전주시\u3000\u3000덕진구\u00A0 백제대로 567  ' },
     });
     expect(saved.data!.address).toBe('전북 전주시 덕진구 백제대로 567');
-    const login = await createCoOrderClient(server.baseUrl).POST('/auth/dev/token', { body: { email: `${randomUUID()}@example.com`, name: '  김   민지 ' } });
+    const login = await createCoOrderClient(app.server.baseUrl).POST('/auth/dev/token', { body: { email: `${randomUUID()}@example.com`, name: '  김   민지 ' } });
     expect(login.data!.user.name).toBe('김 민지');
   });
 });

@@ -1,27 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCoOrderClient, type Schemas } from '../../openapi/client.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { expectProblem, sdkAnswer } from '../support/problems.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, signUp, type TestUser } from '../support/world.js';
 
-let db: TestDatabase;
-let server: RunningServer;
+const app = useServer();
 let reader: TestUser;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url);
-  reader = await signUp(server.baseUrl, 'Reader');
-});
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  reader = await signUp(app.server.baseUrl, 'Reader');
 });
 // Every sign-up writes a grant to the ledger: the money invariant holds after each test.
 afterEach(async () => {
-  await expectLedgerBalanced(db.sql);
+  await expectLedgerBalanced(app.db.sql);
 });
 
 type Store = Schemas['Store'];
@@ -61,7 +53,7 @@ describe('GET /categories', () => {
     const names = result.data!.items.map((c) => c.name);
     expect(names.length).toBeGreaterThanOrEqual(4);
     expect(names).toEqual(expect.arrayContaining(['치킨', '피자', '한식', '중식']));
-    const rows = await db.sql`SELECT name FROM categories ORDER BY sort_order, name`;
+    const rows = await app.db.sql`SELECT name FROM categories ORDER BY sort_order, name`;
     expect(names).toEqual(rows.map((r) => r.name));
   });
 });
@@ -70,7 +62,7 @@ describe('GET /stores', () => {
   it('lists every demo store by name, with prices as integers', async () => {
     const stores = await allStores();
     expect(stores.length).toBeGreaterThanOrEqual(12);
-    const rows = await db.sql`SELECT id FROM stores ORDER BY name, id`;
+    const rows = await app.db.sql`SELECT id FROM stores ORDER BY name, id`;
     expect(stores.map((s) => s.id)).toEqual(rows.map((r) => r.id));
     for (const store of stores) {
       expect(Number.isInteger(store.min_order_price) && store.min_order_price > 0).toBe(true);
@@ -130,7 +122,7 @@ describe('GET /stores/{id} and its menus', () => {
       expect(menus.length).toBeGreaterThanOrEqual(4);
       expect(menus.every((m) => m.store_id === store.id && Number.isInteger(m.price) && m.price > 0)).toBe(true);
       expect(menus.map((m) => m.price)).toEqual([...menus.map((m) => m.price)].sort((a, b) => a - b));
-      const [{ count }] = await db.sql`SELECT count(*)::int AS count FROM menus WHERE store_id = ${store.id}`;
+      const [{ count }] = await app.db.sql`SELECT count(*)::int AS count FROM menus WHERE store_id = ${store.id}`;
       expect(menus).toHaveLength(count);
     }
   });
@@ -154,7 +146,7 @@ describe('GET /stores/{id} and its menus', () => {
   });
 
   it('needs a token', async () => {
-    const anonymous = createCoOrderClient(server.baseUrl);
+    const anonymous = createCoOrderClient(app.server.baseUrl);
     expectProblem(sdkAnswer(await anonymous.GET('/stores')), 401, 'unauthorized', '/stores');
     expectProblem(sdkAnswer(await anonymous.GET('/categories')), 401, 'unauthorized', '/categories');
   });
@@ -164,17 +156,17 @@ describe('cart', () => {
   const put = (user: TestUser, menuId: string, quantity: number) =>
     user.client.PUT('/cart/items/{menuId}', { params: { path: { menuId } }, body: { quantity } });
   const cartRows = (user: TestUser) =>
-    db.sql`SELECT menu_id, store_id, quantity FROM cart_items WHERE user_id = ${user.user.id} ORDER BY menu_id`;
+    app.db.sql`SELECT menu_id, store_id, quantity FROM cart_items WHERE user_id = ${user.user.id} ORDER BY menu_id`;
 
   it('starts empty', async () => {
-    const user = await signUp(server.baseUrl);
+    const user = await signUp(app.server.baseUrl);
     const cart = await user.client.GET('/cart');
     expect(cart.response.status).toBe(200);
     expect(cart.data).toEqual({ store_id: null, items: [], menu_total: 0 });
   });
 
   it('adds items, updates a quantity, totals, removes an item and clears', async () => {
-    const user = await signUp(server.baseUrl, 'Cart');
+    const user = await signUp(app.server.baseUrl, 'Cart');
     const [{ store, menus }] = await twoStores();
     const [a, b] = menus;
 
@@ -221,7 +213,7 @@ describe('cart', () => {
   });
 
   it('refuses a menu of another store with 409 cart_store_conflict and keeps the cart', async () => {
-    const user = await signUp(server.baseUrl, 'Conflict');
+    const user = await signUp(app.server.baseUrl, 'Conflict');
     const [first, second] = await twoStores();
     expect((await put(user, first.menus[0].id, 1)).response.status).toBe(200);
     const before = await cartRows(user);
@@ -239,7 +231,7 @@ describe('cart', () => {
   });
 
   it('keeps one store even when two stores’ menus are added at the same moment', async () => {
-    const user = await signUp(server.baseUrl, 'Race');
+    const user = await signUp(app.server.baseUrl, 'Race');
     const [first, second] = await twoStores();
     const results = await Promise.all([put(user, first.menus[0].id, 1), put(user, second.menus[0].id, 1)]);
     expect(results.map((r) => r.response.status).sort()).toEqual([200, 409]);
@@ -249,10 +241,10 @@ describe('cart', () => {
   });
 
   it("does not wait on another transaction's foreign-key check of the user (its ledger row, a notification)", async () => {
-    const user = await signUp(server.baseUrl, 'Busy');
+    const user = await signUp(app.server.baseUrl, 'Busy');
     const [first] = await twoStores();
     // What a foreign-key check holds until its transaction ends: KEY SHARE on the users row.
-    const held = await db.sql.reserve();
+    const held = await app.db.sql.reserve();
     try {
       await held`BEGIN`;
       await held`SELECT id FROM users WHERE id = ${user.user.id} FOR KEY SHARE`;
@@ -267,7 +259,7 @@ describe('cart', () => {
   });
 
   it('answers 404 for an unknown menu and 400 for a non-uuid menu id', async () => {
-    const user = await signUp(server.baseUrl);
+    const user = await signUp(app.server.baseUrl);
     const menuId = randomUUID();
     expectProblem(sdkAnswer(await put(user, menuId, 1)), 404, 'not_found', `/cart/items/${menuId}`);
     const bad = await put(user, 'menu-1', 1);
@@ -276,7 +268,7 @@ describe('cart', () => {
   });
 
   it('refuses quantities out of range', async () => {
-    const user = await signUp(server.baseUrl);
+    const user = await signUp(app.server.baseUrl);
     const [{ menus }] = await twoStores();
     expect((await put(user, menus[0].id, 99)).response.status).toBe(200);
     for (const quantity of [0, -1, 100, 1.5]) {
@@ -287,8 +279,8 @@ describe('cart', () => {
   });
 
   it('is private to each user', async () => {
-    const alice = await signUp(server.baseUrl, 'Alice');
-    const bob = await signUp(server.baseUrl, 'Bob');
+    const alice = await signUp(app.server.baseUrl, 'Alice');
+    const bob = await signUp(app.server.baseUrl, 'Bob');
     const [first, second] = await twoStores();
     await put(alice, first.menus[0].id, 2);
     // Bob's cart is his own: another store is fine for him, and clearing his leaves Alice's.

@@ -16,8 +16,7 @@ import { mkdir } from 'node:fs/promises';
 import portableChromium from '@sparticuz/chromium';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startServer, type RunningServer } from '../support/server.js';
+import { useServer } from '../support/use-server.js';
 import { signUp } from '../support/world.js';
 
 const CHROMIUM_ARGS = [
@@ -26,21 +25,16 @@ const CHROMIUM_ARGS = [
 ];
 const SCREENSHOT = 'test-results/swagger-ui.png';
 
-let db: TestDatabase;
-let server: RunningServer;
+const app = useServer({ HOST: '127.0.0.2' });
 let browser: Browser;
 let origin: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer(db.url, { HOST: '127.0.0.2' });
-  origin = server.baseUrl.replace('//127.0.0.1:', '//127.0.0.2:');
+  origin = app.server.baseUrl.replace('//127.0.0.1:', '//127.0.0.2:');
   browser = await chromium.launch({ executablePath: await portableChromium.executablePath(), headless: true, args: CHROMIUM_ARGS });
 });
 afterAll(async () => {
   await browser?.close();
-  await server?.stop();
-  await db?.drop();
 });
 
 describe('Swagger UI at /docs', () => {

@@ -6,7 +6,7 @@
  * the harness's own users: their balances, ledgers and orders; the key ↔ effect check needs the
  * database and is reported as skipped there.
  *
- * What must hold (issue 6):
+ * What must hold, whatever races and faults came before:
  * - every balance equals the sum of its ledger rows (and each row's balance_after the running
  *   sum), and none is negative;
  * - money is conserved: grants + top-ups = balances + what live orders hold, and what each order
@@ -54,8 +54,10 @@ interface Priced {
 }
 
 /**
- * Each side's share (DESIGN §1), computed independently of the service: the harness reserves
- * credit by it (World.newOrder) and the audit checks every charge against it.
+ * Each side's share, computed independently of the service: a split order halves the menu total
+ * and the tip, a separate one charges each side their own menu and half the tip, and either way
+ * the creator's halves are rounded up and the joiner's down. The harness reserves credit by it
+ * (World.newOrder) and the audit checks every charge against it.
  */
 export function sharesOf(o: Priced): { creator: number; joiner: number } {
   const creator =

@@ -160,5 +160,5 @@ export const is2xx = (s: Status): s is number => typeof s === 'number' && s >= 2
 /** 409 "busy": the request could not get its lock (or its key) in time and changed nothing; retry. */
 export const isBusy = (a: Answer<unknown>) => a.status === 409 && a.code === 'request_in_progress';
 
-/** The ETag of an order's version (DESIGN §3), as clients must see it. */
+/** The ETag of an order's version, as clients must see it: the strong tag "v<version>". */
 export const etagOf = (version: number) => `"v${version}"`;

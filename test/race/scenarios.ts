@@ -1,7 +1,9 @@
 /**
- * The seven scenarios of issue 6. Each runs `rounds` independent rounds, a few at a time, checks
- * what the clients got against what must hold for that race, and leaves the database-wide checks
- * to the audit that runs after it.
+ * The seven races and faults the harness puts the service through: join vs cancel, K joiners on
+ * one order, duplicate payments under one key, a retry storm, a join at the expiry boundary, an
+ * instance killed under load and database connections terminated. Each runs `rounds` independent
+ * rounds, a few at a time, checks what the clients got against what must hold for that race, and
+ * leaves the database-wide checks to the audit that runs after it.
  */
 import { randomUUID } from 'node:crypto';
 import { runOnce as expireOverdueOnce } from '../../src/jobs/expire-overdue.js';
@@ -68,8 +70,12 @@ function roundCheck(stats: ScenarioStats) {
   };
 }
 
-/** Opens a pending order through the API (retrying what is retryable) and reserves its payments. */
-async function openOrder(
+/**
+ * Reserves the creator's share in the harness's wallets, then opens a pending order through the
+ * API, retrying what is retryable on any instance. Unlike the tests' openOrder it runs outside
+ * vitest and fails nothing: what it did not expect it records as an anomaly of the round.
+ */
+async function openReservedOrder(
   ctx: ScenarioContext,
   stats: ScenarioStats,
   creator: Actor,
@@ -96,7 +102,7 @@ async function openOrder(
   return { order, etag: created.etag!, joinerItems: plan.joinerItems, joinerShare: plan.joinerShare };
 }
 
-/** The 412 a loser gets must carry the current ETag and the current order (DESIGN §3). */
+/** The 412 a loser gets must carry the current ETag and the current order, in the view the loser may see. */
 function checkStale(fail: (message: string) => void, what: string, answer: Answer<unknown>, current: Order, loser: Actor): void {
   const problem = answer.body as { current?: Order | PublicOrder } | undefined;
   if (answer.etag !== etagOf(current.version)) fail(`${what}: 412 with ETag ${answer.etag}, order is at v${current.version}`);
@@ -117,7 +123,7 @@ const joinVsCancel: Scenario = {
     await rounds(ctx, stats, async (n) => {
       const { fail, won } = roundCheck(stats);
       const [creator, joiner] = world.pick(2);
-      const opened = await openOrder(ctx, stats, creator);
+      const opened = await openReservedOrder(ctx, stats, creator);
       if (!opened) return;
       const { order, etag } = opened;
       await world.wallets.reserve(stats, joiner, opened.joinerShare);
@@ -159,7 +165,7 @@ const manyJoiners: Scenario = {
       const k = 2 + (n % 15);
       const [creator] = world.pick(1);
       const joiners = world.pick(k, [creator]);
-      const opened = await openOrder(ctx, stats, creator);
+      const opened = await openReservedOrder(ctx, stats, creator);
       if (!opened) return;
       const { order, etag } = opened;
       await Promise.all(joiners.map((j) => world.wallets.reserve(stats, j, opened.joinerShare)));
@@ -215,7 +221,7 @@ async function keyedRequest(ctx: ScenarioContext, stats: ScenarioStats, op: Keye
     return { actor: creator, expected: 201, send: (i, o) => api.createOrder(creator, i, k, plan.body, o) };
   }
   const [creator, joiner] = world.pick(2);
-  const opened = await openOrder(ctx, stats, creator);
+  const opened = await openReservedOrder(ctx, stats, creator);
   if (!opened) return undefined;
   const { order, etag } = opened;
   if (op === 'join') {
@@ -339,7 +345,7 @@ const expiryBoundary: Scenario = {
     await rounds(ctx, stats, async (n) => {
       const { fail, won } = roundCheck(stats);
       const [creator, joiner, bystander] = world.pick(3);
-      const opened = await openOrder(ctx, stats, creator);
+      const opened = await openReservedOrder(ctx, stats, creator);
       if (!opened) return;
       const { order, etag } = opened;
       await world.wallets.reserve(stats, joiner, opened.joinerShare);

@@ -352,7 +352,7 @@ export class World {
     return items.reduce((sum, i) => sum + this.store.menus.find((m) => m.id === i.menu_id)!.price * i.quantity, 0);
   }
 
-  /** A new order's body and what each side will pay (DESIGN §1), for reserving credit. */
+  /** A new order's body and what each side will pay (as sharesOf in ./audit.ts computes it), for reserving credit. */
   newOrder(splitType: 'split' | 'separate' = Math.random() < 0.5 ? 'split' : 'separate') {
     const { minimum, tip } = this.store;
     const items = this.items(splitType === 'split' ? minimum : 0);

@@ -1083,7 +1083,7 @@ export function describeResponse(res: WireResponse): string {
 // Checks
 // ---------------------------------------------------------------------------------------------
 
-/** What is wrong with an error answer as RFC 9457 problem+json (DESIGN §5); empty when nothing. */
+/** What is wrong with an error answer as the service's RFC 9457 problem+json; empty when nothing. */
 export function problemDefects(res: WireResponse): string[] {
   const defects: string[] = [];
   const type = headerOf(res, 'content-type') ?? '';

@@ -1,11 +1,12 @@
 /**
  * Helpers for the Idempotency-Key black-box tests (test/blackbox/idempotency-*.test.ts): the exact
- * text of responses, the demo order to place, replay checks, and audits of what the database holds.
+ * text of responses, the demo order to place (open it with openOrder(user, splitOrderInput(store))
+ * from ./orders.js), replay checks, and audits of what the database holds.
  */
 import { expect } from 'vitest';
 import type postgres from 'postgres';
 import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../openapi/client.js';
-import { joinOrder, openOrder as openOrderWith } from './orders.js';
+import { joinOrder, openOrder } from './orders.js';
 import { JEONJU, newKey, signUp, type TestUser } from './world.js';
 
 /** A user whose client keeps every response body's exact text (read it with bodyText). */
@@ -92,14 +93,9 @@ export function splitOrderInput(store: DemoStore): Schemas['CreateOrderInput'] {
   };
 }
 
-/** Opens a split order of one 허니콤보 (its own key) and returns it with its ETag. */
-export function openOrder(user: TestUser, store: DemoStore): Promise<{ order: Schemas['Order']; etag: string }> {
-  return openOrderWith(user, splitOrderInput(store));
-}
-
 /** Opens a split order and has `joiner` join it: the order is matched, version 2. */
 export async function matchedOrder(creator: TestUser, joiner: TestUser, store: DemoStore) {
-  const { order, etag } = await openOrder(creator, store);
+  const { order, etag } = await openOrder(creator, splitOrderInput(store));
   return joinOrder(joiner, order.id, etag);
 }
 
@@ -153,19 +149,3 @@ export async function orderRow(sql: postgres.Sql, orderId: string) {
   return row;
 }
 
-/**
- * Polls `probe` every `everyMs` until it returns something truthy, and returns that; after
- * `timeoutMs` fails with the message `failure()` gives (the state last seen).
- */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined | null | false>,
-  failure: () => string,
-  { everyMs = 25, timeoutMs = 30_000 } = {},
-): Promise<T> {
-  for (const deadline = Date.now() + timeoutMs; ; ) {
-    const result = await probe();
-    if (result) return result;
-    if (Date.now() > deadline) throw new Error(failure());
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}

@@ -1,7 +1,8 @@
 /**
  * Helpers for the order black-box tests (test/blackbox/orders-*.test.ts): stores with odd prices
  * written straight into the test database (setup, not a mock), unique delivery spots so tests of
- * one file never see each other's orders in a nearby search, and a few SDK shortcuts.
+ * one file never see each other's orders in a nearby search, and a few SDK shortcuts, among them
+ * the openOrder and joinOrder every black-box file that needs an order uses.
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
@@ -85,8 +86,12 @@ export async function insertStore(
   return { id, category, minimum: spec.minimum, tip: spec.tip, deliveryMinutes, menus };
 }
 
-/** POST /orders that must succeed: returns the order and its ETag, checking the 201 headers. */
-export async function openOrder(user: TestUser, body: Schemas['CreateOrderInput']): Promise<{ order: Order; etag: string }> {
+/**
+ * POST /orders under a key of its own, which must succeed: returns the order and its ETag,
+ * checking the 201 and its Location and ETag headers. Only `user.client` is used, so any client
+ * will do, one with middleware of its own too.
+ */
+export async function openOrder(user: Pick<TestUser, 'client'>, body: Schemas['CreateOrderInput']): Promise<{ order: Order; etag: string }> {
   const { data, error, response } = await user.client.POST('/orders', {
     params: { header: { 'Idempotency-Key': newKey() } },
     body,

@@ -25,7 +25,7 @@ export function sdkAnswer(result: { data?: unknown; error?: unknown; response: R
 }
 
 /**
- * The DESIGN §5 contract for every error: problem+json with type/title/status/detail/instance/code/
+ * What every error of the service must be: problem+json with type/title/status/detail/instance/code/
  * request_id (errors[] on validation failures), the request id echoed, nothing internal leaked.
  */
 export function expectProblem(answer: Answer, status: number, code: string, instance?: string): Record<string, unknown> {

@@ -23,8 +23,8 @@ export interface StatementTap {
   url: string;
   statements: CapturedStatement[];
   /**
-   * Round trips so far, over all connections: each time a client sends after the server last
-   * spoke (or first), it waits for one more answer. Pipelined messages share one round trip.
+   * Round trips so far, over all connections: each time a client sends after an answer reached
+   * it (or first), it waits for one more answer. Pipelined messages share one round trip.
    */
   roundTrips(): number;
   close(): Promise<void>;
@@ -104,7 +104,15 @@ function frontendParser(onStatement: (s: CapturedStatement) => void) {
   };
 }
 
-export async function startStatementTap(databaseUrl: string): Promise<StatementTap> {
+/**
+ * `answerHoldMs`: how long answers are held before they reach the client. The messages of one
+ * pipelined write may leave the driver in more than one piece: postgres.js writes a message of
+ * 1 KiB or more at once and the rest on the next turn of its event loop (later on a busy machine),
+ * and a fast server may answer the first piece before the rest is written. Held answers arrive
+ * after the rest, so only a client that waited for an answer counts a round trip.
+ */
+export async function startStatementTap(databaseUrl: string, options: { answerHoldMs?: number } = {}): Promise<StatementTap> {
+  const answerHoldMs = options.answerHoldMs ?? 0;
   const target = new URL(databaseUrl);
   const targetPort = Number(target.port || 5432);
   const targetHost = target.hostname;
@@ -116,19 +124,20 @@ export async function startStatementTap(databaseUrl: string): Promise<StatementT
     const upstream = connect(targetPort, targetHost);
     sockets.add(client).add(upstream);
     const parse = frontendParser((s) => statements.push(s));
-    let serverSpokeLast = true;
+    let answeredLast = true;
     client.on('data', (chunk) => {
-      if (serverSpokeLast) roundTrips++;
-      serverSpokeLast = false;
+      if (answeredLast) roundTrips++;
+      answeredLast = false;
       // Recorded before it is forwarded: by the time the response reaches the HTTP client, every
       // statement of the request is in `statements`.
       parse(chunk);
       upstream.write(chunk);
     });
-    upstream.on('data', (chunk) => {
-      serverSpokeLast = true;
+    const answer = (chunk: Buffer) => {
+      answeredLast = true;
       client.write(chunk);
-    });
+    };
+    upstream.on('data', (chunk: Buffer) => (answerHoldMs > 0 ? setTimeout(answer, answerHoldMs, chunk) : answer(chunk)));
     const end = () => {
       client.destroy();
       upstream.destroy();

@@ -2,21 +2,15 @@
  * The domain's closed lists are the database's: each CHECK of the migrated schema that lists the
  * values of a column allows exactly the values of its list in src/domain/kinds.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LEDGER_KINDS, NOTIFICATION_KINDS, ORDER_STATUSES, SPLIT_TYPES } from '../../src/domain/kinds.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { useDatabase } from '../support/use-server.js';
 
-let db: TestDatabase;
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-});
+const fresh = useDatabase();
 
 /** The values a CHECK of `table` allows for `column` (`column = ANY (ARRAY['a'::text, …])`). */
 async function allowed(table: string, column: string): Promise<string[]> {
-  const checks = await db.sql<{ definition: string }[]>`
+  const checks = await fresh.db.sql<{ definition: string }[]>`
     SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint
     WHERE conrelid = ${table}::regclass AND contype = 'c'`;
   const listing = checks
