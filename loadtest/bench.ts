@@ -32,8 +32,20 @@ import { runOnce as sweepOverdue } from '../src/jobs/expire-overdue.js';
 import { databaseUrl, freePort } from '../test/support/urls.js';
 import { auditLedger, type ActionAudit } from './lib/audit.js';
 import {
-  BENCH_STORES, CITY, MENUS_PER_STORE, batchUsers, createStoresAndUsers, insertOrders, md5Uuid, menuId,
-  ELSEWHERE, randomPoint, storeId, userId, type Area, type OrderBatch,
+  BENCH_STORES,
+  CITY,
+  MENUS_PER_STORE,
+  batchUsers,
+  createStoresAndUsers,
+  insertOrders,
+  md5Uuid,
+  menuId,
+  ELSEWHERE,
+  randomPoint,
+  storeId,
+  userId,
+  type Area,
+  type OrderBatch,
 } from './lib/data.js';
 import { learnFloorScript } from './lib/floor.js';
 import type { FloorScript } from './lib/floor-script.js';
@@ -61,8 +73,26 @@ for (const group of only ?? []) {
 const wants = (group: Group) => !only || only.includes(group);
 
 const P = SMOKE
-  ? { users: 1_000, rush: 200, nearbyLevels: [1_000, 2_000, 5_000], sweep: 2_000, actionOrders: 8_000, warmupS: 1, durationS: 2, pgbenchS: 2 }
-  : { users: 20_000, rush: 2_000, nearbyLevels: [10_000, 100_000, 1_000_000], sweep: 100_000, actionOrders: 150_000, warmupS: 3, durationS: 10, pgbenchS: 10 };
+  ? {
+      users: 1_000,
+      rush: 200,
+      nearbyLevels: [1_000, 2_000, 5_000],
+      sweep: 2_000,
+      actionOrders: 8_000,
+      warmupS: 1,
+      durationS: 2,
+      pgbenchS: 2,
+    }
+  : {
+      users: 20_000,
+      rush: 2_000,
+      nearbyLevels: [10_000, 100_000, 1_000_000],
+      sweep: 100_000,
+      actionOrders: 150_000,
+      warmupS: 3,
+      durationS: 10,
+      pgbenchS: 10,
+    };
 const CONNECTIONS = Number(value('connections') ?? 64);
 const DURATION_S = Number(value('duration') ?? P.durationS);
 const WARMUP_S = Number(value('warmup') ?? P.warmupS);
@@ -156,12 +186,22 @@ async function measure(
   const rss = sampleRss(server.pid);
   const cpu = await cpuWindow(server.pid, dbPids);
   const threads0 = threadTicks(server.pid);
-  const result = await runLoad({ baseUrl: server.baseUrl, connections: CONNECTIONS, durationS: DURATION_S, next, label: name, progress: log });
+  const result = await runLoad({
+    baseUrl: server.baseUrl,
+    connections: CONNECTIONS,
+    durationS: DURATION_S,
+    next,
+    label: name,
+    progress: log,
+  });
   const split = await cpu.stop();
   const rssMb = rss.stop();
   if (flag('threads')) {
     const threads1 = threadTicks(server.pid);
-    const parts = [...threads1].map(([name, t]) => [name, t - (threads0.get(name) ?? 0)] as const).filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]);
+    const parts = [...threads1]
+      .map(([name, t]) => [name, t - (threads0.get(name) ?? 0)] as const)
+      .filter(([, t]) => t > 0)
+      .sort((a, b) => b[1] - a[1]);
     log(`  server threads (CPU s): ${parts.map(([name, t]) => `${name} ${(t / 100).toFixed(1)}`).join(', ')}`);
   }
   rssPeaks.push(rssMb);
@@ -180,7 +220,9 @@ async function measure(
     cpu: split,
     note: other.length ? `statuses ${other.map(([c, n]) => `${c}×${n}`).join(', ')}` : undefined,
   };
-  log(`  ${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, statuses ${JSON.stringify(result.statuses)}, errors ${result.errors}, RSS ${Math.round(rssMb)} MB (${await heapOf(server)}), CPU srv/pg/gen ${split.server}/${split.postgres}/${split.loadgen} % (server ${Math.round((split.server / 100) * 1e6 / Math.max(1, result.rps))} µs CPU per request)`);
+  log(
+    `  ${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, statuses ${JSON.stringify(result.statuses)}, errors ${result.errors}, RSS ${Math.round(rssMb)} MB (${await heapOf(server)}), CPU srv/pg/gen ${split.server}/${split.postgres}/${split.loadgen} % (server ${Math.round(((split.server / 100) * 1e6) / Math.max(1, result.rps))} µs CPU per request)`,
+  );
   rows.push(row);
   // What the clients were answered in all, warm-up included (for the audit).
   return { result, seen: addStatuses(result.statuses, warm?.statuses ?? {}), row };
@@ -209,7 +251,8 @@ const METRICS_TOKEN = randomBytes(24).toString('hex');
 async function heapOf(server: Spawned): Promise<string> {
   try {
     const text = await (await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
-    const mb = (name: string) => Math.round(Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576);
+    const mb = (name: string) =>
+      Math.round(Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576);
     return `heap ${mb('nodejs_heap_size_used_bytes')}/${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB`;
   } catch {
     return 'no /metrics';
@@ -232,19 +275,27 @@ async function audit(sql: postgres.Sql, actions: ActionAudit[] = []) {
 
 async function main() {
   const started = Date.now();
-  const startLoad = loadavg().map((l) => l.toFixed(1)).join(' ');
+  const startLoad = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
   const dirty = execSync('git status --porcelain -- src migrations loadtest', { cwd: ROOT }).toString().trim() ? ' (+ local changes)' : '';
   log(`co-order bench ${SMOKE ? '(smoke) ' : ''}— ${new Date().toISOString()}, commit ${commit}${dirty}`);
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
+  log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}, node ${process.version}`,
+  );
 
   const db = await prepareDatabase();
   cleanups.push(() => db.drop());
   log(`database: ${db.where}`);
   dbPids = async () =>
-    (await db.sql<{ pid: number }[]>`
+    (
+      await db.sql<{ pid: number }[]>`
       SELECT pid FROM pg_stat_activity
-      WHERE (datname = current_database() AND pid <> pg_backend_pid()) OR backend_type IN ('walwriter', 'checkpointer', 'background writer', 'walsender', 'autovacuum launcher')`).map((r) => r.pid);
+      WHERE (datname = current_database() AND pid <> pg_backend_pid()) OR backend_type IN ('walwriter', 'checkpointer', 'background writer', 'walsender', 'autovacuum launcher')`
+    ).map((r) => r.pid);
   const config = loadConfig({ ...process.env, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) });
   const secret = randomBytes(32).toString('hex');
   const signer = tokenSigner(new TextEncoder().encode(secret), 24 * 3600);
@@ -263,7 +314,10 @@ async function main() {
   if (wants('ceiling')) {
     const ceiling = await startNodeProcess('loadtest/ceiling-server.ts', await freePort(), {}, logFile, '/ceiling');
     cleanups.push(() => ceiling.stop());
-    const { result, row } = await measure('ceiling: bare JSON (hono + node-server)', ceiling, [200], () => ({ method: 'GET', path: '/ceiling' }));
+    const { result, row } = await measure('ceiling: bare JSON (hono + node-server)', ceiling, [200], () => ({
+      method: 'GET',
+      path: '/ceiling',
+    }));
     httpCeiling = result.rps;
     row.ratio = '1.00 (the HTTP ceiling)';
     await ceiling.stop();
@@ -296,22 +350,41 @@ async function main() {
   // ---- the floor: what the service sends for get, get-304, join and create, learnt before it
   // serves (lib/floor.ts), for loadtest/floor-server.ts to send the same
   const floorEnv = (url: string, script: FloorScript, poolMax: number) => ({
-    FLOOR_SCRIPT: JSON.stringify(script), JWT_SECRET: secret, DATABASE_URL: url, DB_POOL_MAX: String(poolMax),
-    LOCK_WAIT_MS: String(config.LOCK_WAIT_MS), STATEMENT_TIMEOUT_MS: String(config.STATEMENT_TIMEOUT_MS),
+    FLOOR_SCRIPT: JSON.stringify(script),
+    JWT_SECRET: secret,
+    DATABASE_URL: url,
+    DB_POOL_MAX: String(poolMax),
+    LOCK_WAIT_MS: String(config.LOCK_WAIT_MS),
+    STATEMENT_TIMEOUT_MS: String(config.STATEMENT_TIMEOUT_MS),
     DB_CONNECT_TIMEOUT_S: String(config.DB_CONNECT_TIMEOUT_S),
   });
   // npm start's node flags and --node-option's for the floor too (the same heap limit: the same
   // garbage collection); --profile's only for the measured service.
   const plainFlags = [...startFlags, ...nodeOptions];
-  const floorScript = wants('floor') && (wants('get') || wants('create') || wants('join'))
-    ? await learnFloorScript({
-      sql: db.sql, databaseUrl: db.url, tag: TAG, users: P.users, token: (n) => tokens[n], userId, area: ELSEWHERE, log,
-      startService: async (url) =>
-        startNodeProcess('src/main.ts', await freePort(), { ...serverEnv, DATABASE_URL: url, DB_POOL_MAX: '1' }, logFile, '/ready', plainFlags),
-      startFloor: async (url, script) =>
-        startNodeProcess('loadtest/floor-server.ts', await freePort(), floorEnv(url, script, 1), logFile, '/ready', plainFlags),
-    })
-    : undefined;
+  const floorScript =
+    wants('floor') && (wants('get') || wants('create') || wants('join'))
+      ? await learnFloorScript({
+          sql: db.sql,
+          databaseUrl: db.url,
+          tag: TAG,
+          users: P.users,
+          token: (n) => tokens[n],
+          userId,
+          area: ELSEWHERE,
+          log,
+          startService: async (url) =>
+            startNodeProcess(
+              'src/main.ts',
+              await freePort(),
+              { ...serverEnv, DATABASE_URL: url, DB_POOL_MAX: '1' },
+              logFile,
+              '/ready',
+              plainFlags,
+            ),
+          startFloor: async (url, script) =>
+            startNodeProcess('loadtest/floor-server.ts', await freePort(), floorEnv(url, script, 1), logFile, '/ready', plainFlags),
+        })
+      : undefined;
   let floorServer: Spawned | undefined;
   /**
    * A floor scenario, measured as the service's are. A floor process just started gets a warm-up
@@ -320,13 +393,28 @@ async function main() {
   const measureFloor = async (scenario: string, expected: number[], next: () => HttpRequest) => {
     let extra: LoadResult | undefined;
     if (!floorServer) {
-      log(`starting the floor: node ${[...plainFlags, '--import', 'tsx', 'loadtest/floor-server.ts'].join(' ')} (DB_POOL_MAX=${config.DB_POOL_MAX})`);
-      const started = await startNodeProcess('loadtest/floor-server.ts', await freePort(), floorEnv(db.url, floorScript!, config.DB_POOL_MAX), logFile, '/ready', plainFlags);
+      log(
+        `starting the floor: node ${[...plainFlags, '--import', 'tsx', 'loadtest/floor-server.ts'].join(' ')} (DB_POOL_MAX=${config.DB_POOL_MAX})`,
+      );
+      const started = await startNodeProcess(
+        'loadtest/floor-server.ts',
+        await freePort(),
+        floorEnv(db.url, floorScript!, config.DB_POOL_MAX),
+        logFile,
+        '/ready',
+        plainFlags,
+      );
       cleanups.unshift(() => started.stop());
       floorServer = started;
       if (WARMUP_S > 0) {
         log(`▶ floor: ${scenario}: warm-up of the fresh process ${WARMUP_S}s`);
-        extra = await runLoad({ baseUrl: started.baseUrl, connections: CONNECTIONS, durationS: WARMUP_S, next, label: `floor: ${scenario} first warm-up` });
+        extra = await runLoad({
+          baseUrl: started.baseUrl,
+          connections: CONNECTIONS,
+          durationS: WARMUP_S,
+          next,
+          label: `floor: ${scenario} first warm-up`,
+        });
       }
     }
     const measured = await measure(`floor: ${scenario}`, floorServer, expected, next);
@@ -343,7 +431,9 @@ async function main() {
     floorRow.ratio = `1.00 (the floor for ${service.scenario})`;
     service.ratio = [service.ratio, `${((service.rps ?? NaN) / (floorRow.rps ?? NaN)).toFixed(2)} of floor`].filter(Boolean).join(' · ');
   };
-  log(`starting the service: node ${[...startFlags, ...nodeFlags, '--import', 'tsx', 'src/main.ts'].join(' ')} (npm start's command; NODE_ENV=production, LOG_LEVEL=${process.env.LOG_LEVEL ?? 'info'}, DB_POOL_MAX=${config.DB_POOL_MAX}, log → ${logFile})`);
+  log(
+    `starting the service: node ${[...startFlags, ...nodeFlags, '--import', 'tsx', 'src/main.ts'].join(' ')} (npm start's command; NODE_ENV=production, LOG_LEVEL=${process.env.LOG_LEVEL ?? 'info'}, DB_POOL_MAX=${config.DB_POOL_MAX}, log → ${logFile})`,
+  );
   const server = await startNodeProcess('src/main.ts', await freePort(), serverEnv, logFile, '/ready', [...startFlags, ...nodeFlags]);
   cleanups.unshift(() => server.stop());
   // Requests come from the lunch hour's active users (a tenth of them), each keeping its token as
@@ -355,13 +445,15 @@ async function main() {
   {
     const t = Date.now();
     let next = 0;
-    await Promise.all(Array.from({ length: 32 }, async () => {
-      while (next < activeUsers) {
-        const response = await fetch(`${server.baseUrl}/users/me`, { headers: { authorization: tokens[next++] } });
-        await response.arrayBuffer();
-        if (!response.ok) throw new Error(`GET /users/me answered ${response.status}`);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < activeUsers) {
+          const response = await fetch(`${server.baseUrl}/users/me`, { headers: { authorization: tokens[next++] } });
+          await response.arrayBuffer();
+          if (!response.ok) throw new Error(`GET /users/me answered ${response.status}`);
+        }
+      }),
+    );
     log(`${activeUsers.toLocaleString()} active users signed in (GET /users/me each) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
   /** The n-th joiner of a batch's order g: an active user, never the order's creator. */
@@ -376,7 +468,11 @@ async function main() {
   const nearbyP99: Record<number, number> = {};
   const nearby = (): HttpRequest => {
     const { lat, lon } = randomPoint(random);
-    return { method: 'GET', path: `/orders?lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}&radius_m=300`, headers: { authorization: anyToken() } };
+    return {
+      method: 'GET',
+      path: `/orders?lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}&radius_m=300`,
+      headers: { authorization: anyToken() },
+    };
   };
   log(`preparing: the lunch rush, ${P.rush.toLocaleString()} pending orders over the city`);
   await insertOrders(db.sql, { tag: `rush-${TAG}`, count: P.rush, users: P.users, kind: 'pending' });
@@ -431,8 +527,13 @@ async function main() {
       const menu = n % MENUS_PER_STORE;
       const { lat, lon } = randomPoint(random, area);
       const request = createRequest({
-        authorization: tokens[user], key: `${prefix}${n}`, storeId: storeId(store), menuId: menuId(store, menu),
-        address: `${prefix}${n}`, lat, lon,
+        authorization: tokens[user],
+        key: `${prefix}${n}`,
+        storeId: storeId(store),
+        menuId: menuId(store, menu),
+        address: `${prefix}${n}`,
+        lat,
+        lon,
       });
       if (record && record.length < 20_000) record.push(request);
       return request;
@@ -442,10 +543,14 @@ async function main() {
   if (wants('create')) {
     const { result, seen, row } = await measure('create', server, [201], createRequests(createPrefix, ELSEWHERE, replayable));
     row.ratio = vsHttp(result.rps);
-    await audit(db.sql, [{
-      keyPrefix: createPrefix, action: 'create', connections: IN_FLIGHT,
-      observed2xx: seen['201'] ?? 0,
-    }]);
+    await audit(db.sql, [
+      {
+        keyPrefix: createPrefix,
+        action: 'create',
+        connections: IN_FLIGHT,
+        observed2xx: seen['201'] ?? 0,
+      },
+    ]);
     if (floorScript) {
       const floorPrefix = `floor-create-${TAG}-`;
       const f = await measureFloor('create', [201], createRequests(floorPrefix, ELSEWHERE));
@@ -466,10 +571,15 @@ async function main() {
     });
     row.ratio = vsHttp(result.rps);
     if (k > targets.length) row.note = `ran out of pending orders (${targets.length}): later requests hit matched ones`;
-    await audit(db.sql, [{
-      keyPrefix: joinPrefix, action: 'join', connections: IN_FLIGHT, targets: targets.slice(0, k),
-      observed2xx: seen['200'] ?? 0,
-    }]);
+    await audit(db.sql, [
+      {
+        keyPrefix: joinPrefix,
+        action: 'join',
+        connections: IN_FLIGHT,
+        targets: targets.slice(0, k),
+        observed2xx: seen['200'] ?? 0,
+      },
+    ]);
     if (floorScript) {
       // Orders of its own; fewer than the service's: the floor joins at most a few thousand a second.
       const { ids: floorTargets } = await pendingBatch('floor-join', Math.min(P.actionOrders, 50_000));
@@ -481,9 +591,15 @@ async function main() {
       });
       vsFloor(row, f.row);
       if (j > floorTargets.length) f.row.note = `ran out of pending orders (${floorTargets.length}): later requests hit matched ones`;
-      await audit(db.sql, [{
-        keyPrefix: floorPrefix, action: 'join', connections: f.inFlight, targets: floorTargets.slice(0, j), observed2xx: f.seen['200'] ?? 0,
-      }]);
+      await audit(db.sql, [
+        {
+          keyPrefix: floorPrefix,
+          action: 'join',
+          connections: f.inFlight,
+          targets: floorTargets.slice(0, j),
+          observed2xx: f.seen['200'] ?? 0,
+        },
+      ]);
     }
     if (wants('pgbench')) pgbenchRows.join = await dbCeiling('join', result, row);
   }
@@ -505,22 +621,34 @@ async function main() {
       };
     });
     row.ratio = vsHttp(result.rps);
-    await audit(db.sql, [{
-      keyPrefix: cancelPrefix, action: 'cancel', connections: IN_FLIGHT, targets: targets.slice(0, k),
-      observed2xx: seen['200'] ?? 0,
-    }]);
+    await audit(db.sql, [
+      {
+        keyPrefix: cancelPrefix,
+        action: 'cancel',
+        connections: IN_FLIGHT,
+        targets: targets.slice(0, k),
+        observed2xx: seen['200'] ?? 0,
+      },
+    ]);
   }
 
   // ---- replay: the same create requests again (answered from the stored response)
   if (wants('replay') && replayable.length) {
     await settle(db.sql);
-    const stored = new Set((await db.sql<{ key: string }[]>`
-      SELECT key FROM idempotency_keys WHERE key LIKE ${`${createPrefix}%`} AND response_status = 201`).map((r) => r.key));
+    const stored = new Set(
+      (
+        await db.sql<{ key: string }[]>`
+      SELECT key FROM idempotency_keys WHERE key LIKE ${`${createPrefix}%`} AND response_status = 201`
+      ).map((r) => r.key),
+    );
     const requests = replayable.filter((r) => stored.has(r.headers!['idempotency-key']));
     // What a replay must not move: orders, ledger rows, and the balances themselves.
-    const moved = async () => (await db.sql<{ orders: number; ledger: number; credit: string }[]>`
+    const moved = async () =>
+      (
+        await db.sql<{ orders: number; ledger: number; credit: string }[]>`
       SELECT (SELECT count(*) FROM orders)::int AS orders, (SELECT count(*) FROM credit_ledger)::int AS ledger,
-             (SELECT sum(credit) FROM users)::text AS credit`)[0];
+             (SELECT sum(credit) FROM users)::text AS credit`
+      )[0];
     const before = await moved();
     let i = 0;
     const { result, row } = await measure('replay', server, [201], () => requests[i++ % requests.length]);
@@ -528,7 +656,9 @@ async function main() {
     await settle(db.sql);
     const after = await moved();
     const same = before.orders === after.orders && before.ledger === after.ledger && before.credit === after.credit;
-    record(same, [`replays of ${requests.length} stored answers moved nothing (orders ${before.orders} → ${after.orders}, ledger rows ${before.ledger} → ${after.ledger}, sum of balances ${before.credit} → ${after.credit})`]);
+    record(same, [
+      `replays of ${requests.length} stored answers moved nothing (orders ${before.orders} → ${after.orders}, ledger rows ${before.ledger} → ${after.ledger}, sum of balances ${before.credit} → ${after.credit})`,
+    ]);
   }
 
   // ---- mixed: the lunch-hour mix
@@ -542,23 +672,37 @@ async function main() {
     let joins = 0;
     let polls = 0;
     // Per 100 requests: 55 nearby lists, 30 polls of an order (304), 8 creates, 7 joins.
-    const { result, seen, row } = await measure('mixed (55 % nearby, 30 % 304 polls, 8 % create, 7 % join)', server, [200, 201, 304], () => {
-      const slot = n++ % 100;
-      if (slot < 55) return nearby();
-      if (slot < 85) {
-        const order = sample[polls++ % sample.length];
-        return { method: 'GET', path: `/orders/${order.id}`, headers: { authorization: anyToken(), 'if-none-match': `"v${order.version}"` } };
-      }
-      if (slot < 93) return create();
-      const j = joins++;
-      const joiner = joinerOf(j, j % targets.length);
-      return {
-        method: 'POST',
-        path: `/orders/${targets[j % targets.length]}/join`,
-        headers: { authorization: tokens[joiner], 'content-type': 'application/json', 'if-match': '"v1"', 'idempotency-key': `${mixedPrefix}j-${j}` },
-        body: '{}',
-      };
-    });
+    const { result, seen, row } = await measure(
+      'mixed (55 % nearby, 30 % 304 polls, 8 % create, 7 % join)',
+      server,
+      [200, 201, 304],
+      () => {
+        const slot = n++ % 100;
+        if (slot < 55) return nearby();
+        if (slot < 85) {
+          const order = sample[polls++ % sample.length];
+          return {
+            method: 'GET',
+            path: `/orders/${order.id}`,
+            headers: { authorization: anyToken(), 'if-none-match': `"v${order.version}"` },
+          };
+        }
+        if (slot < 93) return create();
+        const j = joins++;
+        const joiner = joinerOf(j, j % targets.length);
+        return {
+          method: 'POST',
+          path: `/orders/${targets[j % targets.length]}/join`,
+          headers: {
+            authorization: tokens[joiner],
+            'content-type': 'application/json',
+            'if-match': '"v1"',
+            'idempotency-key': `${mixedPrefix}j-${j}`,
+          },
+          body: '{}',
+        };
+      },
+    );
     row.ratio = vsHttp(result.rps);
     // Its 201s are its creates; its joins' 200s cannot be told from the nearby lists' 200s.
     await audit(db.sql, [
@@ -581,7 +725,9 @@ async function main() {
   const serverRss = Math.max(...rssPeaks, 0);
   const stopping = Date.now();
   await server.stop();
-  log(`service stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${flag('profile') ? ` (CPU profiles in ${path.relative(ROOT, profileDir)})` : ''}`);
+  log(
+    `service stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s${flag('profile') ? ` (CPU profiles in ${path.relative(ROOT, profileDir)})` : ''}`,
+  );
 
   // ---- sweep: the expiry job over overdue orders
   if (wants('sweep')) {
@@ -590,17 +736,24 @@ async function main() {
     const [{ due }] = await db.sql<{ due: number }[]>`
       SELECT count(*)::int AS due FROM orders WHERE status = 'pending' AND expires_at <= now()`;
     const handle = openDatabase({
-      url: db.url, poolMax: config.DB_POOL_MAX, lockWaitMs: config.LOCK_WAIT_MS,
-      statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, connectTimeoutS: config.DB_CONNECT_TIMEOUT_S,
+      url: db.url,
+      poolMax: config.DB_POOL_MAX,
+      lockWaitMs: config.LOCK_WAIT_MS,
+      statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
+      connectTimeoutS: config.DB_CONNECT_TIMEOUT_S,
     });
-    log(`▶ sweep: expire-overdue runOnce over ${due.toLocaleString()} overdue orders (batch ${config.SWEEP_BATCH_SIZE}, ${config.SWEEP_CONCURRENCY} at once)`);
+    log(
+      `▶ sweep: expire-overdue runOnce over ${due.toLocaleString()} overdue orders (batch ${config.SWEEP_BATCH_SIZE}, ${config.SWEEP_CONCURRENCY} at once)`,
+    );
     const cpu = await cpuWindow(undefined, dbPids);
     const t = performance.now();
     const { expired } = await sweepOverdue(handle.db, config.SWEEP_BATCH_SIZE, config.SWEEP_CONCURRENCY);
     const seconds = (performance.now() - t) / 1000;
     const split = await cpu.stop();
     await handle.close();
-    log(`  sweep: ${expired.toLocaleString()} expired and refunded in ${seconds.toFixed(2)} s (${Math.round(expired / seconds).toLocaleString()} orders/s)`);
+    log(
+      `  sweep: ${expired.toLocaleString()} expired and refunded in ${seconds.toFixed(2)} s (${Math.round(expired / seconds).toLocaleString()} orders/s)`,
+    );
     rows.push({
       scenario: `sweep (${label(expired)} overdue)`,
       rps: expired / seconds,
@@ -622,7 +775,12 @@ async function main() {
     const tps = pgbenchRows[name];
     if (!row || row.rps === undefined) continue;
     row.target = targetOf(tps ?? NaN);
-    row.met = row.rps >= 3000 && (row.p99 ?? Infinity) <= 50 && row.errors === 0 && row.unexpected === 0 && (tps === undefined || row.rps >= tps / 2);
+    row.met =
+      row.rps >= 3000 &&
+      (row.p99 ?? Infinity) <= 50 &&
+      row.errors === 0 &&
+      row.unexpected === 0 &&
+      (tps === undefined || row.rps >= tps / 2);
     if (tps) row.ratio = `${(row.rps / tps).toFixed(2)} of pgbench · ${row.ratio}`;
   }
   if (SMOKE) for (const row of rows) row.met = undefined;
@@ -641,7 +799,9 @@ async function main() {
     `# co-order bench ${SMOKE ? '(smoke) ' : ''}${new Date().toISOString()}`,
     '',
     `commit ${commit}${dirty}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; node ${process.version}; ${db.where}; ` +
-      `load average ${startLoad} at the start, ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end (2 cores: above 2, other processes share them); ` +
+      `load average ${startLoad} at the start, ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} at the end (2 cores: above 2, other processes share them); ` +
       `${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s per scenario; ${P.users.toLocaleString()} users; took ${minutes} min.`,
     `command: \`${command}\`${process.env.DATABASE_URL ? ` with DATABASE_URL=${redact(process.env.DATABASE_URL)}` : ''}`,
     '',
@@ -689,8 +849,14 @@ async function main() {
       SELECT response_body AS body, response_headers::text AS headers FROM idempotency_keys
       WHERE key LIKE ${`${action}-${TAG}-%`} AND response_status BETWEEN 200 AND 299 LIMIT 1`;
     const variables: Record<string, string | number> = {
-      users: P.users, half: Math.floor(P.users / 2), stores: BENCH_STORES, menus: MENUS_PER_STORE, clients: CONNECTIONS, i: 0,
-      body: answer?.body ?? '{}', headers: answer?.headers ?? '{}',
+      users: P.users,
+      half: Math.floor(P.users / 2),
+      stores: BENCH_STORES,
+      menus: MENUS_PER_STORE,
+      clients: CONNECTIONS,
+      i: 0,
+      body: answer?.body ?? '{}',
+      headers: answer?.headers ?? '{}',
     };
     if (action === 'join') {
       // Pending orders for every transaction pgbench can run (order g goes to client g % clients).
@@ -702,7 +868,9 @@ async function main() {
     const cpu = await cpuWindow(undefined, dbPids);
     const result = await runPgbench(pgbench, db.url, script, { clients: CONNECTIONS, durationS: P.pgbenchS, variables });
     const split = await cpu.stop();
-    log(`  pgbench ${action}: ${Math.round(result.tps)} tps, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, failed ${result.failed}`);
+    log(
+      `  pgbench ${action}: ${Math.round(result.tps)} tps, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, failed ${result.failed}`,
+    );
     rows.push({
       scenario: `ceiling: pgbench ${action} SQL`,
       rps: result.tps,

@@ -23,8 +23,17 @@ import postgres from 'postgres';
 import { v7 as uuidv7 } from 'uuid';
 import { shares } from '../src/domain/pricing.js';
 import {
-  BINDINGS, CREATE_ROUTE, JOIN_ROUTE, ORDER_ROUTE, paramText, type Answer, type Exchange, type FloorScenario, type FloorScript,
-  type OrderFacts, type ScriptStatement,
+  BINDINGS,
+  CREATE_ROUTE,
+  JOIN_ROUTE,
+  ORDER_ROUTE,
+  paramText,
+  type Answer,
+  type Exchange,
+  type FloorScenario,
+  type FloorScript,
+  type OrderFacts,
+  type ScriptStatement,
 } from './lib/floor-script.js';
 
 const env = (name: string, fallback?: string) => {
@@ -176,31 +185,61 @@ function readBody(c: Context<{ Bindings: HttpBindings }>): Promise<unknown> {
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : null);
 
 interface OrderRow {
-  id: string; store_id: string; creator_id: string; joiner_id: string | null; split_type: 'split' | 'separate'; status: string;
-  version: number; created_at: Date; expires_at: Date; matched_at: Date | null; completed_at: Date | null; cancelled_at: Date | null;
-  expired_at: Date | null; menu_total: number; joiner_menu_total: number | null; delivery_tip: number; delivery_address: string;
-  delivery_lat: number; delivery_lon: number; items: { user_id: string; menu_id: string; name: string; quantity: number; unit_price: number }[];
+  id: string;
+  store_id: string;
+  creator_id: string;
+  joiner_id: string | null;
+  split_type: 'split' | 'separate';
+  status: string;
+  version: number;
+  created_at: Date;
+  expires_at: Date;
+  matched_at: Date | null;
+  completed_at: Date | null;
+  cancelled_at: Date | null;
+  expired_at: Date | null;
+  menu_total: number;
+  joiner_menu_total: number | null;
+  delivery_tip: number;
+  delivery_address: string;
+  delivery_lat: number;
+  delivery_lon: number;
+  items: { user_id: string; menu_id: string; name: string; quantity: number; unit_price: number }[];
 }
 
 function publicFields(o: OrderRow) {
   return {
-    id: o.id, store_id: o.store_id, split_type: o.split_type, status: o.status, version: o.version,
-    created_at: iso(o.created_at), expires_at: iso(o.expires_at), matched_at: iso(o.matched_at), completed_at: iso(o.completed_at),
-    cancelled_at: iso(o.cancelled_at), expired_at: iso(o.expired_at), menu_total: o.menu_total + (o.joiner_menu_total ?? 0),
+    id: o.id,
+    store_id: o.store_id,
+    split_type: o.split_type,
+    status: o.status,
+    version: o.version,
+    created_at: iso(o.created_at),
+    expires_at: iso(o.expires_at),
+    matched_at: iso(o.matched_at),
+    completed_at: iso(o.completed_at),
+    cancelled_at: iso(o.cancelled_at),
+    expired_at: iso(o.expired_at),
+    menu_total: o.menu_total + (o.joiner_menu_total ?? 0),
     delivery_tip: o.delivery_tip,
     shares: shares({ splitType: o.split_type, menuTotal: o.menu_total, joinerMenuTotal: o.joiner_menu_total, deliveryTip: o.delivery_tip }),
   };
 }
 
 const participantView = (o: OrderRow) => ({
-  view: 'participant' as const, ...publicFields(o), creator_id: o.creator_id, joiner_id: o.joiner_id,
-  delivery: { address: o.delivery_address, lat: o.delivery_lat, lon: o.delivery_lon }, items: o.items,
+  view: 'participant' as const,
+  ...publicFields(o),
+  creator_id: o.creator_id,
+  joiner_id: o.joiner_id,
+  delivery: { address: o.delivery_address, lat: o.delivery_lat, lon: o.delivery_lon },
+  items: o.items,
 });
 
 function viewFor(o: OrderRow, viewer: string, distance: number | null) {
   if (o.creator_id === viewer || o.joiner_id === viewer) return participantView(o);
   return {
-    view: 'public' as const, ...publicFields(o),
+    view: 'public' as const,
+    ...publicFields(o),
     items: o.items.map(({ user_id: _, ...item }) => item),
     distance_m: distance === null ? null : Math.round(distance / 10) * 10,
   };
@@ -213,10 +252,18 @@ const isOrder = (row: Row) => 'status' in row && 'version' in row && 'creator_id
 type RowWith = (has: (row: Row) => boolean) => Row;
 
 /** The request's state: what it asked, the rows so far, and its named values (each made once). */
-function exchangeOf(scenario: FloorScenario, c: Context, route: string, userId: string, body: unknown, results: Row[][], made: {
-  order: (rowWith: RowWith) => OrderFacts;
-  answer: (rowWith: RowWith, x: Exchange) => Answer;
-}) {
+function exchangeOf(
+  scenario: FloorScenario,
+  c: Context,
+  route: string,
+  userId: string,
+  body: unknown,
+  results: Row[][],
+  made: {
+    order: (rowWith: RowWith) => OrderFacts;
+    answer: (rowWith: RowWith, x: Exchange) => Answer;
+  },
+) {
   const rowWith: RowWith = (has) => {
     for (const rows of results) if (rows[0] && has(rows[0])) return rows[0];
     throw new Error(`floor-server ${scenario}: no such row yet`);
@@ -251,8 +298,14 @@ const problem = (c: Context, status: 401 | 404 | 409, detail: string) =>
 
 function answered(c: Context, outcome: Outcome, x: Exchange): Response {
   if (outcome.kind === 'replay') {
-    const { response_status: status, response_body: body, response_headers: headers } = outcome.stored as {
-      response_status: number; response_body: string; response_headers: Record<string, string>;
+    const {
+      response_status: status,
+      response_body: body,
+      response_headers: headers,
+    } = outcome.stored as {
+      response_status: number;
+      response_body: string;
+      response_headers: Record<string, string>;
     };
     return new Response(body, { status, headers: { 'Content-Type': 'application/json', ...headers, 'Idempotent-Replayed': 'true' } });
   }
@@ -276,14 +329,19 @@ app.get(ORDER_ROUTE, async (c) => {
   const scenario = tag ? 'get-304' : 'get';
   const results: Row[][] = [];
   const { value } = exchangeOf(scenario, c, ORDER_ROUTE, userId, undefined, results, {
-    order: () => { throw new Error('a read has no order facts'); },
-    answer: () => { throw new Error('a read has no stored answer'); },
+    order: () => {
+      throw new Error('a read has no order facts');
+    },
+    answer: () => {
+      throw new Error('a read has no stored answer');
+    },
   });
   if ((await replay(script[scenario], value, results)).kind !== 'done') return problem(c, 404, 'no such order');
   const order = results.flat().find(isOrder) as (OrderRow & { viewer_distance_m: number | null }) | undefined;
   if (!order) return problem(c, 404, 'no such order');
   const etag = etagOf(order.version);
-  if (tag && tag.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) return c.body(null, 304, { ETag: etag });
+  if (tag && tag.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*'))
+    return c.body(null, 304, { ETag: etag });
   return c.json(viewFor(order, userId, order.viewer_distance_m), 200, { ETag: etag });
 });
 
@@ -315,7 +373,8 @@ app.post(CREATE_ROUTE, async (c) => {
     // Priced from the store and menus the first statement read, before the order exists.
     order: (rowWith) => {
       const { store, menus } = rowWith((row) => 'menus' in row && 'store' in row) as {
-        store: { delivery_tip: number }; menus: { id: string; name: string; price: number }[];
+        store: { delivery_tip: number };
+        menus: { id: string; name: string; price: number }[];
       };
       const items = body.items.map((wanted) => {
         const menu = menus.find((m) => m.id === wanted.menu_id);
@@ -324,13 +383,19 @@ app.post(CREATE_ROUTE, async (c) => {
       });
       const menuTotal = items.reduce((sum, i) => sum + i.unit_price * i.quantity, 0);
       return {
-        id, creator_id: userId, menu_total: menuTotal, delivery_tip: store.delivery_tip, items,
+        id,
+        creator_id: userId,
+        menu_total: menuTotal,
+        delivery_tip: store.delivery_tip,
+        items,
         shares: shares({ splitType: body.split_type, menuTotal, joinerMenuTotal: null, deliveryTip: store.delivery_tip }),
       };
     },
     answer: (rowWith, x) => {
       const row = rowWith(isOrder) as unknown as OrderRow;
-      const items = x.order().items.map((i) => ({ user_id: userId, menu_id: i.menu_id, name: i.name, quantity: i.quantity, unit_price: i.unit_price }));
+      const items = x
+        .order()
+        .items.map((i) => ({ user_id: userId, menu_id: i.menu_id, name: i.name, quantity: i.quantity, unit_price: i.unit_price }));
       const order = participantView({ ...row, items });
       return { status: 201, etag: etagOf(order.version), location: `/orders/${order.id}`, bodyText: JSON.stringify(order) };
     },

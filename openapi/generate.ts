@@ -18,7 +18,13 @@ const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 // The document is a function of the code and the default configuration only.
 const config = loadConfig({});
 // postgres.js connects lazily: building the app to read its routes opens no connection.
-const database = openDatabase({ url: 'postgres://unused@127.0.0.1:1/unused', poolMax: 1, lockWaitMs: 1000, statementTimeoutMs: 1000, connectTimeoutS: 1 });
+const database = openDatabase({
+  url: 'postgres://unused@127.0.0.1:1/unused',
+  poolMax: 1,
+  lockWaitMs: 1000,
+  statementTimeoutMs: 1000,
+  connectTimeoutS: 1,
+});
 const app = buildApp({
   config,
   db: database.db,

@@ -22,7 +22,19 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = createRequire(import.meta.url).resolve('@redocly/cli/bin/cli.js');
 const run = spawnSync(
   process.execPath,
-  [cli, 'lint', 'openapi/openapi.json', '--config', 'redocly.yaml', '--format', 'json', '--max-problems', '10000', '--lint-config', 'error'],
+  [
+    cli,
+    'lint',
+    'openapi/openapi.json',
+    '--config',
+    'redocly.yaml',
+    '--format',
+    'json',
+    '--max-problems',
+    '10000',
+    '--lint-config',
+    'error',
+  ],
   {
     cwd: root,
     encoding: 'utf8',

@@ -60,14 +60,25 @@ export function buildApp(deps: Deps): OpenAPIHono<AppEnv> {
   const authenticate = requireAuth(deps.signer, async (userId) => (await findUser(deps.db, userId)) !== undefined);
   registerRoutes(
     app,
-    [...opsRoutes(deps), ...authRoutes(deps), ...userRoutes(deps), ...storeRoutes(deps), ...cartRoutes(deps), ...orderRoutes(deps), ...notificationRoutes(deps)],
+    [
+      ...opsRoutes(deps),
+      ...authRoutes(deps),
+      ...userRoutes(deps),
+      ...storeRoutes(deps),
+      ...cartRoutes(deps),
+      ...orderRoutes(deps),
+      ...notificationRoutes(deps),
+    ],
     { authenticate, maxBodyBytes: deps.config.MAX_BODY_BYTES },
   );
 
   registerComponents(app, deps.config.IDEMPOTENCY_RETENTION_HOURS);
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)));
   // Swagger UI with its assets served from the swagger-ui-dist package: no CDN, works offline.
-  app.use('/docs/assets/swagger-ui-dist/*', serveStatic({ root: swaggerDist, rewriteRequestPath: (p) => p.replace(/^\/docs\/assets\/swagger-ui-dist/, '') }));
+  app.use(
+    '/docs/assets/swagger-ui-dist/*',
+    serveStatic({ root: swaggerDist, rewriteRequestPath: (p) => p.replace(/^\/docs\/assets\/swagger-ui-dist/, '') }),
+  );
   app.use('/docs', docsSecurityPolicy());
   app.get('/docs', swaggerUI({ url: '/openapi.json', baseUrl: '/docs/assets', title: 'co-order API', persistAuthorization: true }));
 

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 
 /** Every decision-bearing constant lives here, with its reason, and may be overridden by env. */
-const booleanFromEnv = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const booleanFromEnv = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /**
  * The defaults the API document states (its prose is built from these). Each may be overridden by
@@ -51,15 +49,30 @@ const configSchema = z
     CORS_ORIGINS: z
       .string()
       .optional()
-      .transform((list) => (list ?? '').split(',').map((origin) => origin.trim()).filter(Boolean))
+      .transform((list) =>
+        (list ?? '')
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each origin is scheme://host[:port], no path'))),
     TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(DEFAULTS.TOKEN_TTL_SECONDS),
     // Unset: demo stores are seeded outside production only.
     SEED_DEMO_DATA: booleanFromEnv.optional(),
-    ORDER_TTL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(DEFAULTS.ORDER_TTL_MINUTES),
+    ORDER_TTL_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(DEFAULTS.ORDER_TTL_MINUTES),
     NEARBY_DEFAULT_RADIUS_M: z.coerce.number().int().min(1).max(3000).default(DEFAULTS.NEARBY_DEFAULT_RADIUS_M),
     SIGNUP_GRANT_KRW: z.coerce.number().int().min(0).max(10_000_000).default(DEFAULTS.SIGNUP_GRANT_KRW),
-    IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(DEFAULTS.IDEMPOTENCY_RETENTION_HOURS),
+    IDEMPOTENCY_RETENTION_HOURS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 30)
+      .default(DEFAULTS.IDEMPOTENCY_RETENTION_HOURS),
     // Sweepers run often so an overdue order is refunded within seconds.
     SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
     SWEEP_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
@@ -70,7 +83,12 @@ const configSchema = z
     JOBS_ENABLED: booleanFromEnv.default(true),
     // Keys are purged hourly: retention is in hours, so finer is pointless.
     PURGE_CRON: z.string().default('17 * * * *'),
-    MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+    MAX_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(10 * 1024 * 1024)
+      .default(64 * 1024),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
   })
   .superRefine((cfg, ctx) => {

@@ -113,7 +113,9 @@ async function actionOutcomes(sql: postgres.Sql, audit: ActionAudit): Promise<st
     problems.push(`the load generator saw ${audit.observed2xx} 2xx ${audit.action} answers, the database stored ${stored.ok}`);
   }
   if (audit.observed2xx !== undefined && stored.ok > audit.observed2xx + audit.connections) {
-    problems.push(`${stored.ok} ${audit.action} effects stored, but only ${audit.observed2xx} 2xx seen (+${audit.connections} in flight at most)`);
+    problems.push(
+      `${stored.ok} ${audit.action} effects stored, but only ${audit.observed2xx} 2xx seen (+${audit.connections} in flight at most)`,
+    );
   }
   if (audit.targets) {
     const [changed] = await sql<{ n: number }[]>`
@@ -135,9 +137,14 @@ export async function auditLedger(sql: postgres.Sql, actions: ActionAudit[] = []
   const orders = await perOrder(sql);
   problems.push(...orders.problems);
   for (const action of actions) problems.push(...(await actionOutcomes(sql, action)));
-  const summary = Object.entries(orders.counts).map(([status, n]) => `${n} ${status}`).join(', ');
+  const summary = Object.entries(orders.counts)
+    .map(([status, n]) => `${n} ${status}`)
+    .join(', ');
   return {
     ok: problems.length === 0,
-    lines: problems.length === 0 ? [`ledger audit ok: every balance is its ledger sum; money moved once per order (orders of the last day or open: ${summary})`] : problems,
+    lines:
+      problems.length === 0
+        ? [`ledger audit ok: every balance is its ledger sum; money moved once per order (orders of the last day or open: ${summary})`]
+        : problems,
   };
 }

@@ -14,7 +14,7 @@ export const CITY = { lat0: 37.49, lon0: 126.96, dLat: 0.081, dLon: 0.102 };
  * Another city (Busan) for the orders the action scenarios (join, cancel, create) make and use:
  * tens of thousands of them would otherwise crowd the nearby search's city far past a lunch rush.
  */
-export const ELSEWHERE = { lat0: 35.10, lon0: 128.95, dLat: 0.081, dLon: 0.102 };
+export const ELSEWHERE = { lat0: 35.1, lon0: 128.95, dLat: 0.081, dLon: 0.102 };
 export type Area = typeof CITY;
 
 export const BENCH_STORES = 200;

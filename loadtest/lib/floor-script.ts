@@ -141,11 +141,19 @@ export function fingerprintOf(x: Exchange): string {
 
 /** The versions an If-Match of this API's tags names ("v1", "v2"). */
 export function ifMatchVersions(header: string | undefined): number[] {
-  return (header ?? '').split(',').map((tag) => Number(/"v(\d+)"/.exec(tag)?.[1])).filter((v) => Number.isInteger(v));
+  return (header ?? '')
+    .split(',')
+    .map((tag) => Number(/"v(\d+)"/.exec(tag)?.[1]))
+    .filter((v) => Number.isInteger(v));
 }
 
 type Binding = (x: Exchange) => string | null;
-type CreateBody = { store_id: string; split_type: string; items: { menu_id: string; quantity: number }[]; delivery: { address: string; lat: number; lon: number } };
+type CreateBody = {
+  store_id: string;
+  split_type: string;
+  items: { menu_id: string; quantity: number }[];
+  delivery: { address: string; lat: number; lon: number };
+};
 const createBody = (x: Exchange) => x.body as CreateBody;
 
 const reader: Record<string, Binding> = {

@@ -19,8 +19,18 @@ import { isDeepStrictEqual } from 'node:util';
 import type postgres from 'postgres';
 import { batchUsers, insertOrders, md5Uuid, menuId, storeId, type Area } from './data.js';
 import {
-  BINDINGS, CREATE_ROUTE, FLOOR_SCENARIOS, JOIN_ROUTE, ORDER_ROUTE, parsePgArray, type Exchange, type FloorScenario, type FloorScript,
-  type OrderFacts, type ScriptParam, type ScriptStatement,
+  BINDINGS,
+  CREATE_ROUTE,
+  FLOOR_SCENARIOS,
+  JOIN_ROUTE,
+  ORDER_ROUTE,
+  parsePgArray,
+  type Exchange,
+  type FloorScenario,
+  type FloorScript,
+  type OrderFacts,
+  type ScriptParam,
+  type ScriptStatement,
 } from './floor-script.js';
 import type { HttpRequest } from './load.js';
 import type { Spawned } from './processes.js';
@@ -57,7 +67,12 @@ async function send(server: Spawned, tap: WireTap, planned: PlannedRequest): Pro
   return { planned, status: response.status, headers: response.headers, bodyText, statements: tap.statements.slice(before) };
 }
 
-async function captureFrom(server: Spawned, tap: WireTap, plan: Plan, signIn: string[]): Promise<Record<FloorScenario, [Captured, Captured]>> {
+async function captureFrom(
+  server: Spawned,
+  tap: WireTap,
+  plan: Plan,
+  signIn: string[],
+): Promise<Record<FloorScenario, [Captured, Captured]>> {
   // The tokens become known (the service looks their users up once): no user lookup in what is recorded.
   for (const authorization of signIn) {
     const response = await fetch(`${server.baseUrl}/users/me`, { headers: { authorization } });
@@ -147,9 +162,12 @@ function scriptOf(who: string, scenario: FloorScenario, captured: [Captured, Cap
   }
   const [a, b] = captured.map(tripsOf);
   const bindings = captured.map((c) => bindingsOf(scenario, c));
-  const shape = (trips: WireStatement[][]) => trips.map((t) => t.map((s) => `${s.simple ? 'Q' : s.named ? 'P' : 'U'} ${s.paramTypes.join(',')} ${s.sql}`));
+  const shape = (trips: WireStatement[][]) =>
+    trips.map((t) => t.map((s) => `${s.simple ? 'Q' : s.named ? 'P' : 'U'} ${s.paramTypes.join(',')} ${s.sql}`));
   if (!isDeepStrictEqual(shape(a), shape(b))) {
-    fail(`two requests sent different statements or round trips:\n${JSON.stringify(shape(a), null, 1)}\nvs\n${JSON.stringify(shape(b), null, 1)}`);
+    fail(
+      `two requests sent different statements or round trips:\n${JSON.stringify(shape(a), null, 1)}\nvs\n${JSON.stringify(shape(b), null, 1)}`,
+    );
   }
   return a.map((trip, t) =>
     trip.map((s, i) => {
@@ -164,7 +182,7 @@ function scriptOf(who: string, scenario: FloorScenario, captured: [Captured, Cap
             `(${Object.keys(BINDINGS[scenario]).join(', ')} in loadtest/lib/floor-script.ts)`,
         );
       });
-      if ((s.rows > 0) !== (other.rows > 0)) fail(`"${firstLine(s.sql)}" returned rows for one request and none for the other`);
+      if (s.rows > 0 !== other.rows > 0) fail(`"${firstLine(s.sql)}" returned rows for one request and none for the other`);
       return { sql: s.sql, simple: s.simple, named: s.named, types: s.paramTypes, params, returnsRows: s.rows > 0 };
     }),
   );
@@ -187,13 +205,16 @@ function compareAnswers(scenario: FloorScenario, service: Captured, floor: Captu
   const parse = (c: Captured) => (c.bodyText ? (JSON.parse(c.bodyText) as unknown) : undefined);
   const [s, f] = [parse(service), parse(floor)];
   const same =
-    scenario === 'get' || scenario === 'get-304' ? isDeepStrictEqual(s, f)
-      : scenario === 'create' ? isDeepStrictEqual(masked(s, true), masked(f, true))
+    scenario === 'get' || scenario === 'get-304'
+      ? isDeepStrictEqual(s, f)
+      : scenario === 'create'
+        ? isDeepStrictEqual(masked(s, true), masked(f, true))
         : isDeepStrictEqual(masked(s, false), masked(f, false));
   if (!same) return `the floor answered ${floor.bodyText.slice(0, 600)}\nwhere the service answered ${service.bodyText.slice(0, 600)}`;
   const etag = (c: Captured) => (scenario.startsWith('get') ? c.headers.get('etag') : /^"v\d+"$/.test(c.headers.get('etag') ?? ''));
   if (etag(service) !== etag(floor)) return `ETag ${floor.headers.get('etag')} where the service sent ${service.headers.get('etag')}`;
-  if (scenario === 'create' && floor.headers.get('location') !== `/orders/${(f as { id: string }).id}`) return `Location ${floor.headers.get('location')}`;
+  if (scenario === 'create' && floor.headers.get('location') !== `/orders/${(f as { id: string }).id}`)
+    return `Location ${floor.headers.get('location')}`;
   return undefined;
 }
 
@@ -232,14 +253,23 @@ export async function learnFloorScript(o: FloorCaptureOptions): Promise<FloorScr
     const as = (k: number, request: HttpRequest): PlannedRequest => ({ request, userId: o.userId(people[k]) });
     const key = (scenario: string, k: number) => `${batch}-${who}-${scenario}-${k}`;
     // The same reads for both (their answers must be equal); actions on orders of their own.
-    const get = (k: number, order: number, withTag: boolean) => as(k, getOrderRequest({ id: orders[order], version: 1 }, o.token(people[k]), withTag));
+    const get = (k: number, order: number, withTag: boolean) =>
+      as(k, getOrderRequest({ id: orders[order], version: 1 }, o.token(people[k]), withTag));
     const join = (k: number, order: number) => as(k, joinRequest(orders[order], o.token(people[k]), key('join', k)));
     // One store and menu per slot, the same for both: the two answers differ only by ids and instants.
     const create = (k: number) =>
-      as(k, createRequest({
-        authorization: o.token(people[k]), key: key('create', k), storeId: storeId(7 + k), menuId: menuId(7 + k, k % 2),
-        address: `${batch}-${k}`, lat: o.area.lat0 + 0.01 * (k + 1), lon: o.area.lon0 + 0.01 * (k + 1),
-      }));
+      as(
+        k,
+        createRequest({
+          authorization: o.token(people[k]),
+          key: key('create', k),
+          storeId: storeId(7 + k),
+          menuId: menuId(7 + k, k % 2),
+          address: `${batch}-${k}`,
+          lat: o.area.lat0 + 0.01 * (k + 1),
+          lon: o.area.lon0 + 0.01 * (k + 1),
+        }),
+      );
     return {
       get: [get(2, 2, false), get(0, 0, false), get(1, 1, false)],
       'get-304': [get(2, 2, true), get(0, 0, true), get(1, 1, true)],
@@ -266,11 +296,16 @@ export async function learnFloorScript(o: FloorCaptureOptions): Promise<FloorScr
   const service = await run(o.startService, (server, tap) => captureFrom(server, tap, planFor('service', [3, 4, 5]), signIn));
   const script = Object.fromEntries(FLOOR_SCENARIOS.map((s) => [s, scriptOf('the service', s, service[s])])) as FloorScript;
 
-  const floor = await run((url) => o.startFloor(url, script), (server, tap) => captureFrom(server, tap, planFor('floor', [6, 7, 8]), []));
+  const floor = await run(
+    (url) => o.startFloor(url, script),
+    (server, tap) => captureFrom(server, tap, planFor('floor', [6, 7, 8]), []),
+  );
   for (const scenario of FLOOR_SCENARIOS) {
     const own = scriptOf('the floor', scenario, floor[scenario]);
     if (!isDeepStrictEqual(own, script[scenario])) {
-      throw new Error(`floor: for ${scenario} the floor sent\n${JSON.stringify(own, null, 1)}\nwhere the service sent\n${JSON.stringify(script[scenario], null, 1)}`);
+      throw new Error(
+        `floor: for ${scenario} the floor sent\n${JSON.stringify(own, null, 1)}\nwhere the service sent\n${JSON.stringify(script[scenario], null, 1)}`,
+      );
     }
     for (const k of [0, 1] as const) {
       const wrong = compareAnswers(scenario, service[scenario][k], floor[scenario][k]);
@@ -281,6 +316,8 @@ export async function learnFloorScript(o: FloorCaptureOptions): Promise<FloorScr
     const trips = script[s];
     return `${s} ${trips.length} round trip${trips.length === 1 ? '' : 's'} (${trips.map((t) => t.length).join('+')} statements)`;
   });
-  o.log(`floor: learnt the service's statements (${described.join('; ')}); the floor sends the same and answers alike (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  o.log(
+    `floor: learnt the service's statements (${described.join('; ')}); the floor sends the same and answers alike (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
   return script;
 }

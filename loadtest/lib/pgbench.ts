@@ -37,8 +37,20 @@ export async function runPgbench(
   const url = new URL(databaseUrl);
   const logDir = mkdtempSync(path.join(tmpdir(), 'co-order-pgbench-'));
   const args = [
-    '-n', '-M', 'prepared', '-c', String(options.clients), '-j', '2', '-T', String(options.durationS),
-    '-f', script, '-l', '--log-prefix', path.join(logDir, 'tx'),
+    '-n',
+    '-M',
+    'prepared',
+    '-c',
+    String(options.clients),
+    '-j',
+    '2',
+    '-T',
+    String(options.durationS),
+    '-f',
+    script,
+    '-l',
+    '--log-prefix',
+    path.join(logDir, 'tx'),
     ...Object.entries(options.variables ?? {}).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
     decodeURIComponent(url.pathname.slice(1)),
   ];

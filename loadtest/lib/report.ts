@@ -22,7 +22,19 @@ const num = (n: number | undefined, digits = 0) =>
   n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 export function table(rows: Row[]): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx¹', 'errors', 'server RSS MB', 'ratio to ceiling', 'target', 'met', 'CPU % srv/pg/gen²'];
+  const header = [
+    'scenario',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'non-2xx¹',
+    'errors',
+    'server RSS MB',
+    'ratio to ceiling',
+    'target',
+    'met',
+    'CPU % srv/pg/gen²',
+  ];
   const lines = rows.map((r) => [
     r.scenario,
     num(r.rps),
@@ -41,8 +53,8 @@ export function table(rows: Row[]): string {
   return [
     ...out,
     '',
-    '¹ answers other than the scenario\'s expected status (201 create, 304 get-304, 200 otherwise; mixed: 200/201/304).',
-    '² CPU over the measured window, in % of one core: the server process / the database (the bench database\'s backends and the server\'s WAL writer, checkpointer, background writer) / the load generator (this process, or pgbench\'s client not counted). 200 = both cores; the rest of the machine\'s load is other processes.',
+    "¹ answers other than the scenario's expected status (201 create, 304 get-304, 200 otherwise; mixed: 200/201/304).",
+    "² CPU over the measured window, in % of one core: the server process / the database (the bench database's backends and the server's WAL writer, checkpointer, background writer) / the load generator (this process, or pgbench's client not counted). 200 = both cores; the rest of the machine's load is other processes.",
     ...(notes.length ? ['', ...notes] : []),
   ].join('\n');
 }

@@ -13,12 +13,7 @@ export const createDevToken =
       throw new DomainError('dev_login_disabled', 'Development login is disabled on this server.');
     }
     const { email, name } = c.req.valid('json');
-    const user = await deps.db
-      .transaction()
-      .execute((tx) => findOrCreateUser(tx, email, name, deps.config.SIGNUP_GRANT_KRW));
+    const user = await deps.db.transaction().execute((tx) => findOrCreateUser(tx, email, name, deps.config.SIGNUP_GRANT_KRW));
     const { token, expiresIn } = await deps.signer.issue(user.id);
-    return c.json(
-      { access_token: token, token_type: 'Bearer' as const, expires_in: expiresIn, user: presentUser(user) },
-      200,
-    );
+    return c.json({ access_token: token, token_type: 'Bearer' as const, expires_in: expiresIn, user: presentUser(user) }, 200);
   };

@@ -13,7 +13,10 @@ export const DevTokenInput = z
 
 export const TokenSchema = z
   .object({
-    access_token: z.string().openapi({ description: 'Send as `Authorization: Bearer <access_token>`.', example: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIzYjhmIn0.c2lnbmF0dXJl' }),
+    access_token: z.string().openapi({
+      description: 'Send as `Authorization: Bearer <access_token>`.',
+      example: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIzYjhmIn0.c2lnbmF0dXJl',
+    }),
     token_type: z.literal('Bearer').openapi({ example: 'Bearer' }),
     expires_in: z.number().int().openapi({ description: 'Seconds until the token expires.', example: DEFAULTS.TOKEN_TTL_SECONDS }),
     user: UserSchema,

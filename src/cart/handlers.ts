@@ -23,7 +23,8 @@ function presentCart(lines: CartLine[]) {
 
 export const getCart =
   (deps: Deps): RouteHandler<typeof getCartRoute, AppEnv> =>
-  async (c) => c.json(presentCart(await cartLines(deps.db, c.var.userId)), 200);
+  async (c) =>
+    c.json(presentCart(await cartLines(deps.db, c.var.userId)), 200);
 
 export const setCartItem =
   (deps: Deps): RouteHandler<typeof putCartItemRoute, AppEnv> =>

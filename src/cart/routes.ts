@@ -4,7 +4,9 @@ import { UuidParam, emptyResponse, jsonResponse, problems, security, uuid } from
 
 export const CartSchema = z
   .object({
-    store_id: uuid('0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d').nullable().openapi({ description: 'The one store the cart holds items of; null when empty.' }),
+    store_id: uuid('0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d')
+      .nullable()
+      .openapi({ description: 'The one store the cart holds items of; null when empty.' }),
     items: z.array(
       z
         .object({

@@ -74,10 +74,7 @@ export interface TransactionEnd {
  * Runs `work` in one transaction that ends with the statements `work` passes to `withCommit`, sent
  * with the COMMIT. Used to store an idempotent answer at no extra round trip.
  */
-export async function transactionEndingWith<Result>(
-  db: Db,
-  work: (tx: Tx, end: TransactionEnd) => Promise<Result>,
-): Promise<Result> {
+export async function transactionEndingWith<Result>(db: Db, work: (tx: Tx, end: TransactionEnd) => Promise<Result>): Promise<Result> {
   return db.transaction().execute(async (tx) => {
     const last: CompiledQuery[] = [];
     let working = true;

@@ -1,6 +1,14 @@
 import {
-  CompiledQuery, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler,
-  type DatabaseConnection, type Dialect, type Driver, type QueryResult, type Transaction, type TransactionSettings,
+  CompiledQuery,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+  type Transaction,
+  type TransactionSettings,
 } from 'kysely';
 import type postgres from 'postgres';
 import { reserveGuarded } from './postgres-js-workarounds.js';
@@ -106,7 +114,8 @@ class Connection implements DatabaseConnection {
     return {
       // postgres.js's result is an array of the rows (with a few extra properties): used as is.
       rows: result as unknown as Row[],
-      numAffectedRows: command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE' ? BigInt(count) : undefined,
+      numAffectedRows:
+        command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE' ? BigInt(count) : undefined,
     };
   }
 }

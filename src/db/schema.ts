@@ -50,7 +50,6 @@ export interface CartItemsTable {
   updated_at: Timestamp;
 }
 
-
 export interface OrdersTable {
   id: string;
   store_id: string;
@@ -83,7 +82,6 @@ export interface OrderItemsTable {
   quantity: number;
 }
 
-
 export interface CreditLedgerTable {
   id: Generated<number>;
   user_id: string;
@@ -93,7 +91,6 @@ export interface CreditLedgerTable {
   order_id: string | null;
   created_at: Timestamp;
 }
-
 
 export interface NotificationsTable {
   id: Generated<number>;

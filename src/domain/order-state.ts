@@ -37,15 +37,47 @@ export interface Transition {
 }
 
 export const TRANSITIONS: readonly Transition[] = [
-  { action: 'join', from: 'pending', to: 'matched', who: 'anyone', clock: 'before_expiry', stamps: 'matched_at', wrongState: 'order_not_pending', money: 'charge_joiner' },
   {
-    action: 'cancel', from: 'pending', to: 'cancelled', who: 'creator', notYours: 'Only the creator may cancel an order.',
-    clock: 'before_expiry', stamps: 'cancelled_at', wrongState: 'order_not_pending', money: 'refund_creator',
+    action: 'join',
+    from: 'pending',
+    to: 'matched',
+    who: 'anyone',
+    clock: 'before_expiry',
+    stamps: 'matched_at',
+    wrongState: 'order_not_pending',
+    money: 'charge_joiner',
   },
-  { action: 'expire', from: 'pending', to: 'expired', who: 'anyone', clock: 'after_expiry', stamps: 'expired_at', wrongState: 'order_not_pending', money: 'refund_creator' },
   {
-    action: 'complete', from: 'matched', to: 'completed', who: 'participant', notYours: 'Only a participant may complete an order.',
-    clock: 'any_time', stamps: 'completed_at', wrongState: 'order_not_matched', money: 'none',
+    action: 'cancel',
+    from: 'pending',
+    to: 'cancelled',
+    who: 'creator',
+    notYours: 'Only the creator may cancel an order.',
+    clock: 'before_expiry',
+    stamps: 'cancelled_at',
+    wrongState: 'order_not_pending',
+    money: 'refund_creator',
+  },
+  {
+    action: 'expire',
+    from: 'pending',
+    to: 'expired',
+    who: 'anyone',
+    clock: 'after_expiry',
+    stamps: 'expired_at',
+    wrongState: 'order_not_pending',
+    money: 'refund_creator',
+  },
+  {
+    action: 'complete',
+    from: 'matched',
+    to: 'completed',
+    who: 'participant',
+    notYours: 'Only a participant may complete an order.',
+    clock: 'any_time',
+    stamps: 'completed_at',
+    wrongState: 'order_not_matched',
+    money: 'none',
   },
 ];
 

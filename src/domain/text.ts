@@ -7,13 +7,15 @@
  */
 const HIDDEN_OR_CONTROL = /[\p{Cc}\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u;
 
-export const TEXT_RULE =
-  'no control characters (including line breaks and tabs), bidirectional overrides or invisible characters';
+export const TEXT_RULE = 'no control characters (including line breaks and tabs), bidirectional overrides or invisible characters';
 
 export function isPlainText(text: string): boolean {
   return !HIDDEN_OR_CONTROL.test(text);
 }
 
 export function normaliseText(text: string): string {
-  return text.normalize('NFC').replace(/\p{Zs}+/gu, ' ').trim();
+  return text
+    .normalize('NFC')
+    .replace(/\p{Zs}+/gu, ' ')
+    .trim();
 }

@@ -16,7 +16,9 @@ export function docsSecurityPolicy(): MiddlewareHandler<AppEnv> {
     if (c.res.status !== 200) return;
     const page = await c.res.text();
     if (policy?.page !== page) {
-      const hashes = [...page.matchAll(INLINE_SCRIPT)].map(([, script]) => `'sha256-${createHash('sha256').update(script).digest('base64')}'`);
+      const hashes = [...page.matchAll(INLINE_SCRIPT)].map(
+        ([, script]) => `'sha256-${createHash('sha256').update(script).digest('base64')}'`,
+      );
       const header = [
         "default-src 'none'",
         `script-src 'self' ${hashes.join(' ')}`,

@@ -22,7 +22,6 @@ export function preconditionFailed(resource: string, version: number, current: o
   );
 }
 
-
 const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e]*)"$/;
 // Versions are PostgreSQL integers: no tag past the largest can ever have been issued.
 const MAX_VERSION = 2_147_483_647;

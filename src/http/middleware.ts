@@ -44,7 +44,12 @@ export function requestContext(logger: Logger, metrics: Metrics): MiddlewareHand
  */
 export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
   const tooLarge = () => new DomainError('payload_too_large', `The request body exceeds ${maxBytes} bytes.`);
-  const elsewhere = bodyLimit({ maxSize: maxBytes, onError: () => { throw tooLarge(); } });
+  const elsewhere = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw tooLarge();
+    },
+  });
   return async (c, next) => {
     const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
     if (!incoming) return elsewhere(c, next);
@@ -144,7 +149,10 @@ export function requireJsonBody(): MiddlewareHandler<AppEnv> {
 export function refuseUnexpectedBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (hasBody(c)) {
-      throw new DomainError('body_not_allowed', `${c.req.method} ${routePath(c, -1).replace(/:(\w+)/g, '{$1}')} takes no request body; send none.`);
+      throw new DomainError(
+        'body_not_allowed',
+        `${c.req.method} ${routePath(c, -1).replace(/:(\w+)/g, '{$1}')} takes no request body; send none.`,
+      );
     }
     await next();
   };

@@ -30,19 +30,26 @@ export const dateTime = (example: string = EXAMPLE_TIME) => z.string().datetime(
 
 export const ValidationIssueSchema = z
   .object({
-    path: z.string().openapi({ description: 'Where: `body.`, `query.`, `path.` or `header.` and the field.', example: 'body.items.0.quantity' }),
+    path: z
+      .string()
+      .openapi({ description: 'Where: `body.`, `query.`, `path.` or `header.` and the field.', example: 'body.items.0.quantity' }),
     message: z.string().openapi({ example: 'Too big: expected number to be <=99' }),
   })
   .openapi('ValidationIssue', { description: 'One invalid field of a 400 validation_failed.' });
 
 export const ProblemSchema = z
   .object({
-    type: z.string().url().openapi({ example: `${PROBLEM_TYPE_BASE}insufficient_credit` }),
+    type: z
+      .string()
+      .url()
+      .openapi({ example: `${PROBLEM_TYPE_BASE}insufficient_credit` }),
     title: z.string().openapi({ example: 'Not enough credit' }),
     status: z.number().int().openapi({ example: 402 }),
     detail: z.string().openapi({ example: 'Your share is 13000 KRW, more than your balance. Top up and try again.' }),
     instance: z.string().openapi({ description: 'The request path.', example: '/orders' }),
-    code: z.enum(ERROR_CODES).openapi({ description: 'Stable machine-readable code; `type` is derived from it.', example: 'insufficient_credit' }),
+    code: z
+      .enum(ERROR_CODES)
+      .openapi({ description: 'Stable machine-readable code; `type` is derived from it.', example: 'insufficient_credit' }),
     request_id: z.string().openapi({
       description:
         'The id of the request that produced this problem: the X-Request-Id response header, except on a replay ' +
@@ -53,13 +60,10 @@ export const ProblemSchema = z
       .array(ValidationIssueSchema)
       .optional()
       .openapi({ description: 'Present on validation failures (400 validation_failed): one entry per invalid field.' }),
-    current: z
-      .record(z.string(), z.unknown())
-      .optional()
-      .openapi({
-        description:
-          'Present on 412: the current representation of the resource as the caller may see it (an Order, a PublicOrder or a User), so the client can decide again without another GET.',
-      }),
+    current: z.record(z.string(), z.unknown()).optional().openapi({
+      description:
+        'Present on 412: the current representation of the resource as the caller may see it (an Order, a PublicOrder or a User), so the client can decide again without another GET.',
+    }),
   })
   .openapi('Problem', {
     description: 'An RFC 9457 problem. `type` is stable per `code`; see the table in the API description.',
@@ -222,24 +226,28 @@ export const decimalInteger = <S extends z.ZodType>(schema: S) => z.preprocess(d
 export const decimalNumber = <S extends z.ZodType>(schema: S) => z.preprocess(decimal(DECIMAL_NUMBER), schema);
 
 export const PaginationQuery = z.object({
-  limit: decimalInteger(z.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT)).openapi({ description: `Page size (default ${PAGE_SIZE_DEFAULT}, max ${PAGE_SIZE_MAX}).`, example: PAGE_SIZE_DEFAULT }),
-  cursor: z
-    .string()
-    .max(512)
-    .optional()
-    .openapi({
-      description: 'The previous page\'s `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400.',
-      example: 'q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ',
-    }),
+  limit: decimalInteger(z.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT)).openapi({
+    description: `Page size (default ${PAGE_SIZE_DEFAULT}, max ${PAGE_SIZE_MAX}).`,
+    example: PAGE_SIZE_DEFAULT,
+  }),
+  cursor: z.string().max(512).optional().openapi({
+    description: "The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400.",
+    example: 'q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ',
+  }),
 });
 
-export const NextCursor = z
-  .string()
-  .nullable()
-  .openapi({ description: 'Pass as `cursor` to get the next page; null on the last page.', example: 'q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ' });
+export const NextCursor = z.string().nullable().openapi({
+  description: 'Pass as `cursor` to get the next page; null on the last page.',
+  example: 'q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ',
+});
 
 export const UuidParam = (name: string, description: string) =>
-  z.object({ [name]: z.string().uuid().openapi({ param: { name, in: 'path', description }, example: EXAMPLE_UUID }) });
+  z.object({
+    [name]: z
+      .string()
+      .uuid()
+      .openapi({ param: { name, in: 'path', description }, example: EXAMPLE_UUID }),
+  });
 
 export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentionHours: number): void {
   const registry = app.openAPIRegistry;
@@ -254,7 +262,7 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
   registry.registerComponent('securitySchemes', 'metricsToken', {
     type: 'http',
     scheme: 'bearer',
-    description: 'The operator\'s METRICS_TOKEN, for GET /metrics only.',
+    description: "The operator's METRICS_TOKEN, for GET /metrics only.",
   });
   const idempotencyText =
     'Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) ' +

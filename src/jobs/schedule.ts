@@ -30,7 +30,8 @@ export function scheduleJobs({ db, config, logger }: { db: Db; config: Config; l
     every('expire-overdue', sweep, () => expireOverdue.runOnce(db, config.SWEEP_BATCH_SIZE, config.SWEEP_CONCURRENCY)),
     every('complete-delivered', sweep, () => completeDelivered.runOnce(db, config.SWEEP_BATCH_SIZE)),
     every('purge-idempotency-keys', config.PURGE_CRON, () =>
-      purgeKeys.runOnce(db, config.IDEMPOTENCY_RETENTION_HOURS, config.SWEEP_BATCH_SIZE)),
+      purgeKeys.runOnce(db, config.IDEMPOTENCY_RETENTION_HOURS, config.SWEEP_BATCH_SIZE),
+    ),
   ];
   return {
     stop: () => tasks.forEach((task) => void task.stop()),

@@ -25,11 +25,18 @@ export async function insertNotifications(tx: Tx, notes: NoteToSend[]): Promise<
   if (notes.length > 0) await insertNotificationsSql(notes).execute(tx);
 }
 
-export function listNotifications(db: Db, userId: string, q: { unreadOnly: boolean; beforeId?: number; limit: number }): Promise<Notification[]> {
+export function listNotifications(
+  db: Db,
+  userId: string,
+  q: { unreadOnly: boolean; beforeId?: number; limit: number },
+): Promise<Notification[]> {
   let query = db.selectFrom('notifications').selectAll().where('user_id', '=', userId);
   if (q.unreadOnly) query = query.where('read_at', 'is', null);
   if (q.beforeId !== undefined) query = query.where('id', '<', q.beforeId);
-  return query.orderBy('id', 'desc').limit(q.limit + 1).execute();
+  return query
+    .orderBy('id', 'desc')
+    .limit(q.limit + 1)
+    .execute();
 }
 
 /** Marks one of the user's notifications read (keeping the first read time). */

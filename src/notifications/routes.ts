@@ -46,8 +46,13 @@ export const markNotificationReadRoute = createRoute({
   security,
   request: {
     params: z.object({
-      notificationId: decimalInteger(z.number().int().min(1).max(2 ** 53 - 1))
-        .openapi({ param: { name: 'notificationId', in: 'path', description: 'The notification\'s id.' }, example: 7 }),
+      notificationId: decimalInteger(
+        z
+          .number()
+          .int()
+          .min(1)
+          .max(2 ** 53 - 1),
+      ).openapi({ param: { name: 'notificationId', in: 'path', description: "The notification's id." }, example: 7 }),
     }),
   },
   responses: {

@@ -7,7 +7,8 @@ const StatusSchema = z
 
 const MetricsTextSchema = z.string().openapi('MetricsText', {
   description: 'Prometheus text exposition format 0.0.4.',
-  example: '# HELP http_requests_total HTTP requests by method, route and status.\n# TYPE http_requests_total counter\nhttp_requests_total{method="GET",route="/health",status="200"} 3\n',
+  example:
+    '# HELP http_requests_total HTTP requests by method, route and status.\n# TYPE http_requests_total counter\nhttp_requests_total{method="GET",route="/health",status="200"} 3\n',
 });
 
 export const healthRoute = createRoute({
@@ -43,7 +44,7 @@ export const metricsRoute = createRoute({
   summary: 'Prometheus metrics',
   description:
     'Request counts and durations by route, and Node.js process metrics, in Prometheus text format. ' +
-    'For the operator\'s scraper only: send `Authorization: Bearer <METRICS_TOKEN>`; without METRICS_TOKEN set, nobody gets them (401).',
+    "For the operator's scraper only: send `Authorization: Bearer <METRICS_TOKEN>`; without METRICS_TOKEN set, nobody gets them (401).",
   security: [{ metricsToken: [] }],
   responses: {
     200: {

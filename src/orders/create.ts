@@ -36,7 +36,10 @@ export async function createOrder(tx: Tx, userId: string, input: CreateOrderInpu
   const amounts = { splitType: input.split_type, menuTotal: total, joinerMenuTotal: null, deliveryTip: store.delivery_tip };
   // A split order is complete at creation; a separate one is checked when the joiner adds theirs.
   if (input.split_type === 'split' && !meetsMinimum(amounts, store.min_order_price)) {
-    throw new DomainError('minimum_order_not_met', `The menu total ${total} KRW is below the store's minimum of ${store.min_order_price} KRW.`);
+    throw new DomainError(
+      'minimum_order_not_met',
+      `The menu total ${total} KRW is below the store's minimum of ${store.min_order_price} KRW.`,
+    );
   }
 
   let delivery = input.delivery;

@@ -21,8 +21,14 @@ import { joinOrder } from './join.js';
 import { isParticipant, presentOrderFor, presentParticipantOrder, presentPublicOrder } from './present.js';
 import { distanceFromSavedAddress, findMyOrders, findNearbyOrders, loadOrder, type OrderWithItems } from './repository.js';
 import {
-  cancelOrderRoute, completeOrderRoute, expireOrderRoute, joinOrderRoute, type createOrderRoute, type getOrderRoute,
-  type listMyOrdersRoute, type listNearbyRoute,
+  cancelOrderRoute,
+  completeOrderRoute,
+  expireOrderRoute,
+  joinOrderRoute,
+  type createOrderRoute,
+  type getOrderRoute,
+  type listMyOrdersRoute,
+  type listNearbyRoute,
 } from './routes.js';
 
 /** An action's answer to a participant (only they may create, join, cancel or complete): the whole order. */
@@ -71,14 +77,18 @@ type ActionRoute = typeof joinOrderRoute | typeof cancelOrderRoute | typeof expi
  */
 function orderAction<R extends ActionRoute>(
   route: R,
-  verb: (request: ActionRequest, body: { items?: RequestedItem[] } | undefined) => Promise<ActionOutcome<ReturnType<typeof presentOrderFor>, 200>>,
+  verb: (
+    request: ActionRequest,
+    body: { items?: RequestedItem[] } | undefined,
+  ) => Promise<ActionOutcome<ReturnType<typeof presentOrderFor>, 200>>,
 ) {
   const keyRequired = (route.parameters as unknown[]).includes(params.idempotencyKeyRequired);
   return (deps: Deps): RouteHandler<R, AppEnv> =>
     (async (c: Context<AppEnv>) => {
       const condition = requireIfMatch(c);
       const { orderId } = (c.req as unknown as { valid(target: 'param'): { orderId: string } }).valid('param');
-      const body = 'body' in route.request ? (c.req as unknown as { valid(target: 'json'): { items?: RequestedItem[] } }).valid('json') : undefined;
+      const body =
+        'body' in route.request ? (c.req as unknown as { valid(target: 'json'): { items?: RequestedItem[] } }).valid('json') : undefined;
       return runAction(c, deps.db, { keyRequired, body }, (tx) => verb({ tx, userId: c.var.userId, orderId, condition }, body));
     }) as unknown as RouteHandler<R, AppEnv>;
 }
@@ -141,7 +151,13 @@ export const getMyOrders =
   (deps: Deps): RouteHandler<typeof listMyOrdersRoute, AppEnv> =>
   async (c) => {
     const { role, status, limit, cursor } = c.req.valid('query');
-    const rows = await findMyOrders(deps.db, { userId: c.var.userId, role, status, after: deps.cursors.decode(cursor, MyOrdersCursor), limit });
+    const rows = await findMyOrders(deps.db, {
+      userId: c.var.userId,
+      role,
+      status,
+      after: deps.cursors.decode(cursor, MyOrdersCursor),
+      limit,
+    });
     const result = deps.cursors.page(rows, limit, (o) => ({ created_at: o.cursor_created_at, id: o.id }));
     return c.json({ items: result.items.map(presentParticipantOrder), next_cursor: result.next_cursor }, 200);
   };

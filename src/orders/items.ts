@@ -18,7 +18,14 @@ export interface PricedItem {
 
 /** Prices requested items from the store's current menu; 422 if one is not on it. */
 export async function priceItems(tx: Tx, storeId: string, requested: RequestedItem[]) {
-  return priceFromMenus(storeId, requested, await findMenus(tx, requested.map((i) => i.menu_id)));
+  return priceFromMenus(
+    storeId,
+    requested,
+    await findMenus(
+      tx,
+      requested.map((i) => i.menu_id),
+    ),
+  );
 }
 
 /** priceItems with the menus already read (`menus`: at least those requested that exist). */

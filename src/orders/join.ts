@@ -33,7 +33,12 @@ export async function joinOrder(
     if (facts.split_type === 'split') throw itemsNotAllowed();
     if (!requested.length) throw itemsRequired();
     const priced = await priceItems(tx, facts.store_id, requested);
-    const amounts = { splitType: facts.split_type, menuTotal: facts.menu_total, joinerMenuTotal: priced.total, deliveryTip: facts.delivery_tip };
+    const amounts = {
+      splitType: facts.split_type,
+      menuTotal: facts.menu_total,
+      joinerMenuTotal: priced.total,
+      deliveryTip: facts.delivery_tip,
+    };
     if (!meetsMinimum(amounts, facts.min_order_price)) {
       throw new DomainError(
         'minimum_order_not_met',
@@ -65,5 +70,5 @@ export async function joinOrder(
 }
 
 const ownOrder = () => new DomainError('own_order', 'You cannot join your own order.');
-const itemsNotAllowed = () => new DomainError('items_not_allowed', 'A split order shares the creator\'s menu: join it without items.');
+const itemsNotAllowed = () => new DomainError('items_not_allowed', "A split order shares the creator's menu: join it without items.");
 const itemsRequired = () => new DomainError('items_required', 'A separate order needs your own items.');

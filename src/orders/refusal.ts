@@ -29,7 +29,12 @@ export async function explainRefusal(
   if (!mayAct(action, actor, current)) return notYours(action);
   if (!versionMatches(condition, current.version)) {
     // Who lost a race to join sees the order as any neighbour would: they are not its joiner.
-    return preconditionFailed('order', current.version, presentOrderFor(current, viewerId, current.viewer_distance_m), `status ${current.status}`);
+    return preconditionFailed(
+      'order',
+      current.version,
+      presentOrderFor(current, viewerId, current.viewer_distance_m),
+      `status ${current.status}`,
+    );
   }
   return (
     whyNot(action, { status: current.status, expiresAt: current.expires_at }, current.read_at) ??

@@ -2,8 +2,14 @@ import { defineOpenAPIRoute as route } from '@hono/zod-openapi';
 import type { Deps } from '../http/deps.js';
 import { getMyOrders, getNearby, getOrder, postCancel, postComplete, postExpire, postJoin, postOrder } from './handlers.js';
 import {
-  cancelOrderRoute, completeOrderRoute, createOrderRoute, expireOrderRoute, getOrderRoute, joinOrderRoute,
-  listMyOrdersRoute, listNearbyRoute,
+  cancelOrderRoute,
+  completeOrderRoute,
+  createOrderRoute,
+  expireOrderRoute,
+  getOrderRoute,
+  joinOrderRoute,
+  listMyOrdersRoute,
+  listNearbyRoute,
 } from './routes.js';
 
 export const orderRoutes = (deps: Deps) => [

@@ -73,11 +73,21 @@ export function loadOrderFacts(db: Db | Tx, id: string) {
 export async function loadCreateFacts(
   tx: Tx,
   q: { userId: string; storeId: string; menuIds: string[] },
-): Promise<{ store: Store | undefined; menus: Menu[]; saved: { address: string | null; lat: number | null; lon: number | null } | undefined }> {
-  const { rows } = await sql<{ store: Store | null; menus: Menu[]; saved: { address: string | null; lat: number | null; lon: number | null } | null }>`
+): Promise<{
+  store: Store | undefined;
+  menus: Menu[];
+  saved: { address: string | null; lat: number | null; lon: number | null } | undefined;
+}> {
+  const { rows } = await sql<{
+    store: Store | null;
+    menus: Menu[];
+    saved: { address: string | null; lat: number | null; lon: number | null } | null;
+  }>`
     SELECT (SELECT row_to_json(s) FROM stores s WHERE s.id = ${q.storeId}) AS store,
            coalesce((SELECT json_agg(m) FROM menus m WHERE m.id = ANY(${q.menuIds}::uuid[])), '[]'::json) AS menus,
-           (SELECT json_build_object('address', u.address, 'lat', u.lat, 'lon', u.lon) FROM users u WHERE u.id = ${q.userId}) AS saved`.execute(tx);
+           (SELECT json_build_object('address', u.address, 'lat', u.lat, 'lon', u.lon) FROM users u WHERE u.id = ${q.userId}) AS saved`.execute(
+    tx,
+  );
   const [row] = rows;
   return { store: row.store ?? undefined, menus: row.menus, saved: row.saved ?? undefined };
 }
@@ -166,7 +176,8 @@ function casStatement(
     // = ANY(array): one statement text for any number of tags (none matches nothing).
     if (!form.anyVersion) query = query.where(sql<SqlBool>`version = ANY(${p.versions}::int[])`);
     if (form.byUser && row.who === 'creator') query = query.where('creator_id', '=', p.userId);
-    if (form.byUser && row.who === 'participant') query = query.where((eb) => eb.or([eb('creator_id', '=', p.userId), eb('joiner_id', '=', p.userId)]));
+    if (form.byUser && row.who === 'participant')
+      query = query.where((eb) => eb.or([eb('creator_id', '=', p.userId), eb('joiner_id', '=', p.userId)]));
     return more(query, p)
       .returningAll()
       .returning((eb) => itemsOf(eb.ref('orders.id')).as('items'));
@@ -297,7 +308,8 @@ type NearbyParams = {
 
 // One statement per combination of the optional filters, each built and compiled once.
 const nearbyStatement = (withCategory: boolean, withAfter: boolean) =>
-  precompiled((_, p: NearbyParams) => sql<Order & { distance_m: number }>`
+  precompiled(
+    (_, p: NearbyParams) => sql<Order & { distance_m: number }>`
     SELECT * FROM (
       SELECT o.*, great_circle_m(${p.lat}, ${p.lon}, o.delivery_lat, o.delivery_lon) AS distance_m
       FROM orders o
@@ -310,7 +322,8 @@ const nearbyStatement = (withCategory: boolean, withAfter: boolean) =>
     WHERE distance_m <= ${p.radiusM}
       ${withAfter ? sql`AND (distance_m, id) > (${p.afterDistance}, ${p.afterId}::uuid)` : sql``}
     ORDER BY distance_m, id
-    LIMIT ${p.take}`);
+    LIMIT ${p.take}`,
+  );
 const nearbyStatements = {
   plain: nearbyStatement(false, false),
   category: nearbyStatement(true, false),
@@ -332,8 +345,12 @@ const itemsOfOrdersStatement = precompiled((db, p: { orderIds: string[] }) =>
  */
 export async function findNearbyOrders(db: Db, q: NearbyQuery): Promise<(OrderWithItems & { distance_m: number })[]> {
   const statement = q.category
-    ? q.after ? nearbyStatements.categoryAfter : nearbyStatements.category
-    : q.after ? nearbyStatements.after : nearbyStatements.plain;
+    ? q.after
+      ? nearbyStatements.categoryAfter
+      : nearbyStatements.category
+    : q.after
+      ? nearbyStatements.after
+      : nearbyStatements.plain;
   const rows = await statement(db, {
     lat: q.lat,
     lon: q.lon,
@@ -381,9 +398,11 @@ export function findMyOrders(db: Db, q: MyOrdersQuery): Promise<(OrderWithItems 
     // ::text first: a timestamptz parameter would be sent through a JS Date (milliseconds).
     query = query.where(sql<SqlBool>`(o.created_at, o.id) < (${created_at}::text::timestamptz, ${id}::uuid)`);
   }
-  return query.orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(q.limit + 1).execute() as Promise<
-    (OrderWithItems & { cursor_created_at: string })[]
-  >;
+  return query
+    .orderBy('o.created_at', 'desc')
+    .orderBy('o.id', 'desc')
+    .limit(q.limit + 1)
+    .execute() as Promise<(OrderWithItems & { cursor_created_at: string })[]>;
 }
 
 /**

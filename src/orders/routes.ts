@@ -4,8 +4,20 @@ import { ORDER_STATUSES, SPLIT_TYPES } from '../domain/kinds.js';
 import { TRANSITIONS } from '../domain/order-state.js';
 import { MAX_ITEMS_PER_ORDER, MAX_QUANTITY, NEARBY_MAX_RADIUS_M } from '../domain/limits.js';
 import {
-  NextCursor, PaginationQuery, UuidParam, actionProblems, decimalInteger, decimalNumber, dateTime, headers, jsonResponse, notModifiedResponse, params, problems,
-  security, uuid,
+  NextCursor,
+  PaginationQuery,
+  UuidParam,
+  actionProblems,
+  decimalInteger,
+  decimalNumber,
+  dateTime,
+  headers,
+  jsonResponse,
+  notModifiedResponse,
+  params,
+  problems,
+  security,
+  uuid,
 } from '../http/openapi.js';
 import { StoreSchema } from '../stores/routes.js';
 import { AddressInput } from '../users/routes.js';
@@ -32,20 +44,20 @@ const ItemInput = z
     menu_id: uuid(MENU_ID_EXAMPLE),
     quantity: z.number().int().min(1).max(MAX_QUANTITY).openapi({ example: 1 }),
   })
-  .openapi('OrderItemInput', { description: 'A menu of the order\'s store and how many.' });
+  .openapi('OrderItemInput', { description: "A menu of the order's store and how many." });
 
 const ItemsInput = z
   .array(ItemInput)
   .min(1)
   .max(MAX_ITEMS_PER_ORDER)
   .refine((items) => new Set(items.map((i) => i.menu_id)).size === items.length, 'each menu_id may appear once')
-  .openapi({ description: 'Menus of the order\'s store, each once.' });
+  .openapi({ description: "Menus of the order's store, each once." });
 
 export const CreateOrderInput = z
   .strictObject({
     store_id: uuid(STORE_ID_EXAMPLE),
     split_type: SplitTypeSchema,
-    items: ItemsInput.optional().openapi({ description: 'Defaults to your cart\'s items of this store (the cart is emptied on success).' }),
+    items: ItemsInput.optional().openapi({ description: "Defaults to your cart's items of this store (the cart is emptied on success)." }),
     delivery: AddressInput.optional().openapi({ description: 'Defaults to your saved address.' }),
   })
   .openapi('CreateOrderInput', {
@@ -79,13 +91,15 @@ const OrderFields = {
   cancelled_at: dateTime('2025-05-01T12:10:00.000Z').nullable(),
   expired_at: dateTime('2025-05-01T12:30:05.000Z').nullable(),
   menu_total: z.number().int().openapi({ description: 'All items of the order so far, KRW.', example: 23000 }),
-  delivery_tip: z.number().int().openapi({ description: 'KRW, the store\'s tip when the order was opened.', example: 3000 }),
+  delivery_tip: z.number().int().openapi({ description: "KRW, the store's tip when the order was opened.", example: 3000 }),
   shares: z
     .object({
       creator: z.number().int().openapi({ example: 13000 }),
       joiner: z.number().int().nullable().openapi({ description: 'Null until a `separate` order is joined.', example: 13000 }),
     })
-    .openapi('Shares', { description: 'What each side pays (paid at creation and at join); they add up to menu_total + delivery_tip once matched.' }),
+    .openapi('Shares', {
+      description: 'What each side pays (paid at creation and at join); they add up to menu_total + delivery_tip once matched.',
+    }),
 };
 
 export const OrderSchema = z
@@ -100,7 +114,7 @@ export const OrderSchema = z
         lat: z.number().openapi({ example: 35.8468 }),
         lon: z.number().openapi({ example: 127.1297 }),
       })
-      .openapi('DeliveryAddress', { description: 'Where the order is delivered (the creator\'s address).' }),
+      .openapi('DeliveryAddress', { description: "Where the order is delivered (the creator's address)." }),
     items: z.array(
       z
         .object({
@@ -111,18 +125,19 @@ export const OrderSchema = z
     ),
   })
   .openapi('Order', {
-    description: 'A joint order as its creator and joiner see it: its state, where it goes, the items of both participants and what each pays.',
+    description:
+      'A joint order as its creator and joiner see it: its state, where it goes, the items of both participants and what each pays.',
   });
 
 const distanceM = (description: string) => z.number().int().multipleOf(10).openapi({ description, multipleOf: 10, example: 80 });
 
 export const PublicOrderSchema = z
   .object({
-    view: z.literal('public').openapi({ description: 'You do not take part in this order: you see what any neighbour may.', example: 'public' }),
+    view: z
+      .literal('public')
+      .openapi({ description: 'You do not take part in this order: you see what any neighbour may.', example: 'public' }),
     ...OrderFields,
-    items: z.array(
-      z.object(OrderItemFields).openapi('PublicOrderItem', { description: 'One line of the order, without who ordered it.' }),
-    ),
+    items: z.array(z.object(OrderItemFields).openapi('PublicOrderItem', { description: 'One line of the order, without who ordered it.' })),
     distance_m: distanceM(
       'Great-circle distance from your saved address to the delivery point, rounded to the nearest 10 m; null if you have no saved address.',
     ).nullable(),
@@ -154,7 +169,7 @@ const OrderPageSchema = z
   .object({ items: z.array(OrderSchema), next_cursor: NextCursor })
   .openapi('OrderPage', { description: 'A page of orders, newest first.' });
 
-const orderParam = UuidParam('orderId', 'The order\'s id.');
+const orderParam = UuidParam('orderId', "The order's id.");
 /** An action's answer: the order's new state and its ETag (or, with Idempotent-Replayed, the stored answer). */
 const orderResponse = <S extends z.ZodType>(description: string, schema: S) =>
   jsonResponse(description, schema, { ...headers.etag, ...headers.replayed });
@@ -168,7 +183,7 @@ export const createOrderRoute = createRoute({
   description:
     'Opens a joint order at a store and charges your share now (ledger row linked to the order). ' +
     `It waits for a neighbour to join until \`expires_at\` (${DEFAULTS.ORDER_TTL_MINUTES} minutes by default); if nobody does, it expires and you are refunded in full. ` +
-    'A `split` order must reach the store\'s minimum by itself.',
+    "A `split` order must reach the store's minimum by itself.",
   security,
   parameters: [params.idempotencyKeyRequired],
   request: { body: { required: true, content: { 'application/json': { schema: CreateOrderInput } } } },
@@ -212,8 +227,10 @@ export const listNearbyRoute = createRoute({
     query: PaginationQuery.extend({
       lat: decimalNumber(z.number().min(-90).max(90)).openapi({ description: 'Latitude of where you are (WGS 84).', example: 35.8468 }),
       lon: decimalNumber(z.number().min(-180).max(180)).openapi({ description: 'Longitude of where you are (WGS 84).', example: 127.1297 }),
-      radius_m: decimalInteger(z.number().int().min(1).max(NEARBY_MAX_RADIUS_M).optional())
-        .openapi({ description: `Metres, default ${DEFAULTS.NEARBY_DEFAULT_RADIUS_M}, max ${NEARBY_MAX_RADIUS_M}.`, example: 300 }),
+      radius_m: decimalInteger(z.number().int().min(1).max(NEARBY_MAX_RADIUS_M).optional()).openapi({
+        description: `Metres, default ${DEFAULTS.NEARBY_DEFAULT_RADIUS_M}, max ${NEARBY_MAX_RADIUS_M}.`,
+        example: 300,
+      }),
       category: z.string().min(1).max(50).optional().openapi({ description: 'Only orders at stores of this category.', example: '치킨' }),
     }),
   },
@@ -233,7 +250,10 @@ export const listMyOrdersRoute = createRoute({
   security,
   request: {
     query: PaginationQuery.extend({
-      role: z.enum(['created', 'joined']).optional().openapi({ description: 'Only orders you created, or only those you joined.', example: 'created' }),
+      role: z
+        .enum(['created', 'joined'])
+        .optional()
+        .openapi({ description: 'Only orders you created, or only those you joined.', example: 'created' }),
       status: OrderStatusSchema.optional(),
     }),
   },
@@ -268,7 +288,10 @@ export const cancelOrderRoute = createRoute({
   security,
   parameters: [params.ifMatch, params.idempotencyKeyRequired],
   request: { params: orderParam },
-  responses: { 200: orderResponse('Cancelled and refunded.', OrderSchema), ...actionProblems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428) },
+  responses: {
+    200: orderResponse('Cancelled and refunded.', OrderSchema),
+    ...actionProblems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428),
+  },
 });
 
 export const expireOrderRoute = createRoute({
@@ -283,7 +306,10 @@ export const expireOrderRoute = createRoute({
   security,
   parameters: [params.ifMatch, params.idempotencyKeyOptional],
   request: { params: orderParam },
-  responses: { 200: orderResponse('Expired and refunded.', OrderViewSchema), ...actionProblems(400, 401, 404, 409, 412, 413, 415, 422, 428) },
+  responses: {
+    200: orderResponse('Expired and refunded.', OrderViewSchema),
+    ...actionProblems(400, 401, 404, 409, 412, 413, 415, 422, 428),
+  },
 });
 
 export const completeOrderRoute = createRoute({

@@ -27,7 +27,8 @@ const StoreCursor = z.object({ name: z.string(), id: z.string().uuid() });
 
 export const getCategories =
   (deps: Deps): RouteHandler<typeof listCategoriesRoute, AppEnv> =>
-  async (c) => c.json({ items: await listCategories(deps.db) }, 200);
+  async (c) =>
+    c.json({ items: await listCategories(deps.db) }, 200);
 
 export const getStores =
   (deps: Deps): RouteHandler<typeof listStoresRoute, AppEnv> =>
@@ -46,7 +47,8 @@ async function requireStore(deps: Deps, storeId: string): Promise<Store> {
 
 export const getStore =
   (deps: Deps): RouteHandler<typeof getStoreRoute, AppEnv> =>
-  async (c) => c.json(presentStore(await requireStore(deps, c.req.valid('param').storeId)), 200);
+  async (c) =>
+    c.json(presentStore(await requireStore(deps, c.req.valid('param').storeId)), 200);
 
 export const getMenus =
   (deps: Deps): RouteHandler<typeof listMenusRoute, AppEnv> =>

@@ -30,8 +30,12 @@ export const MenuSchema = z
 const StorePageSchema = z
   .object({ items: z.array(StoreSchema), next_cursor: NextCursor })
   .openapi('StorePage', { description: 'A page of stores, by name.' });
-const MenuListSchema = z.object({ items: z.array(MenuSchema) }).openapi('MenuList', { description: 'Every menu of a store, cheapest first.' });
-const CategorySchema = z.object({ name: z.string().openapi({ example: '치킨' }) }).openapi('Category', { description: 'A store category.' });
+const MenuListSchema = z
+  .object({ items: z.array(MenuSchema) })
+  .openapi('MenuList', { description: 'Every menu of a store, cheapest first.' });
+const CategorySchema = z
+  .object({ name: z.string().openapi({ example: '치킨' }) })
+  .openapi('Category', { description: 'A store category.' });
 const CategoryListSchema = z
   .object({ items: z.array(CategorySchema) })
   .openapi('CategoryList', { description: 'Every store category, in display order.' });
@@ -60,7 +64,12 @@ export const listStoresRoute = createRoute({
   security,
   request: {
     query: PaginationQuery.extend({
-      category: z.string().min(1).max(50).optional().openapi({ description: 'Only stores of this category (see GET /categories).', example: '치킨' }),
+      category: z
+        .string()
+        .min(1)
+        .max(50)
+        .optional()
+        .openapi({ description: 'Only stores of this category (see GET /categories).', example: '치킨' }),
     }),
   },
   responses: {
@@ -77,7 +86,7 @@ export const getStoreRoute = createRoute({
   summary: 'One store',
   description: 'A store with its minimum order price, delivery tip and delivery time.',
   security,
-  request: { params: UuidParam('storeId', 'The store\'s id.') },
+  request: { params: UuidParam('storeId', "The store's id.") },
   responses: {
     200: jsonResponse('The store.', StoreSchema),
     ...problems(400, 401, 404),
@@ -92,7 +101,7 @@ export const listMenusRoute = createRoute({
   summary: "A store's menus",
   description: 'Every menu of the store, cheapest first.',
   security,
-  request: { params: UuidParam('storeId', 'The store\'s id.') },
+  request: { params: UuidParam('storeId', "The store's id.") },
   responses: {
     200: jsonResponse('The menus.', MenuListSchema),
     ...problems(400, 401, 404),

@@ -108,5 +108,8 @@ export function updateAddress(
 export function listLedger(db: Db, userId: string, beforeId: number | undefined, limit: number): Promise<LedgerEntry[]> {
   let query = db.selectFrom('credit_ledger').selectAll().where('user_id', '=', userId);
   if (beforeId !== undefined) query = query.where('id', '<', beforeId);
-  return query.orderBy('id', 'desc').limit(limit + 1).execute();
+  return query
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
+    .execute();
 }

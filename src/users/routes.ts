@@ -3,7 +3,18 @@ import { TOP_UP_MAX_KRW } from '../domain/limits.js';
 import { LEDGER_KINDS } from '../domain/kinds.js';
 import { TEXT_RULE } from '../domain/text.js';
 import {
-  NextCursor, PaginationQuery, actionProblems, plainText, dateTime, headers, jsonResponse, notModifiedResponse, params, problems, security, uuid,
+  NextCursor,
+  PaginationQuery,
+  actionProblems,
+  plainText,
+  dateTime,
+  headers,
+  jsonResponse,
+  notModifiedResponse,
+  params,
+  problems,
+  security,
+  uuid,
 } from '../http/openapi.js';
 
 export const UserSchema = z
@@ -42,7 +53,12 @@ export const AddressInput = z
 
 export const TopUpInput = z
   .strictObject({
-    amount: z.number().int().min(1).max(TOP_UP_MAX_KRW).openapi({ description: `KRW, 1 to ${TOP_UP_MAX_KRW}.`, example: 20000 }),
+    amount: z
+      .number()
+      .int()
+      .min(1)
+      .max(TOP_UP_MAX_KRW)
+      .openapi({ description: `KRW, 1 to ${TOP_UP_MAX_KRW}.`, example: 20000 }),
   })
   .openapi('TopUpInput', { description: 'How much credit to add.' });
 

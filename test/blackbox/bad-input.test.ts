@@ -26,13 +26,28 @@ const app = useServer({ JWT_SECRET: SERVER_SECRET });
 let victim: TestUser;
 let menuId: string;
 let storeId: string;
-let tokens: Record<'forged' | 'formerConstant' | 'expired' | 'wrongIssuer' | 'unsigned' | 'hs512' | 'noSubject' | 'unknownUser' | 'notAUserId' | 'notYetValid', string>;
+let tokens: Record<
+  | 'forged'
+  | 'formerConstant'
+  | 'expired'
+  | 'wrongIssuer'
+  | 'unsigned'
+  | 'hs512'
+  | 'noSubject'
+  | 'unknownUser'
+  | 'notAUserId'
+  | 'notYetValid',
+  string
+>;
 
 const secret = (text: string) => new TextEncoder().encode(text);
 
 async function sign(claims: { sub?: string; iss?: string; exp?: number; nbf?: number }, key: string, alg = 'HS256') {
   const now = Math.floor(Date.now() / 1000);
-  let jwt = new SignJWT({}).setProtectedHeader({ alg, typ: 'JWT' }).setIssuedAt(now - 7200).setIssuer(claims.iss ?? ISSUER);
+  let jwt = new SignJWT({})
+    .setProtectedHeader({ alg, typ: 'JWT' })
+    .setIssuedAt(now - 7200)
+    .setIssuer(claims.iss ?? ISSUER);
   if (claims.sub) jwt = jwt.setSubject(claims.sub);
   if (claims.nbf) jwt = jwt.setNotBefore(claims.nbf);
   return jwt.setExpirationTime(claims.exp ?? now + 3600).sign(secret(key));
@@ -46,13 +61,18 @@ beforeAll(async () => {
     body: { address: '전북 전주시 덕진구 백제대로 567', ...JEONJU },
   });
   expect(address.response.status).toBe(200);
-  const topUp = await victim.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': newKey() } }, body: { amount: 12_345 } });
+  const topUp = await victim.client.POST('/users/me/credit/top-ups', {
+    params: { header: { 'Idempotency-Key': newKey() } },
+    body: { amount: 12_345 },
+  });
   expect(topUp.response.status).toBe(201);
   const stores = await victim.client.GET('/stores', { params: { query: { category: '치킨' } } });
   storeId = stores.data!.items[0].id;
   const menus = await victim.client.GET('/stores/{storeId}/menus', { params: { path: { storeId } } });
   menuId = menus.data!.items[0].id;
-  expect((await victim.client.PUT('/cart/items/{menuId}', { params: { path: { menuId } }, body: { quantity: 2 } })).response.status).toBe(200);
+  expect((await victim.client.PUT('/cart/items/{menuId}', { params: { path: { menuId } }, body: { quantity: 2 } })).response.status).toBe(
+    200,
+  );
 
   const now = Math.floor(Date.now() / 1000);
   const sub = victim.user.id;
@@ -75,7 +95,11 @@ const me = () => victim.client;
 const key = () => ({ 'Idempotency-Key': newKey() });
 
 /** Only for what the SDK cannot express: bodies that are not JSON, or headers it would not send. */
-async function raw(method: string, path: string, init: { headers?: Record<string, string>; body?: RequestInit['body']; auth?: boolean } = {}): Promise<Answer> {
+async function raw(
+  method: string,
+  path: string,
+  init: { headers?: Record<string, string>; body?: RequestInit['body']; auth?: boolean } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...(init.auth === false ? {} : { Authorization: `Bearer ${victim.token}` }), ...init.headers };
   const request: RequestInit & { duplex?: 'half' } = { method, headers, body: init.body };
   if (init.body instanceof ReadableStream) request.duplex = 'half';
@@ -109,121 +133,526 @@ interface Case {
 }
 
 const topUp = (body: unknown, client = me(), headers: Record<string, string> = key()) =>
-  client.POST('/users/me/credit/top-ups', { params: { header: headers as { 'Idempotency-Key': string } }, body: body as { amount: number } }).then(sdkAnswer);
+  client
+    .POST('/users/me/credit/top-ups', { params: { header: headers as { 'Idempotency-Key': string } }, body: body as { amount: number } })
+    .then(sdkAnswer);
 const putAddress = (body: unknown, ifMatch = '*', client = me()) =>
-  client.PUT('/users/me/address', { params: { header: { 'If-Match': ifMatch } }, body: body as { address: string; lat: number; lon: number } }).then(sdkAnswer);
+  client
+    .PUT('/users/me/address', { params: { header: { 'If-Match': ifMatch } }, body: body as { address: string; lat: number; lon: number } })
+    .then(sdkAnswer);
 const putCart = (body: unknown, id = menuId, client = me()) =>
   client.PUT('/cart/items/{menuId}', { params: { path: { menuId: id } }, body: body as { quantity: number } }).then(sdkAnswer);
 const login = (body: unknown) =>
-  as(undefined).POST('/auth/dev/token', { body: body as { email: string; name: string } }).then(sdkAnswer);
+  as(undefined)
+    .POST('/auth/dev/token', { body: body as { email: string; name: string } })
+    .then(sdkAnswer);
 const ADDRESS = { address: '전북 전주시 덕진구 명륜4길 12', lat: 35.8471, lon: 127.1302 };
 
 const cases: Case[] = [
   // Wrong types
-  { name: 'top-up amount as a string', status: 400, code: 'validation_failed', errorPath: 'body.amount', send: () => topUp({ amount: '1000' }) },
+  {
+    name: 'top-up amount as a string',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.amount',
+    send: () => topUp({ amount: '1000' }),
+  },
   { name: 'top-up amount null', status: 400, code: 'validation_failed', errorPath: 'body.amount', send: () => topUp({ amount: null }) },
-  { name: 'top-up amount a boolean', status: 400, code: 'validation_failed', errorPath: 'body.amount', send: () => topUp({ amount: true }) },
-  { name: 'top-up amount an object', status: 400, code: 'validation_failed', errorPath: 'body.amount', send: () => topUp({ amount: { value: 1000 } }) },
+  {
+    name: 'top-up amount a boolean',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.amount',
+    send: () => topUp({ amount: true }),
+  },
+  {
+    name: 'top-up amount an object',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.amount',
+    send: () => topUp({ amount: { value: 1000 } }),
+  },
   { name: 'top-up body an array', status: 400, code: 'validation_failed', send: () => topUp([1000]) },
   { name: 'top-up body missing amount', status: 400, code: 'validation_failed', errorPath: 'body.amount', send: () => topUp({}) },
-  { name: 'cart quantity as a string', status: 400, code: 'validation_failed', errorPath: 'body.quantity', send: () => putCart({ quantity: '2' }) },
-  { name: 'cart quantity null', status: 400, code: 'validation_failed', errorPath: 'body.quantity', send: () => putCart({ quantity: null }) },
-  { name: 'address lat as a string', status: 400, code: 'validation_failed', errorPath: 'body.lat', send: () => putAddress({ ...ADDRESS, lat: '35.8471' }) },
-  { name: 'address lon null', status: 400, code: 'validation_failed', errorPath: 'body.lon', send: () => putAddress({ ...ADDRESS, lon: null }) },
-  { name: 'address missing lon', status: 400, code: 'validation_failed', errorPath: 'body.lon', send: () => putAddress({ address: ADDRESS.address, lat: ADDRESS.lat }) },
-  { name: 'address as a number', status: 400, code: 'validation_failed', errorPath: 'body.address', send: () => putAddress({ ...ADDRESS, address: 567 }) },
-  { name: 'login email not an email', status: 400, code: 'validation_failed', errorPath: 'body.email', send: () => login({ email: 'not-an-email', name: 'X' }) },
-  { name: 'login name empty', status: 400, code: 'validation_failed', errorPath: 'body.name', send: () => login({ email: `${randomUUID()}@example.com`, name: '   ' }) },
-  { name: 'login name too long', status: 400, code: 'validation_failed', errorPath: 'body.name', send: () => login({ email: `${randomUUID()}@example.com`, name: 'n'.repeat(101) }) },
-  { name: 'ledger limit not a number', status: 400, code: 'validation_failed', errorPath: 'query.limit', send: () => raw('GET', '/users/me/ledger?limit=abc') },
+  {
+    name: 'cart quantity as a string',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.quantity',
+    send: () => putCart({ quantity: '2' }),
+  },
+  {
+    name: 'cart quantity null',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.quantity',
+    send: () => putCart({ quantity: null }),
+  },
+  {
+    name: 'address lat as a string',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.lat',
+    send: () => putAddress({ ...ADDRESS, lat: '35.8471' }),
+  },
+  {
+    name: 'address lon null',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.lon',
+    send: () => putAddress({ ...ADDRESS, lon: null }),
+  },
+  {
+    name: 'address missing lon',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.lon',
+    send: () => putAddress({ address: ADDRESS.address, lat: ADDRESS.lat }),
+  },
+  {
+    name: 'address as a number',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.address',
+    send: () => putAddress({ ...ADDRESS, address: 567 }),
+  },
+  {
+    name: 'login email not an email',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.email',
+    send: () => login({ email: 'not-an-email', name: 'X' }),
+  },
+  {
+    name: 'login name empty',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.name',
+    send: () => login({ email: `${randomUUID()}@example.com`, name: '   ' }),
+  },
+  {
+    name: 'login name too long',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.name',
+    send: () => login({ email: `${randomUUID()}@example.com`, name: 'n'.repeat(101) }),
+  },
+  {
+    name: 'ledger limit not a number',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'query.limit',
+    send: () => raw('GET', '/users/me/ledger?limit=abc'),
+  },
   // Negative, zero, huge and fractional amounts
   { name: 'top-up negative', status: 400, code: 'validation_failed', errorPath: 'body.amount', send: () => topUp({ amount: -1000 }) },
   { name: 'top-up zero', status: 400, code: 'validation_failed', errorPath: 'body.amount', send: () => topUp({ amount: 0 }) },
   { name: 'top-up fractional', status: 400, code: 'validation_failed', errorPath: 'body.amount', send: () => topUp({ amount: 0.5 }) },
-  { name: 'top-up one over the cap', status: 400, code: 'validation_failed', errorPath: 'body.amount', send: () => topUp({ amount: 1_000_001 }) },
-  { name: 'top-up beyond 2^53', status: 400, code: 'validation_failed', errorPath: 'body.amount', send: () => topUp({ amount: 2 ** 53 + 2 }) },
-  { name: 'top-up 1e400 (Infinity once parsed)', status: 400, code: 'validation_failed', errorPath: 'body.amount', send: () => raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: '{"amount":1e400}' }) },
-  { name: 'top-up duplicate key, last one negative', status: 400, code: 'validation_failed', errorPath: 'body.amount', send: () => raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: '{"amount":1000,"amount":-1000}' }) },
+  {
+    name: 'top-up one over the cap',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.amount',
+    send: () => topUp({ amount: 1_000_001 }),
+  },
+  {
+    name: 'top-up beyond 2^53',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.amount',
+    send: () => topUp({ amount: 2 ** 53 + 2 }),
+  },
+  {
+    name: 'top-up 1e400 (Infinity once parsed)',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.amount',
+    send: () => raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: '{"amount":1e400}' }),
+  },
+  {
+    name: 'top-up duplicate key, last one negative',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.amount',
+    send: () => raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: '{"amount":1000,"amount":-1000}' }),
+  },
   { name: 'cart quantity zero', status: 400, code: 'validation_failed', errorPath: 'body.quantity', send: () => putCart({ quantity: 0 }) },
-  { name: 'cart quantity negative', status: 400, code: 'validation_failed', errorPath: 'body.quantity', send: () => putCart({ quantity: -3 }) },
+  {
+    name: 'cart quantity negative',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.quantity',
+    send: () => putCart({ quantity: -3 }),
+  },
   { name: 'cart quantity 100', status: 400, code: 'validation_failed', errorPath: 'body.quantity', send: () => putCart({ quantity: 100 }) },
-  { name: 'cart quantity fractional', status: 400, code: 'validation_failed', errorPath: 'body.quantity', send: () => putCart({ quantity: 1.5 }) },
-  { name: 'ledger limit 0', status: 400, code: 'validation_failed', errorPath: 'query.limit', send: () => me().GET('/users/me/ledger', { params: { query: { limit: 0 } } }).then(sdkAnswer) },
-  { name: 'stores limit 101', status: 400, code: 'validation_failed', errorPath: 'query.limit', send: () => me().GET('/stores', { params: { query: { limit: 101 } } }).then(sdkAnswer) },
+  {
+    name: 'cart quantity fractional',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.quantity',
+    send: () => putCart({ quantity: 1.5 }),
+  },
+  {
+    name: 'ledger limit 0',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'query.limit',
+    send: () =>
+      me()
+        .GET('/users/me/ledger', { params: { query: { limit: 0 } } })
+        .then(sdkAnswer),
+  },
+  {
+    name: 'stores limit 101',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'query.limit',
+    send: () =>
+      me()
+        .GET('/stores', { params: { query: { limit: 101 } } })
+        .then(sdkAnswer),
+  },
   // Bad coordinates and addresses
   { name: 'lat 91', status: 400, code: 'validation_failed', errorPath: 'body.lat', send: () => putAddress({ ...ADDRESS, lat: 91 }) },
-  { name: 'lat -90.0001', status: 400, code: 'validation_failed', errorPath: 'body.lat', send: () => putAddress({ ...ADDRESS, lat: -90.0001 }) },
+  {
+    name: 'lat -90.0001',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.lat',
+    send: () => putAddress({ ...ADDRESS, lat: -90.0001 }),
+  },
   { name: 'lon -181', status: 400, code: 'validation_failed', errorPath: 'body.lon', send: () => putAddress({ ...ADDRESS, lon: -181 }) },
   { name: 'lon 180.5', status: 400, code: 'validation_failed', errorPath: 'body.lon', send: () => putAddress({ ...ADDRESS, lon: 180.5 }) },
-  { name: 'empty address', status: 400, code: 'validation_failed', errorPath: 'body.address', send: () => putAddress({ ...ADDRESS, address: '' }) },
-  { name: 'blank address', status: 400, code: 'validation_failed', errorPath: 'body.address', send: () => putAddress({ ...ADDRESS, address: '    ' }) },
-  { name: 'address over 300 characters', status: 400, code: 'validation_failed', errorPath: 'body.address', send: () => putAddress({ ...ADDRESS, address: '가'.repeat(301) }) },
+  {
+    name: 'empty address',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.address',
+    send: () => putAddress({ ...ADDRESS, address: '' }),
+  },
+  {
+    name: 'blank address',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.address',
+    send: () => putAddress({ ...ADDRESS, address: '    ' }),
+  },
+  {
+    name: 'address over 300 characters',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'body.address',
+    send: () => putAddress({ ...ADDRESS, address: '가'.repeat(301) }),
+  },
   // Unknown body fields
   { name: 'top-up with an extra field', status: 400, code: 'validation_failed', send: () => topUp({ amount: 1000, bonus: 1_000_000 }) },
-  { name: 'address with an extra field', status: 400, code: 'validation_failed', send: () => putAddress({ ...ADDRESS, credit: 9_999_999 }) },
+  {
+    name: 'address with an extra field',
+    status: 400,
+    code: 'validation_failed',
+    send: () => putAddress({ ...ADDRESS, credit: 9_999_999 }),
+  },
   { name: 'cart with an extra field', status: 400, code: 'validation_failed', send: () => putCart({ quantity: 1, price: 1 }) },
-  { name: 'login with an extra field', status: 400, code: 'validation_failed', send: () => login({ email: `${randomUUID()}@example.com`, name: 'X', credit: 1e9 }) },
-  { name: 'top-up with __proto__', status: 400, code: 'validation_failed', send: () => raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: '{"__proto__":{"amount":5},"amount":1000,"x":1}' }) },
+  {
+    name: 'login with an extra field',
+    status: 400,
+    code: 'validation_failed',
+    send: () => login({ email: `${randomUUID()}@example.com`, name: 'X', credit: 1e9 }),
+  },
+  {
+    name: 'top-up with __proto__',
+    status: 400,
+    code: 'validation_failed',
+    send: () =>
+      raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: '{"__proto__":{"amount":5},"amount":1000,"x":1}' }),
+  },
   // Unknown and malformed ids
-  { name: 'unknown store', status: 404, code: 'not_found', send: () => me().GET('/stores/{storeId}', { params: { path: { storeId: randomUUID() } } }).then(sdkAnswer) },
-  { name: 'menus of an unknown store', status: 404, code: 'not_found', send: () => me().GET('/stores/{storeId}/menus', { params: { path: { storeId: randomUUID() } } }).then(sdkAnswer) },
+  {
+    name: 'unknown store',
+    status: 404,
+    code: 'not_found',
+    send: () =>
+      me()
+        .GET('/stores/{storeId}', { params: { path: { storeId: randomUUID() } } })
+        .then(sdkAnswer),
+  },
+  {
+    name: 'menus of an unknown store',
+    status: 404,
+    code: 'not_found',
+    send: () =>
+      me()
+        .GET('/stores/{storeId}/menus', { params: { path: { storeId: randomUUID() } } })
+        .then(sdkAnswer),
+  },
   { name: 'unknown menu into the cart', status: 404, code: 'not_found', send: () => putCart({ quantity: 1 }, randomUUID()) },
-  { name: 'store id not a uuid', status: 400, code: 'validation_failed', errorPath: 'path.storeId', send: () => me().GET('/stores/{storeId}', { params: { path: { storeId: '12345' } } }).then(sdkAnswer) },
-  { name: 'menu id not a uuid (put)', status: 400, code: 'validation_failed', errorPath: 'path.menuId', send: () => putCart({ quantity: 1 }, 'abc') },
-  { name: 'menu id not a uuid (delete)', status: 400, code: 'validation_failed', errorPath: 'path.menuId', send: () => me().DELETE('/cart/items/{menuId}', { params: { path: { menuId: 'abc' } } }).then(sdkAnswer) },
-  { name: 'cursor not issued by the API', status: 400, code: 'validation_failed', errorPath: 'query.cursor', send: () => me().GET('/users/me/ledger', { params: { query: { cursor: 'eyJpZCI6Im5vcGUifQ' } } }).then(sdkAnswer) },
+  {
+    name: 'store id not a uuid',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'path.storeId',
+    send: () =>
+      me()
+        .GET('/stores/{storeId}', { params: { path: { storeId: '12345' } } })
+        .then(sdkAnswer),
+  },
+  {
+    name: 'menu id not a uuid (put)',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'path.menuId',
+    send: () => putCart({ quantity: 1 }, 'abc'),
+  },
+  {
+    name: 'menu id not a uuid (delete)',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'path.menuId',
+    send: () =>
+      me()
+        .DELETE('/cart/items/{menuId}', { params: { path: { menuId: 'abc' } } })
+        .then(sdkAnswer),
+  },
+  {
+    name: 'cursor not issued by the API',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'query.cursor',
+    send: () =>
+      me()
+        .GET('/users/me/ledger', { params: { query: { cursor: 'eyJpZCI6Im5vcGUifQ' } } })
+        .then(sdkAnswer),
+  },
   // Missing, malformed, forged and expired tokens
   { name: 'no token: GET /users/me', status: 401, code: 'unauthorized', send: () => as(undefined).GET('/users/me').then(sdkAnswer) },
   { name: 'no token: top-up', status: 401, code: 'unauthorized', send: () => topUp({ amount: 1000 }, as(undefined)) },
   { name: 'no token: cart', status: 401, code: 'unauthorized', send: () => putCart({ quantity: 1 }, menuId, as(undefined)) },
   { name: 'not a JWT', status: 401, code: 'unauthorized', send: () => as('not-a-jwt').GET('/users/me').then(sdkAnswer) },
-  { name: 'Basic instead of Bearer', status: 401, code: 'unauthorized', send: () => raw('GET', '/users/me', { auth: false, headers: { Authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } }) },
-  { name: 'Bearer with nothing', status: 401, code: 'unauthorized', send: () => raw('GET', '/users/me', { auth: false, headers: { Authorization: 'Bearer ' } }) },
-  { name: 'token signed with another secret', status: 401, code: 'unauthorized', send: () => as(tokens.forged).GET('/users/me').then(sdkAnswer) },
-  { name: 'token signed with the former development constant', status: 401, code: 'unauthorized', send: () => as(tokens.formerConstant).GET('/users/me').then(sdkAnswer) },
+  {
+    name: 'Basic instead of Bearer',
+    status: 401,
+    code: 'unauthorized',
+    send: () => raw('GET', '/users/me', { auth: false, headers: { Authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } }),
+  },
+  {
+    name: 'Bearer with nothing',
+    status: 401,
+    code: 'unauthorized',
+    send: () => raw('GET', '/users/me', { auth: false, headers: { Authorization: 'Bearer ' } }),
+  },
+  {
+    name: 'token signed with another secret',
+    status: 401,
+    code: 'unauthorized',
+    send: () => as(tokens.forged).GET('/users/me').then(sdkAnswer),
+  },
+  {
+    name: 'token signed with the former development constant',
+    status: 401,
+    code: 'unauthorized',
+    send: () => as(tokens.formerConstant).GET('/users/me').then(sdkAnswer),
+  },
   { name: 'forged token: top-up', status: 401, code: 'unauthorized', send: () => topUp({ amount: 1_000_000 }, as(tokens.forged)) },
   { name: 'forged token: address', status: 401, code: 'unauthorized', send: () => putAddress(ADDRESS, '*', as(tokens.forged)) },
   { name: 'expired token', status: 401, code: 'unauthorized', send: () => as(tokens.expired).GET('/users/me').then(sdkAnswer) },
   { name: 'expired token: top-up', status: 401, code: 'unauthorized', send: () => topUp({ amount: 1000 }, as(tokens.expired)) },
   { name: 'token not valid yet', status: 401, code: 'unauthorized', send: () => as(tokens.notYetValid).GET('/users/me').then(sdkAnswer) },
-  { name: 'token of another issuer', status: 401, code: 'unauthorized', send: () => as(tokens.wrongIssuer).GET('/users/me').then(sdkAnswer) },
-  { name: 'unsigned token (alg none)', status: 401, code: 'unauthorized', send: () => as(tokens.unsigned).GET('/users/me').then(sdkAnswer) },
+  {
+    name: 'token of another issuer',
+    status: 401,
+    code: 'unauthorized',
+    send: () => as(tokens.wrongIssuer).GET('/users/me').then(sdkAnswer),
+  },
+  {
+    name: 'unsigned token (alg none)',
+    status: 401,
+    code: 'unauthorized',
+    send: () => as(tokens.unsigned).GET('/users/me').then(sdkAnswer),
+  },
   { name: 'token signed with HS512', status: 401, code: 'unauthorized', send: () => as(tokens.hs512).GET('/users/me').then(sdkAnswer) },
   { name: 'token without a subject', status: 401, code: 'unauthorized', send: () => as(tokens.noSubject).GET('/users/me').then(sdkAnswer) },
-  { name: 'valid token of an unknown user: me', status: 401, code: 'unauthorized', send: () => as(tokens.unknownUser).GET('/users/me').then(sdkAnswer) },
-  { name: 'valid token of an unknown user: top-up', status: 401, code: 'unauthorized', send: () => topUp({ amount: 1000 }, as(tokens.unknownUser)) },
-  { name: 'valid token of an unknown user: address', status: 401, code: 'unauthorized', send: () => putAddress(ADDRESS, '*', as(tokens.unknownUser)) },
-  { name: 'valid token of an unknown user: cart', status: 401, code: 'unauthorized', send: () => putCart({ quantity: 1 }, menuId, as(tokens.unknownUser)) },
-  { name: 'valid token of an unknown user: read the cart', status: 401, code: 'unauthorized', send: () => as(tokens.unknownUser).GET('/cart').then(sdkAnswer) },
-  { name: 'valid token of an unknown user: ledger', status: 401, code: 'unauthorized', send: () => as(tokens.unknownUser).GET('/users/me/ledger').then(sdkAnswer) },
-  { name: 'valid token of an unknown user: create an order', status: 401, code: 'unauthorized', send: () => as(tokens.unknownUser).POST('/orders', { params: { header: key() }, body: { store_id: storeId, split_type: 'split', items: [{ menu_id: menuId, quantity: 1 }] } as never }).then(sdkAnswer) },
-  { name: 'valid token whose subject is not a user id', status: 401, code: 'unauthorized', send: () => as(tokens.notAUserId).GET('/users/me').then(sdkAnswer) },
-  { name: 'valid token whose subject is not a user id: cart', status: 401, code: 'unauthorized', send: () => as(tokens.notAUserId).GET('/cart').then(sdkAnswer) },
+  {
+    name: 'valid token of an unknown user: me',
+    status: 401,
+    code: 'unauthorized',
+    send: () => as(tokens.unknownUser).GET('/users/me').then(sdkAnswer),
+  },
+  {
+    name: 'valid token of an unknown user: top-up',
+    status: 401,
+    code: 'unauthorized',
+    send: () => topUp({ amount: 1000 }, as(tokens.unknownUser)),
+  },
+  {
+    name: 'valid token of an unknown user: address',
+    status: 401,
+    code: 'unauthorized',
+    send: () => putAddress(ADDRESS, '*', as(tokens.unknownUser)),
+  },
+  {
+    name: 'valid token of an unknown user: cart',
+    status: 401,
+    code: 'unauthorized',
+    send: () => putCart({ quantity: 1 }, menuId, as(tokens.unknownUser)),
+  },
+  {
+    name: 'valid token of an unknown user: read the cart',
+    status: 401,
+    code: 'unauthorized',
+    send: () => as(tokens.unknownUser).GET('/cart').then(sdkAnswer),
+  },
+  {
+    name: 'valid token of an unknown user: ledger',
+    status: 401,
+    code: 'unauthorized',
+    send: () => as(tokens.unknownUser).GET('/users/me/ledger').then(sdkAnswer),
+  },
+  {
+    name: 'valid token of an unknown user: create an order',
+    status: 401,
+    code: 'unauthorized',
+    send: () =>
+      as(tokens.unknownUser)
+        .POST('/orders', {
+          params: { header: key() },
+          body: { store_id: storeId, split_type: 'split', items: [{ menu_id: menuId, quantity: 1 }] } as never,
+        })
+        .then(sdkAnswer),
+  },
+  {
+    name: 'valid token whose subject is not a user id',
+    status: 401,
+    code: 'unauthorized',
+    send: () => as(tokens.notAUserId).GET('/users/me').then(sdkAnswer),
+  },
+  {
+    name: 'valid token whose subject is not a user id: cart',
+    status: 401,
+    code: 'unauthorized',
+    send: () => as(tokens.notAUserId).GET('/cart').then(sdkAnswer),
+  },
   // Malformed JSON
-  { name: 'truncated JSON', status: 400, code: 'malformed_json', send: () => raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: '{"amount": 1000' }) },
-  { name: 'JSON with single quotes', status: 400, code: 'malformed_json', send: () => raw('PUT', '/users/me/address', { headers: { ...json, 'If-Match': '*' }, body: "{'address':'x','lat':1,'lon':1}" }) },
-  { name: 'not JSON at all', status: 400, code: 'malformed_json', send: () => raw('PUT', `/cart/items/${menuId}`, { headers: json, body: 'quantity=2' }) },
-  { name: 'malformed JSON at login', status: 400, code: 'malformed_json', send: () => raw('POST', '/auth/dev/token', { auth: false, headers: json, body: '{"email":' }) },
+  {
+    name: 'truncated JSON',
+    status: 400,
+    code: 'malformed_json',
+    send: () => raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: '{"amount": 1000' }),
+  },
+  {
+    name: 'JSON with single quotes',
+    status: 400,
+    code: 'malformed_json',
+    send: () => raw('PUT', '/users/me/address', { headers: { ...json, 'If-Match': '*' }, body: "{'address':'x','lat':1,'lon':1}" }),
+  },
+  {
+    name: 'not JSON at all',
+    status: 400,
+    code: 'malformed_json',
+    send: () => raw('PUT', `/cart/items/${menuId}`, { headers: json, body: 'quantity=2' }),
+  },
+  {
+    name: 'malformed JSON at login',
+    status: 400,
+    code: 'malformed_json',
+    send: () => raw('POST', '/auth/dev/token', { auth: false, headers: json, body: '{"email":' }),
+  },
   // Wrong content type
-  { name: 'text/plain body', status: 415, code: 'unsupported_media_type', send: () => raw('POST', '/users/me/credit/top-ups', { headers: { 'Content-Type': 'text/plain', ...key() }, body: '{"amount":1000}' }) },
-  { name: 'form body', status: 415, code: 'unsupported_media_type', send: () => raw('PUT', `/cart/items/${menuId}`, { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'quantity=2' }) },
-  { name: 'body without a content type', status: 415, code: 'unsupported_media_type', send: () => raw('PUT', '/users/me/address', { headers: { 'If-Match': '*' }, body: new TextEncoder().encode(JSON.stringify(ADDRESS)) }) },
-  { name: 'login as XML', status: 415, code: 'unsupported_media_type', send: () => raw('POST', '/auth/dev/token', { auth: false, headers: { 'Content-Type': 'application/xml' }, body: '<login/>' }) },
+  {
+    name: 'text/plain body',
+    status: 415,
+    code: 'unsupported_media_type',
+    send: () => raw('POST', '/users/me/credit/top-ups', { headers: { 'Content-Type': 'text/plain', ...key() }, body: '{"amount":1000}' }),
+  },
+  {
+    name: 'form body',
+    status: 415,
+    code: 'unsupported_media_type',
+    send: () =>
+      raw('PUT', `/cart/items/${menuId}`, { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'quantity=2' }),
+  },
+  {
+    name: 'body without a content type',
+    status: 415,
+    code: 'unsupported_media_type',
+    send: () => raw('PUT', '/users/me/address', { headers: { 'If-Match': '*' }, body: new TextEncoder().encode(JSON.stringify(ADDRESS)) }),
+  },
+  {
+    name: 'login as XML',
+    status: 415,
+    code: 'unsupported_media_type',
+    send: () => raw('POST', '/auth/dev/token', { auth: false, headers: { 'Content-Type': 'application/xml' }, body: '<login/>' }),
+  },
   // Oversized bodies
-  { name: 'address of 70,000 characters', status: 413, code: 'payload_too_large', send: () => putAddress({ ...ADDRESS, address: 'x'.repeat(70_000) }) },
-  { name: 'valid JSON padded past 64 KiB', status: 413, code: 'payload_too_large', send: () => raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: `{"amount":1000${' '.repeat(MAX_BODY)}}` }) },
-  { name: 'chunked body past 64 KiB (no Content-Length)', status: 413, code: 'payload_too_large', send: () => raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: chunked(MAX_BODY + 4096) }) },
-  { name: 'oversized login', status: 413, code: 'payload_too_large', send: () => login({ email: `${randomUUID()}@example.com`, name: 'n'.repeat(MAX_BODY) }) },
+  {
+    name: 'address of 70,000 characters',
+    status: 413,
+    code: 'payload_too_large',
+    send: () => putAddress({ ...ADDRESS, address: 'x'.repeat(70_000) }),
+  },
+  {
+    name: 'valid JSON padded past 64 KiB',
+    status: 413,
+    code: 'payload_too_large',
+    send: () => raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: `{"amount":1000${' '.repeat(MAX_BODY)}}` }),
+  },
+  {
+    name: 'chunked body past 64 KiB (no Content-Length)',
+    status: 413,
+    code: 'payload_too_large',
+    send: () => raw('POST', '/users/me/credit/top-ups', { headers: { ...json, ...key() }, body: chunked(MAX_BODY + 4096) }),
+  },
+  {
+    name: 'oversized login',
+    status: 413,
+    code: 'payload_too_large',
+    send: () => login({ email: `${randomUUID()}@example.com`, name: 'n'.repeat(MAX_BODY) }),
+  },
   // Idempotency-Key and If-Match headers
   { name: 'top-up without Idempotency-Key', status: 400, code: 'idempotency_key_missing', send: () => topUp({ amount: 1000 }, me(), {}) },
-  { name: 'empty Idempotency-Key', status: 400, code: 'validation_failed', errorPath: 'header.Idempotency-Key', send: () => topUp({ amount: 1000 }, me(), { 'Idempotency-Key': '' }) },
-  { name: 'Idempotency-Key of 256 characters', status: 400, code: 'validation_failed', errorPath: 'header.Idempotency-Key', send: () => topUp({ amount: 1000 }, me(), { 'Idempotency-Key': 'k'.repeat(256) }) },
-  { name: 'non-ASCII Idempotency-Key', status: 400, code: 'validation_failed', errorPath: 'header.Idempotency-Key', send: () => topUp({ amount: 1000 }, me(), { 'Idempotency-Key': 'clé-1' }) },
-  { name: 'Idempotency-Key with a tab', status: 400, code: 'validation_failed', errorPath: 'header.Idempotency-Key', send: () => topUp({ amount: 1000 }, me(), { 'Idempotency-Key': 'a\tb' }) },
-  { name: 'If-Match not an entity tag', status: 400, code: 'validation_failed', errorPath: 'header.If-Match', send: () => putAddress(ADDRESS, 'v1') },
+  {
+    name: 'empty Idempotency-Key',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'header.Idempotency-Key',
+    send: () => topUp({ amount: 1000 }, me(), { 'Idempotency-Key': '' }),
+  },
+  {
+    name: 'Idempotency-Key of 256 characters',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'header.Idempotency-Key',
+    send: () => topUp({ amount: 1000 }, me(), { 'Idempotency-Key': 'k'.repeat(256) }),
+  },
+  {
+    name: 'non-ASCII Idempotency-Key',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'header.Idempotency-Key',
+    send: () => topUp({ amount: 1000 }, me(), { 'Idempotency-Key': 'clé-1' }),
+  },
+  {
+    name: 'Idempotency-Key with a tab',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'header.Idempotency-Key',
+    send: () => topUp({ amount: 1000 }, me(), { 'Idempotency-Key': 'a\tb' }),
+  },
+  {
+    name: 'If-Match not an entity tag',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'header.If-Match',
+    send: () => putAddress(ADDRESS, 'v1'),
+  },
   { name: 'If-Match stale', status: 412, code: 'precondition_failed', send: () => putAddress(ADDRESS, '"v1"') },
   { name: 'If-Match weak', status: 412, code: 'precondition_failed', send: () => putAddress(ADDRESS, 'W/"v4"') },
-  { name: 'If-Match version out of range', status: 400, code: 'validation_failed', errorPath: 'header.If-Match', send: () => putAddress(ADDRESS, '"v2147483648"') },
+  {
+    name: 'If-Match version out of range',
+    status: 400,
+    code: 'validation_failed',
+    errorPath: 'header.If-Match',
+    send: () => putAddress(ADDRESS, '"v2147483648"'),
+  },
 ];
 
 describe('bad input', () => {
@@ -287,7 +716,8 @@ describe('a body cut off mid-way', () => {
   it('changes nothing, is counted as a client error (not a 5xx), and the server goes on serving', async () => {
     const route = '/users/me/credit/top-ups';
     const before = await snapshot(app.db.sql);
-    const counted = async () => requestsByStatus((await as(TEST_METRICS_TOKEN).GET('/metrics', { parseAs: 'text' })).data as string, 'POST', route);
+    const counted = async () =>
+      requestsByStatus((await as(TEST_METRICS_TOKEN).GET('/metrics', { parseAs: 'text' })).data as string, 'POST', route);
     const was = await counted();
     // Headers promise 1,000 bytes; ten arrive, then the client hangs up.
     const socket = connect(Number(new URL(app.server.baseUrl).port), '127.0.0.1');
@@ -300,7 +730,10 @@ describe('a body cut off mid-way', () => {
     socket.destroy();
     const refused = (was['400'] ?? 0) + 1;
     const now = await eventually(
-      async () => { const seen = await counted(); return (seen['400'] ?? 0) >= refused && seen; },
+      async () => {
+        const seen = await counted();
+        return (seen['400'] ?? 0) >= refused && seen;
+      },
       () => `the cut-off request was never counted as a 400`,
     );
     expect(now['400']).toBe(refused);

@@ -20,9 +20,33 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Schemas } from '../../openapi/client.js';
 import {
-  ETAG, LAST_KEY, TOKEN, TOKEN_FLIPPED, describeRequest, describeResponse, digestChanges, documents, isMutating, mutatedPlan,
-  namedPlans, operationsOf, problemDefects, problemFields, readDocument, readable, seedFor, send, stateDigest, stateTables, validPlan,
-  type Digest, type FuzzContext, type FuzzOperation, type Plan, type Schema, type WireRequest,
+  ETAG,
+  LAST_KEY,
+  TOKEN,
+  TOKEN_FLIPPED,
+  describeRequest,
+  describeResponse,
+  digestChanges,
+  documents,
+  isMutating,
+  mutatedPlan,
+  namedPlans,
+  operationsOf,
+  problemDefects,
+  problemFields,
+  readDocument,
+  readable,
+  seedFor,
+  send,
+  stateDigest,
+  stateTables,
+  validPlan,
+  type Digest,
+  type FuzzContext,
+  type FuzzOperation,
+  type Plan,
+  type Schema,
+  type WireRequest,
 } from '../support/fuzz.js';
 import { openOrder, joinOrder } from '../support/orders.js';
 import { useServer } from '../support/use-server.js';
@@ -83,13 +107,28 @@ async function listOrders(user: TestUser): Promise<Schemas['Order'][]> {
 async function ensureOrders() {
   const menu = pools.mainMenuIds.at(-1)!;
   const open = (user: TestUser, splitType: 'split' | 'separate' = 'split') =>
-    openOrder(user, { store_id: pools.mainStoreId, split_type: splitType, items: [{ menu_id: menu, quantity: 1 }], delivery: { address: '전북 전주시 덕진구 백제대로 567', ...JEONJU } });
+    openOrder(user, {
+      store_id: pools.mainStoreId,
+      split_type: splitType,
+      items: [{ menu_id: menu, quantity: 1 }],
+      delivery: { address: '전북 전주시 덕진구 백제대로 567', ...JEONJU },
+    });
   const [ofAlice, ofBob] = [await listOrders(alice()), await listOrders(bob())];
   const live = (o: Schemas['Order']) => o.status === 'pending' && Date.parse(o.expires_at) > Date.now() && !pools.overdue.has(o.id);
   const mine = (orders: Schemas['Order'][], user: TestUser) => orders.filter((o) => o.creator_id === user.user.id);
   for (let n = mine(ofAlice, alice()).filter(live).length; n < 2; n++) await open(alice());
-  if (!mine(ofBob, bob()).filter(live).some((o) => o.split_type === 'split')) await open(bob());
-  if (!mine(ofBob, bob()).filter(live).some((o) => o.split_type === 'separate')) await open(bob(), 'separate');
+  if (
+    !mine(ofBob, bob())
+      .filter(live)
+      .some((o) => o.split_type === 'split')
+  )
+    await open(bob());
+  if (
+    !mine(ofBob, bob())
+      .filter(live)
+      .some((o) => o.split_type === 'separate')
+  )
+    await open(bob(), 'separate');
   if (!ofAlice.some((o) => o.status === 'matched')) {
     const { order, etag } = await open(alice());
     await joinOrder(bob(), order.id, etag);
@@ -125,7 +164,9 @@ async function refreshCursors(op: FuzzOperation) {
   if (op.params.some((p) => p.in === 'query' && p.name === 'lat')) query.push(`lat=${JEONJU.lat}`, `lon=${JEONJU.lon}`);
   const found: string[] = [];
   for (const user of users) {
-    const response = await fetch(`${app.server.baseUrl}${op.path}?${query.join('&')}`, { headers: { Authorization: `Bearer ${user.token}` } });
+    const response = await fetch(`${app.server.baseUrl}${op.path}?${query.join('&')}`, {
+      headers: { Authorization: `Bearer ${user.token}` },
+    });
     const body = (await response.json().catch(() => null)) as { next_cursor?: unknown } | null;
     if (typeof body?.next_cursor === 'string') found.push(body.next_cursor);
   }
@@ -137,9 +178,15 @@ beforeAll(async () => {
   emails.push(...users.map((u) => u.user.email));
   // Alice and Bob: a saved address and credit to spare; Carol: the sign-up grant and no address.
   for (const user of [alice(), bob()]) {
-    const address = await user.client.PUT('/users/me/address', { params: { header: { 'If-Match': '*' } }, body: { address: '전북 전주시 덕진구 백제대로 567', ...JEONJU } });
+    const address = await user.client.PUT('/users/me/address', {
+      params: { header: { 'If-Match': '*' } },
+      body: { address: '전북 전주시 덕진구 백제대로 567', ...JEONJU },
+    });
     expect(address.response.status).toBe(200);
-    const topUp = await user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': newKey() } }, body: { amount: 1_000_000 } });
+    const topUp = await user.client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': newKey() } },
+      body: { amount: 1_000_000 },
+    });
     expect(topUp.response.status).toBe(201);
   }
   const categories = await alice().client.GET('/categories');
@@ -155,16 +202,29 @@ beforeAll(async () => {
     pools.menuIds.push(...ids);
     if (storeId === pools.mainStoreId) pools.mainMenuIds = ids;
   }
-  const cart = await alice().client.PUT('/cart/items/{menuId}', { params: { path: { menuId: pools.mainMenuIds[0] } }, body: { quantity: 2 } });
+  const cart = await alice().client.PUT('/cart/items/{menuId}', {
+    params: { path: { menuId: pools.mainMenuIds[0] } },
+    body: { quantity: 2 },
+  });
   expect(cart.response.status).toBe(200);
 
   // History: a completed order and a cancelled one, so there are notifications to read.
   await ensureOrders();
-  const done = await openOrder(alice(), { store_id: pools.mainStoreId, split_type: 'split', items: [{ menu_id: pools.mainMenuIds.at(-1)!, quantity: 1 }] });
+  const done = await openOrder(alice(), {
+    store_id: pools.mainStoreId,
+    split_type: 'split',
+    items: [{ menu_id: pools.mainMenuIds.at(-1)!, quantity: 1 }],
+  });
   const joined = await joinOrder(bob(), done.order.id, done.etag);
-  const completed = await alice().client.POST('/orders/{orderId}/complete', { params: { path: { orderId: done.order.id }, header: { 'If-Match': joined.etag } } });
+  const completed = await alice().client.POST('/orders/{orderId}/complete', {
+    params: { path: { orderId: done.order.id }, header: { 'If-Match': joined.etag } },
+  });
   expect(completed.response.status).toBe(200);
-  const withdrawn = await openOrder(alice(), { store_id: pools.mainStoreId, split_type: 'split', items: [{ menu_id: pools.mainMenuIds.at(-1)!, quantity: 1 }] });
+  const withdrawn = await openOrder(alice(), {
+    store_id: pools.mainStoreId,
+    split_type: 'split',
+    items: [{ menu_id: pools.mainMenuIds.at(-1)!, quantity: 1 }],
+  });
   const cancelled = await alice().client.POST('/orders/{orderId}/cancel', {
     params: { path: { orderId: withdrawn.order.id }, header: { 'If-Match': withdrawn.etag, 'Idempotency-Key': newKey() } },
   });
@@ -184,22 +244,39 @@ const context: FuzzContext = {
     switch (name) {
       case 'storeId':
       case 'store_id':
-        return fc.oneof({ weight: 8, arbitrary: fc.constant(pools.mainStoreId) }, { weight: 2, arbitrary: fc.constantFrom(...pools.storeIds) }, { weight: 1, arbitrary: fc.uuid() });
+        return fc.oneof(
+          { weight: 8, arbitrary: fc.constant(pools.mainStoreId) },
+          { weight: 2, arbitrary: fc.constantFrom(...pools.storeIds) },
+          { weight: 1, arbitrary: fc.uuid() },
+        );
       case 'menuId':
       case 'menu_id':
-        return fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...pools.mainMenuIds) }, { weight: 2, arbitrary: fc.constantFrom(...pools.menuIds) }, { weight: 1, arbitrary: fc.uuid() });
+        return fc.oneof(
+          { weight: 8, arbitrary: fc.constantFrom(...pools.mainMenuIds) },
+          { weight: 2, arbitrary: fc.constantFrom(...pools.menuIds) },
+          { weight: 1, arbitrary: fc.uuid() },
+        );
       case 'orderId': {
         // Mostly an order the action could apply to, else any real one, else a random id.
         const action = op.path.split('/').at(-1);
         const fitting = action === 'expire' ? pools.overdueOrderIds : action === 'complete' ? pools.matchedOrderIds : pools.pendingOrderIds;
-        return fc.oneof({ weight: 5, arbitrary: uuidOr(fitting, 20) }, { weight: 2, arbitrary: uuidOr(pools.orderIds, 20) }, { weight: 1, arbitrary: fc.uuid() });
+        return fc.oneof(
+          { weight: 5, arbitrary: uuidOr(fitting, 20) },
+          { weight: 2, arbitrary: uuidOr(pools.orderIds, 20) },
+          { weight: 1, arbitrary: fc.uuid() },
+        );
       }
       case 'notificationId':
         return pools.notificationIds.length
-          ? fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...pools.notificationIds) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 100_000 }) })
+          ? fc.oneof(
+              { weight: 4, arbitrary: fc.constantFrom(...pools.notificationIds) },
+              { weight: 1, arbitrary: fc.integer({ min: 1, max: 100_000 }) },
+            )
           : undefined;
       case 'category':
-        return pools.categories.length ? fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...pools.categories) }, { weight: 1, arbitrary: fc.constant('없는분류') }) : undefined;
+        return pools.categories.length
+          ? fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...pools.categories) }, { weight: 1, arbitrary: fc.constant('없는분류') })
+          : undefined;
       case 'cursor': {
         const own = pools.cursors.get(op.id) ?? [];
         // No real cursor: leave the parameter out of a valid request.
@@ -211,14 +288,27 @@ const context: FuzzContext = {
         const anywhere = name === 'lat' ? { min: -90, max: 90 } : { min: -180, max: 180 };
         return fc.oneof(
           { weight: 4, arbitrary: fc.double({ min: centre - 0.002, max: centre + 0.002, noNaN: true }) },
-          { weight: 1, arbitrary: fc.double({ min: schema.minimum ?? anywhere.min, max: schema.maximum ?? anywhere.max, noNaN: true, noDefaultInfinity: true }) },
+          {
+            weight: 1,
+            arbitrary: fc.double({
+              min: schema.minimum ?? anywhere.min,
+              max: schema.maximum ?? anywhere.max,
+              noNaN: true,
+              noDefaultInfinity: true,
+            }),
+          },
         );
       }
       case 'email':
         return fc.oneof(
           { weight: 1, arbitrary: fc.constantFrom(...emails) },
           { weight: 1, arbitrary: fc.constantFrom(...emails).map((e) => e.toUpperCase()) },
-          { weight: 3, arbitrary: fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,15}$/), fc.constantFrom('', '.', '_', '-', '+'), fc.nat(99_999)).map(([local, sep, n]) => `${local}${sep}${n}@example.com`) },
+          {
+            weight: 3,
+            arbitrary: fc
+              .tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,15}$/), fc.constantFrom('', '.', '_', '-', '+'), fc.nat(99_999))
+              .map(([local, sep, n]) => `${local}${sep}${n}@example.com`),
+          },
         );
       default:
         return undefined;
@@ -240,11 +330,16 @@ const lastKeys = new Map<number, string>();
 
 /** The GET whose ETag an operation's If-Match refers to: the longest GET path that prefixes it and takes If-None-Match. */
 function resourceOf(op: FuzzOperation): FuzzOperation | undefined {
-  return OPERATIONS.filter((o) => o.method === 'GET' && o.params.some((p) => p.name.toLowerCase() === 'if-none-match') && (op.path === o.path || op.path.startsWith(`${o.path}/`)))
-    .sort((a, b) => b.path.length - a.path.length)[0];
+  return OPERATIONS.filter(
+    (o) =>
+      o.method === 'GET' &&
+      o.params.some((p) => p.name.toLowerCase() === 'if-none-match') &&
+      (op.path === o.path || op.path.startsWith(`${o.path}/`)),
+  ).sort((a, b) => b.path.length - a.path.length)[0];
 }
 
-const fillPath = (template: string, values: Record<string, string>) => template.replace(/\{([^}]+)\}/g, (_, name: string) => values[name] ?? 'missing');
+const fillPath = (template: string, values: Record<string, string>) =>
+  template.replace(/\{([^}]+)\}/g, (_, name: string) => values[name] ?? 'missing');
 
 function flipped(token: string): string {
   const i = token.length - 5;
@@ -254,7 +349,9 @@ function flipped(token: string): string {
 async function currentEtag(op: FuzzOperation, plan: Plan): Promise<string> {
   const resource = resourceOf(op);
   if (!resource) return '"v1"';
-  const response = await fetch(app.server.baseUrl + fillPath(resource.path, plan.path), { headers: { Authorization: `Bearer ${users[plan.actor].token}` } });
+  const response = await fetch(app.server.baseUrl + fillPath(resource.path, plan.path), {
+    headers: { Authorization: `Bearer ${users[plan.actor].token}` },
+  });
   await response.arrayBuffer();
   return response.headers.get('etag') ?? '"v1"';
 }
@@ -272,7 +369,13 @@ async function wire(op: FuzzOperation, plan: Plan): Promise<WireRequest> {
       .replaceAll(LAST_KEY, lastKeys.get(plan.actor) ?? 'a-key-never-used-before'),
   ]);
   const path = fillPath(op.path, plan.path);
-  return { method: op.method, target: plan.query.length ? `${path}?${plan.query.join('&')}` : path, headers, body: plan.body, chunked: plan.chunked };
+  return {
+    method: op.method,
+    target: plan.query.length ? `${path}?${plan.query.join('&')}` : path,
+    headers,
+    body: plan.body,
+    chunked: plan.chunked,
+  };
 }
 
 /** What the server logged as the error of a request (its pino line), to say why it answered 5xx. */
@@ -282,7 +385,8 @@ function serverErrorOf(requestId: string | undefined): string {
     if (!line.includes(requestId)) continue;
     try {
       const entry = JSON.parse(line) as { level?: number; err?: { type?: string; message?: string; code?: string } };
-      if ((entry.level ?? 0) >= 40 && entry.err) return `${entry.err.type ?? 'Error'}${entry.err.code ? ` ${entry.err.code}` : ''}: ${entry.err.message}`;
+      if ((entry.level ?? 0) >= 40 && entry.err)
+        return `${entry.err.type ?? 'Error'}${entry.err.code ? ` ${entry.err.code}` : ''}: ${entry.err.message}`;
     } catch {
       // not a JSON line
     }
@@ -294,7 +398,12 @@ function serverErrorOf(requestId: string | undefined): string {
 // Failures
 // ---------------------------------------------------------------------------------------------
 
-type Rule = '5xx' | 'not a problem+json' | 'no answer in time (a hang or a broken connection)' | 'state changed by a refused request' | 'undocumented status';
+type Rule =
+  | '5xx'
+  | 'not a problem+json'
+  | 'no answer in time (a hang or a broken connection)'
+  | 'state changed by a refused request'
+  | 'undocumented status';
 
 interface Failure {
   rule: Rule;
@@ -349,14 +458,23 @@ function report(): string {
     const key = `${f.rule} | ${f.op.method} ${f.op.path} → ${f.status ?? 'no answer'} ${f.code ?? ''} ${causeOf(f)}`;
     groups.set(key, [...(groups.get(key) ?? []), f]);
   }
-  const rules: Rule[] = ['5xx', 'not a problem+json', 'no answer in time (a hang or a broken connection)', 'state changed by a refused request', 'undocumented status'];
+  const rules: Rule[] = [
+    '5xx',
+    'not a problem+json',
+    'no answer in time (a hang or a broken connection)',
+    'state changed by a refused request',
+    'undocumented status',
+  ];
   const lines = [
     `fuzz: ${failures.length} failing requests of ${requestsSent}, in ${groups.size} groups (seed ${SEED}; rerun with FUZZ_SEED=${SEED} npx vitest run test/blackbox/fuzz.test.ts)`,
   ];
   for (const rule of rules) {
     const mine = [...groups.entries()].filter(([, fs]) => fs[0].rule === rule);
     if (!mine.length) continue;
-    lines.push('', `=== ${rule}${rule === 'undocumented status' ? ' (reported separately; they count as failures)' : ''}: ${mine.length} groups ===`);
+    lines.push(
+      '',
+      `=== ${rule}${rule === 'undocumented status' ? ' (reported separately; they count as failures)' : ''}: ${mine.length} groups ===`,
+    );
     for (const [key, fs] of mine) {
       const first = fs[0];
       lines.push(
@@ -408,9 +526,27 @@ describe(`fuzzing every operation of openapi/openapi.json (seed ${SEED})`, () =>
         if (key !== undefined) lastKeys.set(plan.actor, key);
         const requestId = outcome.ok ? outcome.response.headers['x-request-id'] : undefined;
         const fail = (rule: Rule, why: string, status?: number, code?: string, answer = '', detail?: string) =>
-          failures.push({ rule, op, plan, index, request, answer, why, status, code, detail, requestId: typeof requestId === 'string' ? requestId : undefined });
+          failures.push({
+            rule,
+            op,
+            plan,
+            index,
+            request,
+            answer,
+            why,
+            status,
+            code,
+            detail,
+            requestId: typeof requestId === 'string' ? requestId : undefined,
+          });
         if (!outcome.ok) {
-          fail('no answer in time (a hang or a broken connection)', outcome.error, undefined, undefined, `${outcome.error} after ${Math.round(outcome.ms)} ms`);
+          fail(
+            'no answer in time (a hang or a broken connection)',
+            outcome.error,
+            undefined,
+            undefined,
+            `${outcome.error} after ${Math.round(outcome.ms)} ms`,
+          );
           digest = undefined;
           continue;
         }
@@ -428,13 +564,30 @@ describe(`fuzzing every operation of openapi/openapi.json (seed ${SEED})`, () =>
           const defects = problemDefects(res);
           if (defects.length) fail('not a problem+json', defects.join('; '), res.status, code, answer, detail);
         }
-        if (!documents(op, res.status)) fail('undocumented status', `${op.method} ${op.path} documents ${op.responses.join(', ')}, not ${res.status}`, res.status, code, answer, detail);
-        if (res.ms > REQUEST_TIMEOUT_MS) fail('no answer in time (a hang or a broken connection)', `answered after ${Math.round(res.ms)} ms`, res.status, code, answer);
+        if (!documents(op, res.status))
+          fail(
+            'undocumented status',
+            `${op.method} ${op.path} documents ${op.responses.join(', ')}, not ${res.status}`,
+            res.status,
+            code,
+            answer,
+            detail,
+          );
+        if (res.ms > REQUEST_TIMEOUT_MS)
+          fail('no answer in time (a hang or a broken connection)', `answered after ${Math.round(res.ms)} ms`, res.status, code, answer);
         if (mutating) {
           const after = await stateDigest(app.db.sql, TABLES);
           if (res.status >= 400 && before) {
             const changes = digestChanges(before, after);
-            if (changes.length) fail('state changed by a refused request', `refused with ${res.status}, yet changed ${changes.join(', ')}`, res.status, code, answer, detail);
+            if (changes.length)
+              fail(
+                'state changed by a refused request',
+                `refused with ${res.status}, yet changed ${changes.join(', ')}`,
+                res.status,
+                code,
+                answer,
+                detail,
+              );
           }
           if (res.status < 300 && before && digestChanges(before, after).length) changesSeen++;
           digest = after;
@@ -442,13 +595,22 @@ describe(`fuzzing every operation of openapi/openapi.json (seed ${SEED})`, () =>
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    const tally = (m: Map<number, number>) => [...m.entries()].sort(([a], [b]) => a - b).map(([st, n]) => `${st}×${n}`).join(' ');
+    const tally = (m: Map<number, number>) =>
+      [...m.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([st, n]) => `${st}×${n}`)
+        .join(' ');
     const table = [...stats.entries()].map(
-      ([id, s]) => `  ${id.padEnd(22)} valid ${String(s.valid).padStart(3)} (${tally(s.validStatuses)})  mutated ${String(s.mutated).padStart(3)} (${tally(s.statuses)})`,
+      ([id, s]) =>
+        `  ${id.padEnd(22)} valid ${String(s.valid).padStart(3)} (${tally(s.validStatuses)})  mutated ${String(s.mutated).padStart(3)} (${tally(s.statuses)})`,
     );
-    console.log(`fuzz: seed ${SEED}, ${OPERATIONS.length} operations, ${requestsSent} requests in ${seconds.toFixed(1)} s\n${table.join('\n')}`);
+    console.log(
+      `fuzz: seed ${SEED}, ${OPERATIONS.length} operations, ${requestsSent} requests in ${seconds.toFixed(1)} s\n${table.join('\n')}`,
+    );
     if (refusedValid.size) {
-      console.log(`fuzz: requests valid by the schemas but refused as invalid (not failures):\n${[...refusedValid.entries()].map(([k, v]) => `* ${k}\n${v}`).join('\n')}`);
+      console.log(
+        `fuzz: requests valid by the schemas but refused as invalid (not failures):\n${[...refusedValid.entries()].map(([k, v]) => `* ${k}\n${v}`).join('\n')}`,
+      );
     }
     expect(changesSeen, 'accepted requests that changed the digest').toBeGreaterThan(0);
 

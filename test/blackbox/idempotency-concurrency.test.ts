@@ -10,8 +10,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import {
-  actor, bodyText, demoStore, grantThen, ledgerOf, orderRow, ordersOf, sameUserOn,
-  SIGNUP_GRANT, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type Actor, type DemoStore,
+  actor,
+  bodyText,
+  demoStore,
+  grantThen,
+  ledgerOf,
+  orderRow,
+  ordersOf,
+  sameUserOn,
+  SIGNUP_GRANT,
+  SPLIT_CREATOR_SHARE,
+  SPLIT_JOINER_SHARE,
+  splitOrderInput,
+  type Actor,
+  type DemoStore,
 } from '../support/idempotency.js';
 import { openOrder } from '../support/orders.js';
 import { startServer, type RunningServer } from '../support/server.js';
@@ -57,7 +69,11 @@ type Hold = { table: 'users' | 'orders'; id: string } | undefined;
  * With a hold, the row is locked first and released only once every request waits on a lock
  * inside its transaction (none may have answered by then: the requests really overlap).
  */
-async function fireAtOnce(users: Actor[], send: (user: Actor, i: number) => Promise<{ response: Response }>, hold: Hold): Promise<Answer[]> {
+async function fireAtOnce(
+  users: Actor[],
+  send: (user: Actor, i: number) => Promise<{ response: Response }>,
+  hold: Hold,
+): Promise<Answer[]> {
   let settled = 0;
   const fire = () =>
     Array.from({ length: DUPLICATES }, (_, i) => {
@@ -135,9 +151,9 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
     const created = JSON.parse(execution.text) as { id: string };
     expect(execution.location).toBe(`/orders/${created.id}`);
     expect(await ordersOf(fresh.db.sql, users[0].user.id)).toEqual([created.id]);
-    expect(await ledgerOf(fresh.db.sql, users[0].user.id)).toEqual(grantThen(
-      { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: created.id },
-    ));
+    expect(await ledgerOf(fresh.db.sql, users[0].user.id)).toEqual(
+      grantThen({ kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: created.id }),
+    );
 
     // Afterwards, on either instance, the key replays that one execution.
     for (const user of users) {
@@ -153,11 +169,13 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
     const joiners = await onBothInstances('Joiner');
     const { order, etag } = await openOrder(creator, splitOrderInput(store));
     const key = newKey();
-    const answers = await fireAtOnce(joiners, (u) =>
-      u.client.POST('/orders/{orderId}/join', {
-        params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
-        body: {},
-      }),
+    const answers = await fireAtOnce(
+      joiners,
+      (u) =>
+        u.client.POST('/orders/{orderId}/join', {
+          params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
+          body: {},
+        }),
       mode === 'held' ? { table: 'orders', id: order.id } : undefined,
     );
 
@@ -165,10 +183,11 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
     expect(execution.etag).toBe('"v2"');
     expect(JSON.parse(execution.text)).toMatchObject({ status: 'matched', joiner_id: joiners[0].user.id });
     expect(await orderRow(fresh.db.sql, order.id)).toMatchObject({ status: 'matched', version: 2, joiner_id: joiners[0].user.id });
-    expect(await ledgerOf(fresh.db.sql, joiners[0].user.id)).toEqual(grantThen(
-      { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id },
-    ));
-    const [{ notes }] = await fresh.db.sql`SELECT count(*)::int AS notes FROM notifications WHERE order_id = ${order.id} AND kind = 'order_matched'`;
+    expect(await ledgerOf(fresh.db.sql, joiners[0].user.id)).toEqual(
+      grantThen({ kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id }),
+    );
+    const [{ notes }] = await fresh.db
+      .sql`SELECT count(*)::int AS notes FROM notifications WHERE order_id = ${order.id} AND kind = 'order_matched'`;
     expect(notes).toBe(2);
     await expectLedgerBalanced(fresh.db.sql);
   });
@@ -176,16 +195,15 @@ describe.each(['as they come', 'held'] as const)('20 identical requests at once 
   it('POST /users/me/credit/top-ups: one credit', async () => {
     const users = await onBothInstances('Saver');
     const key = newKey();
-    const answers = await fireAtOnce(users, (u) =>
-      u.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 10_000 } }),
+    const answers = await fireAtOnce(
+      users,
+      (u) => u.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 10_000 } }),
       mode === 'held' ? { table: 'users', id: users[0].user.id } : undefined,
     );
 
     const execution = expectOneExecution(answers, 201);
     expect(JSON.parse(execution.text)).toMatchObject({ credit: SIGNUP_GRANT + 10_000, entry: { kind: 'top_up', amount: 10_000 } });
-    expect(await ledgerOf(fresh.db.sql, users[0].user.id)).toEqual(grantThen(
-      { kind: 'top_up', amount: 10_000, order_id: null },
-    ));
+    expect(await ledgerOf(fresh.db.sql, users[0].user.id)).toEqual(grantThen({ kind: 'top_up', amount: 10_000, order_id: null }));
     const me = await users[1].client.GET('/users/me');
     expect(me.data!.credit).toBe(SIGNUP_GRANT + 10_000);
     await expectLedgerBalanced(fresh.db.sql);
@@ -200,7 +218,8 @@ describe('one key, different requests, at once', () => {
     // Held like above: all 20 are inside their transactions before any may finish.
     const answers = await fireAtOnce(
       users,
-      (u, i) => u.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: amountOf(i) } }),
+      (u, i) =>
+        u.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: amountOf(i) } }),
       { table: 'users', id: users[0].user.id },
     );
 
@@ -217,9 +236,9 @@ describe('one key, different requests, at once', () => {
         expect(JSON.parse(answer.text)).toMatchObject({ code: 'idempotency_key_reused' });
       }
     });
-    expect(await ledgerOf(fresh.db.sql, users[0].user.id)).toEqual(grantThen(
-      { kind: 'top_up', amount: winner.entry.amount, order_id: null },
-    ));
+    expect(await ledgerOf(fresh.db.sql, users[0].user.id)).toEqual(
+      grantThen({ kind: 'top_up', amount: winner.entry.amount, order_id: null }),
+    );
     expect(winner.credit).toBe(SIGNUP_GRANT + winner.entry.amount);
     await expectLedgerBalanced(fresh.db.sql);
   });

@@ -43,7 +43,9 @@ function complete({ joiner, orderId, etag }: { joiner: Actor; orderId: string; e
 }
 
 /** What one request cost on the wire: its round trips and statements. */
-async function costOf(request: () => Promise<{ response: Response }>): Promise<{ status: number; roundTrips: number; statements: CapturedStatement[] }> {
+async function costOf(
+  request: () => Promise<{ response: Response }>,
+): Promise<{ status: number; roundTrips: number; statements: CapturedStatement[] }> {
   const roundTripsBefore = app.tap.roundTrips();
   const statementsBefore = app.tap.statements.length;
   const { response } = await request();

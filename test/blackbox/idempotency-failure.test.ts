@@ -8,8 +8,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import {
-  actor, demoStore, expectReplayOf, grantThen, keyRow, ledgerOf, orderRow, ordersOf,
-  sameUserOn, SIGNUP_GRANT, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type DemoStore,
+  actor,
+  demoStore,
+  expectReplayOf,
+  grantThen,
+  keyRow,
+  ledgerOf,
+  orderRow,
+  ordersOf,
+  sameUserOn,
+  SIGNUP_GRANT,
+  SPLIT_CREATOR_SHARE,
+  SPLIT_JOINER_SHARE,
+  splitOrderInput,
+  type DemoStore,
 } from '../support/idempotency.js';
 import { openOrder } from '../support/orders.js';
 import { expectProblem, sdkAnswer } from '../support/problems.js';
@@ -52,20 +64,26 @@ async function whileUserRowLocked<T>(userId: string, during: (lockHolderPid: num
 
 /** The service's backend that waits on the test's lock (polls until it shows up). */
 function blockedBackend(lockHolderPid: number): Promise<{ pid: number; query: string }> {
-  return eventually(async () => {
-    const [backend] = await fresh.db.sql<{ pid: number; query: string }[]>`
+  return eventually(
+    async () => {
+      const [backend] = await fresh.db.sql<{ pid: number; query: string }[]>`
       SELECT pid, query FROM pg_stat_activity
       WHERE datname = current_database() AND application_name = 'co-order'
         AND wait_event_type = 'Lock' AND ${lockHolderPid} = ANY (pg_blocking_pids(pid))`;
-    return backend;
-  }, () => 'the service never blocked on the test lock');
+      return backend;
+    },
+    () => 'the service never blocked on the test lock',
+  );
 }
 
 async function backendGone(pid: number): Promise<void> {
-  await eventually(async () => {
-    const [{ alive }] = await fresh.db.sql`SELECT count(*)::int AS alive FROM pg_stat_activity WHERE pid = ${pid}`;
-    return alive === 0;
-  }, () => `backend ${pid} did not go away`);
+  await eventually(
+    async () => {
+      const [{ alive }] = await fresh.db.sql`SELECT count(*)::int AS alive FROM pg_stat_activity WHERE pid = ${pid}`;
+      return alive === 0;
+    },
+    () => `backend ${pid} did not go away`,
+  );
 }
 
 /**
@@ -112,9 +130,9 @@ describe('the database connection dies inside the transaction', () => {
     expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
     expect(retry.data).toMatchObject({ status: 'matched', version: 2, joiner_id: joiner.user.id });
     expectReplayOf(retry, await join());
-    expect(await ledgerOf(fresh.db.sql, joiner.user.id)).toEqual(grantThen(
-      { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id },
-    ));
+    expect(await ledgerOf(fresh.db.sql, joiner.user.id)).toEqual(
+      grantThen({ kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id }),
+    );
     await expectLedgerBalanced(fresh.db.sql);
   });
 
@@ -130,16 +148,17 @@ describe('the database connection dies inside the transaction', () => {
     const retry = await create();
     expect(retry.response.status).toBe(201);
     expect(retry.response.headers.get('idempotent-replayed')).toBeNull();
-    expect(await ledgerOf(fresh.db.sql, creator.user.id)).toEqual(grantThen(
-      { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: retry.data!.id },
-    ));
+    expect(await ledgerOf(fresh.db.sql, creator.user.id)).toEqual(
+      grantThen({ kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: retry.data!.id }),
+    );
     await expectLedgerBalanced(fresh.db.sql);
   });
 
   it('the instance survives a lost connection and keeps serving on its pool', async () => {
     const user = await actor(patient.baseUrl, 'Survivor');
     const key = newKey();
-    const topUp = () => user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 4_000 } });
+    const topUp = () =>
+      user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 4_000 } });
     await connectionKilledDuring(user.user.id, topUp);
     // Enough requests to go through every connection of the pool (DB_POOL_MAX=4) more than once.
     for (let i = 0; i < 12; i++) {
@@ -163,9 +182,10 @@ describe('the server process dies inside the transaction', () => {
 
     const orphanPid = await whileUserRowLocked(user.user.id, async (holder) => {
       // Settles with the fetch error (the connection drops with the process), or undefined if it answered.
-      const pending = user.client
-        .POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body })
-        .then(() => undefined, (error: unknown) => error);
+      const pending = user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       const backend = await blockedBackend(holder);
       await doomed.kill();
       expect(await pending).toBeInstanceOf(Error);
@@ -189,7 +209,8 @@ describe('a lock wait that runs out', () => {
   it('is 409 + Retry-After and is not stored: the retry with the same key executes', async () => {
     const user = await actor(hasty.baseUrl, 'Blocked');
     const key = newKey();
-    const topUp = () => user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 3_000 } });
+    const topUp = () =>
+      user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 3_000 } });
 
     const busy = await whileUserRowLocked(user.user.id, () => topUp());
     expectProblem(sdkAnswer(busy), 409, 'request_in_progress');

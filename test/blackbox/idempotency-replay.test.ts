@@ -5,8 +5,22 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Schemas } from '../../openapi/client.js';
 import {
-  actor, demoStore, expectReplayOf, grantThen, keyRow, keysOf, ledgerOf, matchedOrder, orderRow, ordersOf,
-  SIGNUP_GRANT, SPLIT_CREATOR_SHARE, SPLIT_JOINER_SHARE, splitOrderInput, type Actor, type DemoStore,
+  actor,
+  demoStore,
+  expectReplayOf,
+  grantThen,
+  keyRow,
+  keysOf,
+  ledgerOf,
+  matchedOrder,
+  orderRow,
+  ordersOf,
+  SIGNUP_GRANT,
+  SPLIT_CREATOR_SHARE,
+  SPLIT_JOINER_SHARE,
+  splitOrderInput,
+  type Actor,
+  type DemoStore,
 } from '../support/idempotency.js';
 import { joinOrder, openOrder } from '../support/orders.js';
 import { useServer } from '../support/use-server.js';
@@ -41,8 +55,7 @@ describe('sequential retry of each money-moving action', () => {
   it('POST /orders: the retry gets the same 201, body, ETag and Location, and the creator is charged once', async () => {
     const creator = await actor(app.server.baseUrl, 'Creator');
     const key = newKey();
-    const send = () =>
-      creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: splitOrderInput(store) });
+    const send = () => creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: splitOrderInput(store) });
 
     const first = await send();
     expect(first.response.status).toBe(201);
@@ -59,9 +72,9 @@ describe('sequential retry of each money-moving action', () => {
     expect(third.data).toMatchObject({ status: 'pending', version: 1 });
 
     expect(await ordersOf(app.db.sql, creator.user.id)).toEqual([first.data!.id]);
-    expect(await ledgerOf(app.db.sql, creator.user.id)).toEqual(grantThen(
-      { kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: first.data!.id },
-    ));
+    expect(await ledgerOf(app.db.sql, creator.user.id)).toEqual(
+      grantThen({ kind: 'order_charge', amount: -SPLIT_CREATOR_SHARE, order_id: first.data!.id }),
+    );
     expect((await keyRow(app.db.sql, creator.user.id, key))?.response_status).toBe(201);
     await expectLedgerBalanced(app.db.sql);
   });
@@ -94,9 +107,9 @@ describe('sequential retry of each money-moving action', () => {
     expectReplayOf(first, late);
     expect(late.data!.status).toBe('matched');
 
-    expect(await ledgerOf(app.db.sql, joiner.user.id)).toEqual(grantThen(
-      { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id },
-    ));
+    expect(await ledgerOf(app.db.sql, joiner.user.id)).toEqual(
+      grantThen({ kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id }),
+    );
     expect(await orderRow(app.db.sql, order.id)).toMatchObject({ status: 'completed', version: 3, joiner_id: joiner.user.id });
     await expectLedgerBalanced(app.db.sql);
   });
@@ -136,16 +149,18 @@ describe('sequential retry of each money-moving action', () => {
     expect(ledger.data!.items.find((entry) => entry.kind === 'top_up')).toEqual(first.data!.entry);
 
     // Another top-up (its own key) meanwhile: the replay is the stored 201, not today's balance.
-    const other = await user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': newKey() } }, body: { amount: 100 } });
+    const other = await user.client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': newKey() } },
+      body: { amount: 100 },
+    });
     expect(other.data!.credit).toBe(SIGNUP_GRANT + 12_345 + 100);
     const again = await send();
     expectReplayOf(first, again);
     expect(again.data!.credit).toBe(SIGNUP_GRANT + 12_345);
 
-    expect(await ledgerOf(app.db.sql, user.user.id)).toEqual(grantThen(
-      { kind: 'top_up', amount: 12_345, order_id: null },
-      { kind: 'top_up', amount: 100, order_id: null },
-    ));
+    expect(await ledgerOf(app.db.sql, user.user.id)).toEqual(
+      grantThen({ kind: 'top_up', amount: 12_345, order_id: null }, { kind: 'top_up', amount: 100, order_id: null }),
+    );
     const me = await user.client.GET('/users/me');
     expect(me.data!.credit).toBe(SIGNUP_GRANT + 12_345 + 100);
     await expectLedgerBalanced(app.db.sql);
@@ -214,9 +229,15 @@ describe('keys are scoped per user', () => {
     const bo = await actor(app.server.baseUrl, 'Bo');
     const key = `shared-key-${newKey()}`;
 
-    const anaTopUp = await ana.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 1_000 } });
+    const anaTopUp = await ana.client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': key } },
+      body: { amount: 1_000 },
+    });
     // Bo's request differs: under Ana's key it would be a 422; under Bo's own it simply runs.
-    const boTopUp = await bo.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 2_000 } });
+    const boTopUp = await bo.client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': key } },
+      body: { amount: 2_000 },
+    });
     expect(anaTopUp.response.status).toBe(201);
     expect(boTopUp.response.status).toBe(201);
     expect(boTopUp.response.headers.get('idempotent-replayed')).toBeNull();
@@ -225,16 +246,28 @@ describe('keys are scoped per user', () => {
 
     // The very same request under the same key string: still Carol's own execution, not Ana's answer.
     const carol = await actor(app.server.baseUrl, 'Carol');
-    const carolTopUp = await carol.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 1_000 } });
+    const carolTopUp = await carol.client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': key } },
+      body: { amount: 1_000 },
+    });
     expect(carolTopUp.response.status).toBe(201);
     expect(carolTopUp.response.headers.get('idempotent-replayed')).toBeNull();
     expect(carolTopUp.data!.entry.id).not.toBe(anaTopUp.data!.entry.id);
 
-    for (const [user, amount] of [[ana, 1_000], [bo, 2_000], [carol, 1_000]] as const) {
-      expect((await ledgerOf(app.db.sql, user.user.id)).filter((r) => r.kind === 'top_up')).toEqual([{ kind: 'top_up', amount, order_id: null }]);
+    for (const [user, amount] of [
+      [ana, 1_000],
+      [bo, 2_000],
+      [carol, 1_000],
+    ] as const) {
+      expect((await ledgerOf(app.db.sql, user.user.id)).filter((r) => r.kind === 'top_up')).toEqual([
+        { kind: 'top_up', amount, order_id: null },
+      ]);
     }
     // Each user's own retry replays their own answer.
-    const anaAgain = await ana.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 1_000 } });
+    const anaAgain = await ana.client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': key } },
+      body: { amount: 1_000 },
+    });
     expectReplayOf(anaTopUp, anaAgain);
     await expectLedgerBalanced(app.db.sql);
   });

@@ -6,8 +6,21 @@
 import { connect } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  actor, cancelOrder, demoStore, expectReplayOf, grantThen, keyRow, keysOf, ledgerOf, matchedOrder, orderRow,
-  ordersOf, SIGNUP_GRANT, SPLIT_JOINER_SHARE, splitOrderInput, type DemoStore,
+  actor,
+  cancelOrder,
+  demoStore,
+  expectReplayOf,
+  grantThen,
+  keyRow,
+  keysOf,
+  ledgerOf,
+  matchedOrder,
+  orderRow,
+  ordersOf,
+  SIGNUP_GRANT,
+  SPLIT_JOINER_SHARE,
+  splitOrderInput,
+  type DemoStore,
 } from '../support/idempotency.js';
 import { openOrder } from '../support/orders.js';
 import { expectProblem, sdkAnswer } from '../support/problems.js';
@@ -73,7 +86,10 @@ describe('the Idempotency-Key header itself', () => {
 
   it.each(invalidKeys)('is refused with 400 when it is %s, and nothing happens', async (_, key) => {
     const user = await actor(app.server.baseUrl, 'Picky');
-    const topUp = await user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 5_000 } });
+    const topUp = await user.client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': key } },
+      body: { amount: 5_000 },
+    });
     expectProblem(sdkAnswer(topUp), 400, 'validation_failed');
     expect(topUp.error!.errors).toEqual([expect.objectContaining({ path: 'header.Idempotency-Key' })]);
 
@@ -113,7 +129,8 @@ describe('the Idempotency-Key header itself', () => {
     const printable = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).join('');
     const key = `a ${printable}`.padEnd(255, 'z');
     expect(key).toHaveLength(255);
-    const send = () => user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 700 } });
+    const send = () =>
+      user.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 700 } });
     const first = await send();
     const again = await send();
     expect(first.response.status).toBe(201);
@@ -143,10 +160,14 @@ describe('the Idempotency-Key header itself', () => {
     expect(await orderRow(app.db.sql, other.order.id)).toMatchObject({ status: 'pending', version: 1 });
 
     // Without a key both simply run.
-    const complete = await joiner.client.POST('/orders/{orderId}/complete', { params: { path: { orderId: order.id }, header: { 'If-Match': etag } } });
+    const complete = await joiner.client.POST('/orders/{orderId}/complete', {
+      params: { path: { orderId: order.id }, header: { 'If-Match': etag } },
+    });
     expect(complete.response.status).toBe(200);
     expect(complete.response.headers.get('idempotent-replayed')).toBeNull();
-    const expire = await joiner.client.POST('/orders/{orderId}/expire', { params: { path: { orderId: other.order.id }, header: { 'If-Match': other.etag } } });
+    const expire = await joiner.client.POST('/orders/{orderId}/expire', {
+      params: { path: { orderId: other.order.id }, header: { 'If-Match': other.etag } },
+    });
     expect(expire.response.status).toBe(200);
     expect(expire.data!.status).toBe('expired');
     expect(await keysOf(app.db.sql, joiner.user.id)).toHaveLength(1); // the join's
@@ -222,7 +243,10 @@ describe('a key is bound to its request (fingerprint)', () => {
     const second = await openOrder(creator, splitOrderInput(store));
     const key = newKey();
 
-    const topUp = await joiner.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount: 3_000 } });
+    const topUp = await joiner.client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': key } },
+      body: { amount: 3_000 },
+    });
     expect(topUp.response.status).toBe(201);
     expectReused(await joiner.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: splitOrderInput(store) }));
     expectReused(
@@ -245,10 +269,12 @@ describe('a key is bound to its request (fingerprint)', () => {
       }),
     );
     expect(await orderRow(app.db.sql, second.order.id)).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
-    expect(await ledgerOf(app.db.sql, joiner.user.id)).toEqual(grantThen(
-      { kind: 'top_up', amount: 3_000, order_id: null },
-      { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: first.order.id },
-    ));
+    expect(await ledgerOf(app.db.sql, joiner.user.id)).toEqual(
+      grantThen(
+        { kind: 'top_up', amount: 3_000, order_id: null },
+        { kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: first.order.id },
+      ),
+    );
     await expectLedgerBalanced(app.db.sql);
   });
 });
@@ -269,7 +295,10 @@ describe('deterministic refusals are stored and replayed as they were', () => {
     const first = await send(key);
     expectProblem(sdkAnswer(first), 402, 'insufficient_credit');
     expect((await keyRow(app.db.sql, creator.user.id, key))?.response_status).toBe(402);
-    const topUp = await creator.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': newKey() } }, body: { amount: 20_000 } });
+    const topUp = await creator.client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': newKey() } },
+      body: { amount: 20_000 },
+    });
     expect(topUp.data!.credit).toBe(SIGNUP_GRANT + 20_000);
 
     const again = await send(key);
@@ -278,10 +307,9 @@ describe('deterministic refusals are stored and replayed as they were', () => {
 
     const fresh = await send(newKey());
     expect(fresh.response.status).toBe(201);
-    expect(await ledgerOf(app.db.sql, creator.user.id)).toEqual(grantThen(
-      { kind: 'top_up', amount: 20_000, order_id: null },
-      { kind: 'order_charge', amount: -59_000, order_id: fresh.data!.id },
-    ));
+    expect(await ledgerOf(app.db.sql, creator.user.id)).toEqual(
+      grantThen({ kind: 'top_up', amount: 20_000, order_id: null }, { kind: 'order_charge', amount: -59_000, order_id: fresh.data!.id }),
+    );
     await expectLedgerBalanced(app.db.sql);
   });
 

@@ -13,8 +13,16 @@ import { findAnswer } from '../../src/idempotency/repository.js';
 import { runOnce } from '../../src/jobs/purge-idempotency-keys.js';
 import { eventually } from '../support/eventually.js';
 import {
-  actor, demoStore, expectReplayOf, keyRow, keysOf, ledgerOf, SIGNUP_GRANT, splitOrderInput,
-  type Actor, type DemoStore,
+  actor,
+  demoStore,
+  expectReplayOf,
+  keyRow,
+  keysOf,
+  ledgerOf,
+  SIGNUP_GRANT,
+  splitOrderInput,
+  type Actor,
+  type DemoStore,
 } from '../support/idempotency.js';
 import { openOrder } from '../support/orders.js';
 import { startServer } from '../support/server.js';
@@ -96,7 +104,9 @@ describe('purge', () => {
     expect(different.data!.credit).toBe(SIGNUP_GRANT + 2_000 + 3_000 + 2_000 + 500);
 
     expectReplayOf(kept, await topUp(user, 'recent-key', 3_000));
-    expect((await ledgerOf(app.db.sql, user.user.id)).filter((r) => r.kind === 'top_up').map((r) => r.amount)).toEqual([2_000, 3_000, 2_000, 500]);
+    expect((await ledgerOf(app.db.sql, user.user.id)).filter((r) => r.kind === 'top_up').map((r) => r.amount)).toEqual([
+      2_000, 3_000, 2_000, 500,
+    ]);
     await expectLedgerBalanced(app.db.sql);
   });
 
@@ -143,7 +153,9 @@ describe('the replay path', () => {
     expect(answer?.status).toBe(201);
     expect(statements).toHaveLength(1);
 
-    const [{ 'QUERY PLAN': plans }] = await app.db.sql.unsafe(`EXPLAIN (FORMAT JSON) ${statements[0].sql}`, [...statements[0].parameters] as never[]);
+    const [{ 'QUERY PLAN': plans }] = await app.db.sql.unsafe(`EXPLAIN (FORMAT JSON) ${statements[0].sql}`, [
+      ...statements[0].parameters,
+    ] as never[]);
     const plan = (plans as { Plan: { 'Node Type': string; 'Index Name'?: string; 'Relation Name'?: string } }[])[0].Plan;
     expect(plan).toMatchObject({ 'Node Type': 'Index Scan', 'Index Name': 'idempotency_keys_pkey', 'Relation Name': 'idempotency_keys' });
     await app.db.sql`DELETE FROM idempotency_keys WHERE user_id = ${other} AND key LIKE 'bulk-%'`;
@@ -156,7 +168,8 @@ describe('the replay path', () => {
     const createKey = newKey();
     const joinKey = newKey();
     const topUpKey = newKey();
-    const create = () => creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': createKey } }, body: splitOrderInput(store) });
+    const create = () =>
+      creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': createKey } }, body: splitOrderInput(store) });
     const join = () =>
       joiner.client.POST('/orders/{orderId}/join', {
         params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': joinKey } },

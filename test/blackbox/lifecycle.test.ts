@@ -81,7 +81,9 @@ function hold(baseUrl: string, method: string, path: string, headers: Record<str
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body: text ? JSON.parse(text) : undefined }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, connection: res.headers.connection, body: text ? JSON.parse(text) : undefined }),
+      );
     });
   });
   request.flushHeaders();
@@ -104,7 +106,13 @@ describe('graceful shutdown', () => {
 
     const held = [
       hold(server.baseUrl, 'PUT', `/cart/items/${menuId}`, { Authorization: `Bearer ${carter.token}` }, { quantity: 3 }),
-      hold(server.baseUrl, 'POST', '/users/me/credit/top-ups', { Authorization: `Bearer ${payer.token}`, 'Idempotency-Key': newKey() }, { amount: 7_777 }),
+      hold(
+        server.baseUrl,
+        'POST',
+        '/users/me/credit/top-ups',
+        { Authorization: `Bearer ${payer.token}`, 'Idempotency-Key': newKey() },
+        { amount: 7_777 },
+      ),
       hold(server.baseUrl, 'PUT', '/users/me/address', { Authorization: `Bearer ${mover.token}`, 'If-Match': '*' }, address),
     ];
     await Promise.all(held.map((h) => h.accepted));
@@ -182,7 +190,10 @@ describe('several instances on one database', () => {
     const url = databaseUrl(serverUrl, name);
     const servers: RunningServer[] = [];
     try {
-      const started = await Promise.allSettled([startServer(url, { SEED_DEMO_DATA: 'true' }), startServer(url, { SEED_DEMO_DATA: 'true' })]);
+      const started = await Promise.allSettled([
+        startServer(url, { SEED_DEMO_DATA: 'true' }),
+        startServer(url, { SEED_DEMO_DATA: 'true' }),
+      ]);
       for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
       expect(started.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled']);
       const [a, b] = servers;
@@ -200,7 +211,10 @@ describe('several instances on one database', () => {
         // Both serve the same data: a user made on one is the same user on the other.
         const user = await signUp(a.baseUrl, 'Twin');
         const onB = createCoOrderClient(b.baseUrl, user.token);
-        const top = await onB.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': newKey() } }, body: { amount: 1_000 } });
+        const top = await onB.POST('/users/me/credit/top-ups', {
+          params: { header: { 'Idempotency-Key': newKey() } },
+          body: { amount: 1_000 },
+        });
         expect(top.response.status).toBe(201);
         expect((await user.client.GET('/users/me')).data!.credit).toBe(51_000);
         const listA = await user.client.GET('/stores', { params: { query: { limit: 100 } } });
@@ -232,7 +246,9 @@ describe('several instances on one database', () => {
 
 describe('configuration', () => {
   it('production refuses to start without JWT_SECRET, saying so', async () => {
-    await expect(startServer(fresh.db.url, { NODE_ENV: 'production' })).rejects.toThrow(/exited with 1[\s\S]*JWT_SECRET: required in production/);
+    await expect(startServer(fresh.db.url, { NODE_ENV: 'production' })).rejects.toThrow(
+      /exited with 1[\s\S]*JWT_SECRET: required in production/,
+    );
   });
 
   it('refuses a bad PORT, naming it', async () => {
@@ -271,9 +287,21 @@ describe('a process using the embedded PostgreSQL', () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'co-order-embedded-child-'));
     let postmasterPid = 0;
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../support/embedded-child.ts', import.meta.url)), dataDir, String(await freePort()), mode, String(exitCode)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          fileURLToPath(new URL('../support/embedded-child.ts', import.meta.url)),
+          dataDir,
+          String(await freePort()),
+          mode,
+          String(exitCode),
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -281,7 +309,10 @@ describe('a process using the embedded PostgreSQL', () => {
       await check(code, postmasterPid);
     } finally {
       if (postmasterPid > 0 && isRunning(postmasterPid)) process.kill(postmasterPid, 'SIGKILL'); // no orphan when a check failed
-      await eventually(async () => postmasterPid <= 0 || !isRunning(postmasterPid), () => `postmaster ${postmasterPid} would not die`);
+      await eventually(
+        async () => postmasterPid <= 0 || !isRunning(postmasterPid),
+        () => `postmaster ${postmasterPid} would not die`,
+      );
       await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
     }
   }
@@ -298,7 +329,10 @@ describe('a process using the embedded PostgreSQL', () => {
     await withChild('leave', 5, async (code, postmasterPid) => {
       expect(code).toBe(5);
       expect(postmasterPid).toBeGreaterThan(0);
-      await eventually(async () => !isRunning(postmasterPid), () => `postmaster ${postmasterPid} still runs after its parent exited`);
+      await eventually(
+        async () => !isRunning(postmasterPid),
+        () => `postmaster ${postmasterPid} still runs after its parent exited`,
+      );
     });
   });
 });

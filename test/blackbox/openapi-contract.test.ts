@@ -74,7 +74,10 @@ const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 function expectValid(schema: Json, value: unknown, what: string): void {
   const validate = validatorFor(schema);
   const valid = validate(value);
-  expect(valid, `${what} does not match ${JSON.stringify(schema)}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value, null, 1)}`).toBe(true);
+  expect(
+    valid,
+    `${what} does not match ${JSON.stringify(schema)}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value, null, 1)}`,
+  ).toBe(true);
 }
 
 // Headers the document describes; one present on a response must be documented for that response.
@@ -92,9 +95,7 @@ function checkResponse(op: Operation, response: Response, bodyText: string): voi
   const documented = op.responses[String(response.status)];
   expect(documented, `${op.operationId}: status ${response.status} is not documented (body: ${bodyText})`).toBeDefined();
 
-  const documentedHeaders = new Map(
-    Object.entries(documented.headers ?? {}).map(([name, header]) => [name.toLowerCase(), header]),
-  );
+  const documentedHeaders = new Map(Object.entries(documented.headers ?? {}).map(([name, header]) => [name.toLowerCase(), header]));
   for (const name of CONTRACT_HEADERS) {
     const value = response.headers.get(name);
     if (value === null) {
@@ -174,7 +175,10 @@ const DELIVERY = { address: '전북 전주시 덕진구 백제대로 567', ...JE
 
 /** A split order of the dearest menu, delivered near the demo stores: enough on its own. */
 const splitOrder = (): Schemas['CreateOrderInput'] => ({
-  store_id: store.id, split_type: 'split', items: [{ menu_id: menu.id, quantity: 1 }], delivery: DELIVERY,
+  store_id: store.id,
+  split_type: 'split',
+  items: [{ menu_id: menu.id, quantity: 1 }],
+  delivery: DELIVERY,
 });
 
 async function matchedOrder() {
@@ -199,8 +203,7 @@ const SUCCESSFUL_REQUEST: Record<string, () => Sent> = {
   getHealth: async () => sdk().GET('/health'),
   getReady: async () => sdk().GET('/ready'),
   getMetrics: async () => sdk(TEST_METRICS_TOKEN).GET('/metrics', { parseAs: 'text' }),
-  createDevToken: async () =>
-    sdk().POST('/auth/dev/token', { body: { email: `contract-${randomUUID()}@example.com`, name: 'Contract' } }),
+  createDevToken: async () => sdk().POST('/auth/dev/token', { body: { email: `contract-${randomUUID()}@example.com`, name: 'Contract' } }),
 
   getMe: async () => (await newUser('Me')).client.GET('/users/me'),
   putMyAddress: async () => {
@@ -221,8 +224,7 @@ const SUCCESSFUL_REQUEST: Record<string, () => Sent> = {
   listCategories: async () => (await newUser('Categories')).client.GET('/categories'),
   listStores: async () => (await newUser('Stores')).client.GET('/stores', { params: { query: { limit: 5 } } }),
   getStore: async () => (await newUser('Store')).client.GET('/stores/{storeId}', { params: { path: { storeId: store.id } } }),
-  listStoreMenus: async () =>
-    (await newUser('Menus')).client.GET('/stores/{storeId}/menus', { params: { path: { storeId: store.id } } }),
+  listStoreMenus: async () => (await newUser('Menus')).client.GET('/stores/{storeId}/menus', { params: { path: { storeId: store.id } } }),
 
   getCart: async () => {
     const { client } = await newUser('Cart');
@@ -461,7 +463,10 @@ describe('error responses are the documented Problem', () => {
     const creator = await newUser('Poor');
     const key = newKey();
     const body = {
-      store_id: store.id, split_type: 'split' as const, items: [{ menu_id: menu.id, quantity: 9 }], delivery: DELIVERY,
+      store_id: store.id,
+      split_type: 'split' as const,
+      items: [{ menu_id: menu.id, quantity: 9 }],
+      delivery: DELIVERY,
     };
     const first = await creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body });
     expectProblemShape(first.response, first.error, 402, 'insufficient_credit');

@@ -88,7 +88,13 @@ describe('request ids', () => {
     expect(missing.response.headers.get('x-request-id')).toBe(problemId);
 
     const access = await logLine(app.server, (e) => e.request_id === problemId && e.msg === 'request');
-    expect(access, JSON.stringify(access)).toMatchObject({ method: 'GET', route: '/users/me', path: '/users/me', status: 401, duration_ms: expect.any(Number) });
+    expect(access, JSON.stringify(access)).toMatchObject({
+      method: 'GET',
+      route: '/users/me',
+      path: '/users/me',
+      status: 401,
+      duration_ms: expect.any(Number),
+    });
   });
 
   it('makes a fresh id when none is given, or when the given one is not sane', async () => {
@@ -165,10 +171,22 @@ describe('API documents', () => {
     };
     expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
     const expected: [string, string][] = [
-      ['/auth/dev/token', 'post'], ['/users/me', 'get'], ['/users/me/address', 'put'], ['/users/me/credit/top-ups', 'post'],
-      ['/users/me/ledger', 'get'], ['/stores', 'get'], ['/stores/{storeId}', 'get'], ['/stores/{storeId}/menus', 'get'],
-      ['/categories', 'get'], ['/cart', 'get'], ['/cart', 'delete'], ['/cart/items/{menuId}', 'put'],
-      ['/cart/items/{menuId}', 'delete'], ['/health', 'get'], ['/ready', 'get'], ['/metrics', 'get'],
+      ['/auth/dev/token', 'post'],
+      ['/users/me', 'get'],
+      ['/users/me/address', 'put'],
+      ['/users/me/credit/top-ups', 'post'],
+      ['/users/me/ledger', 'get'],
+      ['/stores', 'get'],
+      ['/stores/{storeId}', 'get'],
+      ['/stores/{storeId}/menus', 'get'],
+      ['/categories', 'get'],
+      ['/cart', 'get'],
+      ['/cart', 'delete'],
+      ['/cart/items/{menuId}', 'put'],
+      ['/cart/items/{menuId}', 'delete'],
+      ['/health', 'get'],
+      ['/ready', 'get'],
+      ['/metrics', 'get'],
     ];
     for (const [path, method] of expected) {
       expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();

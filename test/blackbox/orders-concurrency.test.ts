@@ -95,7 +95,12 @@ describe('join vs cancel at the same moment', () => {
         // The order as the loser may see it, as their own GET shows it: a would-be joiner beaten by
         // the cancel takes no part in it (the public view), the creator beaten by the join does.
         const seen = joinWon ? current : await joiner.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } });
-        expect(seen.data).toMatchObject({ view: joinWon ? 'participant' : 'public', id: order.id, status: current.data!.status, version: 2 });
+        expect(seen.data).toMatchObject({
+          view: joinWon ? 'participant' : 'public',
+          id: order.id,
+          status: current.data!.status,
+          version: 2,
+        });
         expect((loser.error as { current?: unknown }).current).toEqual(seen.data);
       }
     }
@@ -130,8 +135,14 @@ describe('ten neighbours joining the same order at once', () => {
         ),
       );
       const statuses = results.map((r) => r.response.status);
-      expect(statuses.filter((s) => s === 200), JSON.stringify(statuses)).toHaveLength(1);
-      expect(statuses.filter((s) => s === 412 || s === 409), JSON.stringify(statuses)).toHaveLength(9);
+      expect(
+        statuses.filter((s) => s === 200),
+        JSON.stringify(statuses),
+      ).toHaveLength(1);
+      expect(
+        statuses.filter((s) => s === 412 || s === 409),
+        JSON.stringify(statuses),
+      ).toHaveLength(9);
 
       const winner = joiners[statuses.indexOf(200)];
       const current = await creator.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } });

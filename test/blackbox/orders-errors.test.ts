@@ -5,7 +5,16 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  balanceOf, deliveryAt, insertStore, joinOrder, openOrder, orderLedger, rawRequest, uniqueSpot, type Order, type TestStore,
+  balanceOf,
+  deliveryAt,
+  insertStore,
+  joinOrder,
+  openOrder,
+  orderLedger,
+  rawRequest,
+  uniqueSpot,
+  type Order,
+  type TestStore,
 } from '../support/orders.js';
 import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
@@ -26,11 +35,7 @@ const splitBody = (quantity = 2) => ({
   delivery: deliveryAt(uniqueSpot()),
 });
 
-function expectProblem(
-  result: { response: Response; error?: unknown },
-  status: number,
-  code: string,
-): Record<string, unknown> {
+function expectProblem(result: { response: Response; error?: unknown }, status: number, code: string): Record<string, unknown> {
   const problem = result.error as Record<string, unknown>;
   expect({ status: result.response.status, code: problem?.code }).toEqual({ status, code });
   expect(result.response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -118,10 +123,16 @@ describe('400 bad request', () => {
     expect(noKey.body).toMatchObject({ code: 'idempotency_key_missing' });
 
     const { order, etag } = await openOrder(creator, splitBody());
-    const joinNoKey = await rawRequest(app.server.baseUrl, 'POST', `/orders/${order.id}/join`, { token: joiner.token, headers: { 'If-Match': etag } });
+    const joinNoKey = await rawRequest(app.server.baseUrl, 'POST', `/orders/${order.id}/join`, {
+      token: joiner.token,
+      headers: { 'If-Match': etag },
+    });
     expect(joinNoKey.status).toBe(400);
     expect(joinNoKey.body).toMatchObject({ code: 'idempotency_key_missing' });
-    const cancelNoKey = await rawRequest(app.server.baseUrl, 'POST', `/orders/${order.id}/cancel`, { token: creator.token, headers: { 'If-Match': etag } });
+    const cancelNoKey = await rawRequest(app.server.baseUrl, 'POST', `/orders/${order.id}/cancel`, {
+      token: creator.token,
+      headers: { 'If-Match': etag },
+    });
     expect(cancelNoKey.status).toBe(400);
     await expectUnchanged(creator, order);
     await expectLedgerBalanced(app.db.sql);
@@ -184,7 +195,7 @@ describe('402 not enough credit', () => {
 });
 
 describe('403 not yours', () => {
-  it('refuses to cancel someone else\'s order and to complete an order you are not part of', async () => {
+  it("refuses to cancel someone else's order and to complete an order you are not part of", async () => {
     const creator = await signUp(app.server.baseUrl);
     const joiner = await signUp(app.server.baseUrl);
     const stranger = await signUp(app.server.baseUrl);
@@ -261,7 +272,9 @@ describe('409 wrong state', () => {
     const still = await creator.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } });
     expect(still.data).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
     expect(await balanceOf(app.db.sql, joiner.user.id)).toBe(50_000);
-    expect(await orderLedger(app.db.sql, order.id)).toEqual([{ user_id: creator.user.id, kind: 'order_charge', amount: -order.shares.creator }]);
+    expect(await orderLedger(app.db.sql, order.id)).toEqual([
+      { user_id: creator.user.id, kind: 'order_charge', amount: -order.shares.creator },
+    ]);
     await expectLedgerBalanced(app.db.sql);
   });
 
@@ -347,7 +360,11 @@ describe('422 semantically impossible', () => {
       delivery: deliveryAt(uniqueSpot()),
     });
     // 5003 + 5003 = 10006 < 15000.
-    expectProblem(await join(joiner, order.id, etag, { items: [{ menu_id: store.menus.small, quantity: 1 }] }), 422, 'minimum_order_not_met');
+    expectProblem(
+      await join(joiner, order.id, etag, { items: [{ menu_id: store.menus.small, quantity: 1 }] }),
+      422,
+      'minimum_order_not_met',
+    );
     await expectUnchanged(creator, order);
     expect(await balanceOf(app.db.sql, joiner.user.id)).toBe(50_000);
     // 5003 + 10001 = 15004: enough.
@@ -360,7 +377,13 @@ describe('422 semantically impossible', () => {
     const joiner = await signUp(app.server.baseUrl);
     const foreign = await creator.client.POST('/orders', {
       params: { header: { 'Idempotency-Key': newKey() } },
-      body: { ...splitBody(), items: [{ menu_id: store.menus.big, quantity: 2 }, { menu_id: otherStore.menus.elsewhere, quantity: 1 }] },
+      body: {
+        ...splitBody(),
+        items: [
+          { menu_id: store.menus.big, quantity: 2 },
+          { menu_id: otherStore.menus.elsewhere, quantity: 1 },
+        ],
+      },
     });
     expectProblem(foreign, 422, 'menu_not_in_store');
     expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000);
@@ -371,7 +394,11 @@ describe('422 semantically impossible', () => {
       items: [{ menu_id: store.menus.big, quantity: 1 }],
       delivery: deliveryAt(uniqueSpot()),
     });
-    expectProblem(await join(joiner, order.id, etag, { items: [{ menu_id: otherStore.menus.elsewhere, quantity: 1 }] }), 422, 'menu_not_in_store');
+    expectProblem(
+      await join(joiner, order.id, etag, { items: [{ menu_id: otherStore.menus.elsewhere, quantity: 1 }] }),
+      422,
+      'menu_not_in_store',
+    );
     // An unknown menu id is not on the store's menu either.
     expectProblem(await join(joiner, order.id, etag, { items: [{ menu_id: crypto.randomUUID(), quantity: 1 }] }), 422, 'menu_not_in_store');
     await expectUnchanged(creator, order);
@@ -383,7 +410,11 @@ describe('422 semantically impossible', () => {
     const creator = await signUp(app.server.baseUrl);
     const joiner = await signUp(app.server.baseUrl);
     const split = await openOrder(creator, splitBody());
-    expectProblem(await join(joiner, split.order.id, split.etag, { items: [{ menu_id: store.menus.small, quantity: 1 }] }), 422, 'items_not_allowed');
+    expectProblem(
+      await join(joiner, split.order.id, split.etag, { items: [{ menu_id: store.menus.small, quantity: 1 }] }),
+      422,
+      'items_not_allowed',
+    );
     await expectUnchanged(creator, split.order);
 
     const separate = await openOrder(creator, {
@@ -423,7 +454,12 @@ describe('428 If-Match required', () => {
     const creator = await signUp(app.server.baseUrl);
     const joiner = await signUp(app.server.baseUrl);
     const { order } = await openOrder(creator, splitBody());
-    for (const [user, action] of [[joiner, 'join'], [creator, 'cancel'], [creator, 'expire'], [creator, 'complete']] as const) {
+    for (const [user, action] of [
+      [joiner, 'join'],
+      [creator, 'cancel'],
+      [creator, 'expire'],
+      [creator, 'complete'],
+    ] as const) {
       const result = await rawRequest(app.server.baseUrl, 'POST', `/orders/${order.id}/${action}`, {
         token: user.token,
         headers: { 'Idempotency-Key': newKey() },

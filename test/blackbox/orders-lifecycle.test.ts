@@ -5,9 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Schemas } from '../../openapi/client.js';
-import {
-  balanceOf, deliveryAt, insertStore, joinOrder, openOrder, orderLedger, uniqueSpot, type TestStore,
-} from '../support/orders.js';
+import { balanceOf, deliveryAt, insertStore, joinOrder, openOrder, orderLedger, uniqueSpot, type TestStore } from '../support/orders.js';
 import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
 
@@ -48,7 +46,10 @@ describe('split order (나눠먹기)', () => {
     const { order: created, etag } = await openOrder(creator, {
       store_id: odd.id,
       split_type: 'split',
-      items: [{ menu_id: odd.menus.big, quantity: 1 }, { menu_id: odd.menus.small, quantity: 2 }],
+      items: [
+        { menu_id: odd.menus.big, quantity: 1 },
+        { menu_id: odd.menus.small, quantity: 2 },
+      ],
       delivery: deliveryAt(spot, '전주시 덕진구 1'),
     });
     expect(created).toMatchObject({
@@ -100,13 +101,21 @@ describe('split order (나눠먹기)', () => {
     expect(await balanceOf(app.db.sql, joiner.user.id)).toBe(50_000 - joinerShare);
 
     const ledger = await creator.client.GET('/users/me/ledger', { params: { query: {} } });
-    expect(ledger.data!.items[0]).toMatchObject({ kind: 'order_charge', amount: -creatorShare, order_id: created.id, balance_after: 50_000 - creatorShare });
+    expect(ledger.data!.items[0]).toMatchObject({
+      kind: 'order_charge',
+      amount: -creatorShare,
+      order_id: created.id,
+      balance_after: 50_000 - creatorShare,
+    });
     await expectLedgerBalanced(app.db.sql);
   });
 
   it('takes the items from the cart when none are named, and empties the cart', async () => {
     const creator = await signUp(app.server.baseUrl, 'CartUser');
-    for (const [menu, quantity] of [[odd.menus.big, 1], [odd.menus.side, 7]] as const) {
+    for (const [menu, quantity] of [
+      [odd.menus.big, 1],
+      [odd.menus.side, 7],
+    ] as const) {
       const put = await creator.client.PUT('/cart/items/{menuId}', { params: { path: { menuId: menu } }, body: { quantity } });
       expect(put.response.status).toBe(200);
     }
@@ -138,7 +147,10 @@ describe('separate order (각자먹기)', () => {
     const { order: created, etag } = await openOrder(creator, {
       store_id: odd.id,
       split_type: 'separate',
-      items: [{ menu_id: odd.menus.big, quantity: 1 }, { menu_id: odd.menus.side, quantity: 1 }],
+      items: [
+        { menu_id: odd.menus.big, quantity: 1 },
+        { menu_id: odd.menus.side, quantity: 1 },
+      ],
       delivery: deliveryAt(uniqueSpot()),
     });
     expect(created).toMatchObject({ status: 'pending', menu_total: Mc, delivery_tip: T, shares: { creator: Mc + 1501, joiner: null } });
@@ -193,7 +205,10 @@ describe('separate order (각자먹기)', () => {
     expect(order.shares).toEqual({ creator: 5000 + 1500, joiner: null });
     // The joiner may order the same menu as the creator: items are per user.
     const { order: matched } = await joinOrder(joiner, order.id, etag, {
-      items: [{ menu_id: menu('허니콤보'), quantity: 1 }, { menu_id: menu('치즈볼'), quantity: 2 }],
+      items: [
+        { menu_id: menu('허니콤보'), quantity: 1 },
+        { menu_id: menu('치즈볼'), quantity: 2 },
+      ],
     });
     expect(matched.shares).toEqual({ creator: 6500, joiner: 33_000 + 1500 });
     expect(matched.menu_total + matched.delivery_tip).toBe(6500 + 34_500);
@@ -340,7 +355,12 @@ describe('GET /users/me/orders', () => {
       ids.push(order.id);
     }
     // PostgreSQL keeps microseconds; a busy server creates several orders in one millisecond.
-    const stamps = ['2030-01-01T00:00:00.123900Z', '2030-01-01T00:00:00.123456Z', '2030-01-01T00:00:00.123100Z', '2030-01-01T00:00:00.122999Z'];
+    const stamps = [
+      '2030-01-01T00:00:00.123900Z',
+      '2030-01-01T00:00:00.123456Z',
+      '2030-01-01T00:00:00.123100Z',
+      '2030-01-01T00:00:00.122999Z',
+    ];
     for (const [i, id] of ids.entries()) {
       // ::text first: a timestamptz parameter would go through a JS Date and lose the microseconds.
       await app.db.sql`UPDATE orders SET created_at = ${stamps[i]}::text::timestamptz,

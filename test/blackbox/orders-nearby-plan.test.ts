@@ -67,7 +67,9 @@ function nodesOf(plan: PlanNode): PlanNode[] {
 /** EXPLAINs a captured statement as PostgreSQL would plan it: custom or generic plan. */
 async function explain(statement: CapturedStatement, mode: 'force_custom_plan' | 'force_generic_plan'): Promise<PlanNode[]> {
   const types = await Promise.all(
-    statement.paramTypes.map(async (oid) => (oid === 0 ? 'unknown' : (await app.db.sql`SELECT ${oid}::regtype::text AS t`)[0].t as string)),
+    statement.paramTypes.map(async (oid) =>
+      oid === 0 ? 'unknown' : ((await app.db.sql`SELECT ${oid}::regtype::text AS t`)[0].t as string),
+    ),
   );
   const literal = (value: string | null) => (value === null ? 'NULL' : `'${value.replace(/'/g, "''")}'`);
   return app.db.sql.begin(async (tx) => {
@@ -112,7 +114,11 @@ describe('nearby search at scale', () => {
     // page's items and the page's stores, one statement each.
     const [auth, nearbyStatements] = [counts[1].filter((s) => /from "users"/.test(s)), counts[1].filter((s) => !/from "users"/.test(s))];
     expect(auth.length).toBeLessThanOrEqual(1);
-    expect(nearbyStatements).toEqual([expect.stringMatching(/great_circl/), expect.stringMatching(/"order_id"/), expect.stringMatching(/from "stores"/)]);
+    expect(nearbyStatements).toEqual([
+      expect.stringMatching(/great_circl/),
+      expect.stringMatching(/"order_id"/),
+      expect.stringMatching(/from "stores"/),
+    ]);
 
     // With a category: still the same three (auth may or may not need its lookup: it caches tokens).
     const withCategory = await statementsOf(() => search({ limit: 100, category: '치킨' }));
@@ -139,8 +145,14 @@ describe('nearby search at scale', () => {
         const nodes = await explain(nearby[0], mode);
         const summary = `${variant}/${mode}: ${JSON.stringify(nodes.map((n) => [n['Node Type'], n['Relation Name'], n['Index Name']]))}`;
         // An Index Scan names both; a Bitmap Index Scan names only the index (its heap scan the table).
-        expect(nodes.some((n) => n['Index Name'] === 'orders_pending_location_idx'), summary).toBe(true);
-        expect(nodes.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'orders'), summary).toEqual([]);
+        expect(
+          nodes.some((n) => n['Index Name'] === 'orders_pending_location_idx'),
+          summary,
+        ).toBe(true);
+        expect(
+          nodes.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'orders'),
+          summary,
+        ).toEqual([]);
       }
     }
   });

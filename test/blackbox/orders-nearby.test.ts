@@ -6,7 +6,17 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  deliveryAt, distanceM, insertStore, joinOrder, offset, openOrder, publicPartOf, uniqueSpot, type Order, type Point, type TestStore,
+  deliveryAt,
+  distanceM,
+  insertStore,
+  joinOrder,
+  offset,
+  openOrder,
+  publicPartOf,
+  uniqueSpot,
+  type Order,
+  type Point,
+  type TestStore,
 } from '../support/orders.js';
 import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
@@ -75,7 +85,11 @@ describe('GET /orders (nearby)', () => {
     const result = await nearby(searcher, centre);
     expect(result.items.map((o) => o.id)).toEqual([at50.order.id, at120.order.id, at250.order.id]);
     expect(result.next_cursor).toBeNull();
-    for (const [item, created] of [[result.items[0], at50], [result.items[1], at120], [result.items[2], at250]] as const) {
+    for (const [item, created] of [
+      [result.items[0], at50],
+      [result.items[1], at120],
+      [result.items[2], at250],
+    ] as const) {
       const { distance_m, ...order } = item;
       expect(order).toEqual(publicPartOf(created.order));
       // To the nearest 10 m: how far, not where.
@@ -85,7 +99,11 @@ describe('GET /orders (nearby)', () => {
     expect(result.items.map((o) => o.distance_m)).toEqual([50, 120, 250]);
     // Two chicken orders and one pizza order: each store once.
     expect(result.included.stores.map((s) => s.id).sort()).toEqual([chicken.id, pizza.id].sort());
-    expect(result.included.stores.find((s) => s.id === pizza.id)).toMatchObject({ category: '피자', min_order_price: 1000, delivery_tip: 2000 });
+    expect(result.included.stores.find((s) => s.id === pizza.id)).toMatchObject({
+      category: '피자',
+      min_order_price: 1000,
+      delivery_tip: 2000,
+    });
 
     // Someone else searching from the same point sees the searcher's order and not their own.
     const fromAlice = await nearby(alice, centre);

@@ -9,7 +9,17 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCoOrderClient, type CoOrderClient } from '../../openapi/client.js';
 import {
-  deliveryAt, distanceM, insertStore, joinOrder, offset, openOrder, publicPartOf, uniqueSpot, type Order, type Point, type TestStore,
+  deliveryAt,
+  distanceM,
+  insertStore,
+  joinOrder,
+  offset,
+  openOrder,
+  publicPartOf,
+  uniqueSpot,
+  type Order,
+  type Point,
+  type TestStore,
 } from '../support/orders.js';
 import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
@@ -22,8 +32,23 @@ beforeAll(async () => {
 });
 
 const PUBLIC_KEYS = [
-  'view', 'id', 'store_id', 'split_type', 'status', 'version', 'created_at', 'expires_at', 'matched_at', 'completed_at',
-  'cancelled_at', 'expired_at', 'items', 'menu_total', 'delivery_tip', 'shares', 'distance_m',
+  'view',
+  'id',
+  'store_id',
+  'split_type',
+  'status',
+  'version',
+  'created_at',
+  'expires_at',
+  'matched_at',
+  'completed_at',
+  'cancelled_at',
+  'expired_at',
+  'items',
+  'menu_total',
+  'delivery_tip',
+  'shares',
+  'distance_m',
 ].sort();
 const PUBLIC_ITEM_KEYS = ['menu_id', 'name', 'quantity', 'unit_price'].sort();
 
@@ -53,8 +78,13 @@ async function watched(name: string, home?: Point): Promise<Watched> {
 
 /** What must never reach a non-participant: the address, the point (as JSON writes it) and the user ids. */
 const secretsOf = (order: Order) =>
-  [order.delivery.address, JSON.stringify(order.delivery.lat), JSON.stringify(order.delivery.lon), order.creator_id, order.joiner_id]
-    .filter((s): s is string => s !== null);
+  [
+    order.delivery.address,
+    JSON.stringify(order.delivery.lat),
+    JSON.stringify(order.delivery.lon),
+    order.creator_id,
+    order.joiner_id,
+  ].filter((s): s is string => s !== null);
 
 /** A public view: exactly its keys (none hidden is present, even empty), and none of the secrets in the raw text. */
 function expectPublicView(view: unknown, raw: string, participantView: Order) {
@@ -215,7 +245,8 @@ describe('what others see of an order', () => {
     const first = await openSeparate(creator, spot);
     const second = await openSeparate(creator, offset(spot, 20, 0));
     // Time passing is not something the API can do: the orders are made overdue in the database.
-    await app.db.sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id IN ${app.db.sql([first.order.id, second.order.id])}`;
+    await app.db
+      .sql`UPDATE orders SET expires_at = now() - interval '1 second' WHERE id IN ${app.db.sql([first.order.id, second.order.id])}`;
 
     const byNeighbour = await neighbour.client.POST('/orders/{orderId}/expire', {
       params: { path: { orderId: first.order.id }, header: { 'If-Match': first.etag } },
@@ -232,7 +263,12 @@ describe('what others see of an order', () => {
       params: { path: { orderId: second.order.id }, header: { 'If-Match': second.etag } },
     });
     expect(byCreator.response.status).toBe(200);
-    expect(byCreator.data).toMatchObject({ view: 'participant', status: 'expired', creator_id: creator.user.id, delivery: second.order.delivery });
+    expect(byCreator.data).toMatchObject({
+      view: 'participant',
+      status: 'expired',
+      creator_id: creator.user.id,
+      delivery: second.order.delivery,
+    });
     expect(byCreator.data).toEqual((await get(creator, second.order.id)).data);
     await expectLedgerBalanced(app.db.sql);
   });

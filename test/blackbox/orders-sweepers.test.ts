@@ -71,7 +71,14 @@ describe('expiry', () => {
     expect(data).toMatchObject({ view: 'public', status: 'expired', version: 2 });
     expect(data!.expired_at).not.toBeNull();
     const asCreator = await creator.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } });
-    expect(asCreator.data).toMatchObject({ view: 'participant', id: order.id, status: 'expired', version: 2, joiner_id: null, expired_at: data!.expired_at });
+    expect(asCreator.data).toMatchObject({
+      view: 'participant',
+      id: order.id,
+      status: 'expired',
+      version: 2,
+      joiner_id: null,
+      expired_at: data!.expired_at,
+    });
     expect(await orderLedger(app.db.sql, order.id)).toEqual([
       { user_id: creator.user.id, kind: 'order_charge', amount: -CREATOR_SHARE },
       { user_id: creator.user.id, kind: 'order_refund', amount: CREATOR_SHARE },
@@ -115,20 +122,23 @@ describe('expiry', () => {
       const overdue = await overduePending();
 
       // Small batches so the two sweepers interleave; a few HTTP expiries join the race.
-      const [a, b, ...http] = await Promise.all([
+      const [a, b, ...http] = (await Promise.all([
         expireOverdue.runOnce(instanceA.db, 3),
         expireOverdue.runOnce(instanceB.db, 3),
-        ...orders.slice(0, 6).map(({ order, etag }) =>
-          creators[0].client.POST('/orders/{orderId}/expire', { params: { path: { orderId: order.id }, header: { 'If-Match': etag } } }),
-        ),
-      ]) as [{ expired: number }, { expired: number }, ...{ response: Response }[]];
+        ...orders
+          .slice(0, 6)
+          .map(({ order, etag }) =>
+            creators[0].client.POST('/orders/{orderId}/expire', { params: { path: { orderId: order.id }, header: { 'If-Match': etag } } }),
+          ),
+      ])) as [{ expired: number }, { expired: number }, ...{ response: Response }[]];
       const httpWins = http.filter((r) => r.response.status === 200).length;
       for (const r of http) expect([200, 409, 412]).toContain(r.response.status);
       expect(a.expired + b.expired + httpWins).toBe(overdue);
 
       const refunds = await refundsPerOrder(ids);
       expect(Object.values(refunds)).toEqual(ids.map(() => 1));
-      const [{ n: pendingLeft }] = await app.db.sql`SELECT count(*)::int AS n FROM orders WHERE id = ANY(${ids}::uuid[]) AND status <> 'expired'`;
+      const [{ n: pendingLeft }] = await app.db
+        .sql`SELECT count(*)::int AS n FROM orders WHERE id = ANY(${ids}::uuid[]) AND status <> 'expired'`;
       expect(pendingLeft).toBe(0);
       const [{ n: notes }] = await app.db.sql`
         SELECT count(*)::int AS n FROM notifications WHERE order_id = ANY(${ids}::uuid[]) AND kind = 'order_expired'`;
@@ -158,7 +168,8 @@ describe('expiry', () => {
       held.release();
     }
     expect(await refundsPerOrder(due.map((d) => d.order.id))).toEqual(Object.fromEntries(due.map((d) => [d.order.id, 1])));
-    for (const creator of creators) expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000 - (creator === creators[0] ? CREATOR_SHARE : 0));
+    for (const creator of creators)
+      expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000 - (creator === creators[0] ? CREATOR_SHARE : 0));
     await expectLedgerBalanced(app.db.sql);
   });
 

@@ -37,25 +37,37 @@ describe('security as the contract declares it', () => {
     for (const { operation } of OPERATIONS) expect(operation.security, operation.operationId).toBeDefined();
   });
 
-  it.each(SECURED.map((o) => [`${o.method} ${o.path}`, o] as const))('%s without a token, or with a bad one, is 401 and changes nothing', async (_name, { path, method, operation }) => {
-    const before = await snapshot(app.db.sql);
-    for (const authorization of [undefined, 'Bearer not-a-token', `Basic ${Buffer.from('a:b').toString('base64')}`]) {
-      const headers: Record<string, string> = { 'If-Match': '*', 'Idempotency-Key': randomUUID() };
-      if (authorization) headers.Authorization = authorization;
-      // A body that would be refused if it were read: the token is checked first.
-      if (operation.requestBody) Object.assign(headers, { 'Content-Type': 'text/plain' });
-      const url = concrete(path);
-      const answer = await answerOf(await fetch(app.server.baseUrl + url, { method, headers, body: operation.requestBody ? 'not json' : undefined }));
-      expectProblem(answer, 401, 'unauthorized', url);
-    }
-    expect(await snapshot(app.db.sql)).toEqual(before);
-  });
+  it.each(SECURED.map((o) => [`${o.method} ${o.path}`, o] as const))(
+    '%s without a token, or with a bad one, is 401 and changes nothing',
+    async (_name, { path, method, operation }) => {
+      const before = await snapshot(app.db.sql);
+      for (const authorization of [undefined, 'Bearer not-a-token', `Basic ${Buffer.from('a:b').toString('base64')}`]) {
+        const headers: Record<string, string> = { 'If-Match': '*', 'Idempotency-Key': randomUUID() };
+        if (authorization) headers.Authorization = authorization;
+        // A body that would be refused if it were read: the token is checked first.
+        if (operation.requestBody) Object.assign(headers, { 'Content-Type': 'text/plain' });
+        const url = concrete(path);
+        const answer = await answerOf(
+          await fetch(app.server.baseUrl + url, { method, headers, body: operation.requestBody ? 'not json' : undefined }),
+        );
+        expectProblem(answer, 401, 'unauthorized', url);
+      }
+      expect(await snapshot(app.db.sql)).toEqual(before);
+    },
+  );
 
-  it.each(PUBLIC.map((o) => [`${o.method} ${o.path}`, o] as const))('%s answers without a token, never 401 for want of one', async (_name, { path, method, operation }) => {
-    const body = operation.requestBody ? JSON.stringify({ email: `${randomUUID()}@example.com`, name: 'Public' }) : undefined;
-    const response = await fetch(app.server.baseUrl + concrete(path), { method, headers: body ? { 'Content-Type': 'application/json' } : {}, body });
-    // GET /metrics is public to HTTP but asks for the operator's METRICS_TOKEN, not a user's token.
-    if (operation.operationId === 'getMetrics') expect(response.status).toBe(401);
-    else expect(response.status).toBeLessThan(300);
-  });
+  it.each(PUBLIC.map((o) => [`${o.method} ${o.path}`, o] as const))(
+    '%s answers without a token, never 401 for want of one',
+    async (_name, { path, method, operation }) => {
+      const body = operation.requestBody ? JSON.stringify({ email: `${randomUUID()}@example.com`, name: 'Public' }) : undefined;
+      const response = await fetch(app.server.baseUrl + concrete(path), {
+        method,
+        headers: body ? { 'Content-Type': 'application/json' } : {},
+        body,
+      });
+      // GET /metrics is public to HTTP but asks for the operator's METRICS_TOKEN, not a user's token.
+      if (operation.operationId === 'getMetrics') expect(response.status).toBe(401);
+      else expect(response.status).toBeLessThan(300);
+    },
+  );
 });

@@ -136,7 +136,12 @@ describe('no client-made 5xx', () => {
   it('a NUL in any string that would reach the database is a 400', async () => {
     const nul = 'a\u0000b';
     await expectRefused(
-      () => raw('POST', '/auth/dev/token', { token: null, headers: json, body: JSON.stringify({ email: `${randomUUID()}@example.com`, name: nul }) }),
+      () =>
+        raw('POST', '/auth/dev/token', {
+          token: null,
+          headers: json,
+          body: JSON.stringify({ email: `${randomUUID()}@example.com`, name: nul }),
+        }),
       400,
       'validation_failed',
     );
@@ -146,7 +151,11 @@ describe('no client-made 5xx', () => {
       'validation_failed',
     );
     await expectRefused(
-      () => raw('POST', '/orders', { headers: { ...json, 'Idempotency-Key': newKey() }, body: JSON.stringify(orderBody(deliveryAt(JEONJU, nul))) }),
+      () =>
+        raw('POST', '/orders', {
+          headers: { ...json, 'Idempotency-Key': newKey() },
+          body: JSON.stringify(orderBody(deliveryAt(JEONJU, nul))),
+        }),
       400,
       'validation_failed',
     );
@@ -156,7 +165,10 @@ describe('no client-made 5xx', () => {
     const forged = Buffer.from(JSON.stringify({ name: nul, id: randomUUID() })).toString('base64url');
     await expectRefused(() => raw('GET', `/stores?cursor=${forged}`), 400, 'validation_failed', 'query.cursor');
     // The text \u0000 (an escaped backslash before u0000) is not a NUL: it is stored as typed.
-    const literal = await raw('PUT', '/users/me/address', { headers: { ...json, 'If-Match': '*' }, body: JSON.stringify({ ...ADDRESS, address: 'gate \\u0000' }) });
+    const literal = await raw('PUT', '/users/me/address', {
+      headers: { ...json, 'If-Match': '*' },
+      body: JSON.stringify({ ...ADDRESS, address: 'gate \\u0000' }),
+    });
     expect(literal.response.status).toBe(200);
     expect((literal.body as { address: string }).address).toBe('gate \\u0000');
   });
@@ -164,7 +176,10 @@ describe('no client-made 5xx', () => {
   it('points a denormal away from 0° are answered (PostgreSQL raises float underflow where the distance is 0)', async () => {
     const bob = await signUp(app.server.baseUrl, 'Bob');
     const near = { lat: 1e-200, lon: 5e-324 };
-    const saved = await bob.client.PUT('/users/me/address', { params: { header: { 'If-Match': '*' } }, body: { address: 'Null Island', lat: 5e-324, lon: 1e-300 } });
+    const saved = await bob.client.PUT('/users/me/address', {
+      params: { header: { 'If-Match': '*' } },
+      body: { address: 'Null Island', lat: 5e-324, lon: 1e-300 },
+    });
     expect(saved.response.status).toBe(200);
     const { order } = await openOrder(alice, orderBody(deliveryAt(near)));
     const seen = await bob.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } });
@@ -191,25 +206,33 @@ describe('no client-made 5xx', () => {
     expect(second.data!.items[0].id).not.toBe(first.data!.items[0].id);
   });
 
-  it.each(['application/json;', 'application/json ; charset=utf-8', 'application/json;charset', 'APPLICATION/JSON', 'application/json; charset="utf-8"'])(
-    'Content-Type: %s is JSON',
-    async (contentType) => {
-      const before = (await alice.client.GET('/users/me')).data!.credit;
-      const answer = await raw('POST', '/users/me/credit/top-ups', {
-        headers: { 'Content-Type': contentType, 'Idempotency-Key': newKey() },
-        body: JSON.stringify({ amount: 1000 }),
-      });
-      expect(answer.response.status, JSON.stringify(answer.body)).toBe(201);
-      expect((await alice.client.GET('/users/me')).data!.credit).toBe(before + 1000);
-      await expectLedgerBalanced(app.db.sql);
-    },
-  );
+  it.each([
+    'application/json;',
+    'application/json ; charset=utf-8',
+    'application/json;charset',
+    'APPLICATION/JSON',
+    'application/json; charset="utf-8"',
+  ])('Content-Type: %s is JSON', async (contentType) => {
+    const before = (await alice.client.GET('/users/me')).data!.credit;
+    const answer = await raw('POST', '/users/me/credit/top-ups', {
+      headers: { 'Content-Type': contentType, 'Idempotency-Key': newKey() },
+      body: JSON.stringify({ amount: 1000 }),
+    });
+    expect(answer.response.status, JSON.stringify(answer.body)).toBe(201);
+    expect((await alice.client.GET('/users/me')).data!.credit).toBe(before + 1000);
+    await expectLedgerBalanced(app.db.sql);
+  });
 });
 
 describe("Node's own refusals are problem+json", () => {
   it.each([
     ['a negative Content-Length', 'POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n', 400, 'malformed_request'],
-    ['both Transfer-Encoding and Content-Length', 'POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}', 400, 'malformed_request'],
+    [
+      'both Transfer-Encoding and Content-Length',
+      'POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}',
+      400,
+      'malformed_request',
+    ],
     ['headers over 16 KB', `GET /health HTTP/1.1\r\nHost: x\r\nX-Filler: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
     ['not HTTP at all', 'HELLO THERE\r\n\r\n', 400, 'malformed_request'],
   ])('%s → %i %s, and the server goes on serving', async (_name, request, status, code) => {
@@ -217,7 +240,13 @@ describe("Node's own refusals are problem+json", () => {
     expect(answer.status).toBe(status);
     expect(answer.headers.get('content-type')).toBe('application/problem+json');
     expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(answer.body).toMatchObject({ status, code, title: expect.any(String), detail: expect.any(String), request_id: answer.headers.get('x-request-id') });
+    expect(answer.body).toMatchObject({
+      status,
+      code,
+      title: expect.any(String),
+      detail: expect.any(String),
+      request_id: answer.headers.get('x-request-id'),
+    });
     expect((await fetch(`${app.server.baseUrl}/health`)).status).toBe(200);
   });
 });
@@ -240,10 +269,16 @@ describe('a busy pool is not an outage', () => {
       });
       await lockTaken;
       // The top-up waits for the row, on the pool's only connection.
-      const topUp = bob.client.POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': newKey() } }, body: { amount: 5000 } });
+      const topUp = bob.client.POST('/users/me/credit/top-ups', {
+        params: { header: { 'Idempotency-Key': newKey() } },
+        body: { amount: 5000 },
+      });
       await eventually(
         async () =>
-          (await app.db.sql`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'co-order' AND wait_event_type = 'Lock'`).length > 0,
+          (
+            await app.db
+              .sql`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'co-order' AND wait_event_type = 'Lock'`
+          ).length > 0,
         () => 'the top-up never waited for the row',
       );
       const refused = sdkAnswer(await bob.client.GET('/users/me'));
@@ -270,9 +305,18 @@ describe('headers', () => {
       expect(answer.response.headers.get('cache-control'), path).toBe('no-store');
       expect(answer.response.headers.get('x-content-type-options'), path).toBe('nosniff');
     }
-    const login = await raw('POST', '/auth/dev/token', { token: null, headers: json, body: JSON.stringify({ email: `${randomUUID()}@example.com`, name: 'N' }) });
+    const login = await raw('POST', '/auth/dev/token', {
+      token: null,
+      headers: json,
+      body: JSON.stringify({ email: `${randomUUID()}@example.com`, name: 'N' }),
+    });
     expect(login.response.headers.get('cache-control')).toBe('no-store');
-    for (const answer of [await raw('GET', '/health', { token: null }), await raw('GET', '/nowhere'), await raw('GET', '/users/me', { token: null }), await raw('GET', '/openapi.json', { token: null })]) {
+    for (const answer of [
+      await raw('GET', '/health', { token: null }),
+      await raw('GET', '/nowhere'),
+      await raw('GET', '/users/me', { token: null }),
+      await raw('GET', '/openapi.json', { token: null }),
+    ]) {
       expect(answer.response.headers.get('x-content-type-options')).toBe('nosniff');
     }
   });
@@ -291,7 +335,11 @@ describe('headers', () => {
     const preflight = (baseUrl: string, origin: string) =>
       fetch(`${baseUrl}/orders/${randomUUID()}/join`, {
         method: 'OPTIONS',
-        headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, if-match, idempotency-key' },
+        headers: {
+          Origin: origin,
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'authorization, if-match, idempotency-key',
+        },
       });
     expect((await preflight(app.server.baseUrl, 'https://app.example.com')).headers.get('access-control-allow-origin')).toBeNull();
     const open = await startServer(app.db.url, { CORS_ORIGINS: 'https://app.example.com' });
@@ -300,11 +348,15 @@ describe('headers', () => {
       expect(allowed.status).toBe(204);
       expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
       const allowedHeaders = (allowed.headers.get('access-control-allow-headers') ?? '').toLowerCase();
-      for (const header of ['authorization', 'if-match', 'if-none-match', 'idempotency-key', 'content-type']) expect(allowedHeaders).toContain(header);
-      const read = await fetch(`${open.baseUrl}/users/me`, { headers: { Origin: 'https://app.example.com', Authorization: `Bearer ${alice.token}` } });
+      for (const header of ['authorization', 'if-match', 'if-none-match', 'idempotency-key', 'content-type'])
+        expect(allowedHeaders).toContain(header);
+      const read = await fetch(`${open.baseUrl}/users/me`, {
+        headers: { Origin: 'https://app.example.com', Authorization: `Bearer ${alice.token}` },
+      });
       expect(read.status).toBe(200);
       const exposed = (read.headers.get('access-control-expose-headers') ?? '').toLowerCase();
-      for (const header of ['etag', 'location', 'retry-after', 'idempotent-replayed', 'ratelimit', 'ratelimit-policy', 'x-request-id']) expect(exposed).toContain(header);
+      for (const header of ['etag', 'location', 'retry-after', 'idempotent-replayed', 'ratelimit', 'ratelimit-policy', 'x-request-id'])
+        expect(exposed).toContain(header);
       expect((await preflight(open.baseUrl, 'https://evil.example.com')).headers.get('access-control-allow-origin')).toBeNull();
     } finally {
       expect(await open.stop()).toBe(0);
@@ -344,14 +396,21 @@ describe('safe defaults', () => {
   });
 
   it('production refuses to start with the development login switched on', async () => {
-    await expect(startServer(app.db.url, { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-characters', AUTH_DEV_LOGIN: 'true' })).rejects.toThrow(
-      /exited with 1[\s\S]*AUTH_DEV_LOGIN: the passwordless development login cannot be on in production/,
-    );
+    await expect(
+      startServer(app.db.url, {
+        NODE_ENV: 'production',
+        JWT_SECRET: 'a-production-secret-of-at-least-32-characters',
+        AUTH_DEV_LOGIN: 'true',
+      }),
+    ).rejects.toThrow(/exited with 1[\s\S]*AUTH_DEV_LOGIN: the passwordless development login cannot be on in production/);
   });
 
   it('production seeds no demo data unless asked', async () => {
     const production = { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-characters', SEED_DEMO_DATA: undefined };
-    for (const [env, stores] of [[production, 0], [{ ...production, SEED_DEMO_DATA: 'true' }, 12]] as const) {
+    for (const [env, stores] of [
+      [production, 0],
+      [{ ...production, SEED_DEMO_DATA: 'true' }, 12],
+    ] as const) {
       const bare = await emptyDatabase();
       try {
         const started = await startServer(bare.url, env);
@@ -393,7 +452,9 @@ describe('strict parsing', () => {
         'body_not_allowed',
       );
     }
-    const cancelled = await alice.client.POST('/orders/{orderId}/cancel', { params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } } });
+    const cancelled = await alice.client.POST('/orders/{orderId}/cancel', {
+      params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
+    });
     expect(cancelled.response.status).toBe(200);
     const refunds = await app.db.sql`SELECT 1 FROM credit_ledger WHERE order_id = ${order.id} AND kind = 'order_refund'`;
     expect(refunds).toHaveLength(1);
@@ -403,13 +464,25 @@ describe('strict parsing', () => {
   it('an If-Match or If-None-Match over 512 characters is a 400', async () => {
     const long = Array.from({ length: 120 }, (_, i) => `"v${i + 1}"`).join(', ');
     expect(long.length).toBeGreaterThan(512);
-    await expectRefused(() => raw('PUT', '/users/me/address', { headers: { ...json, 'If-Match': long }, body: JSON.stringify(ADDRESS) }), 400, 'validation_failed', 'header.If-Match');
+    await expectRefused(
+      () => raw('PUT', '/users/me/address', { headers: { ...json, 'If-Match': long }, body: JSON.stringify(ADDRESS) }),
+      400,
+      'validation_failed',
+      'header.If-Match',
+    );
     const { order } = await openOrder(alice, orderBody());
-    await expectRefused(() => raw('GET', `/orders/${order.id}`, { headers: { 'If-None-Match': long } }), 400, 'validation_failed', 'header.If-None-Match');
+    await expectRefused(
+      () => raw('GET', `/orders/${order.id}`, { headers: { 'If-None-Match': long } }),
+      400,
+      'validation_failed',
+      'header.If-None-Match',
+    );
   });
 
   it.each(['bearer', 'BEARER', 'Bearer'])('the scheme %s is accepted (it is case-insensitive)', async (scheme) => {
-    const answer = await answerOf(await fetch(`${app.server.baseUrl}/users/me`, { headers: { Authorization: `${scheme} ${alice.token}` } }));
+    const answer = await answerOf(
+      await fetch(`${app.server.baseUrl}/users/me`, { headers: { Authorization: `${scheme} ${alice.token}` } }),
+    );
     expect(answer.response.status).toBe(200);
   });
 
@@ -423,13 +496,17 @@ describe('strict parsing', () => {
     ['a C1 control', '백제대로\u0085567'],
   ])('an address with %s is a 400, saved and delivery alike', async (_name, address) => {
     await expectRefused(
-      () => alice.client.PUT('/users/me/address', { params: { header: { 'If-Match': '*' } }, body: { ...ADDRESS, address } }).then(sdkAnswer),
+      () =>
+        alice.client.PUT('/users/me/address', { params: { header: { 'If-Match': '*' } }, body: { ...ADDRESS, address } }).then(sdkAnswer),
       400,
       'validation_failed',
       'body.address',
     );
     await expectRefused(
-      () => alice.client.POST('/orders', { params: { header: { 'Idempotency-Key': newKey() } }, body: orderBody(deliveryAt(JEONJU, address)) }).then(sdkAnswer),
+      () =>
+        alice.client
+          .POST('/orders', { params: { header: { 'Idempotency-Key': newKey() } }, body: orderBody(deliveryAt(JEONJU, address)) })
+          .then(sdkAnswer),
       400,
       'validation_failed',
       'body.delivery.address',
@@ -442,7 +519,9 @@ describe('strict parsing', () => {
       body: { ...ADDRESS, address: '  전북 전주시\u3000\u3000덕진구\u00A0 백제대로 567  ' },
     });
     expect(saved.data!.address).toBe('전북 전주시 덕진구 백제대로 567');
-    const login = await createCoOrderClient(app.server.baseUrl).POST('/auth/dev/token', { body: { email: `${randomUUID()}@example.com`, name: '  김   민지 ' } });
+    const login = await createCoOrderClient(app.server.baseUrl).POST('/auth/dev/token', {
+      body: { email: `${randomUUID()}@example.com`, name: '  김   민지 ' },
+    });
     expect(login.data!.user.name).toBe('김 민지');
   });
 });

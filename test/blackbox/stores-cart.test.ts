@@ -179,7 +179,10 @@ describe('cart', () => {
     });
 
     const second = await put(user, b.id, 1);
-    expect(second.data!.items.map((i) => [i.menu_id, i.quantity])).toEqual([[a.id, 2], [b.id, 1]]);
+    expect(second.data!.items.map((i) => [i.menu_id, i.quantity])).toEqual([
+      [a.id, 2],
+      [b.id, 1],
+    ]);
     expect(second.data!.menu_total).toBe(2 * a.price + b.price);
 
     const updated = await put(user, a.id, 3);

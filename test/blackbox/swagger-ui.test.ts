@@ -20,8 +20,14 @@ import { useServer } from '../support/use-server.js';
 import { signUp } from '../support/world.js';
 
 const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-  '--no-first-run', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 const SCREENSHOT = 'test-results/swagger-ui.png';
 
@@ -102,13 +108,15 @@ describe('Swagger UI at /docs', () => {
     // Everything came from the service: the page, its assets, the document and the API call.
     const foreign = requested.filter((url) => !url.startsWith('data:') && new URL(url).origin !== origin);
     expect(foreign).toEqual([]);
-    expect(requested).toEqual(expect.arrayContaining([
-      `${origin}/docs`,
-      `${origin}/docs/assets/swagger-ui-dist/swagger-ui-bundle.js`,
-      `${origin}/docs/assets/swagger-ui-dist/swagger-ui.css`,
-      `${origin}/openapi.json`,
-      expect.stringMatching(new RegExp(`^${origin.replaceAll('.', '\\.')}/users/me\\b`)),
-    ]));
+    expect(requested).toEqual(
+      expect.arrayContaining([
+        `${origin}/docs`,
+        `${origin}/docs/assets/swagger-ui-dist/swagger-ui-bundle.js`,
+        `${origin}/docs/assets/swagger-ui-dist/swagger-ui.css`,
+        `${origin}/openapi.json`,
+        expect.stringMatching(new RegExp(`^${origin.replaceAll('.', '\\.')}/users/me\\b`)),
+      ]),
+    );
     expect(pageErrors).toEqual([]);
     expect(refusedByPolicy).toEqual([]);
     await context.close();

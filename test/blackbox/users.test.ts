@@ -121,7 +121,14 @@ describe('POST /users/me/credit/top-ups', () => {
     expect(result.response.status).toBe(201);
     expect(result.data).toEqual({
       credit: 70_000,
-      entry: { id: expect.any(Number), kind: 'top_up', amount: 20_000, balance_after: 70_000, order_id: null, created_at: expect.any(String) },
+      entry: {
+        id: expect.any(Number),
+        kind: 'top_up',
+        amount: 20_000,
+        balance_after: 70_000,
+        order_id: null,
+        created_at: expect.any(String),
+      },
     });
     expect(new Date(result.data!.entry.created_at).toISOString()).toBe(result.data!.entry.created_at);
     expect((await me(user)).user.credit).toBe(70_000);

@@ -63,7 +63,9 @@ export function sharesOf(o: Priced): { creator: number; joiner: number } {
   const creator =
     o.split_type === 'split' ? Math.ceil(o.menu_total / 2) + Math.ceil(o.delivery_tip / 2) : o.menu_total + Math.ceil(o.delivery_tip / 2);
   const joiner =
-    o.split_type === 'split' ? Math.floor(o.menu_total / 2) + Math.floor(o.delivery_tip / 2) : (o.joiner_menu_total ?? 0) + Math.floor(o.delivery_tip / 2);
+    o.split_type === 'split'
+      ? Math.floor(o.menu_total / 2) + Math.floor(o.delivery_tip / 2)
+      : (o.joiner_menu_total ?? 0) + Math.floor(o.delivery_tip / 2);
   return { creator, joiner };
 }
 
@@ -136,7 +138,12 @@ function auditOrder(f: Findings, o: AuditedOrder): number {
 }
 
 /** Every 2xx a client got must name an effect that exists. */
-function auditClaims(f: Findings, claims: Claim[], orders: Map<string, AuditedOrder>, entries: Map<number, { user: string; kind: string; amount: number }>): void {
+function auditClaims(
+  f: Findings,
+  claims: Claim[],
+  orders: Map<string, AuditedOrder>,
+  entries: Map<number, { user: string; kind: string; amount: number }>,
+): void {
   for (const c of claims) {
     const where = `${c.kind} answered 2xx to ${c.user_id}`;
     if (c.kind === 'topup') {
@@ -160,7 +167,8 @@ function auditClaims(f: Findings, claims: Claim[], orders: Map<string, AuditedOr
           : c.kind === 'cancel'
             ? o.status === 'cancelled' && o.creator_id === c.user_id && o.version === c.version
             : o.status === 'expired' && o.version === c.version;
-    if (!ok) f.add(`${where}: order ${c.order_id} v${c.version} is now ${o.status} v${o.version}, creator ${o.creator_id}, joiner ${o.joiner_id}`);
+    if (!ok)
+      f.add(`${where}: order ${c.order_id} v${c.version} is now ${o.status} v${o.version}, creator ${o.creator_id}, joiner ${o.joiner_id}`);
   }
 }
 
@@ -235,7 +243,8 @@ async function auditSql(world: World, sql: postgres.Sql): Promise<AuditResult> {
   const expectOneKey = (id: string, user: string, what: string) => {
     const found = keysFor.get(id) ?? [];
     const n = keyCount(id);
-    if (n !== 1 || found[0].user_id !== user) f.add(`${what}: ${n} Idempotency-Keys (${JSON.stringify(found)}), expected exactly one of ${user}`);
+    if (n !== 1 || found[0].user_id !== user)
+      f.add(`${what}: ${n} Idempotency-Keys (${JSON.stringify(found)}), expected exactly one of ${user}`);
     keysFor.delete(id);
   };
   for (const o of orders.values()) {
@@ -300,7 +309,8 @@ async function auditHttp(world: World): Promise<AuditResult> {
     if (me.status !== 200) throw new Error(`audit: GET /users/me answered ${me.status}`);
     const credit = (me.body as { credit: number }).credit;
     const ledger = await allPages<{ id: number; kind: string; amount: number; balance_after: number; order_id: string | null }>((c) =>
-      api.ledger(actor, 0, c));
+      api.ledger(actor, 0, c),
+    );
     const mine = await allPages<Order>((c) => api.myOrders(actor, 0, c));
     return { actor, credit, ledger, mine };
   };
@@ -344,7 +354,8 @@ async function auditHttp(world: World): Promise<AuditResult> {
         f.add(`order ${ids[i + j]}: none of the harness's users takes part in it (GET showed the ${o.view} view)`);
         continue;
       }
-      const totalOf = (user: string | null) => o.items.filter((it) => it.user_id === user).reduce((s, it) => s + it.unit_price * it.quantity, 0);
+      const totalOf = (user: string | null) =>
+        o.items.filter((it) => it.user_id === user).reduce((s, it) => s + it.unit_price * it.quantity, 0);
       orders.set(o.id, {
         id: o.id,
         status: o.status,

@@ -58,7 +58,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const report = await runHarness({
   rounds: positive('rounds', values.rounds),
   scenarios,
-  urls: values.url?.split(',').map((u) => u.trim()).filter(Boolean),
+  urls: values.url
+    ?.split(',')
+    .map((u) => u.trim())
+    .filter(Boolean),
   concurrency: positive('concurrency', values.concurrency),
   users,
   keepDatabaseOnFailure: values['keep-db'],

@@ -86,7 +86,12 @@ export async function runHarness(options: HarnessOptions): Promise<HarnessReport
       } catch (error) {
         stats.anomaly(`audit threw: ${(error as Error).stack ?? String(error)}`);
       }
-      const done: ScenarioReport = { ...summary, anomalies: stats.anomalyCount, anomalyExamples: [...stats.anomalyExamples], audit: audited };
+      const done: ScenarioReport = {
+        ...summary,
+        anomalies: stats.anomalyCount,
+        anomalyExamples: [...stats.anomalyExamples],
+        audit: audited,
+      };
       report.scenarios.push(done);
       report.anomalies += done.anomalies;
       log(

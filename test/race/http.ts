@@ -141,7 +141,8 @@ export const api = {
   topUp: (a: Actor, i: number, key: string, amount: number, o?: SendOptions) =>
     send<Schemas['TopUpResult']>(
       i,
-      (signal) => a.clients[i].POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount }, signal }),
+      (signal) =>
+        a.clients[i].POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount }, signal }),
       o,
     ),
   getOrder: (a: Actor, i: number, orderId: string) =>
@@ -149,10 +150,12 @@ export const api = {
   me: (a: Actor, i: number) => send<Schemas['User']>(i, (signal) => a.clients[i].GET('/users/me', { signal })),
   ledger: (a: Actor, i: number, cursor?: string) =>
     send<Schemas['LedgerPage']>(i, (signal) =>
-      a.clients[i].GET('/users/me/ledger', { params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } }, signal })),
+      a.clients[i].GET('/users/me/ledger', { params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } }, signal }),
+    ),
   myOrders: (a: Actor, i: number, cursor?: string) =>
     send<Schemas['OrderPage']>(i, (signal) =>
-      a.clients[i].GET('/users/me/orders', { params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } }, signal })),
+      a.clients[i].GET('/users/me/orders', { params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } }, signal }),
+    ),
 };
 
 export const is2xx = (s: Status): s is number => typeof s === 'number' && s >= 200 && s < 300;

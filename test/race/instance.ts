@@ -89,7 +89,10 @@ export async function launchInstance(options: {
         if (!exitExpected) {
           options.onCrash?.(options.name);
           // Give the last lines of output a moment to arrive before keeping them.
-          setTimeout(() => crashes.push(`${options.name} exited by itself (${code ?? signal}):\n    ${errorLines.slice(-25).join('\n    ')}`), 200);
+          setTimeout(
+            () => crashes.push(`${options.name} exited by itself (${code ?? signal}):\n    ${errorLines.slice(-25).join('\n    ')}`),
+            200,
+          );
         }
         resolve(code);
       }),

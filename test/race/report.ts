@@ -54,12 +54,22 @@ export function markdown(report: HarnessReport): string {
   for (const s of report.scenarios) {
     if (s.skipped) continue;
     lines.push(`## ${s.id}. ${s.name}`, '');
-    if (Object.keys(s.details).length) lines.push(`- details: ${Object.entries(s.details).map(([k, v]) => `${k} ${v}`).join('; ')}`);
-    lines.push(`- statuses: ${Object.entries(s.statuses).map(([k, v]) => `${k}×${v}`).join(' ')} (${s.requests} answered requests)`);
+    if (Object.keys(s.details).length)
+      lines.push(
+        `- details: ${Object.entries(s.details)
+          .map(([k, v]) => `${k} ${v}`)
+          .join('; ')}`,
+      );
+    lines.push(
+      `- statuses: ${Object.entries(s.statuses)
+        .map(([k, v]) => `${k}×${v}`)
+        .join(' ')} (${s.requests} answered requests)`,
+    );
     if (s.audit) {
       lines.push(
-        `- audit (${s.audit.mode}): ${Object.entries(s.audit.checked).map(([k, v]) => `${k}: ${v}`).join('; ')}` +
-          (s.audit.skipped.length ? `; skipped: ${s.audit.skipped.join(', ')}` : ''),
+        `- audit (${s.audit.mode}): ${Object.entries(s.audit.checked)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')}` + (s.audit.skipped.length ? `; skipped: ${s.audit.skipped.join(', ')}` : ''),
       );
     }
     for (const a of s.anomalyExamples) lines.push(`- ANOMALY: ${a.replace(/\n/g, ' ')}`);

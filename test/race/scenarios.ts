@@ -8,7 +8,17 @@
 import { randomUUID } from 'node:crypto';
 import { runOnce as expireOverdueOnce } from '../../src/jobs/expire-overdue.js';
 import {
-  api, etagOf, is2xx, isBusy, REQUEST_TIMEOUT_MS, type Actor, type Answer, type Order, type OrderItem, type PublicOrder, type SendOptions,
+  api,
+  etagOf,
+  is2xx,
+  isBusy,
+  REQUEST_TIMEOUT_MS,
+  type Actor,
+  type Answer,
+  type Order,
+  type OrderItem,
+  type PublicOrder,
+  type SendOptions,
 } from './http.js';
 import { inParallel, pause, randomInt, untilAnswered, type World } from './setup.js';
 import { ScenarioStats, type ScenarioPolicy } from './stats.js';
@@ -95,7 +105,9 @@ async function openReservedOrder(
   const order = created.body as Order;
   world.orderIds.add(order.id);
   if (order.shares.creator !== plan.creatorShare || order.status !== 'pending' || order.version !== 1) {
-    stats.anomaly(`open order: got ${order.status} v${order.version} creator share ${order.shares.creator}, expected pending v1 ${plan.creatorShare}`);
+    stats.anomaly(
+      `open order: got ${order.status} v${order.version} creator share ${order.shares.creator}, expected pending v1 ${plan.creatorShare}`,
+    );
   }
   if (created.location !== `/orders/${order.id}`) stats.anomaly(`open order: Location ${created.location}`);
   if (created.replayed) stats.count('order opened by a replay');
@@ -107,11 +119,14 @@ function checkStale(fail: (message: string) => void, what: string, answer: Answe
   const problem = answer.body as { current?: Order | PublicOrder } | undefined;
   if (answer.etag !== etagOf(current.version)) fail(`${what}: 412 with ETag ${answer.etag}, order is at v${current.version}`);
   if (problem?.current?.id !== current.id || problem.current.status !== current.status || problem.current.version !== current.version) {
-    fail(`${what}: 412 body names ${problem?.current?.status} v${problem?.current?.version}, winner left ${current.status} v${current.version}`);
+    fail(
+      `${what}: 412 body names ${problem?.current?.status} v${problem?.current?.version}, winner left ${current.status} v${current.version}`,
+    );
   }
   // As the loser may see it: all of it if they take part in the order, else the public view.
   const view = current.creator_id === loser.id || current.joiner_id === loser.id ? 'participant' : 'public';
-  if (problem?.current && problem.current.view !== view) fail(`${what}: 412 body is the ${problem.current.view} view, expected the ${view} one`);
+  if (problem?.current && problem.current.view !== view)
+    fail(`${what}: 412 body is the ${problem.current.view} view, expected the ${view} one`);
 }
 
 /** 1. Join and cancel on one pending order, same If-Match, sent to different instances. */
@@ -139,7 +154,8 @@ const joinVsCancel: Scenario = {
         fail(`order ${order.id}: ${winners.length} winners (join ${describe(join)}, cancel ${describe(cancel)})`);
         return;
       }
-      const [winner, loser, loserName, loserActor] = join.status === 200 ? [join, cancel, 'cancel', creator] : [cancel, join, 'join', joiner];
+      const [winner, loser, loserName, loserActor] =
+        join.status === 200 ? [join, cancel, 'cancel', creator] : [cancel, join, 'join', joiner];
       const current = winner.body as Order;
       if (join.status === 200 && (current.status !== 'matched' || current.joiner_id !== joiner.id)) {
         fail(`order ${order.id}: join 200 but body says ${current.status} joiner ${current.joiner_id}`);
@@ -170,7 +186,9 @@ const manyJoiners: Scenario = {
       const { order, etag } = opened;
       await Promise.all(joiners.map((j) => world.wallets.reserve(stats, j, opened.joinerShare)));
       const answers = await Promise.all(
-        joiners.map((j, i) => api.join(j, spread(world, n + i), order.id, etag, key(), opened.joinerItems).then((r) => stats.record(r, 'join'))),
+        joiners.map((j, i) =>
+          api.join(j, spread(world, n + i), order.id, etag, key(), opened.joinerItems).then((r) => stats.record(r, 'join')),
+        ),
       );
       answers.forEach((a, i) => world.claims.fromAnswer('join', joiners[i], a));
       const joined = answers.map((a, i) => [a, joiners[i]] as const).filter(([a]) => a.status === 200);
@@ -233,7 +251,9 @@ async function keyedRequest(ctx: ScenarioContext, stats: ScenarioStats, op: Keye
 
 /** The effect an answer names: the order (create/join/cancel) or the ledger entry (top-up). */
 const effectOf = (op: KeyedOp, a: Answer<unknown>) =>
-  op === 'topup' ? `entry ${(a.body as { entry: { id: number } }).entry.id}` : `order ${(a.body as Order).id} v${(a.body as Order).version}`;
+  op === 'topup'
+    ? `entry ${(a.body as { entry: { id: number } }).entry.id}`
+    : `order ${(a.body as Order).id} v${(a.body as Order).version}`;
 
 function claimKeyed(world: World, op: KeyedOp, actor: Actor, answer: Answer<unknown>): void {
   world.claims.fromAnswer(op, actor, answer);
@@ -244,7 +264,14 @@ function claimKeyed(world: World, op: KeyedOp, actor: Actor, answer: Answer<unkn
  * The last answer a client got for a keyed request that nobody races (retried until answered):
  * it must be the request's success, whether run afresh or replayed. Wins the round if it is.
  */
-function settle(world: World, stats: ScenarioStats, op: KeyedOp, request: KeyedRequest, final: Answer<unknown> | undefined, what: string): void {
+function settle(
+  world: World,
+  stats: ScenarioStats,
+  op: KeyedOp,
+  request: KeyedRequest,
+  final: Answer<unknown> | undefined,
+  what: string,
+): void {
   if (!final) return;
   claimKeyed(world, op, request.actor, final);
   if (final.replayed) stats.count('answered by a replay');
@@ -375,7 +402,10 @@ const expiryBoundary: Scenario = {
       const row = await settledRow(own, order.id);
       const where = `order ${order.id} (expiry +${untilExpiry} ms)`;
       const expireLost =
-        !expire || expire.status === 412 || isBusy(expire) || (expire.status === 409 && ['order_not_pending', 'order_not_yet_expired'].includes(expire.code ?? ''));
+        !expire ||
+        expire.status === 412 ||
+        isBusy(expire) ||
+        (expire.status === 409 && ['order_not_pending', 'order_not_yet_expired'].includes(expire.code ?? ''));
       if (join.status === 200) {
         if (row.status !== 'matched' || row.joiner_id !== joiner.id || !row.in_time) {
           fail(`${where}: join 200 but the order is ${row.status}, joiner ${row.joiner_id}, matched before expiry: ${row.in_time}`);
@@ -383,7 +413,8 @@ const expiryBoundary: Scenario = {
         if (!expireLost) fail(`${where}: join won, yet expire got ${describe(expire!)}`);
         stats.count('join won');
       } else {
-        const joinLost = join.status === 412 || isBusy(join) || (join.status === 409 && ['order_expired', 'order_not_pending'].includes(join.code ?? ''));
+        const joinLost =
+          join.status === 412 || isBusy(join) || (join.status === 409 && ['order_expired', 'order_not_pending'].includes(join.code ?? ''));
         if (!joinLost) fail(`${where}: join got ${describe(join)}`);
         if (row.status !== 'expired' || !row.after_expiry) {
           fail(`${where}: join lost (${describe(join)}) but the order is ${row.status}, expired after expires_at: ${row.after_expiry}`);
@@ -492,7 +523,7 @@ const lostDatabase: Scenario = {
   id: 7,
   name: 'database connections terminated',
   policy: { allow503: true },
-  unavailable: (world) => (world.env.own ? undefined : 'needs an admin connection to the service\'s database (not with --url)'),
+  unavailable: (world) => (world.env.own ? undefined : "needs an admin connection to the service's database (not with --url)"),
   async run(ctx, stats) {
     const { world } = ctx;
     const own = world.env.own!;

@@ -181,11 +181,7 @@ export const randomInt = (min: number, max: number) => min + Math.floor(Math.ran
 /** Whether an answer says "nothing decided, ask again": no connection, a 503, or a 409 busy. */
 export function retryable(answer: Answer<unknown>): boolean {
   return (
-    answer.status === 'network' ||
-    answer.status === 'aborted' ||
-    answer.status === 'timeout' ||
-    answer.status === 503 ||
-    isBusy(answer)
+    answer.status === 'network' || answer.status === 'aborted' || answer.status === 'timeout' || answer.status === 503 || isBusy(answer)
   );
 }
 
@@ -216,7 +212,9 @@ export async function untilAnswered<B>(
       return undefined;
     }
     if (Date.now() - started > GIVE_UP_AFTER_MS) {
-      stats.anomaly(`${what}: no deciding answer in ${GIVE_UP_AFTER_MS / 1000} s (last ${answer.status} ${answer.code ?? answer.failure ?? ''})`);
+      stats.anomaly(
+        `${what}: no deciding answer in ${GIVE_UP_AFTER_MS / 1000} s (last ${answer.status} ${answer.code ?? answer.failure ?? ''})`,
+      );
       return undefined;
     }
     if (answer.status !== 'aborted') {
@@ -244,7 +242,10 @@ class Wallets {
   reserve(stats: ScenarioStats, actor: Actor, amount: number): Promise<void> {
     const previous = this.queue.get(actor.id) ?? Promise.resolve();
     const next = previous.then(() => this.doReserve(stats, actor, amount));
-    this.queue.set(actor.id, next.catch(() => {}));
+    this.queue.set(
+      actor.id,
+      next.catch(() => {}),
+    );
     return next;
   }
 

@@ -7,7 +7,7 @@ export async function eventually<T>(
   failure: () => string,
   { everyMs = 25, timeoutMs = 30_000 } = {},
 ): Promise<T> {
-  for (const deadline = Date.now() + timeoutMs; ; ) {
+  for (const deadline = Date.now() + timeoutMs; ;) {
     const result = await probe();
     if (result) return result;
     if (Date.now() > deadline) throw new Error(failure());

@@ -90,7 +90,8 @@ export function resolveSchema(doc: Document, schema: Schema, depth = 0): Schema 
     out.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, resolveSchema(doc, v, depth + 1)]));
   }
   if (schema.items) out.items = resolveSchema(doc, schema.items, depth + 1);
-  if (typeof schema.additionalProperties === 'object') out.additionalProperties = resolveSchema(doc, schema.additionalProperties, depth + 1);
+  if (typeof schema.additionalProperties === 'object')
+    out.additionalProperties = resolveSchema(doc, schema.additionalProperties, depth + 1);
   if (schema.anyOf) out.anyOf = schema.anyOf.map((s) => resolveSchema(doc, s, depth + 1));
   if (schema.oneOf) out.oneOf = schema.oneOf.map((s) => resolveSchema(doc, s, depth + 1));
   if (schema.allOf) {
@@ -178,7 +179,8 @@ export function encodeJson(value: unknown): string {
 /** An own property even for "__proto__" (plain assignment would set the prototype). */
 function withProperty(target: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
   const copy: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(target)) Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(target))
+    Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
   Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
   return copy;
 }
@@ -315,7 +317,9 @@ function primaryType(schema: Schema): string | undefined {
   return schema.type;
 }
 
-const isoDate = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString());
+const isoDate = fc
+  .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
+  .map((d) => d.toISOString());
 
 /** A value the schema accepts, preferring the real values the context knows for `name`. */
 export function validValue(op: FuzzOperation, ctx: FuzzContext, schema: Schema, name: string, full = false): fc.Arbitrary<unknown> {
@@ -328,18 +332,23 @@ export function validValue(op: FuzzOperation, ctx: FuzzContext, schema: Schema, 
   switch (primaryType(schema)) {
     case 'string': {
       if (schema.format === 'uuid') return fc.uuid();
-      if (schema.format === 'email') return fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,11}$/), fc.nat(99_999)).map(([u, n]) => `${u}.${n}@example.com`);
+      if (schema.format === 'email')
+        return fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,11}$/), fc.nat(99_999)).map(([u, n]) => `${u}.${n}@example.com`);
       if (schema.format === 'date-time') return isoDate;
       const minLength = schema.minLength ?? 0;
       const maxLength = Math.max(minLength, Math.min(schema.maxLength ?? 40, 40));
       if (schema.pattern) {
         try {
-          return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= minLength && s.length <= (schema.maxLength ?? Infinity) && s.trim() === s && s.length > 0);
+          return fc
+            .stringMatching(new RegExp(schema.pattern))
+            .filter((s) => s.length >= minLength && s.length <= (schema.maxLength ?? Infinity) && s.trim() === s && s.length > 0);
         } catch {
           // an ECMAScript-incompatible pattern: fall back to plain text
         }
       }
-      return fc.string({ unit: textUnit, minLength: Math.max(minLength, 1), maxLength }).filter((s) => s.trim().length >= Math.max(minLength, 1));
+      return fc
+        .string({ unit: textUnit, minLength: Math.max(minLength, 1), maxLength })
+        .filter((s) => s.trim().length >= Math.max(minLength, 1));
     }
     case 'integer': {
       const min = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + 1 : -1_000_000);
@@ -369,7 +378,9 @@ export function validValue(op: FuzzOperation, ctx: FuzzContext, schema: Schema, 
       if (!schema.properties) return primaryType(schema) === 'object' ? fc.constant({}) : fc.jsonValue({ maxDepth: 2 });
       const model = Object.fromEntries(Object.entries(schema.properties).map(([k, s]) => [k, validValue(op, ctx, s, k, full)]));
       // full: every optional member too (so that a change to every field of a kind reaches them all).
-      return fc.record(model, { requiredKeys: full ? Object.keys(model) : (schema.required ?? []).filter((k) => k in model) }) as fc.Arbitrary<unknown>;
+      return fc.record(model, {
+        requiredKeys: full ? Object.keys(model) : (schema.required ?? []).filter((k) => k in model),
+      }) as fc.Arbitrary<unknown>;
     }
     default:
       return fc.jsonValue({ maxDepth: 2 });
@@ -378,28 +389,153 @@ export function validValue(op: FuzzOperation, ctx: FuzzContext, schema: Schema, 
 
 /** Odd characters: NUL and other controls, bidi overrides, zero-width ones, a lone surrogate. */
 export const ODD_CHARACTERS = [
-  '\u0000', '\u0001', '\u0008', '\t', '\n', '\r', '\u001b', '\u001f', '\u007f', '\u0085', '\u00a0',
-  '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u202a', '\u202b', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069',
-  '\u2028', '\u2029', '\ud800', '\udfff', '\ufffd', '\uffff', '\u0301', '%', '_', '\\', "'", '"', '😀', '👨‍👩‍👧‍👦',
+  '\u0000',
+  '\u0001',
+  '\u0008',
+  '\t',
+  '\n',
+  '\r',
+  '\u001b',
+  '\u001f',
+  '\u007f',
+  '\u0085',
+  '\u00a0',
+  '\u200b',
+  '\u200c',
+  '\u200d',
+  '\u2060',
+  '\ufeff',
+  '\u202a',
+  '\u202b',
+  '\u202d',
+  '\u202e',
+  '\u2066',
+  '\u2067',
+  '\u2068',
+  '\u2069',
+  '\u2028',
+  '\u2029',
+  '\ud800',
+  '\udfff',
+  '\ufffd',
+  '\uffff',
+  '\u0301',
+  '%',
+  '_',
+  '\\',
+  "'",
+  '"',
+  '😀',
+  '👨‍👩‍👧‍👦',
 ];
 const oddUnit = fc.oneof(fc.constantFrom(...ODD_CHARACTERS), fc.constantFrom('a', 'Z', '0', ' ', '전'));
 
 /** Strings that try a server: empty, blank, huge, controls, number look-alikes, injections. */
 export const NASTY_STRINGS = [
-  '', ' ', '   ', '\u0000', 'a\u0000b', '\u0000'.repeat(10), 'x\u202egnp.exe', '\u202e\u2066abc\u2069', '\u200b', '\u200b\u200b\u200b', '\ufeffbom',
-  '\ud800', 'a\udc00b', 'null', 'true', 'false', 'undefined', '[]', '{}', '0', '1', '-1', ' 1', '1 ', '  1', '+1', '1e999', '-1e999', '0x10', '1_000',
-  '1.5', '1e2', 'NaN', 'Infinity', '-Infinity', '9007199254740993', '١٢٣', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z',
-  '2025-02-30T25:61:61Z', "'; DROP TABLE users; --", "' OR '1'='1", '$1', '${process.env}', '{{7*7}}', '<script>alert(1)</script>', '../../../etc/passwd',
-  '%00', '%s%s%s%n', '\\u0000', '\\', '"', 'x'.repeat(301), 'x'.repeat(10_000), '가'.repeat(101), '😀'.repeat(200), 'e\u0301'.repeat(150),
-  '00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '6F1C2D3E-4B5A-4C6D-8E7F-9A0B1C2D3E4F',
-  '{6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f}', '6f1c2d3e4b5a4c6d8e7f9a0b1c2d3e4f', 'a@b', '@example.com', 'USER@EXAMPLE.COM', 'a@b@c.com',
+  '',
+  ' ',
+  '   ',
+  '\u0000',
+  'a\u0000b',
+  '\u0000'.repeat(10),
+  'x\u202egnp.exe',
+  '\u202e\u2066abc\u2069',
+  '\u200b',
+  '\u200b\u200b\u200b',
+  '\ufeffbom',
+  '\ud800',
+  'a\udc00b',
+  'null',
+  'true',
+  'false',
+  'undefined',
+  '[]',
+  '{}',
+  '0',
+  '1',
+  '-1',
+  ' 1',
+  '1 ',
+  '  1',
+  '+1',
+  '1e999',
+  '-1e999',
+  '0x10',
+  '1_000',
+  '1.5',
+  '1e2',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '9007199254740993',
+  '١٢٣',
+  '0000-01-01T00:00:00Z',
+  '9999-12-31T23:59:59.999Z',
+  '2025-02-30T25:61:61Z',
+  "'; DROP TABLE users; --",
+  "' OR '1'='1",
+  '$1',
+  '${process.env}',
+  '{{7*7}}',
+  '<script>alert(1)</script>',
+  '../../../etc/passwd',
+  '%00',
+  '%s%s%s%n',
+  '\\u0000',
+  '\\',
+  '"',
+  'x'.repeat(301),
+  'x'.repeat(10_000),
+  '가'.repeat(101),
+  '😀'.repeat(200),
+  'e\u0301'.repeat(150),
+  '00000000-0000-0000-0000-000000000000',
+  'ffffffff-ffff-ffff-ffff-ffffffffffff',
+  '6F1C2D3E-4B5A-4C6D-8E7F-9A0B1C2D3E4F',
+  '{6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f}',
+  '6f1c2d3e4b5a4c6d8e7f9a0b1c2d3e4f',
+  'a@b',
+  '@example.com',
+  'USER@EXAMPLE.COM',
+  'a@b@c.com',
 ];
 
 /** JSON number literals at and past every edge (some are not JSON at all). */
 export const NASTY_NUMBER_LITERALS = [
-  '1e999', '-1e999', '1E400', '1e-400', '-0', '0.0', '1.0', '1e2', '1E+2', '0.5', '-0.5', '1.0000000000000001', '2147483647', '2147483648', '-2147483649',
-  '4294967296', '9007199254740991', '9007199254740992', '9007199254740993', '12345678901234567890123456789', '-12345678901234567890',
-  '1e308', '-1e308', '5e-324', '0x10', '+1', '01', '.5', '5.', 'NaN', 'Infinity', '-Infinity', '1_000', '١',
+  '1e999',
+  '-1e999',
+  '1E400',
+  '1e-400',
+  '-0',
+  '0.0',
+  '1.0',
+  '1e2',
+  '1E+2',
+  '0.5',
+  '-0.5',
+  '1.0000000000000001',
+  '2147483647',
+  '2147483648',
+  '-2147483649',
+  '4294967296',
+  '9007199254740991',
+  '9007199254740992',
+  '9007199254740993',
+  '12345678901234567890123456789',
+  '-12345678901234567890',
+  '1e308',
+  '-1e308',
+  '5e-324',
+  '0x10',
+  '+1',
+  '01',
+  '.5',
+  '5.',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1_000',
+  '١',
 ];
 
 /** Deeply nested JSON text (arrays or objects). */
@@ -410,7 +546,29 @@ export const deepJson = (depth: number, kind: 'array' | 'object' = 'array') =>
 export const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
   { weight: 4, arbitrary: fc.constantFrom(...NASTY_NUMBER_LITERALS).map((t) => new RawJson(t)) },
-  { weight: 2, arbitrary: fc.constantFrom<unknown>(null, true, false, 0, -1, 1.5, -0.000001, 1e21, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, [], {}, [1], [null], { a: 1 }, [[[]]], ['x'], { '': '' }) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom<unknown>(
+      null,
+      true,
+      false,
+      0,
+      -1,
+      1.5,
+      -0.000001,
+      1e21,
+      Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER,
+      [],
+      {},
+      [1],
+      [null],
+      { a: 1 },
+      [[[]]],
+      ['x'],
+      { '': '' },
+    ),
+  },
   { weight: 2, arbitrary: fc.string({ unit: oddUnit, minLength: 1, maxLength: 30 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
   { weight: 1, arbitrary: fc.double() },
@@ -422,12 +580,74 @@ export const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
 
 /** Query-string values: NaN-like and huge numbers, blanks, controls, malformed percent-encoding. */
 const NASTY_QUERY_TEXT = [
-  '1e999', '0x10', '+1', '', '  1', '1 ', '1.5', '-1', '0', '-0', 'NaN', 'Infinity', '-Infinity', '9007199254740993', '99999999999999999999', '1e2', '1e-400',
-  '١٢', '1,2', 'true', 'null', 'undefined', '[]', '{}', '91', '-91', '181', '-181', '3001', '101', '0.0000001', '\u0000', 'a\u0000', '\u202e1', '\u200b1', '1\u200b',
-  '\ufeff1', 'x'.repeat(513), 'x'.repeat(3000), '9'.repeat(400), "'", '"', '\\', 'created', 'CREATED', 'pending ', 'TRUE', 'yes', '1',
+  '1e999',
+  '0x10',
+  '+1',
+  '',
+  '  1',
+  '1 ',
+  '1.5',
+  '-1',
+  '0',
+  '-0',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '9007199254740993',
+  '99999999999999999999',
+  '1e2',
+  '1e-400',
+  '١٢',
+  '1,2',
+  'true',
+  'null',
+  'undefined',
+  '[]',
+  '{}',
+  '91',
+  '-91',
+  '181',
+  '-181',
+  '3001',
+  '101',
+  '0.0000001',
+  '\u0000',
+  'a\u0000',
+  '\u202e1',
+  '\u200b1',
+  '1\u200b',
+  '\ufeff1',
+  'x'.repeat(513),
+  'x'.repeat(3000),
+  '9'.repeat(400),
+  "'",
+  '"',
+  '\\',
+  'created',
+  'CREATED',
+  'pending ',
+  'TRUE',
+  'yes',
+  '1',
 ];
 /** Raw, deliberately broken percent-encodings, sent as they are. */
-const RAW_QUERY_TEXT = ['%', '%%', '%zz', '%E0%A4%A', '%C0%80', '%ED%A0%80', '%FF%FE', '%00', '+', '%2B1', '1%20', '%u0031', '%251', '1&', '='];
+const RAW_QUERY_TEXT = [
+  '%',
+  '%%',
+  '%zz',
+  '%E0%A4%A',
+  '%C0%80',
+  '%ED%A0%80',
+  '%FF%FE',
+  '%00',
+  '+',
+  '%2B1',
+  '1%20',
+  '%u0031',
+  '%251',
+  '1&',
+  '=',
+];
 
 const queryValue = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...NASTY_QUERY_TEXT).map((v) => encodeURIComponent(safeForUri(v))) },
@@ -462,7 +682,10 @@ const pathValue = (ctx: FuzzContext, schema: Schema) =>
     { weight: 2, arbitrary: ctx.realIds.length ? fc.constantFrom(...ctx.realIds).map(encodeSegment) : fc.uuid() },
     { weight: 1, arbitrary: fc.uuid().map((u) => encodeSegment(u.toUpperCase())) },
     { weight: 1, arbitrary: fc.uuid().map((u) => encodeSegment(`${u}x`)) },
-    { weight: primaryType(schema) === 'integer' ? 3 : 1, arbitrary: fc.oneof(fc.integer(), fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n })).map((n) => encodeSegment(String(n))) },
+    {
+      weight: primaryType(schema) === 'integer' ? 3 : 1,
+      arbitrary: fc.oneof(fc.integer(), fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n })).map((n) => encodeSegment(String(n))),
+    },
   );
 
 const base64url = (text: string | Uint8Array) => Buffer.from(text).toString('base64url');
@@ -490,10 +713,35 @@ function forgedCursor(ctx: FuzzContext, op: FuzzOperation): fc.Arbitrary<[string
         { c: '2025-01-01T00:00:00.000Z', i: 1 },
       ];
   const wrong = fc.constantFrom<unknown>(
-    null, true, 'x', '', 0, -1, 1.5, 1e308, -1e308, [], {}, [1], { a: 1 }, '0000-01-01T00:00:00Z', '0000-01-01T00:00:00.000Z',
-    '9999-12-31T23:59:59.999Z', '2025-13-45T99:99:99Z', 'a\u0000b', '\u0000', 'x'.repeat(400), '\u202e', 'NaN', '1e999',
-    '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f', '00000000-0000-0000-0000-000000000000', "'; SELECT pg_sleep(20); --",
-    new RawJson('9007199254740993'), new RawJson('1e999'), new RawJson('-0'),
+    null,
+    true,
+    'x',
+    '',
+    0,
+    -1,
+    1.5,
+    1e308,
+    -1e308,
+    [],
+    {},
+    [1],
+    { a: 1 },
+    '0000-01-01T00:00:00Z',
+    '0000-01-01T00:00:00.000Z',
+    '9999-12-31T23:59:59.999Z',
+    '2025-13-45T99:99:99Z',
+    'a\u0000b',
+    '\u0000',
+    'x'.repeat(400),
+    '\u202e',
+    'NaN',
+    '1e999',
+    '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f',
+    '00000000-0000-0000-0000-000000000000',
+    "'; SELECT pg_sleep(20); --",
+    new RawJson('9007199254740993'),
+    new RawJson('1e999'),
+    new RawJson('-0'),
   );
   const oneChar = (c: string, at: number, to: string) => {
     const i = at % c.length;
@@ -502,7 +750,24 @@ function forgedCursor(ctx: FuzzContext, op: FuzzOperation): fc.Arbitrary<[string
   };
   const arbs: fc.Arbitrary<[string, string]>[] = [
     fc.uint8Array({ minLength: 1, maxLength: 64 }).map((b) => [base64url(b), 'random base64url bytes']),
-    fc.constantFrom('!!!', '====', 'a b', '%00', '.', '-', '_', 'e30', 'bnVsbA', 'W10', 'MQ', 'Ig', 'x'.repeat(512), 'x'.repeat(513), 'eyJ'.repeat(300))
+    fc
+      .constantFrom(
+        '!!!',
+        '====',
+        'a b',
+        '%00',
+        '.',
+        '-',
+        '_',
+        'e30',
+        'bnVsbA',
+        'W10',
+        'MQ',
+        'Ig',
+        'x'.repeat(512),
+        'x'.repeat(513),
+        'eyJ'.repeat(300),
+      )
       .map((c) => [c, 'not a cursor']),
     fc.jsonValue({ maxDepth: 3 }).map((v) => [base64url(JSON.stringify(v) ?? 'null'), `base64url of JSON ${JSON.stringify(v)}`]),
     fc.tuple(fc.constantFrom(...shapes), fc.nat(), wrong).map(([shape, k, w]) => {
@@ -517,10 +782,12 @@ function forgedCursor(ctx: FuzzContext, op: FuzzOperation): fc.Arbitrary<[string
       if (keys.length) delete forged[keys[k % keys.length]];
       return [base64url(JSON.stringify(forged)), `real cursor shape without ${keys[k % keys.length] ?? '(nothing)'}`];
     }),
-    fc.tuple(fc.constantFrom(...shapes), fc.constantFrom('__proto__', 'constructor', 'extra', '')).map(([shape, key]) => [
-      base64url(encodeJson(withProperty(shape, key, { polluted: true }))),
-      `real cursor shape with an extra ${JSON.stringify(key)}`,
-    ]),
+    fc
+      .tuple(fc.constantFrom(...shapes), fc.constantFrom('__proto__', 'constructor', 'extra', ''))
+      .map(([shape, key]) => [
+        base64url(encodeJson(withProperty(shape, key, { polluted: true }))),
+        `real cursor shape with an extra ${JSON.stringify(key)}`,
+      ]),
     fc.tuple(fc.constantFrom(...shapes), fc.constantFrom(...NASTY_NUMBER_LITERALS), fc.nat()).map(([shape, literal, k]) => {
       const keys = Object.keys(shape);
       const key = keys.length ? keys[k % keys.length] : 'id';
@@ -530,7 +797,9 @@ function forgedCursor(ctx: FuzzContext, op: FuzzOperation): fc.Arbitrary<[string
   if (own.length || all.length) {
     const real = fc.constantFrom(...(own.length ? own : all));
     arbs.push(
-      fc.tuple(real, fc.nat(), fc.constantFrom(...'AQgw_-09zZ=+/.')).map(([c, at, to]) => [oneChar(c, at, to), `real cursor ${c} with one character changed`]),
+      fc
+        .tuple(real, fc.nat(), fc.constantFrom(...'AQgw_-09zZ=+/.'))
+        .map(([c, at, to]) => [oneChar(c, at, to), `real cursor ${c} with one character changed`]),
       real.map((c) => [c.slice(0, -1), `real cursor ${c} without its last character`]),
       real.map((c) => [`${c}=`, `real cursor ${c} with padding`]),
       real.map((c) => [c + c, `real cursor ${c} twice`]),
@@ -545,39 +814,126 @@ function forgedCursor(ctx: FuzzContext, op: FuzzOperation): fc.Arbitrary<[string
 export const utf8Header = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
 
 const IF_MATCH_VALUES = [
-  '"v2147483648"', '"v0"', 'W/"v1"', '*', 'x'.repeat(600), `"${'v'.repeat(598)}"`, '"v1", "v2"', `${ETAG}, "v2147483648"`, '"v01"', 'v1', '""', '"v-1"',
-  '"v1.0"', '"v1e3"', '"v9999999999"', '"v4294967296"', '"V1"', '*, "v1"', ',', ' , ', '"', `W/${ETAG}`, `${ETAG}${ETAG}`, `"v${'9'.repeat(400)}"`,
-  '"v1"'.repeat(100), '**', '"v1" junk', utf8Header('"v١"'), utf8Header('"é"'), '"v+1"', '"v 1"', '"v0x10"', `"v${Number.MAX_SAFE_INTEGER}"`,
+  '"v2147483648"',
+  '"v0"',
+  'W/"v1"',
+  '*',
+  'x'.repeat(600),
+  `"${'v'.repeat(598)}"`,
+  '"v1", "v2"',
+  `${ETAG}, "v2147483648"`,
+  '"v01"',
+  'v1',
+  '""',
+  '"v-1"',
+  '"v1.0"',
+  '"v1e3"',
+  '"v9999999999"',
+  '"v4294967296"',
+  '"V1"',
+  '*, "v1"',
+  ',',
+  ' , ',
+  '"',
+  `W/${ETAG}`,
+  `${ETAG}${ETAG}`,
+  `"v${'9'.repeat(400)}"`,
+  '"v1"'.repeat(100),
+  '**',
+  '"v1" junk',
+  utf8Header('"v١"'),
+  utf8Header('"é"'),
+  '"v+1"',
+  '"v 1"',
+  '"v0x10"',
+  `"v${Number.MAX_SAFE_INTEGER}"`,
 ];
 const IDEMPOTENCY_KEYS = [
-  '', ' ', 'k'.repeat(256), 'k'.repeat(255), 'k'.repeat(600), utf8Header('키-멱등'), utf8Header('clé'), 'clé', 'a\tb', '"\'\\', '%00', 'null', '\u00ff',
-  LAST_KEY, `${LAST_KEY}x`,
+  '',
+  ' ',
+  'k'.repeat(256),
+  'k'.repeat(255),
+  'k'.repeat(600),
+  utf8Header('키-멱등'),
+  utf8Header('clé'),
+  'clé',
+  'a\tb',
+  '"\'\\',
+  '%00',
+  'null',
+  '\u00ff',
+  LAST_KEY,
+  `${LAST_KEY}x`,
 ];
 const CONTENT_TYPES: (string | null)[] = [
-  'text/plain', null, 'application/json;', 'application/json ; charset=utf-8', 'application/json;charset', 'APPLICATION/JSON', 'application/json; charset=utf-16',
-  'application/json; charset=latin1', 'application/json; charset="utf-8"', 'application/json;;', 'application/json; =', 'application/json; a=b; c',
-  'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/merge-patch+json', 'application/problem+json', 'application/jsonx',
-  'application/json, text/plain', 'application/vnd.api+json', '*/*', '', ' application/json', 'application/ json', 'json', 'application/json\t',
-  'text/json', utf8Header('application/json; charset=utf-8; x=한'), 'application/json; charset=utf-8'.padEnd(600, ' x'),
+  'text/plain',
+  null,
+  'application/json;',
+  'application/json ; charset=utf-8',
+  'application/json;charset',
+  'APPLICATION/JSON',
+  'application/json; charset=utf-16',
+  'application/json; charset=latin1',
+  'application/json; charset="utf-8"',
+  'application/json;;',
+  'application/json; =',
+  'application/json; a=b; c',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/merge-patch+json',
+  'application/problem+json',
+  'application/jsonx',
+  'application/json, text/plain',
+  'application/vnd.api+json',
+  '*/*',
+  '',
+  ' application/json',
+  'application/ json',
+  'json',
+  'application/json\t',
+  'text/json',
+  utf8Header('application/json; charset=utf-8; x=한'),
+  'application/json; charset=utf-8'.padEnd(600, ' x'),
 ];
 const AUTHORIZATIONS: (string | null)[] = [
-  null, `bearer ${TOKEN}`, `BEARER ${TOKEN}`, 'Bearer', 'Bearer ', `Bearer  ${TOKEN}`, `Bearer ${TOKEN}x`, `Bearer ${TOKEN_FLIPPED}`, `Bearer ${TOKEN} x`,
-  `Bearer ${TOKEN}, Bearer ${TOKEN}`, `Token ${TOKEN}`, TOKEN, 'Basic dXNlcjpwYXNz', 'Bearer x', 'Bearer a.b.c', 'Bearer ...', `Bearer ${'x'.repeat(600)}`,
+  null,
+  `bearer ${TOKEN}`,
+  `BEARER ${TOKEN}`,
+  'Bearer',
+  'Bearer ',
+  `Bearer  ${TOKEN}`,
+  `Bearer ${TOKEN}x`,
+  `Bearer ${TOKEN_FLIPPED}`,
+  `Bearer ${TOKEN} x`,
+  `Bearer ${TOKEN}, Bearer ${TOKEN}`,
+  `Token ${TOKEN}`,
+  TOKEN,
+  'Basic dXNlcjpwYXNz',
+  'Bearer x',
+  'Bearer a.b.c',
+  'Bearer ...',
+  `Bearer ${'x'.repeat(600)}`,
   'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAiLCJpc3MiOiJjby1vcmRlciJ9.',
   `Bearer ${base64url('{"alg":"HS256"}')}.${base64url('{"sub":"\u0000","iss":"co-order","exp":99999999999}')}.${'A'.repeat(43)}`,
-  `Bearer ${base64url('{"alg":"HS256"}')}.${base64url('x'.repeat(3000))}.sig`, utf8Header('Bearer 토큰'), 'Bearer null', 'Bearer undefined',
+  `Bearer ${base64url('{"alg":"HS256"}')}.${base64url('x'.repeat(3000))}.sig`,
+  utf8Header('Bearer 토큰'),
+  'Bearer null',
+  'Bearer undefined',
 ];
 
 function setHeader(draft: Draft, name: string, value: string | null) {
   draft.headers = draft.headers.filter(([n]) => n.toLowerCase() !== name.toLowerCase());
   if (value !== null) draft.headers.push([name, value]);
 }
-const hasHeaderParam = (op: FuzzOperation, name: string) => op.params.some((p) => p.in === 'header' && p.name.toLowerCase() === name.toLowerCase());
+const hasHeaderParam = (op: FuzzOperation, name: string) =>
+  op.params.some((p) => p.in === 'header' && p.name.toLowerCase() === name.toLowerCase());
 
 /** A request every schema of the operation accepts, with real ids where the context has them. */
 function validDraft(op: FuzzOperation, ctx: FuzzContext, full = false): fc.Arbitrary<Draft> {
   const pathModel = Object.fromEntries(
-    op.params.filter((p) => p.in === 'path').map((p) => [p.name, validValue(op, ctx, p.schema, p.name).map((v) => encodeSegment(String(v)))]),
+    op.params
+      .filter((p) => p.in === 'path')
+      .map((p) => [p.name, validValue(op, ctx, p.schema, p.name).map((v) => encodeSegment(String(v)))]),
   );
   const queryParams = op.params.filter((p) => p.in === 'query');
   const query = fc.tuple(
@@ -593,7 +949,8 @@ function validDraft(op: FuzzOperation, ctx: FuzzContext, full = false): fc.Arbit
       let value: fc.Arbitrary<string>;
       if (lower === 'if-match') value = fc.constantFrom(ETAG, ETAG, ETAG, '*');
       else if (lower === 'if-none-match') value = fc.constantFrom(ETAG, `W/${ETAG}`, '"v1"', '*', '"v999"');
-      else if (lower === 'idempotency-key') value = fc.oneof({ weight: 4, arbitrary: fc.uuid() }, { weight: 1, arbitrary: validValue(op, ctx, p.schema, p.name).map(String) });
+      else if (lower === 'idempotency-key')
+        value = fc.oneof({ weight: 4, arbitrary: fc.uuid() }, { weight: 1, arbitrary: validValue(op, ctx, p.schema, p.name).map(String) });
       else value = validValue(op, ctx, p.schema, p.name).map(String);
       const line = value.map((v): [string, string] => [p.name, v]);
       return (p.required ? line : fc.option(line, { nil: undefined, freq: 2 })) as fc.Arbitrary<[string, string] | undefined>;
@@ -604,18 +961,23 @@ function validDraft(op: FuzzOperation, ctx: FuzzContext, full = false): fc.Arbit
       ? validValue(op, ctx, op.body.schema, '(body)', full)
       : fc.oneof(fc.constant(NO_BODY), fc.constant({}), validValue(op, ctx, op.body.schema, '(body)'))
     : fc.constant(NO_BODY);
-  return fc.record({ actor: fc.nat(ctx.actors - 1), path: fc.record(pathModel), query, headers, body }).map(({ actor, path, query: q, headers: h, body: b }) => {
-    const authorization = ctx.authorization(op);
-    return {
-      kind: 'valid',
-      note: 'valid by the schemas',
-      actor,
-      path: path as Record<string, string>,
-      query: q.filter((x): x is string => x !== undefined),
-      headers: [...(authorization ? [['Authorization', authorization] as [string, string]] : []), ...h.filter((x): x is [string, string] => x !== undefined)],
-      value: b,
-    };
-  });
+  return fc
+    .record({ actor: fc.nat(ctx.actors - 1), path: fc.record(pathModel), query, headers, body })
+    .map(({ actor, path, query: q, headers: h, body: b }) => {
+      const authorization = ctx.authorization(op);
+      return {
+        kind: 'valid',
+        note: 'valid by the schemas',
+        actor,
+        path: path as Record<string, string>,
+        query: q.filter((x): x is string => x !== undefined),
+        headers: [
+          ...(authorization ? [['Authorization', authorization] as [string, string]] : []),
+          ...h.filter((x): x is [string, string] => x !== undefined),
+        ],
+        value: b,
+      };
+    });
 }
 
 type Mutation = fc.Arbitrary<(d: Draft) => void>;
@@ -633,167 +995,355 @@ function mutations(op: FuzzOperation, ctx: FuzzContext): { weight: number; arbit
     });
 
   // Authorization, on every operation (public ones must ignore it).
-  add(3, 'authorization', fc.oneof(fc.constantFrom(...AUTHORIZATIONS), fc.string({ unit: 'grapheme-ascii', maxLength: 80 }).map((s) => `Bearer ${s}`)).map((value) => (d) => {
-    setHeader(d, 'Authorization', value);
-    return value === null ? 'no Authorization' : `Authorization: ${JSON.stringify(value)}`;
-  }));
-  add(1, 'authorization', fc.constant((d: Draft) => {
-    setHeader(d, 'Authorization', null);
-    d.headers.push(['Authorization', `Bearer ${TOKEN}`], ['Authorization', 'Bearer x.y.z']);
-    return 'two Authorization headers';
-  }));
-  const oddHeaders = ['X-Request-Id', 'Accept', 'Accept-Encoding', 'Accept-Language', 'Origin', 'Cookie', 'Range', 'If-Match', 'If-None-Match', 'Idempotency-Key']
-    .filter((name) => !hasHeaderParam(op, name));
-  add(1, 'odd header', fc.tuple(fc.constantFrom(...oddHeaders),
-    fc.constantFrom('x'.repeat(600), utf8Header('요청-ä'), ' ', '', '*', '\t', 'bytes=0-1', '"v1"', '"v2147483648"', 'a,b,c,,,', 'null')).map(([name, value]) => (d) => {
-    setHeader(d, name, value);
-    return `${name}: ${JSON.stringify(value)}`;
-  }));
+  add(
+    3,
+    'authorization',
+    fc
+      .oneof(
+        fc.constantFrom(...AUTHORIZATIONS),
+        fc.string({ unit: 'grapheme-ascii', maxLength: 80 }).map((s) => `Bearer ${s}`),
+      )
+      .map((value) => (d) => {
+        setHeader(d, 'Authorization', value);
+        return value === null ? 'no Authorization' : `Authorization: ${JSON.stringify(value)}`;
+      }),
+  );
+  add(
+    1,
+    'authorization',
+    fc.constant((d: Draft) => {
+      setHeader(d, 'Authorization', null);
+      d.headers.push(['Authorization', `Bearer ${TOKEN}`], ['Authorization', 'Bearer x.y.z']);
+      return 'two Authorization headers';
+    }),
+  );
+  const oddHeaders = [
+    'X-Request-Id',
+    'Accept',
+    'Accept-Encoding',
+    'Accept-Language',
+    'Origin',
+    'Cookie',
+    'Range',
+    'If-Match',
+    'If-None-Match',
+    'Idempotency-Key',
+  ].filter((name) => !hasHeaderParam(op, name));
+  add(
+    1,
+    'odd header',
+    fc
+      .tuple(
+        fc.constantFrom(...oddHeaders),
+        fc.constantFrom(
+          'x'.repeat(600),
+          utf8Header('요청-ä'),
+          ' ',
+          '',
+          '*',
+          '\t',
+          'bytes=0-1',
+          '"v1"',
+          '"v2147483648"',
+          'a,b,c,,,',
+          'null',
+        ),
+      )
+      .map(([name, value]) => (d) => {
+        setHeader(d, name, value);
+        return `${name}: ${JSON.stringify(value)}`;
+      }),
+  );
 
   if (hasHeaderParam(op, 'If-Match')) {
-    add(4, 'if-match', fc.oneof(fc.constantFrom<string | null>(...IF_MATCH_VALUES, null), fc.string({ unit: 'grapheme-ascii', maxLength: 60 })).map((value) => (d) => {
-      setHeader(d, 'If-Match', value);
-      return value === null ? 'no If-Match' : `If-Match: ${JSON.stringify(value)}`;
-    }));
-    add(1, 'if-match', fc.constant((d: Draft) => {
-      d.headers.push(['If-Match', '"v2147483648"']);
-      return 'If-Match twice (the current tag and "v2147483648")';
-    }));
+    add(
+      4,
+      'if-match',
+      fc
+        .oneof(fc.constantFrom<string | null>(...IF_MATCH_VALUES, null), fc.string({ unit: 'grapheme-ascii', maxLength: 60 }))
+        .map((value) => (d) => {
+          setHeader(d, 'If-Match', value);
+          return value === null ? 'no If-Match' : `If-Match: ${JSON.stringify(value)}`;
+        }),
+    );
+    add(
+      1,
+      'if-match',
+      fc.constant((d: Draft) => {
+        d.headers.push(['If-Match', '"v2147483648"']);
+        return 'If-Match twice (the current tag and "v2147483648")';
+      }),
+    );
   }
   if (hasHeaderParam(op, 'If-None-Match')) {
-    add(2, 'if-none-match', fc.oneof(fc.constantFrom(...IF_MATCH_VALUES), fc.string({ unit: 'grapheme-ascii', maxLength: 60 })).map((value) => (d) => {
-      setHeader(d, 'If-None-Match', value);
-      return `If-None-Match: ${JSON.stringify(value)}`;
-    }));
+    add(
+      2,
+      'if-none-match',
+      fc.oneof(fc.constantFrom(...IF_MATCH_VALUES), fc.string({ unit: 'grapheme-ascii', maxLength: 60 })).map((value) => (d) => {
+        setHeader(d, 'If-None-Match', value);
+        return `If-None-Match: ${JSON.stringify(value)}`;
+      }),
+    );
   }
   if (hasHeaderParam(op, 'Idempotency-Key')) {
-    add(4, 'idempotency-key', fc.oneof(fc.constantFrom<string | null>(...IDEMPOTENCY_KEYS, null), fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 300 })).map((value) => (d) => {
-      setHeader(d, 'Idempotency-Key', value);
-      return value === null ? 'no Idempotency-Key' : `Idempotency-Key: ${JSON.stringify(value)}`;
-    }));
-    add(1, 'idempotency-key', fc.uuid().map((key) => (d) => {
-      d.headers.push(['Idempotency-Key', key]);
-      return 'Idempotency-Key twice';
-    }));
+    add(
+      4,
+      'idempotency-key',
+      fc
+        .oneof(
+          fc.constantFrom<string | null>(...IDEMPOTENCY_KEYS, null),
+          fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 300 }),
+        )
+        .map((value) => (d) => {
+          setHeader(d, 'Idempotency-Key', value);
+          return value === null ? 'no Idempotency-Key' : `Idempotency-Key: ${JSON.stringify(value)}`;
+        }),
+    );
+    add(
+      1,
+      'idempotency-key',
+      fc.uuid().map((key) => (d) => {
+        d.headers.push(['Idempotency-Key', key]);
+        return 'Idempotency-Key twice';
+      }),
+    );
   }
 
   const queryParams = op.params.filter((p) => p.in === 'query');
   if (queryParams.length) {
-    add(5, 'query', fc.tuple(fc.constantFrom(...queryParams), queryValue).map(([p, value]) => (d) => {
-      const name = encodeURIComponent(p.name);
-      d.query = [...d.query.filter((pair) => !pair.startsWith(`${name}=`)), `${name}=${value}`];
-      return `query ${p.name}=${value}`;
-    }));
-    add(1, 'query', fc.tuple(fc.constantFrom(...queryParams), queryValue, queryValue).map(([p, a, b]) => (d) => {
-      const name = encodeURIComponent(p.name);
-      d.query = [...d.query.filter((pair) => !pair.startsWith(`${name}=`)), `${name}=${a}`, `${name}=${b}`];
-      return `query ${p.name} twice`;
-    }));
-    add(1, 'query', fc.tuple(fc.constantFrom(...queryParams), fc.constantFrom('[]', '%5B%5D', '[0]', '.x', '%00', '%20', '%2B')).map(([p, suffix]) => (d) => {
-      d.query.push(`${encodeURIComponent(p.name)}${suffix}=1`);
-      return `query ${p.name}${suffix}=1`;
-    }));
+    add(
+      5,
+      'query',
+      fc.tuple(fc.constantFrom(...queryParams), queryValue).map(([p, value]) => (d) => {
+        const name = encodeURIComponent(p.name);
+        d.query = [...d.query.filter((pair) => !pair.startsWith(`${name}=`)), `${name}=${value}`];
+        return `query ${p.name}=${value}`;
+      }),
+    );
+    add(
+      1,
+      'query',
+      fc.tuple(fc.constantFrom(...queryParams), queryValue, queryValue).map(([p, a, b]) => (d) => {
+        const name = encodeURIComponent(p.name);
+        d.query = [...d.query.filter((pair) => !pair.startsWith(`${name}=`)), `${name}=${a}`, `${name}=${b}`];
+        return `query ${p.name} twice`;
+      }),
+    );
+    add(
+      1,
+      'query',
+      fc
+        .tuple(fc.constantFrom(...queryParams), fc.constantFrom('[]', '%5B%5D', '[0]', '.x', '%00', '%20', '%2B'))
+        .map(([p, suffix]) => (d) => {
+          d.query.push(`${encodeURIComponent(p.name)}${suffix}=1`);
+          return `query ${p.name}${suffix}=1`;
+        }),
+    );
   }
   if (queryParams.some((p) => p.name === 'cursor')) {
-    add(6, 'cursor', forgedCursor(ctx, op).map(([cursor, how]) => (d) => {
-      d.query = [...d.query.filter((pair) => !pair.startsWith('cursor=')), `cursor=${encodeURIComponent(cursor)}`];
-      return `cursor=${cursor} (${how})`;
-    }));
+    add(
+      6,
+      'cursor',
+      forgedCursor(ctx, op).map(([cursor, how]) => (d) => {
+        d.query = [...d.query.filter((pair) => !pair.startsWith('cursor=')), `cursor=${encodeURIComponent(cursor)}`];
+        return `cursor=${cursor} (${how})`;
+      }),
+    );
   }
   // Extra query parameters, on every operation.
-  add(1, 'query', fc.constantFrom('foo=bar', '__proto__=1', 'constructor=x', '=', '&&&', 'a[b]=1', `q=${'x'.repeat(3000)}`, '%00=%00').map((pair) => (d) => {
-    d.query.push(pair);
-    return `extra query ${pair.slice(0, 40)}`;
-  }));
+  add(
+    1,
+    'query',
+    fc
+      .constantFrom('foo=bar', '__proto__=1', 'constructor=x', '=', '&&&', 'a[b]=1', `q=${'x'.repeat(3000)}`, '%00=%00')
+      .map((pair) => (d) => {
+        d.query.push(pair);
+        return `extra query ${pair.slice(0, 40)}`;
+      }),
+  );
 
   const pathParams = op.params.filter((p) => p.in === 'path');
   if (pathParams.length) {
-    add(6, 'path', fc.constantFrom(...pathParams).chain((p) => pathValue(ctx, p.schema).map((segment) => (d: Draft) => {
-      d.path = { ...d.path, [p.name]: segment };
-      return `path ${p.name} = ${segment.length > 60 ? `${segment.slice(0, 60)}…(${segment.length} chars)` : segment}`;
-    })));
+    add(
+      6,
+      'path',
+      fc.constantFrom(...pathParams).chain((p) =>
+        pathValue(ctx, p.schema).map((segment) => (d: Draft) => {
+          d.path = { ...d.path, [p.name]: segment };
+          return `path ${p.name} = ${segment.length > 60 ? `${segment.slice(0, 60)}…(${segment.length} chars)` : segment}`;
+        }),
+      ),
+    );
   }
 
   if (op.body) {
     const schema = op.body.schema;
-    add(6, 'body field', fc.tuple(fc.nat(), nastyValue).map(([n, nasty]) => (d) => {
-      const paths = d.value === NO_BODY ? [] : nodePaths(d.value);
-      if (!paths.length) {
-        d.value = nasty;
-        return `body = ${short(nasty)}`;
-      }
-      const path = paths[n % paths.length];
-      d.value = update(d.value, path, () => nasty);
-      return `body.${showPath(path)} = ${short(nasty)}`;
-    }));
-    add(3, 'body missing field', fc.nat().map((n) => (d) => {
-      if (d.value === NO_BODY) d.value = {};
-      const paths = requiredPaths(d.value, schema);
-      if (!paths.length) {
-        d.value = {};
-        return 'body {} (no required field)';
-      }
-      const path = paths[n % paths.length];
-      d.value = update(d.value, path, () => REMOVE);
-      return `body without required ${showPath(path)}`;
-    }));
-    add(2, 'body extra property', fc.tuple(fc.nat(), fc.constantFrom('extra', '__proto__', 'constructor', 'toString', '', ' amount', 'AMOUNT', 'id', 'user_id', 'credit', 'k'.repeat(1000), '\u0000', '\u202e'), nastyValue).map(([n, key, value]) => (d) => {
-      if (d.value === NO_BODY) d.value = {};
-      const paths = objectPaths(d.value);
-      const path = paths.length ? paths[n % paths.length] : [];
-      d.value = update(d.value, path, (old) => withProperty((old ?? {}) as Record<string, unknown>, key, value));
-      return `body.${showPath(path)} gets an extra ${JSON.stringify(key.length > 20 ? `${key.slice(0, 20)}…` : key)} = ${short(value)}`;
-    }));
-    add(2, 'body shape', fc.constantFrom('array of it', 'empty array', 'null', 'string', 'number', 'true', 'deep arrays', 'deep objects', 'many keys', 'nested twice').map((shape) => (d) => {
-      const valid = d.value === NO_BODY ? {} : d.value;
-      const shapes: Record<string, unknown> = {
-        'array of it': [valid], 'empty array': [], null: null, string: 'x', number: 1, true: true,
-        'deep arrays': new RawJson(deepJson(20_000)), 'deep objects': new RawJson(deepJson(5000, 'object')),
-        'many keys': Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i])), 'nested twice': { body: valid, data: valid },
-      };
-      d.value = shapes[shape];
-      return `body is ${shape}`;
-    }));
-    add(3, 'body text', fc.constantFrom(...BAD_BODIES).map(([text, note]) => (d) => {
-      d.body = text;
-      return `body ${note}`;
-    }));
-    add(1, 'body too large', fc.constantFrom(65_537, 70_000, 300_000).chain((size) => fc.boolean().map((chunked) => (d: Draft) => {
-      const text = encodeJson(d.value === NO_BODY ? {} : d.value);
-      d.body = text.slice(0, -1) + ' '.repeat(Math.max(0, size - text.length)) + text.slice(-1);
-      d.chunked = chunked;
-      return `valid body padded to ${size} bytes${chunked ? ', chunked' : ''}`;
-    })));
-    add(1, 'body chunked', fc.constant((d: Draft) => {
-      d.chunked = true;
-      return 'valid body, chunked (no Content-Length)';
-    }));
-    add(4, 'content-type', fc.constantFrom(...CONTENT_TYPES).map((type) => (d) => {
-      if (d.value === NO_BODY) d.value = {};
-      d.contentType = type;
-      return type === null ? 'valid body with no Content-Type' : `valid body with Content-Type: ${JSON.stringify(type)}`;
-    }));
-    add(1, 'content-type', fc.constant((d: Draft) => {
-      if (d.value === NO_BODY) d.value = {};
-      d.contentType = null;
-      d.headers.push(['Content-Type', 'application/json'], ['Content-Type', 'text/plain']);
-      return 'two Content-Type headers';
-    }));
-  } else {
-    add(4, 'unexpected body', fc.tuple(
-      fc.constantFrom('{}', '{"a":1}', '[]', '{', 'garbage', '\u0000', 'x'.repeat(70_000), '{"amount":1e999}'),
-      fc.constantFrom<string | null>('application/json', 'text/plain', null, 'application/json;', 'APPLICATION/JSON'),
-    ).map(([text, type]) => (d) => {
-      d.body = text;
-      d.contentType = type;
-      return `a body (${short(text)}) with ${type === null ? 'no Content-Type' : `Content-Type: ${type}`} to an operation that takes none`;
-    }));
-    if (op.method !== 'GET') {
-      add(1, 'content-type', fc.constantFrom('text/plain', 'application/json;', 'application/json', 'multipart/form-data').map((type) => (d) => {
+    add(
+      6,
+      'body field',
+      fc.tuple(fc.nat(), nastyValue).map(([n, nasty]) => (d) => {
+        const paths = d.value === NO_BODY ? [] : nodePaths(d.value);
+        if (!paths.length) {
+          d.value = nasty;
+          return `body = ${short(nasty)}`;
+        }
+        const path = paths[n % paths.length];
+        d.value = update(d.value, path, () => nasty);
+        return `body.${showPath(path)} = ${short(nasty)}`;
+      }),
+    );
+    add(
+      3,
+      'body missing field',
+      fc.nat().map((n) => (d) => {
+        if (d.value === NO_BODY) d.value = {};
+        const paths = requiredPaths(d.value, schema);
+        if (!paths.length) {
+          d.value = {};
+          return 'body {} (no required field)';
+        }
+        const path = paths[n % paths.length];
+        d.value = update(d.value, path, () => REMOVE);
+        return `body without required ${showPath(path)}`;
+      }),
+    );
+    add(
+      2,
+      'body extra property',
+      fc
+        .tuple(
+          fc.nat(),
+          fc.constantFrom(
+            'extra',
+            '__proto__',
+            'constructor',
+            'toString',
+            '',
+            ' amount',
+            'AMOUNT',
+            'id',
+            'user_id',
+            'credit',
+            'k'.repeat(1000),
+            '\u0000',
+            '\u202e',
+          ),
+          nastyValue,
+        )
+        .map(([n, key, value]) => (d) => {
+          if (d.value === NO_BODY) d.value = {};
+          const paths = objectPaths(d.value);
+          const path = paths.length ? paths[n % paths.length] : [];
+          d.value = update(d.value, path, (old) => withProperty((old ?? {}) as Record<string, unknown>, key, value));
+          return `body.${showPath(path)} gets an extra ${JSON.stringify(key.length > 20 ? `${key.slice(0, 20)}…` : key)} = ${short(value)}`;
+        }),
+    );
+    add(
+      2,
+      'body shape',
+      fc
+        .constantFrom(
+          'array of it',
+          'empty array',
+          'null',
+          'string',
+          'number',
+          'true',
+          'deep arrays',
+          'deep objects',
+          'many keys',
+          'nested twice',
+        )
+        .map((shape) => (d) => {
+          const valid = d.value === NO_BODY ? {} : d.value;
+          const shapes: Record<string, unknown> = {
+            'array of it': [valid],
+            'empty array': [],
+            null: null,
+            string: 'x',
+            number: 1,
+            true: true,
+            'deep arrays': new RawJson(deepJson(20_000)),
+            'deep objects': new RawJson(deepJson(5000, 'object')),
+            'many keys': Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i])),
+            'nested twice': { body: valid, data: valid },
+          };
+          d.value = shapes[shape];
+          return `body is ${shape}`;
+        }),
+    );
+    add(
+      3,
+      'body text',
+      fc.constantFrom(...BAD_BODIES).map(([text, note]) => (d) => {
+        d.body = text;
+        return `body ${note}`;
+      }),
+    );
+    add(
+      1,
+      'body too large',
+      fc.constantFrom(65_537, 70_000, 300_000).chain((size) =>
+        fc.boolean().map((chunked) => (d: Draft) => {
+          const text = encodeJson(d.value === NO_BODY ? {} : d.value);
+          d.body = text.slice(0, -1) + ' '.repeat(Math.max(0, size - text.length)) + text.slice(-1);
+          d.chunked = chunked;
+          return `valid body padded to ${size} bytes${chunked ? ', chunked' : ''}`;
+        }),
+      ),
+    );
+    add(
+      1,
+      'body chunked',
+      fc.constant((d: Draft) => {
+        d.chunked = true;
+        return 'valid body, chunked (no Content-Length)';
+      }),
+    );
+    add(
+      4,
+      'content-type',
+      fc.constantFrom(...CONTENT_TYPES).map((type) => (d) => {
+        if (d.value === NO_BODY) d.value = {};
         d.contentType = type;
-        d.headers.push(['Content-Type', type]);
-        return `no body but Content-Type: ${type}`;
-      }));
+        return type === null ? 'valid body with no Content-Type' : `valid body with Content-Type: ${JSON.stringify(type)}`;
+      }),
+    );
+    add(
+      1,
+      'content-type',
+      fc.constant((d: Draft) => {
+        if (d.value === NO_BODY) d.value = {};
+        d.contentType = null;
+        d.headers.push(['Content-Type', 'application/json'], ['Content-Type', 'text/plain']);
+        return 'two Content-Type headers';
+      }),
+    );
+  } else {
+    add(
+      4,
+      'unexpected body',
+      fc
+        .tuple(
+          fc.constantFrom('{}', '{"a":1}', '[]', '{', 'garbage', '\u0000', 'x'.repeat(70_000), '{"amount":1e999}'),
+          fc.constantFrom<string | null>('application/json', 'text/plain', null, 'application/json;', 'APPLICATION/JSON'),
+        )
+        .map(([text, type]) => (d) => {
+          d.body = text;
+          d.contentType = type;
+          return `a body (${short(text)}) with ${type === null ? 'no Content-Type' : `Content-Type: ${type}`} to an operation that takes none`;
+        }),
+    );
+    if (op.method !== 'GET') {
+      add(
+        1,
+        'content-type',
+        fc.constantFrom('text/plain', 'application/json;', 'application/json', 'multipart/form-data').map((type) => (d) => {
+          d.contentType = type;
+          d.headers.push(['Content-Type', type]);
+          return `no body but Content-Type: ${type}`;
+        }),
+      );
     }
   }
   return out;
@@ -824,19 +1374,29 @@ function namedMutations(op: FuzzOperation, ctx: FuzzContext): { kind: string; ch
   const out: { kind: string; change: (d: Draft) => string }[] = [];
   const header = (kind: string, name: string, value: string | null) =>
     out.push({ kind, change: (d) => (setHeader(d, name, value), value === null ? `no ${name}` : `${name}: ${JSON.stringify(value)}`) });
-  for (const value of [null, `bearer ${TOKEN}`, 'Bearer garbage.token.here', `Bearer ${TOKEN_FLIPPED}`]) header('authorization', 'Authorization', value);
-  if (hasHeaderParam(op, 'If-Match')) for (const value of ['"v2147483648"', '"v0"', 'W/"v1"', '*', 'x'.repeat(600), null]) header('if-match', 'If-Match', value);
-  if (hasHeaderParam(op, 'If-None-Match')) for (const value of ['"v2147483648"', '"v0"', 'W/"v1"', '*', 'x'.repeat(600)]) header('if-none-match', 'If-None-Match', value);
-  if (hasHeaderParam(op, 'Idempotency-Key')) for (const value of ['', 'k'.repeat(256), utf8Header('키-é'), null]) header('idempotency-key', 'Idempotency-Key', value);
+  for (const value of [null, `bearer ${TOKEN}`, 'Bearer garbage.token.here', `Bearer ${TOKEN_FLIPPED}`])
+    header('authorization', 'Authorization', value);
+  if (hasHeaderParam(op, 'If-Match'))
+    for (const value of ['"v2147483648"', '"v0"', 'W/"v1"', '*', 'x'.repeat(600), null]) header('if-match', 'If-Match', value);
+  if (hasHeaderParam(op, 'If-None-Match'))
+    for (const value of ['"v2147483648"', '"v0"', 'W/"v1"', '*', 'x'.repeat(600)]) header('if-none-match', 'If-None-Match', value);
+  if (hasHeaderParam(op, 'Idempotency-Key'))
+    for (const value of ['', 'k'.repeat(256), utf8Header('키-é'), null]) header('idempotency-key', 'Idempotency-Key', value);
   for (const p of op.params.filter((q) => q.in === 'query' || q.in === 'path')) {
     const numeric = ['integer', 'number'].includes(primaryType(p.schema) ?? '');
-    const values = numeric ? ['1e999', '0x10', '+1', '', '  1', 'NaN', '-1', '1.5', '1e-200', '-0'] : ['\u0000', 'x'.repeat(3000), '\u202e\u200b'];
+    const values = numeric
+      ? ['1e999', '0x10', '+1', '', '  1', 'NaN', '-1', '1.5', '1e-200', '-0']
+      : ['\u0000', 'x'.repeat(3000), '\u202e\u200b'];
     for (const v of values) {
       out.push({
         kind: p.in,
         change: (d) => {
           if (p.in === 'path') d.path = { ...d.path, [p.name]: encodeSegment(v) };
-          else d.query = [...d.query.filter((pair) => !pair.startsWith(`${encodeURIComponent(p.name)}=`)), `${encodeURIComponent(p.name)}=${encodeURIComponent(v)}`];
+          else
+            d.query = [
+              ...d.query.filter((pair) => !pair.startsWith(`${encodeURIComponent(p.name)}=`)),
+              `${encodeURIComponent(p.name)}=${encodeURIComponent(v)}`,
+            ];
           return `${p.in} ${p.name}=${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…(${v.length} chars)` : v)}`;
         },
       });
@@ -846,14 +1406,19 @@ function namedMutations(op: FuzzOperation, ctx: FuzzContext): { kind: string; ch
   out.push({ kind: 'query', change: (d) => (d.query.push('x=%00'), 'an undeclared query parameter x=%00 (NUL)') });
   if (op.params.some((p) => p.in === 'query' && p.name === 'cursor')) {
     const cursor = (how: string, make: () => string) =>
-      out.push({ kind: 'cursor', change: (d) => {
-        const c = make();
-        d.query = [...d.query.filter((pair) => !pair.startsWith('cursor=')), `cursor=${encodeURIComponent(c)}`];
-        return `cursor=${c} (${how})`;
-      } });
+      out.push({
+        kind: 'cursor',
+        change: (d) => {
+          const c = make();
+          d.query = [...d.query.filter((pair) => !pair.startsWith('cursor=')), `cursor=${encodeURIComponent(c)}`];
+          return `cursor=${c} (${how})`;
+        },
+      });
     cursor('random base64url', () => base64url(Uint8Array.from({ length: 48 }, (_, i) => (i * 37 + 11) % 256)));
     cursor('base64url of JSON with wrong types', () => base64url('{"id":"x","created_at":1,"name":[],"distance_m":{}}'));
-    cursor('base64url of JSON with 0000-01-01 dates', () => base64url('{"created_at":"0000-01-01T00:00:00Z","id":"00000000-0000-0000-0000-000000000000"}'));
+    cursor('base64url of JSON with 0000-01-01 dates', () =>
+      base64url('{"created_at":"0000-01-01T00:00:00Z","id":"00000000-0000-0000-0000-000000000000"}'),
+    );
     cursor('base64url of JSON with NUL in strings', () => base64url('{"name":"a\\u0000b","id":"\\u0000"}'));
     const real = ctx.cursors(op).own[0];
     if (real) {
@@ -862,49 +1427,87 @@ function namedMutations(op: FuzzOperation, ctx: FuzzContext): { kind: string; ch
     }
   }
   if (op.body) {
-    for (const [type, note] of [[null, 'no'], ['text/plain', ''], ['application/json;', ''], ['application/json ; charset=utf-8', ''], ['application/json;charset', ''], ['APPLICATION/JSON', '']] as const) {
-      out.push({ kind: 'content-type', change: (d) => {
-        if (d.value === NO_BODY) d.value = {};
-        d.contentType = type;
-        return `valid body with ${note ? 'no Content-Type' : `Content-Type: ${JSON.stringify(type)}`}`;
-      } });
+    for (const [type, note] of [
+      [null, 'no'],
+      ['text/plain', ''],
+      ['application/json;', ''],
+      ['application/json ; charset=utf-8', ''],
+      ['application/json;charset', ''],
+      ['APPLICATION/JSON', ''],
+    ] as const) {
+      out.push({
+        kind: 'content-type',
+        change: (d) => {
+          if (d.value === NO_BODY) d.value = {};
+          d.contentType = type;
+          return `valid body with ${note ? 'no Content-Type' : `Content-Type: ${JSON.stringify(type)}`}`;
+        },
+      });
     }
     out.push({ kind: 'body text', change: (d) => ((d.body = '{'), 'body `{`') });
     const everyString = (label: string, by: unknown) =>
-      out.push({ kind: 'body field', change: (d) => {
-        const { value, count } = replaceLeaves(d.value === NO_BODY ? {} : d.value, (leaf) => typeof leaf === 'string', by);
-        d.value = count ? value : { text: by };
-        return `every string of the body = ${label}`;
-      } });
+      out.push({
+        kind: 'body field',
+        change: (d) => {
+          const { value, count } = replaceLeaves(d.value === NO_BODY ? {} : d.value, (leaf) => typeof leaf === 'string', by);
+          d.value = count ? value : { text: by };
+          return `every string of the body = ${label}`;
+        },
+      });
     everyString('"a\\u0000b" (NUL)', 'a\u0000b');
     everyString('"\\u0001\\u001b\\u007f" (controls)', '\u0001\u001b\u007f');
     everyString('"\\u202egnp.exe" (bidi override)', '\u202egnp.exe');
     everyString('"\\u200b" (zero-width)', '\u200b');
     everyString('10000 characters', 'x'.repeat(10_000));
     const everyNumber = (label: string, by: unknown) =>
-      out.push({ kind: 'body field', change: (d) => {
-        const { value, count } = replaceLeaves(d.value === NO_BODY ? {} : d.value, (leaf) => typeof leaf === 'number', by);
-        d.value = count ? value : { number: by };
-        return `every number of the body = ${label}`;
-      } });
+      out.push({
+        kind: 'body field',
+        change: (d) => {
+          const { value, count } = replaceLeaves(d.value === NO_BODY ? {} : d.value, (leaf) => typeof leaf === 'number', by);
+          d.value = count ? value : { number: by };
+          return `every number of the body = ${label}`;
+        },
+      });
     for (const literal of ['1e999', '-1', '0.5', '12345678901234567890123', '1e1']) everyNumber(literal, new RawJson(literal));
     everyNumber('"1" (a string)', '1');
     out.push({ kind: 'body missing field', change: (d) => ((d.value = {}), 'body {} (every required field missing)') });
-    out.push({ kind: 'body extra property', change: (d) => ((d.value = withProperty((d.value === NO_BODY ? {} : d.value) as Record<string, unknown>, 'extra', 1)), 'body with an extra property') });
-    out.push({ kind: 'body shape', change: (d) => ((d.value = [d.value === NO_BODY ? {} : d.value]), 'body is an array of the valid object') });
+    out.push({
+      kind: 'body extra property',
+      change: (d) => (
+        (d.value = withProperty((d.value === NO_BODY ? {} : d.value) as Record<string, unknown>, 'extra', 1)),
+        'body with an extra property'
+      ),
+    });
+    out.push({
+      kind: 'body shape',
+      change: (d) => ((d.value = [d.value === NO_BODY ? {} : d.value]), 'body is an array of the valid object'),
+    });
     out.push({ kind: 'body shape', change: (d) => ((d.value = new RawJson(deepJson(10_000, 'object'))), 'body is 10000 nested objects') });
     // Inside every range, where floating point is odd: tiny, subnormal, negative zero (coordinates). Last,
     // so that what they store (an address, an order's delivery point) stays for the operations after.
     for (const literal of ['1e-200', '5e-324', '-0']) {
-      out.push({ kind: 'body field', change: (d) => {
-        const { value, count } = replaceLeaves(d.value === NO_BODY ? {} : d.value, (leaf) => typeof leaf === 'number' && !Number.isInteger(leaf), new RawJson(literal));
-        d.value = count ? value : d.value;
-        return `every fractional number of the body = ${literal}`;
-      } });
+      out.push({
+        kind: 'body field',
+        change: (d) => {
+          const { value, count } = replaceLeaves(
+            d.value === NO_BODY ? {} : d.value,
+            (leaf) => typeof leaf === 'number' && !Number.isInteger(leaf),
+            new RawJson(literal),
+          );
+          d.value = count ? value : d.value;
+          return `every fractional number of the body = ${literal}`;
+        },
+      });
     }
   } else {
-    out.push({ kind: 'unexpected body', change: (d) => ((d.body = '{"a":1}'), (d.contentType = 'application/json'), 'a JSON body to an operation that takes none') });
-    out.push({ kind: 'unexpected body', change: (d) => ((d.body = '{'), (d.contentType = 'text/plain'), 'a text/plain `{` to an operation that takes none') });
+    out.push({
+      kind: 'unexpected body',
+      change: (d) => ((d.body = '{"a":1}'), (d.contentType = 'application/json'), 'a JSON body to an operation that takes none'),
+    });
+    out.push({
+      kind: 'unexpected body',
+      change: (d) => ((d.body = '{'), (d.contentType = 'text/plain'), 'a text/plain `{` to an operation that takes none'),
+    });
   }
   return out;
 }
@@ -922,15 +1525,40 @@ export function namedPlans(op: FuzzOperation, ctx: FuzzContext): fc.Arbitrary<Pl
 }
 
 const BAD_BODIES: [string | Uint8Array, string][] = [
-  ['{', '`{`'], ['}', '`}`'], ['[', '`[`'], ['{"', '`{"`'], ['{"amount":}', 'with a missing value'], ['{"amount":1,}', 'with a trailing comma'], ['{,}', '`{,}`'],
-  ['nul', '`nul`'], ['undefined', '`undefined`'], ["{'amount':1}", 'with single quotes'], ['{"amount":1}}', 'with an extra brace'], ['{}{}', 'two objects'],
-  ['{} x', 'with trailing garbage'], ['\ufeff{}', 'with a BOM'], ['\u0000', 'a NUL'], ['{"a":"\u0000"}', 'with a raw NUL in a string'],
-  ['{"a":"\\u0000"}', 'with an escaped NUL in a string'], ['{"a":"\\x41"}', 'with an invalid escape'], ['"\\ud800"', 'a lone surrogate string'],
-  ['', 'empty'], ['   ', 'blank'], ['null', '`null`'], ['true', '`true`'], ['1', '`1`'], ['"x"', '`"x"`'], ['[]', '`[]`'],
-  ['{"amount":1,"amount":"x","quantity":1,"quantity":"x"}', 'with duplicate keys'], [`{"a":${'['.repeat(30_000)}`, 'with 30000 unclosed arrays'],
-  [deepJson(30_000), '30000 nested arrays'], [Uint8Array.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), 'with invalid UTF-8'],
-  [Uint8Array.from(Buffer.from('{"amount":1}', 'utf16le')), 'in UTF-16LE'], [Uint8Array.from([0xc0, 0x80]), 'an overlong NUL'],
-  ['{"__proto__":{"admin":true}}', 'with __proto__'], ['{"constructor":{"prototype":{"x":1}}}', 'with constructor.prototype'],
+  ['{', '`{`'],
+  ['}', '`}`'],
+  ['[', '`[`'],
+  ['{"', '`{"`'],
+  ['{"amount":}', 'with a missing value'],
+  ['{"amount":1,}', 'with a trailing comma'],
+  ['{,}', '`{,}`'],
+  ['nul', '`nul`'],
+  ['undefined', '`undefined`'],
+  ["{'amount':1}", 'with single quotes'],
+  ['{"amount":1}}', 'with an extra brace'],
+  ['{}{}', 'two objects'],
+  ['{} x', 'with trailing garbage'],
+  ['\ufeff{}', 'with a BOM'],
+  ['\u0000', 'a NUL'],
+  ['{"a":"\u0000"}', 'with a raw NUL in a string'],
+  ['{"a":"\\u0000"}', 'with an escaped NUL in a string'],
+  ['{"a":"\\x41"}', 'with an invalid escape'],
+  ['"\\ud800"', 'a lone surrogate string'],
+  ['', 'empty'],
+  ['   ', 'blank'],
+  ['null', '`null`'],
+  ['true', '`true`'],
+  ['1', '`1`'],
+  ['"x"', '`"x"`'],
+  ['[]', '`[]`'],
+  ['{"amount":1,"amount":"x","quantity":1,"quantity":"x"}', 'with duplicate keys'],
+  [`{"a":${'['.repeat(30_000)}`, 'with 30000 unclosed arrays'],
+  [deepJson(30_000), '30000 nested arrays'],
+  [Uint8Array.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), 'with invalid UTF-8'],
+  [Uint8Array.from(Buffer.from('{"amount":1}', 'utf16le')), 'in UTF-16LE'],
+  [Uint8Array.from([0xc0, 0x80]), 'an overlong NUL'],
+  ['{"__proto__":{"admin":true}}', 'with __proto__'],
+  ['{"constructor":{"prototype":{"x":1}}}', 'with constructor.prototype'],
 ];
 
 function short(value: unknown): string {
@@ -1034,7 +1662,15 @@ function sendOnce(baseUrl: string, req: WireRequest, timeoutMs: number): Promise
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
-          finishWith({ ok: true, response: { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started } }),
+          finishWith({
+            ok: true,
+            response: {
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text: Buffer.concat(chunks).toString('utf8'),
+              ms: performance.now() - started,
+            },
+          }),
         );
         res.on('error', (e) => finishWith({ ok: false, error: `response broke: ${e.message}`, ms: performance.now() - started }));
       });
@@ -1065,11 +1701,14 @@ export const headerOf = (res: WireResponse, name: string): string | undefined =>
 /** How the request looked, exactly enough to send it again (long bodies shortened in the middle). */
 export function describeRequest(req: WireRequest): string {
   const lines = [`${req.method} ${req.target.length > 3000 ? `${req.target.slice(0, 3000)}…(${req.target.length} chars)` : req.target}`];
-  for (const [name, value] of req.headers) lines.push(`  ${name}: ${JSON.stringify(value.length > 700 ? `${value.slice(0, 700)}…(${value.length} chars)` : value)}`);
+  for (const [name, value] of req.headers)
+    lines.push(`  ${name}: ${JSON.stringify(value.length > 700 ? `${value.slice(0, 700)}…(${value.length} chars)` : value)}`);
   if (req.body !== undefined) {
     const text = typeof req.body === 'string' ? JSON.stringify(req.body) : `bytes ${Buffer.from(req.body).toString('hex')}`;
     const size = typeof req.body === 'string' ? Buffer.byteLength(req.body) : req.body.length;
-    lines.push(`  body (${size} bytes${req.chunked ? ', chunked' : ''}): ${text.length > 1200 ? `${text.slice(0, 600)} …(${text.length} chars)… ${text.slice(-300)}` : text}`);
+    lines.push(
+      `  body (${size} bytes${req.chunked ? ', chunked' : ''}): ${text.length > 1200 ? `${text.slice(0, 600)} …(${text.length} chars)… ${text.slice(-300)}` : text}`,
+    );
   }
   return lines.join('\n');
 }
@@ -1087,7 +1726,8 @@ export function describeResponse(res: WireResponse): string {
 export function problemDefects(res: WireResponse): string[] {
   const defects: string[] = [];
   const type = headerOf(res, 'content-type') ?? '';
-  if (!/^application\/problem\+json(\s*;|$)/i.test(type)) defects.push(`Content-Type is ${JSON.stringify(type || null)}, not application/problem+json`);
+  if (!/^application\/problem\+json(\s*;|$)/i.test(type))
+    defects.push(`Content-Type is ${JSON.stringify(type || null)}, not application/problem+json`);
   let body: unknown;
   try {
     body = JSON.parse(res.text);
@@ -1098,7 +1738,8 @@ export function problemDefects(res: WireResponse): string[] {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return [...defects, 'body is not a JSON object'];
   const problem = body as Record<string, unknown>;
   for (const field of ['type', 'title', 'detail', 'instance', 'code', 'request_id']) {
-    if (typeof problem[field] !== 'string' || (problem[field] as string).length === 0) defects.push(`${field} is ${JSON.stringify(problem[field]) ?? 'missing'}`);
+    if (typeof problem[field] !== 'string' || (problem[field] as string).length === 0)
+      defects.push(`${field} is ${JSON.stringify(problem[field]) ?? 'missing'}`);
   }
   if (problem.status !== res.status) defects.push(`status is ${JSON.stringify(problem.status) ?? 'missing'}, not ${res.status}`);
   const requestId = headerOf(res, 'x-request-id');
@@ -1125,7 +1766,9 @@ export function problemFields(res: WireResponse): { code?: string; detail?: stri
 /** The tables the migrations create, but idempotency_keys (a refusal may legitimately be stored). */
 export function stateTables(migrations: URL): string[] {
   const names = new Set<string>();
-  for (const file of readdirSync(migrations).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const file of readdirSync(migrations)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
     const text = readFileSync(new URL(file, migrations), 'utf8');
     for (const match of text.matchAll(/CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?("?)(\w+)\1/gi)) names.add(match[2]);
   }

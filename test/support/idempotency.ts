@@ -40,7 +40,7 @@ function recordBodies(client: CoOrderClient): void {
 /** The exact body text of a response an actor's client received (the SDK parses it away). */
 export function bodyText(response: Response): string {
   const text = recorded.get(response);
-  if (text === undefined) throw new Error('no recorded body for this response (not from an actor\'s client?)');
+  if (text === undefined) throw new Error("no recorded body for this response (not from an actor's client?)");
   return text;
 }
 
@@ -148,4 +148,3 @@ export async function orderRow(sql: postgres.Sql, orderId: string) {
     SELECT status, version, joiner_id FROM orders WHERE id = ${orderId}`;
   return row;
 }
-

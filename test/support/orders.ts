@@ -91,7 +91,10 @@ export async function insertStore(
  * checking the 201 and its Location and ETag headers. Only `user.client` is used, so any client
  * will do, one with middleware of its own too.
  */
-export async function openOrder(user: Pick<TestUser, 'client'>, body: Schemas['CreateOrderInput']): Promise<{ order: Order; etag: string }> {
+export async function openOrder(
+  user: Pick<TestUser, 'client'>,
+  body: Schemas['CreateOrderInput'],
+): Promise<{ order: Order; etag: string }> {
   const { data, error, response } = await user.client.POST('/orders', {
     params: { header: { 'Idempotency-Key': newKey() } },
     body,

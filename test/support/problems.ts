@@ -52,7 +52,9 @@ export function expectProblem(answer: Answer, status: number, code: string, inst
     expect(body.errors).toBeUndefined();
   }
   // No stack trace (a V8 frame: "at fn (file:line:col)"), SQL or file names.
-  expect(JSON.stringify(body)).not.toMatch(/\bat [^"]*\(\S+:\d+:\d+\)|node_modules|\.ts:\d+|\b(SELECT|INSERT|UPDATE|DELETE) .* (FROM|INTO|SET|WHERE)\b|postgres|sqlstate/i);
+  expect(JSON.stringify(body)).not.toMatch(
+    /\bat [^"]*\(\S+:\d+:\d+\)|node_modules|\.ts:\d+|\b(SELECT|INSERT|UPDATE|DELETE) .* (FROM|INTO|SET|WHERE)\b|postgres|sqlstate/i,
+  );
   return body;
 }
 

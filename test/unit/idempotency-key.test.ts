@@ -26,10 +26,20 @@ const { minLength, maxLength } = IDEMPOTENCY_KEY;
 // carries), a few past it, every length around the bounds, and keys as clients make them.
 const SAMPLES = [
   ...Array.from({ length: 0xff }, (_, i) => String.fromCharCode(i + 1)),
-  '\u0100', '\u2028', '키', 'é', '😀',
+  '\u0100',
+  '\u2028',
+  '키',
+  'é',
+  '😀',
   ...[0, minLength, minLength + 1, maxLength - 1, maxLength, maxLength + 1, 600].map((n) => 'k'.repeat(n)),
   ' '.repeat(maxLength),
-  '2f9d6c1e-order-42', '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f', 'a b~{}', 'key\twith tab', 'key\nwith newline', 'clé', 'ok-then-키',
+  '2f9d6c1e-order-42',
+  '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f',
+  'a b~{}',
+  'key\twith tab',
+  'key\nwith newline',
+  'clé',
+  'ok-then-키',
 ];
 
 describe('the Idempotency-Key rule', () => {

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ORDER_STATUSES, type OrderStatus } from '../../src/domain/kinds.js';
 import { DomainError } from '../../src/domain/errors.js';
-import {
-  actorRule, mayAct, transition, whyNot, type Actor, type OrderAction,
-} from '../../src/domain/order-state.js';
+import { actorRule, mayAct, transition, whyNot, type Actor, type OrderAction } from '../../src/domain/order-state.js';
 
 const STATUSES = ORDER_STATUSES;
 const ACTIONS: OrderAction[] = ['join', 'cancel', 'expire', 'complete'];

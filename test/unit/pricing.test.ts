@@ -9,16 +9,24 @@ const positiveKrw = fc.integer({ min: 1, max: 10_000_000 });
 describe('menuTotal', () => {
   it('is the sum of unit price × quantity', () => {
     expect(menuTotal([])).toBe(0);
-    expect(menuTotal([{ unitPrice: 23_000, quantity: 2 }, { unitPrice: 5_000, quantity: 1 }])).toBe(51_000);
+    expect(
+      menuTotal([
+        { unitPrice: 23_000, quantity: 2 },
+        { unitPrice: 5_000, quantity: 1 },
+      ]),
+    ).toBe(51_000);
   });
 
   it('is an integer for any integer lines', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ unitPrice: positiveKrw, quantity: fc.integer({ min: 1, max: 99 }) }), { maxLength: 50 }), (lines) => {
-        const total = menuTotal(lines);
-        expect(Number.isSafeInteger(total)).toBe(true);
-        expect(total).toBe(lines.reduce((sum, l) => sum + l.unitPrice * l.quantity, 0));
-      }),
+      fc.property(
+        fc.array(fc.record({ unitPrice: positiveKrw, quantity: fc.integer({ min: 1, max: 99 }) }), { maxLength: 50 }),
+        (lines) => {
+          const total = menuTotal(lines);
+          expect(Number.isSafeInteger(total)).toBe(true);
+          expect(total).toBe(lines.reduce((sum, l) => sum + l.unitPrice * l.quantity, 0));
+        },
+      ),
     );
   });
 });
@@ -29,7 +37,10 @@ describe('shares: split (나눠먹기)', () => {
       creator: 11_501 + 1_501,
       joiner: 11_500 + 1_500,
     });
-    expect(shares({ splitType: 'split', menuTotal: 20_000, joinerMenuTotal: null, deliveryTip: 0 })).toEqual({ creator: 10_000, joiner: 10_000 });
+    expect(shares({ splitType: 'split', menuTotal: 20_000, joinerMenuTotal: null, deliveryTip: 0 })).toEqual({
+      creator: 10_000,
+      joiner: 10_000,
+    });
   });
 
   it('always yields integer shares that sum to exactly M + T, the creator paying ceil halves', () => {
