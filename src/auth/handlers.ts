@@ -2,7 +2,7 @@ import type { RouteHandler } from '@hono/zod-openapi';
 import { DomainError } from '../domain/errors.js';
 import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
-import { presentUser } from '../users/handlers.js';
+import { presentUser } from '../users/present.js';
 import { findOrCreateUser } from '../users/repository.js';
 import type { devTokenRoute } from './routes.js';
 

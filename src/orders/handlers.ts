@@ -10,7 +10,7 @@ import type { AppEnv } from '../http/env.js';
 import { etagOf, notModified, requireIfMatch } from '../http/etag.js';
 import { params } from '../http/openapi.js';
 import { runAction, type ActionOutcome } from '../idempotency/run-action.js';
-import { presentStore } from '../stores/handlers.js';
+import { presentStore } from '../stores/present.js';
 import { findStores } from '../stores/repository.js';
 import { cancelOrder } from './cancel.js';
 import { completeOrder } from './complete.js';

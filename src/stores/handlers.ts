@@ -1,27 +1,12 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import { z } from '@hono/zod-openapi';
-import type { Menu, Store } from '../db/schema.js';
+import type { Store } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
+import { presentMenu, presentStore } from './present.js';
 import { findStore, listCategories, listMenus, listStores } from './repository.js';
 import type { getStoreRoute, listCategoriesRoute, listMenusRoute, listStoresRoute } from './routes.js';
-
-export function presentStore(store: Store) {
-  return {
-    id: store.id,
-    name: store.name,
-    category: store.category,
-    address: store.address,
-    lat: store.lat,
-    lon: store.lon,
-    min_order_price: store.min_order_price,
-    delivery_tip: store.delivery_tip,
-    delivery_minutes: store.delivery_minutes,
-  };
-}
-
-export const presentMenu = (menu: Menu) => ({ id: menu.id, store_id: menu.store_id, name: menu.name, price: menu.price });
 
 const StoreCursor = z.object({ name: z.string(), id: z.string().uuid() });
 

@@ -1,35 +1,13 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import { z } from '@hono/zod-openapi';
-import type { LedgerEntry, User } from '../db/schema.js';
+import type { User } from '../db/schema.js';
 import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
 import { etagOf, notModified, preconditionFailed, requireIfMatch } from '../http/etag.js';
 import { runAction } from '../idempotency/run-action.js';
+import { presentLedgerEntry, presentUser } from './present.js';
 import { findUser, listLedger, moveCredit, updateAddress } from './repository.js';
 import type { getLedgerRoute, getMeRoute, putAddressRoute, topUpRoute } from './routes.js';
-
-export function presentUser(user: User) {
-  return {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    credit: user.credit,
-    address: user.address,
-    lat: user.lat,
-    lon: user.lon,
-  };
-}
-
-export function presentLedgerEntry(entry: LedgerEntry) {
-  return {
-    id: entry.id,
-    kind: entry.kind,
-    amount: entry.amount,
-    balance_after: entry.balance_after,
-    order_id: entry.order_id,
-    created_at: entry.created_at.toISOString(),
-  };
-}
 
 /** The caller: requireAuth admits only a token of an existing user, and users are never deleted. */
 async function signedInUser(deps: Deps, userId: string): Promise<User> {
