@@ -202,17 +202,21 @@ const casParams = (orderId: string, condition: VersionCondition, actor: Actor): 
   userId: actor.kind === 'user' ? actor.userId : '',
 });
 
-const simpleCas = { cancel: casStatements('cancel'), complete: casStatements('complete') };
+/** Actions whose compare-and-set writes nothing but what their row says (join writes its joiner, expire is set-based). */
+type RowOnlyAction = Exclude<OrderAction, 'join' | 'expire'>;
+const rowOnlyCas = new Map<RowOnlyAction, ReturnType<typeof casStatements>>();
 
-/** The compare-and-set of an action that writes nothing but its row's. Undefined when any check failed (classify with one read). */
+/** The compare-and-set of such an action. Undefined when any check failed (classify with one read). */
 export async function transitionOrder(
   tx: Tx,
-  action: keyof typeof simpleCas,
+  action: RowOnlyAction,
   orderId: string,
   condition: VersionCondition,
   actor: Actor,
 ): Promise<OrderWithItems | undefined> {
-  const [order] = await simpleCas[action](condition, actor)(tx, casParams(orderId, condition, actor));
+  let statements = rowOnlyCas.get(action);
+  if (!statements) rowOnlyCas.set(action, (statements = casStatements(action)));
+  const [order] = await statements(condition, actor)(tx, casParams(orderId, condition, actor));
   return order;
 }
 
