@@ -11,6 +11,7 @@
  * exchanges to recognise its parameters; the floor applies them to its own to fill them in.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../src/idempotency/canonical-json.js';
 
 export const FLOOR_SCENARIOS = ['get', 'get-304', 'join', 'create'] as const;
 export type FloorScenario = (typeof FLOOR_SCENARIOS)[number];
@@ -121,19 +122,7 @@ export function paramText(p: ScriptParam, value: (name: string) => string | null
   return pgText(p.elements.map((e) => paramText(e, value)));
 }
 
-/** Sorted keys at every level, undefined left out: the same JSON in any key order has one text. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-/** The idempotency fingerprint of an action: what identifies "the same request" under one key. */
+/** The idempotency fingerprint of an action, as runAction computes it: what identifies "the same request" under one key. */
 export function fingerprintOf(x: Exchange): string {
   const request = { method: x.method, route: x.route, params: x.params, body: x.body ?? null, ifMatch: x.header('if-match') ?? null };
   return createHash('sha256').update(canonicalJson(request)).digest('hex');

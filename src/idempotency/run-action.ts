@@ -6,24 +6,13 @@ import { IDEMPOTENCY_KEY_RULE, isIdempotencyKey } from '../domain/idempotency-ke
 import type { AppEnv } from '../http/env.js';
 import { isUnexpected, renderProblem, sendRendered, toDomainError, type StoredResponse } from '../http/problem.js';
 import { claimStatement, findAnswer, isKeyTaken, type StoredAnswer } from './repository.js';
+import { canonicalJson } from './canonical-json.js';
 
 /** What an action produced: sent now and, with an Idempotency-Key, stored for replays. */
 export interface ActionOutcome<Body = unknown, Status extends 200 | 201 = 200 | 201> {
   status: Status;
   body: Body;
   headers: Record<string, string>;
-}
-
-/** Sorted keys at every level: the same JSON in any key order has one fingerprint. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 function fingerprintOf(c: Context<AppEnv>, body: unknown): string {
