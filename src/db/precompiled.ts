@@ -38,6 +38,14 @@ interface Statement<Row> {
 export function precompiled<Params extends Record<string, unknown>, Row>(
   build: (db: Kysely<Database>, params: Params) => Statement<Row>,
 ): (db: Db | Tx, params: Params) => Promise<Row[]> {
+  const withParams = compiledOnce(build);
+  return async (db, params) => (await db.executeQuery<Row>(withParams(params))).rows;
+}
+
+/** The statement of `precompiled`, for a call to hand on (e.g. to send with a COMMIT) rather than run. */
+export function compiledOnce<Params extends Record<string, unknown>, Row>(
+  build: (db: Kysely<Database>, params: Params) => Statement<Row>,
+): (params: Params) => CompiledQuery<Row> {
   const read = new Set<string>();
   const standIns = new Proxy({} as Params, {
     get(_, name) {
@@ -52,11 +60,7 @@ export function precompiled<Params extends Record<string, unknown>, Row>(
   for (const name of read) {
     if (!sources.includes(name)) throw new Error(`precompiled statement uses "${name}" other than as a parameter: ${compiled.sql}`);
   }
-  return async (db, params) => {
-    const parameters = sources.map((name, i) => (name === null ? compiled.parameters[i] : params[name]));
-    const { rows } = await db.executeQuery<Row>({ ...compiled, parameters });
-    return rows;
-  };
+  return (params) => ({ ...compiled, parameters: sources.map((name, i) => (name === null ? compiled.parameters[i] : params[name])) });
 }
 
 const standIn = (name: string) => `\u0000parameter ${name} of a precompiled statement\u0000`;

@@ -1,5 +1,6 @@
 import { sql, type CompiledQuery } from 'kysely';
 import type { Db, Tx } from '../db/database.js';
+import { compiledOnce, precompiled } from '../db/precompiled.js';
 /** An answer as kept with its key: the status, the exact body text and the headers to replay. */
 export interface StoredAnswer {
   fingerprint: string;
@@ -8,14 +9,18 @@ export interface StoredAnswer {
   headers: Record<string, string>;
 }
 
-/** The replay path: one read by primary key. */
-export async function findAnswer(db: Db | Tx, userId: string, key: string): Promise<StoredAnswer | undefined> {
-  const row = await db
+// Every keyed action runs both: built and compiled once, not per request.
+const findAnswerStatement = precompiled((db, p: { userId: string; key: string }) =>
+  db
     .selectFrom('idempotency_keys')
     .select(['fingerprint', 'response_status', 'response_body', 'response_headers'])
-    .where('user_id', '=', userId)
-    .where('key', '=', key)
-    .executeTakeFirst();
+    .where('user_id', '=', p.userId)
+    .where('key', '=', p.key),
+);
+
+/** The replay path: one read by primary key. */
+export async function findAnswer(db: Db | Tx, userId: string, key: string): Promise<StoredAnswer | undefined> {
+  const [row] = await findAnswerStatement(db, { userId, key });
   return (
     row && {
       fingerprint: row.fingerprint,
@@ -26,26 +31,31 @@ export async function findAnswer(db: Db | Tx, userId: string, key: string): Prom
   );
 }
 
+const claimStatementOf = compiledOnce(
+  (db, p: { userId: string; key: string; fingerprint: string; status: number; bodyText: string; headers: Record<string, string> }) =>
+    db.insertInto('idempotency_keys').values({
+      user_id: p.userId,
+      key: p.key,
+      fingerprint: p.fingerprint,
+      response_status: p.status,
+      response_body: p.bodyText,
+      response_headers: p.headers,
+    }),
+);
+
 /**
  * The statement that claims the key with its answer. It fails with a unique violation (see
  * isKeyTaken) when the key is already taken: a concurrent duplicate committed first (the insert
  * waits on the unique index until that transaction ends).
  */
-export function claimStatement(
-  db: Db | Tx,
-  claim: { userId: string; key: string; fingerprint: string; response: Omit<StoredAnswer, 'fingerprint'> },
-): CompiledQuery {
-  return db
-    .insertInto('idempotency_keys')
-    .values({
-      user_id: claim.userId,
-      key: claim.key,
-      fingerprint: claim.fingerprint,
-      response_status: claim.response.status,
-      response_body: claim.response.bodyText,
-      response_headers: claim.response.headers,
-    })
-    .compile();
+export function claimStatement(claim: {
+  userId: string;
+  key: string;
+  fingerprint: string;
+  response: Omit<StoredAnswer, 'fingerprint'>;
+}): CompiledQuery {
+  const { userId, key, fingerprint, response } = claim;
+  return claimStatementOf({ userId, key, fingerprint, ...response });
 }
 
 export function isKeyTaken(error: unknown): boolean {

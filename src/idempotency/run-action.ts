@@ -86,7 +86,7 @@ async function runActionUntyped(
       const stored = toStored(await effect(tx));
       // Sent with the COMMIT, no round trip of its own. If the key is taken, the whole transaction
       // rolls back and the catch below replays the winner.
-      withCommit(claimStatement(tx, { userId, key, fingerprint, response: stored }));
+      withCommit(claimStatement({ userId, key, fingerprint, response: stored }));
       return stored;
     });
     return sendRendered(response);
@@ -99,7 +99,7 @@ async function runActionUntyped(
     const problem = renderProblem(error, c.req.path, c.var.requestId);
     const stored: StoredResponse = { status: problem.status, bodyText: JSON.stringify(problem.body), headers: problem.headers };
     try {
-      await db.executeQuery(claimStatement(db, { userId, key, fingerprint, response: stored }));
+      await db.executeQuery(claimStatement({ userId, key, fingerprint, response: stored }));
     } catch (claimFailure) {
       if (isKeyTaken(claimFailure)) return replayWinner(db, userId, key, fingerprint);
       throw claimFailure;
