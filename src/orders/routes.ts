@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { DEFAULTS } from '../config.js';
 import { ORDER_STATUSES, SPLIT_TYPES } from '../domain/kinds.js';
-import { TRANSITIONS } from '../domain/order-state.js';
+import { TRANSITIONS, type OrderAction } from '../domain/order-state.js';
 import { MAX_ITEMS_PER_ORDER, MAX_QUANTITY, NEARBY_MAX_RADIUS_M } from '../domain/limits.js';
 import {
   NextCursor,
@@ -263,64 +263,73 @@ export const listMyOrdersRoute = createRoute({
   },
 });
 
-export const joinOrderRoute = createRoute({
-  method: 'post',
-  path: '/orders/{orderId}/join',
-  operationId: 'joinOrder',
-  tags: ['orders'],
+/**
+ * The contract of an order action: POST /orders/{orderId}/<action> with If-Match, an
+ * Idempotency-Key required or optional, its answer, and the problems every action may answer
+ * (400, 401, 404, 409, 412, 413, 415, 422, 428) plus its own.
+ */
+function actionRoute<A extends OrderAction, S extends z.ZodType, B extends object = object>(spec: {
+  action: A;
+  summary: string;
+  description: string;
+  key: 'required' | 'optional';
+  answer: { description: string; schema: S };
+  alsoAnswers?: number[];
+  request?: B;
+}) {
+  return createRoute({
+    method: 'post',
+    path: `/orders/{orderId}/${spec.action}` as `/orders/{orderId}/${A}`,
+    operationId: `${spec.action}Order`,
+    tags: ['orders'],
+    summary: spec.summary,
+    description: spec.description,
+    security,
+    parameters: [params.ifMatch, spec.key === 'required' ? params.idempotencyKeyRequired : params.idempotencyKeyOptional],
+    request: { params: orderParam, ...(spec.request as B) },
+    responses: {
+      200: orderResponse(spec.answer.description, spec.answer.schema),
+      ...actionProblems(400, 401, 404, 409, 412, 413, 415, 422, 428, ...(spec.alsoAnswers ?? [])),
+    },
+  });
+}
+
+export const joinOrderRoute = actionRoute({
+  action: 'join',
   summary: 'Join an order',
   description:
     'Joins a pending, unexpired order of another user: it becomes matched and your share is charged. ' +
     'Send If-Match with the ETag you read; if someone else got there first you get 412 (with the current order) or 409.',
-  security,
-  parameters: [params.ifMatch, params.idempotencyKeyRequired],
-  request: { params: orderParam, body: { required: false, content: { 'application/json': { schema: JoinOrderInput } } } },
-  responses: { 200: orderResponse('Matched and paid.', OrderSchema), ...actionProblems(400, 401, 402, 404, 409, 412, 413, 415, 422, 428) },
+  key: 'required',
+  answer: { description: 'Matched and paid.', schema: OrderSchema },
+  alsoAnswers: [402],
+  request: { body: { required: false, content: { 'application/json': { schema: JoinOrderInput } } } },
 });
 
-export const cancelOrderRoute = createRoute({
-  method: 'post',
-  path: '/orders/{orderId}/cancel',
-  operationId: 'cancelOrder',
-  tags: ['orders'],
+export const cancelOrderRoute = actionRoute({
+  action: 'cancel',
   summary: 'Cancel your pending order',
   description: 'The creator withdraws a pending order and is refunded exactly what they paid.',
-  security,
-  parameters: [params.ifMatch, params.idempotencyKeyRequired],
-  request: { params: orderParam },
-  responses: {
-    200: orderResponse('Cancelled and refunded.', OrderSchema),
-    ...actionProblems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428),
-  },
+  key: 'required',
+  answer: { description: 'Cancelled and refunded.', schema: OrderSchema },
+  alsoAnswers: [403],
 });
 
-export const expireOrderRoute = createRoute({
-  method: 'post',
-  path: '/orders/{orderId}/expire',
-  operationId: 'expireOrder',
-  tags: ['orders'],
+export const expireOrderRoute = actionRoute({
+  action: 'expire',
   summary: 'Expire an overdue order',
   description:
     'Anyone may expire a pending order once `expires_at` has passed (the sweeper does the same); the creator is refunded in full. ' +
     'The answer is the order as you may see it (the public view unless you created it).',
-  security,
-  parameters: [params.ifMatch, params.idempotencyKeyOptional],
-  request: { params: orderParam },
-  responses: {
-    200: orderResponse('Expired and refunded.', OrderViewSchema),
-    ...actionProblems(400, 401, 404, 409, 412, 413, 415, 422, 428),
-  },
+  key: 'optional',
+  answer: { description: 'Expired and refunded.', schema: OrderViewSchema },
 });
 
-export const completeOrderRoute = createRoute({
-  method: 'post',
-  path: '/orders/{orderId}/complete',
-  operationId: 'completeOrder',
-  tags: ['orders'],
+export const completeOrderRoute = actionRoute({
+  action: 'complete',
   summary: 'Mark a matched order delivered',
   description: 'A participant (or the delivery sweeper) completes a matched order.',
-  security,
-  parameters: [params.ifMatch, params.idempotencyKeyOptional],
-  request: { params: orderParam },
-  responses: { 200: orderResponse('Completed.', OrderSchema), ...actionProblems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428) },
+  key: 'optional',
+  answer: { description: 'Completed.', schema: OrderSchema },
+  alsoAnswers: [403],
 });
