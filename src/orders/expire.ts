@@ -4,30 +4,33 @@ import type { VersionCondition } from '../domain/versions.js';
 import { refundCreators } from './charge.js';
 import { explainRefusal } from './refusal.js';
 import { insertNotifications } from '../notifications/repository.js';
-import { expireOrdersCas, type ExpiredOrder, type ExpireTarget, type OrderWithItems } from './repository.js';
+import { expireForRefunds, expireWhole, type ExpiredOrder, type ExpireTarget, type OrderWithItems } from './repository.js';
 
 const EXPIRED_MESSAGE = 'Nobody joined in time: your share was refunded.';
 
-/**
- * Nobody joined in time: each order expires and its creator is refunded in full. One code path
- * for POST /orders/{id}/expire (one order) and the sweeper (a batch): one compare-and-set for
- * all, then the refunds and notifications of the ones it expired, each a set-based statement.
- */
-export async function expireOrders(tx: Tx, targets: ExpireTarget[], options: { whole: true }): Promise<OrderWithItems[]>;
-export async function expireOrders(tx: Tx, targets: ExpireTarget[], options?: { whole: false }): Promise<ExpiredOrder[]>;
-export async function expireOrders(tx: Tx, targets: ExpireTarget[], options: { whole: boolean } = { whole: false }) {
-  const expired = await expireOrdersCas(tx, targets, options.whole);
+/** What follows an expiry, the same for one order and a batch: each creator refunded in full and told, set-based. */
+async function refundAndTell(tx: Tx, expired: ExpiredOrder[]): Promise<void> {
   await refundCreators(tx, expired);
   await insertNotifications(
     tx,
     expired.map((order) => ({ userId: order.creator_id, orderId: order.id, kind: 'order_expired' as const, message: EXPIRED_MESSAGE })),
   );
+}
+
+/**
+ * Nobody joined in time: a sweeper's batch expires, its creators refunded in full. The same
+ * compare-and-set and the same refunds as POST /orders/{id}/expire: one statement each for all.
+ */
+export async function expireOrders(tx: Tx, targets: ExpireTarget[]): Promise<ExpiredOrder[]> {
+  const expired = await expireForRefunds(tx, targets);
+  await refundAndTell(tx, expired);
   return expired;
 }
 
-/** One order: the batch path with one target; a refusal is explained as for every action. */
+/** One order, for its answer; a refusal is explained as for every action. */
 export async function expireOrder(tx: Tx, actor: Actor, orderId: string, condition: VersionCondition): Promise<OrderWithItems> {
-  const [order] = await expireOrders(tx, [{ id: orderId, condition }], { whole: true });
+  const [order] = await expireWhole(tx, [{ id: orderId, condition }]);
   if (!order) throw await explainRefusal(tx, 'expire', orderId, condition, actor);
+  await refundAndTell(tx, [order]);
   return order;
 }

@@ -252,14 +252,11 @@ export interface ExpireTarget {
 export type ExpiredOrder = Pick<Order, 'id' | 'creator_id' | 'split_type' | 'menu_total' | 'delivery_tip'>;
 
 /**
- * transitionOrder('expire') for many orders in one UPDATE (a sweeper's batch, or one order): each
- * row is checked for state, clock and version and bumped once. Returns the orders it expired —
- * whole with their items for an answer, else only what their refunds need (a sweeper's batch
- * then parses five columns a row, not twenty); the others changed no row.
+ * The expire row's compare-and-set for many orders in one UPDATE (a sweeper's batch, or one
+ * order): each is checked for state, clock and version and bumped once; `returned` is what comes
+ * back of those it expired (the others changed no row).
  */
-export async function expireOrdersCas(tx: Tx, targets: ExpireTarget[], whole: true): Promise<OrderWithItems[]>;
-export async function expireOrdersCas(tx: Tx, targets: ExpireTarget[], whole: boolean): Promise<ExpiredOrder[]>;
-export async function expireOrdersCas(tx: Tx, targets: ExpireTarget[], whole: boolean): Promise<ExpiredOrder[]> {
+async function expireCas<Row>(tx: Tx, targets: ExpireTarget[], returned: RawBuilder<unknown>): Promise<Row[]> {
   if (targets.length === 0) return [];
   const row = transitionOf('expire');
   // One (id, version) row per version If-Match allows; a null version matches any ('*').
@@ -272,16 +269,23 @@ export async function expireOrdersCas(tx: Tx, targets: ExpireTarget[], whole: bo
       versions.push(version);
     }
   }
-  const returned = whole
-    ? sql`o.*, ${itemsOf(sql.ref('o.id'))} AS items`
-    : sql`o.id, o.creator_id, o.split_type, o.menu_total, o.delivery_tip`;
-  const { rows } = await sql<ExpiredOrder>`
+  const { rows } = await sql<Row>`
     UPDATE orders o SET status = ${row.to}, version = o.version + 1, ${sql.ref(row.stamps)} = now()
     FROM unnest(${ids}::uuid[], ${versions}::int[]) AS t(id, version)
     WHERE o.id = t.id AND o.status = ${row.from} AND ${CLOCK_SQL[row.clock] ?? sql`true`}
       AND (t.version IS NULL OR o.version = t.version)
     RETURNING ${returned}`.execute(tx);
   return rows;
+}
+
+/** Expires a sweeper's batch, reading back only what the refunds need (five columns a row, not twenty). */
+export function expireForRefunds(tx: Tx, targets: ExpireTarget[]): Promise<ExpiredOrder[]> {
+  return expireCas(tx, targets, sql`o.id, o.creator_id, o.split_type, o.menu_total, o.delivery_tip`);
+}
+
+/** Expires orders and reads them back whole, with their items, for an answer. */
+export function expireWhole(tx: Tx, targets: ExpireTarget[]): Promise<OrderWithItems[]> {
+  return expireCas(tx, targets, sql`o.*, ${itemsOf(sql.ref('o.id'))} AS items`);
 }
 
 export interface NearbyQuery {
