@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
+import { ALWAYS_SENT_HEADERS, DEFAULT_CACHE_CONTROL } from './middleware.js';
 import { renderProblem } from './problem.js';
 
 type ClientError = Error & { code?: string; reason?: string; rawPacket?: Buffer };
@@ -39,8 +40,9 @@ export function answerClientError(error: ClientError, socket: Duplex, logger: Lo
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       'Content-Type: application/problem+json\r\n' +
       `Content-Length: ${Buffer.byteLength(text)}\r\n` +
-      'X-Content-Type-Options: nosniff\r\n' +
-      'Cache-Control: no-store\r\n' +
+      Object.entries({ ...ALWAYS_SENT_HEADERS, 'Cache-Control': DEFAULT_CACHE_CONTROL })
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('') +
       `X-Request-Id: ${requestId}\r\n` +
       'Connection: close\r\n\r\n' +
       text,

@@ -158,6 +158,10 @@ export function refuseUnexpectedBody(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** What every answer carries, and the default for one whose route did not say how it may be cached. */
+export const ALWAYS_SENT_HEADERS = { 'X-Content-Type-Options': 'nosniff' } as const;
+export const DEFAULT_CACHE_CONTROL = 'no-store';
+
 /**
  * Headers every answer carries: `nosniff`, and `Cache-Control: no-store` unless a route said
  * otherwise (answers are private: a wallet, a token, an order; public documents set their own).
@@ -165,7 +169,7 @@ export function refuseUnexpectedBody(): MiddlewareHandler<AppEnv> {
 export function securityHeaders(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next();
-    c.res.headers.set('X-Content-Type-Options', 'nosniff');
-    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+    for (const [name, value] of Object.entries(ALWAYS_SENT_HEADERS)) c.res.headers.set(name, value);
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', DEFAULT_CACHE_CONTROL);
   };
 }

@@ -5,6 +5,7 @@ import { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE } from '../domain/idempotency-key
 import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX } from '../domain/limits.js';
 import { TEXT_RULE, isPlainText, normaliseText } from '../domain/text.js';
 import type { AppEnv } from './env.js';
+import { MAX_CONDITION_LENGTH } from './etag.js';
 import { PROBLEMS, PROBLEM_TYPE_BASE } from './problem.js';
 
 /**
@@ -295,7 +296,7 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     description:
       'The ETag of the version the client decided on (strong, as this API issued it), or `*` for any. Missing → 428; stale → 412; ' +
       'a tag that could never match (not an entity tag, or a version out of range) → 400.',
-    schema: { type: 'string', minLength: 1, maxLength: 512 },
+    schema: { type: 'string', minLength: 1, maxLength: MAX_CONDITION_LENGTH },
     example: '"v1"',
   });
   registry.registerComponent('parameters', 'IfNoneMatch', {
@@ -305,7 +306,7 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     description: 'An ETag the client holds, e.g. `"v3"` (or `*`); if it is still current the answer is 304 with no body.',
     // No `example`: Swagger UI pre-fills parameters with their example in "Try it out", which would
     // turn a plain GET into a conditional one that may answer 304 with no body.
-    schema: { type: 'string', maxLength: 512 },
+    schema: { type: 'string', maxLength: MAX_CONDITION_LENGTH },
   });
   registry.registerComponent('headers', 'ETag', {
     description: 'Strong entity tag of the current version of the resource; send it back as If-Match (actions) or If-None-Match (polling).',

@@ -34,6 +34,6 @@ export function registerRoutes(
   }
 }
 
-export function needsBearerToken(route: RouteConfig): boolean {
+function needsBearerToken(route: RouteConfig): boolean {
   return (route.security ?? []).some((requirement) => 'bearerAuth' in requirement);
 }
