@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCoOrderClient } from '../../openapi/client.js';
+import { createEmptyDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
 import { startServer, type RunningServer } from '../support/server.js';
-import { databaseUrl, freePort } from '../support/urls.js';
+import { freePort } from '../support/urls.js';
 import { useDatabase } from '../support/use-server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp } from '../support/world.js';
 
@@ -183,11 +184,8 @@ function getOnce(baseUrl: string, path: string): Promise<number> {
 
 describe('several instances on one database', () => {
   it('two servers started at once on an empty database both come up (migrations and seed run once) and serve', async () => {
-    const serverUrl = inject('serverUrl');
-    const name = `co_order_t_${process.ppid}_${process.pid}_empty_${Date.now() % 100000}`;
-    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-    const url = databaseUrl(serverUrl, name);
+    const empty = await createEmptyDatabase();
+    const { url } = empty;
     const servers: RunningServer[] = [];
     try {
       const started = await Promise.allSettled([
@@ -228,8 +226,7 @@ describe('several instances on one database', () => {
       }
     } finally {
       for (const s of servers) expect(await s.stop()).toBe(0);
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await empty.drop();
     }
   });
 

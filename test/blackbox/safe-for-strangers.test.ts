@@ -8,14 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import postgres from 'postgres';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createCoOrderClient } from '../../openapi/client.js';
-import { createTestDatabase } from '../support/database.js';
+import { createEmptyDatabase, createTestDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
 import { deliveryAt, insertStore, openOrder, type TestStore } from '../support/orders.js';
 import { answerOf, expectProblem, sdkAnswer, snapshot, type Answer } from '../support/problems.js';
 import { TEST_METRICS_TOKEN, startServer } from '../support/server.js';
-import { databaseUrl } from '../support/urls.js';
 import { useServer } from '../support/use-server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
 
@@ -72,21 +71,6 @@ function parseHttp(text: string) {
   const [statusLine, ...headerLines] = head.split('\r\n');
   const headers = new Headers(headerLines.map((line) => line.split(/:\s*/, 2) as [string, string]));
   return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(rest.join('\r\n\r\n')) as Record<string, unknown> };
-}
-
-/** A database with no tables, and a way to drop it. */
-async function emptyDatabase() {
-  const serverUrl = inject('serverUrl');
-  const name = `co_order_t_${process.ppid}_${process.pid}_bare_${randomUUID().slice(0, 8)}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  return {
-    url: databaseUrl(serverUrl, name),
-    drop: async () => {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    },
-  };
 }
 
 describe('no known secret', () => {
@@ -411,7 +395,7 @@ describe('safe defaults', () => {
       [production, 0],
       [{ ...production, SEED_DEMO_DATA: 'true' }, 12],
     ] as const) {
-      const bare = await emptyDatabase();
+      const bare = await createEmptyDatabase();
       try {
         const started = await startServer(bare.url, env);
         expect(await started.stop()).toBe(0);
