@@ -27,7 +27,8 @@ import { openDatabase } from '../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { seedDemoData } from '../src/db/seed.js';
-import { tokenSigner } from '../src/http/auth.js';
+import { issueAccessToken } from '../src/auth/access-tokens.js';
+import { generateSigningJwk, keyRing } from '../src/auth/signing-keys.js';
 import { runOnce as sweepOverdue } from '../src/jobs/expire-overdue.js';
 import { databaseUrl, freePort } from '../test/support/urls.js';
 import { auditLedger, type ActionAudit } from './lib/audit.js';
@@ -296,14 +297,35 @@ async function main() {
       SELECT pid FROM pg_stat_activity
       WHERE (datname = current_database() AND pid <> pg_backend_pid()) OR backend_type IN ('walwriter', 'checkpointer', 'background writer', 'walsender', 'autovacuum launcher')`
     ).map((r) => r.pid);
-  const config = loadConfig({ ...process.env, NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) });
-  const secret = randomBytes(32).toString('hex');
-  const signer = tokenSigner(new TextEncoder().encode(secret), 24 * 3600);
+  const signingJwk = await generateSigningJwk();
+  const signingKeys = JSON.stringify({ keys: [signingJwk] });
+  const config = loadConfig({ ...process.env, NODE_ENV: 'production', AUTH_SIGNING_KEYS: signingKeys });
+  const keys = await keyRing([signingJwk]);
 
   log(`preparing: ${P.users.toLocaleString()} users, ${BENCH_STORES} stores × ${MENUS_PER_STORE} menus`);
   await createStoresAndUsers(db.sql, P.users);
+  // A session per user, as a sign-in makes; access tokens live 15 minutes at most, so they are
+  // minted again well before a long run outlives them.
+  const sessionOf = new Map(
+    (
+      await db.sql<
+        { id: string; user_id: string }[]
+      >`INSERT INTO sessions (id, user_id) SELECT gen_random_uuid(), id FROM users RETURNING id, user_id`
+    ).map((row) => [row.user_id, row.id]),
+  );
   const tokens: string[] = [];
-  for (let n = 0; n < P.users; n++) tokens.push(`Bearer ${(await signer.issue(userId(n))).token}`);
+  const mintTokens = async () => {
+    for (let n = 0; n < P.users; n++) {
+      const { token } = await issueAccessToken(keys.signing, config.ACCESS_TOKEN_TTL_SECONDS, {
+        userId: userId(n),
+        sessionId: sessionOf.get(userId(n))!,
+      });
+      tokens[n] = `Bearer ${token}`;
+    }
+  };
+  await mintTokens();
+  const remint = setInterval(() => void mintTokens(), (config.ACCESS_TOKEN_TTL_SECONDS * 1000) / 2);
+  cleanups.push(async () => clearInterval(remint));
 
   const logFile = path.join(tmpdir(), `co-order-bench-${RUN}.log`);
   const pgbench = findPgbench();
@@ -327,7 +349,7 @@ async function main() {
   // ---- the service, as a user starts it
   const serverEnv: Record<string, string> = {
     NODE_ENV: 'production',
-    JWT_SECRET: secret,
+    AUTH_SIGNING_KEYS: signingKeys,
     METRICS_TOKEN,
     DATABASE_URL: db.url,
     HOST: '127.0.0.1',
@@ -351,7 +373,7 @@ async function main() {
   // serves (lib/floor.ts), for loadtest/floor-server.ts to send the same
   const floorEnv = (url: string, script: FloorScript, poolMax: number) => ({
     FLOOR_SCRIPT: JSON.stringify(script),
-    JWT_SECRET: secret,
+    AUTH_PUBLIC_KEY: JSON.stringify(keys.verifying.jwks.keys[0]),
     DATABASE_URL: url,
     DB_POOL_MAX: String(poolMax),
     LOCK_WAIT_MS: String(config.LOCK_WAIT_MS),

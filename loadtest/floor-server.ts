@@ -12,13 +12,13 @@
  * fingerprint, present the order. It refuses rather than explains: an action whose statement
  * finds nothing is rolled back and answered 409, a missing order 404.
  *
- * Started by bench.ts as its own process, with FLOOR_SCRIPT (the script, JSON), JWT_SECRET,
+ * Started by bench.ts as its own process, with FLOOR_SCRIPT (the script, JSON), AUTH_PUBLIC_KEY,
  * DATABASE_URL, PORT and the service's pool settings (DB_POOL_MAX, LOCK_WAIT_MS,
  * STATEMENT_TIMEOUT_MS, DB_CONNECT_TIMEOUT_S).
  */
 import { serve, type HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
-import { jwtVerify } from 'jose';
+import { importJWK, jwtVerify } from 'jose';
 import postgres from 'postgres';
 import { v7 as uuidv7 } from 'uuid';
 import { shares } from '../src/domain/pricing.js';
@@ -42,7 +42,7 @@ const env = (name: string, fallback?: string) => {
   return value;
 };
 const script = JSON.parse(env('FLOOR_SCRIPT')) as FloorScript;
-const secret = new TextEncoder().encode(env('JWT_SECRET'));
+const publicKey = await importJWK(JSON.parse(env('AUTH_PUBLIC_KEY')) as Record<string, string>, 'ES256');
 const statementTimeoutMs = Number(env('STATEMENT_TIMEOUT_MS', '5000'));
 
 // Every parameter arrives as the text to send (what the service's postgres.js made of its
@@ -156,7 +156,7 @@ async function userOf(c: Context): Promise<string | undefined> {
   const known = verified.get(token);
   if (known) return known;
   try {
-    const { payload } = await jwtVerify(token, secret, { issuer: 'co-order', algorithms: ['HS256'] });
+    const { payload } = await jwtVerify(token, publicKey, { issuer: 'co-order', algorithms: ['ES256'] });
     if (typeof payload.sub !== 'string') return undefined;
     verified.set(token, payload.sub);
     return payload.sub;

@@ -9,7 +9,8 @@ import pino from 'pino';
 import { buildApp, openApiDocument } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
-import { tokenSigner } from '../src/http/auth.js';
+import { Authenticator } from '../src/auth/authenticator.js';
+import { generateSigningJwk, keyRing } from '../src/auth/signing-keys.js';
 import { createMetrics } from '../src/http/metrics.js';
 import { cursorCodec, cursorKey } from '../src/http/pagination.js';
 
@@ -25,15 +26,18 @@ const database = openDatabase({
   statementTimeoutMs: 1000,
   connectTimeoutS: 1,
 });
-const app = buildApp({
-  config,
-  db: database.db,
-  logger: pino({ level: 'silent' }),
-  metrics: createMetrics(),
-  // Building the app signs and seals nothing: any key will do.
-  signer: tokenSigner(new Uint8Array(32), config.TOKEN_TTL_SECONDS),
-  cursors: cursorCodec(cursorKey(new Uint8Array(32))),
-});
+const logger = pino({ level: 'silent' });
+// Building the app signs, verifies and seals nothing: any key will do.
+const keys = await keyRing([await generateSigningJwk()]);
+const app = buildApp(
+  { config, db: database.db, logger, metrics: createMetrics(), cursors: cursorCodec(cursorKey(new Uint8Array(32))) },
+  {
+    sessions: { keys, accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS },
+    verifying: keys.verifying,
+    authenticator: new Authenticator(database.db, keys.verifying, logger),
+    providers: new Map(),
+  },
+);
 const document = openApiDocument(app);
 const documentText = `${JSON.stringify(document, null, 2)}\n`;
 const typesText =

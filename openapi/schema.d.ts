@@ -71,9 +71,129 @@ export interface paths {
         put?: never;
         /**
          * Development login
-         * @description Signs in by email with no password: development and testing only (404 in production or when AUTH_DEV_LOGIN=false). The first login creates the user with the sign-up grant (50,000 KRW by default).
+         * @description Signs in by email with no password: development and testing only (404 in production or when AUTH_DEV_LOGIN=false). The first login creates the user with the sign-up grant (50,000 KRW by default). Answers a session like any other sign-in.
          */
         post: operations["createDevToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/{provider}/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start signing in with an identity provider
+         * @description Redirects (302) to the provider's authorization endpoint: the authorization code flow with PKCE (S256), `state` and `nonce`. The login is remembered by the service for 10 minutes, so the callback may reach any instance. Open it in a browser.
+         */
+        get: operations["startOidcLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finish signing in (the redirect URI)
+         * @description Where the provider sends the person back. Checks the state (known, unused, not older than 10 minutes), exchanges the code with the PKCE verifier, and verifies the ID token (signature against the provider's keys, issuer, audience, nonce, expiry). The person is found by their identity at the provider, or created: a verified email fills in a new account, or names an existing account with that email; an unverified one is not used. 400 `oidc_state_invalid` for an unknown, used or expired state; 400 `oidc_login_refused` when the provider did not sign the person in; 401 `id_token_invalid`.
+         */
+        get: operations["finishOidcLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oidc/{provider}/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with an ID token (native apps)
+         * @description For an app that signed the person in with the provider’s own SDK: the ID token is verified as at the callback (signature, issuer, audience = our client id, expiry, and the nonce when given), and answers a session. 401 `id_token_invalid`.
+         */
+        post: operations["exchangeIdToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renew a session
+         * @description Spends the refresh token for a new access token and a new refresh token. The same refresh token sent again within 10 seconds (a retry of a lost answer) gets the same new pair; sent later, it is reuse: the session is revoked and the answer is 401 `refresh_token_reused`. 401 `refresh_token_invalid` for an unknown or expired token, `session_revoked` after a logout.
+         */
+        post: operations["refreshSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out
+         * @description Revokes the caller's session (`{"all": true}`: every session of the user). Its access tokens are refused by every instance within 5 seconds (at once by this one) and its refresh token no longer works. The body is optional.
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public keys of access tokens
+         * @description The keys that verify this service’s access tokens (by `kid`): the one that signs now and any retired ones whose tokens may still be live. Public; may be cached for 5 minutes.
+         */
+        get: operations["getJwks"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -518,7 +638,7 @@ export interface components {
              * @example insufficient_credit
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "idempotency_key_reused" | "insufficient_credit" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "database_unavailable" | "overloaded" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "token_invalid" | "token_expired" | "session_revoked" | "refresh_token_invalid" | "refresh_token_reused" | "id_token_invalid" | "oidc_state_invalid" | "oidc_login_refused" | "oidc_provider_unknown" | "identity_provider_unavailable" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "idempotency_key_reused" | "insufficient_credit" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "database_unavailable" | "overloaded" | "internal_error";
             /**
              * @description The id of the request that produced this problem: the X-Request-Id response header, except on a replay (`Idempotent-Replayed: true`), whose stored body keeps the id of the original request.
              * @example 0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d
@@ -548,11 +668,11 @@ export interface components {
          *     http_requests_total{method="GET",route="/health",status="200"} 3
          */
         MetricsText: string;
-        /** @description A bearer token and the user it signs in. */
-        Token: {
+        /** @description A signed-in session: a short-lived access token, the refresh token that renews it, and the user. */
+        Session: {
             /**
-             * @description Send as `Authorization: Bearer <access_token>`.
-             * @example eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIzYjhmIn0.c2lnbmF0dXJl
+             * @description Send as `Authorization: Bearer <access_token>`. A JWT signed with ES256 (its `kid` names a key of `GET /.well-known/jwks.json`), carrying `sub` (the user), `sid` (the session), `iat`, `exp`, `iss` and `aud`.
+             * @example eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiIzYjhmIiwic2lkIjoiMDE5MyJ9.c2lnbmF0dXJl
              */
             access_token: string;
             /**
@@ -561,10 +681,15 @@ export interface components {
              */
             token_type: "Bearer";
             /**
-             * @description Seconds until the token expires.
-             * @example 3600
+             * @description Seconds until the access token expires (at most 900).
+             * @example 900
              */
             expires_in: number;
+            /**
+             * @description Opaque; trade it at `POST /auth/refresh` for a new pair before the access token expires. Each use spends it. Unused for 30 days (by default) it expires. Keep it secret: a spent token presented again more than 10 seconds after its use revokes the whole session.
+             * @example n2Zb0kQq3m1c7oRr5yTt8uVv9wWx0yYz1aAb2cCd3eE
+             */
+            refresh_token: string;
             user: components["schemas"]["User"];
         };
         /** @description A user with their wallet balance and saved delivery address. */
@@ -576,9 +701,10 @@ export interface components {
             id: string;
             /**
              * Format: email
+             * @description Null for a person whose identity provider gave no verified email.
              * @example minji@example.com
              */
-            email: string;
+            email: string | null;
             /** @example 김민지 */
             name: string;
             /**
@@ -605,6 +731,42 @@ export interface components {
              * @example 김민지
              */
             name: string;
+        };
+        /** @description An ID token a native app obtained from the provider itself. */
+        IdTokenInput: {
+            /** @description An ID token the provider issued to this service’s client id. */
+            id_token: string;
+            /** @description The nonce the app sent the provider; when given, the ID token must carry it. */
+            nonce?: string;
+        };
+        RefreshInput: {
+            /** @example n2Zb0kQq3m1c7oRr5yTt8uVv9wWx0yYz1aAb2cCd3eE */
+            refresh_token: string;
+        };
+        LogoutInput: {
+            /**
+             * @description Sign out every session of the user, not only this one.
+             * @default false
+             */
+            all: boolean;
+        };
+        /** @description A JSON Web Key Set (RFC 7517). */
+        Jwks: {
+            keys: components["schemas"]["Jwk"][];
+        };
+        /** @description A public key that verifies access tokens. */
+        Jwk: {
+            /** @enum {string} */
+            kty: "EC";
+            /** @enum {string} */
+            crv: "P-256";
+            x: string;
+            y: string;
+            kid: string;
+            /** @enum {string} */
+            alg: "ES256";
+            /** @enum {string} */
+            use: "sig";
         };
         /** @description A delivery address with its coordinates (WGS 84). */
         AddressInput: {
@@ -1413,14 +1575,14 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A bearer token for the user. */
+            /** @description A new session for the user. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Token"];
+                    "application/json": components["schemas"]["Session"];
                 };
             };
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
@@ -1572,6 +1734,832 @@ export interface operations {
                      *       "detail": "The database is unavailable; retry shortly.",
                      *       "instance": "/orders",
                      *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    startOidcLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A configured identity provider, e.g. `google`. */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's sign-in page. */
+            302: {
+                headers: {
+                    /** @description The provider's authorization URL. */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No resource with this id. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    finishOidcLogin: {
+        parameters: {
+            query: {
+                /** @description The authorization code, when the person signed in. */
+                code?: string;
+                /** @description The state this service sent the provider. */
+                state: string;
+                /** @description Set by the provider when it did not sign the person in (e.g. `access_denied`). */
+                error?: string;
+                error_description?: string;
+                /** @description The provider's issuer (RFC 9207), checked when present. */
+                iss?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A configured identity provider, e.g. `google`. */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new session for the person who signed in. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No resource with this id. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exchangeIdToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A configured identity provider, e.g. `google`. */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdTokenInput"];
+            };
+        };
+        responses: {
+            /** @description A new session for the person the ID token names. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No resource with this id. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    refreshSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshInput"];
+            };
+        };
+        responses: {
+            /** @description The renewed session. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["LogoutInput"];
+            };
+        };
+        responses: {
+            /** @description Signed out. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key set. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Jwks"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
                      *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
                      *     }
                      */

@@ -5,6 +5,7 @@ import { cors } from 'hono/cors';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { authRoutes } from './auth/register.js';
+import type { AuthServices } from './auth/services.js';
 import { cartRoutes } from './cart/register.js';
 import { DEFAULTS } from './config.js';
 import { DomainError } from './domain/errors.js';
@@ -20,7 +21,6 @@ import { notificationRoutes } from './notifications/register.js';
 import { opsRoutes } from './ops/register.js';
 import { orderRoutes } from './orders/register.js';
 import { storeRoutes } from './stores/register.js';
-import { findUser } from './users/repository.js';
 import { userRoutes } from './users/register.js';
 
 const TARGET_PREFIX: Record<string, string> = { json: 'body', query: 'query', param: 'path', header: 'header' };
@@ -39,7 +39,7 @@ const CORS_POLICY = (origins: string[]) => ({
 
 const swaggerDist = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
-export function buildApp(deps: Deps): OpenAPIHono<AppEnv> {
+export function buildApp(deps: Deps, auth: AuthServices): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
@@ -57,12 +57,12 @@ export function buildApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.use('*', requestContext(deps.logger, deps.metrics), securityHeaders());
   if (deps.config.CORS_ORIGINS.length > 0) app.use('*', cors(CORS_POLICY(deps.config.CORS_ORIGINS)));
   app.use('*', refuseNulInQuery());
-  const authenticate = requireAuth(deps.signer, async (userId) => (await findUser(deps.db, userId)) !== undefined);
+  const authenticate = requireAuth((token) => auth.authenticator.authenticate(token));
   registerRoutes(
     app,
     [
       ...opsRoutes(deps),
-      ...authRoutes(deps),
+      ...authRoutes(deps, auth),
       ...userRoutes(deps),
       ...storeRoutes(deps),
       ...cartRoutes(deps),
@@ -126,7 +126,7 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
     },
     servers: [{ url: '/', description: 'This server' }],
     tags: [
-      { name: 'auth', description: 'Development login.' },
+      { name: 'auth', description: 'Sign-in (OpenID Connect, or the development login), sessions and their keys.' },
       { name: 'users', description: 'The signed-in user, the wallet and its ledger.' },
       { name: 'stores', description: 'Stores, categories and menus.' },
       { name: 'cart', description: 'The cart an order is made from.' },

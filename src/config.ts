@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** No access token lives longer than this, whatever the configuration says. */
+export const ACCESS_TOKEN_MAX_SECONDS = 900;
+
 /** Every decision-bearing constant lives here, with its reason, and may be overridden by env. */
 const booleanFromEnv = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -8,7 +11,10 @@ const booleanFromEnv = z.enum(['true', 'false', '1', '0']).transform((v) => v ==
  * env, so the document calls them defaults.
  */
 export const DEFAULTS = {
-  TOKEN_TTL_SECONDS: 3600,
+  // Short: a stolen access token is useful for minutes; the refresh token renews it.
+  ACCESS_TOKEN_TTL_SECONDS: 900,
+  // A refresh token unused this long is dead; each use replaces it with a new one.
+  REFRESH_TOKEN_TTL_DAYS: 30,
   // How long the product waits for a neighbour to join.
   ORDER_TTL_MINUTES: 30,
   // Neighbours within this distance share one delivery.
@@ -38,9 +44,25 @@ const configSchema = z
     STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
     // How long a request waits for a free connection or a new one before answering 503.
     DB_CONNECT_TIMEOUT_S: z.coerce.number().int().min(1).max(60).default(3),
-    // Signs access tokens and seals cursors. Required in production; elsewhere, unset, a random
-    // secret is generated on first start and kept in the database (a restart keeps tokens valid).
-    JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+    // A JWK Set of private EC P-256 keys (each with a kid): the first signs access tokens, all of
+    // them verify. Required in production; elsewhere, unset, a key is generated on first start and
+    // kept in the database (a restart keeps sessions valid).
+    AUTH_SIGNING_KEYS: z
+      .string()
+      .optional()
+      .transform((text, ctx) => (text === undefined ? undefined : parseSigningKeys(text, ctx))),
+    // The OpenID providers people sign in with, by name (e.g. google,kakao); each name N is
+    // configured by OIDC_N_ISSUER, OIDC_N_CLIENT_ID, OIDC_N_CLIENT_SECRET, OIDC_N_REDIRECT_URI.
+    OIDC_PROVIDERS: z
+      .string()
+      .optional()
+      .transform((list) =>
+        (list ?? '')
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'each provider name is lower-case letters, digits or _'))),
     // Development login: on outside production unless switched off; never in production.
     AUTH_DEV_LOGIN: booleanFromEnv.optional(),
     // The bearer token GET /metrics requires; unset, /metrics answers nobody.
@@ -56,7 +78,8 @@ const configSchema = z
           .filter(Boolean),
       )
       .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each origin is scheme://host[:port], no path'))),
-    TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(DEFAULTS.TOKEN_TTL_SECONDS),
+    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(ACCESS_TOKEN_MAX_SECONDS).default(DEFAULTS.ACCESS_TOKEN_TTL_SECONDS),
+    REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(DEFAULTS.REFRESH_TOKEN_TTL_DAYS),
     // Unset: demo stores are seeded outside production only.
     SEED_DEMO_DATA: booleanFromEnv.optional(),
     ORDER_TTL_MINUTES: z.coerce
@@ -93,7 +116,7 @@ const configSchema = z
   })
   .superRefine((cfg, ctx) => {
     if (cfg.NODE_ENV !== 'production') return;
-    if (!cfg.JWT_SECRET) ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'required in production' });
+    if (!cfg.AUTH_SIGNING_KEYS) ctx.addIssue({ code: 'custom', path: ['AUTH_SIGNING_KEYS'], message: 'required in production' });
     if (cfg.AUTH_DEV_LOGIN) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_DEV_LOGIN'], message: 'the passwordless development login cannot be on in production' });
     }
@@ -108,13 +131,89 @@ const configSchema = z
     };
   });
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = z.infer<typeof configSchema> & { oidcProviders: OidcProviderConfig[] };
+
+export interface OidcProviderConfig {
+  name: string;
+  issuer: URL;
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+}
+
+const oidcProviderSchema = (production: boolean) =>
+  z.object({
+    ISSUER: z
+      .string()
+      .url()
+      .refine((url) => url.startsWith('https://') || (!production && url.startsWith('http://')), {
+        message: production ? 'must be an https URL' : 'must be an http(s) URL',
+      }),
+    CLIENT_ID: z.string().min(1),
+    CLIENT_SECRET: z.string().min(1),
+    REDIRECT_URI: z.string().url(),
+  });
+
+/** Each named provider's four variables (OIDC_<NAME>_…), checked together with the rest. */
+function oidcProviders(names: string[], production: boolean, env: NodeJS.ProcessEnv, issues: string[]): OidcProviderConfig[] {
+  return names.flatMap((name) => {
+    const prefix = `OIDC_${name.toUpperCase()}_`;
+    const parsed = oidcProviderSchema(production).safeParse({
+      ISSUER: env[`${prefix}ISSUER`],
+      CLIENT_ID: env[`${prefix}CLIENT_ID`],
+      CLIENT_SECRET: env[`${prefix}CLIENT_SECRET`],
+      REDIRECT_URI: env[`${prefix}REDIRECT_URI`],
+    });
+    if (!parsed.success) {
+      issues.push(...parsed.error.issues.map((i) => `  ${prefix}${i.path.join('.')}: ${i.message}`));
+      return [];
+    }
+    const { ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } = parsed.data;
+    return [{ name, issuer: new URL(ISSUER), clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: REDIRECT_URI }];
+  });
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  const issues = parsed.success ? [] : parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+  const providers = parsed.success ? oidcProviders(parsed.data.OIDC_PROVIDERS, parsed.data.NODE_ENV === 'production', env, issues) : [];
+  if (!parsed.success || issues.length > 0) throw new Error(`Invalid configuration:\n${issues.join('\n')}`);
+  return { ...parsed.data, oidcProviders: providers };
+}
+
+/** A private EC P-256 JWK with its key id, as AUTH_SIGNING_KEYS lists them. */
+export interface SigningJwk {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+  d: string;
+  kid: string;
+}
+
+const signingJwkSchema = z.object({
+  kty: z.literal('EC'),
+  crv: z.literal('P-256'),
+  x: z.string().min(1),
+  y: z.string().min(1),
+  d: z.string().min(1, 'each key must be a private key (with d)'),
+  kid: z.string().min(1).max(100),
+});
+
+function parseSigningKeys(text: string, ctx: z.RefinementCtx): SigningJwk[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JWK Set in JSON: {"keys":[…]}' });
+    return z.NEVER;
   }
-  return parsed.data;
+  const parsed = z.object({ keys: z.array(signingJwkSchema.passthrough()).min(1) }).safeParse(json);
+  if (!parsed.success) {
+    ctx.addIssue({ code: 'custom', message: `must be a JWK Set of private EC P-256 keys with kid: ${parsed.error.issues[0].message}` });
+    return z.NEVER;
+  }
+  const keys = parsed.data.keys.map(({ kty, crv, x, y, d, kid }) => ({ kty, crv, x, y, d, kid }));
+  if (new Set(keys.map((k) => k.kid)).size !== keys.length) ctx.addIssue({ code: 'custom', message: 'each key needs its own kid' });
+  return keys;
 }

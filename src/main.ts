@@ -7,7 +7,9 @@ import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { seedDemoData } from './db/seed.js';
 import { serviceSecret } from './db/service-secret.js';
-import { tokenSigner } from './http/auth.js';
+import { Authenticator } from './auth/authenticator.js';
+import { oidcProviders } from './auth/oidc.js';
+import { generateSigningJwk, keyRing } from './auth/signing-keys.js';
 import { answerClientError } from './http/client-error.js';
 import { createMetrics } from './http/metrics.js';
 import { cursorCodec, cursorKey } from './http/pagination.js';
@@ -50,17 +52,32 @@ async function main(): Promise<void> {
   });
   if (config.SEED_DEMO_DATA && (await seedDemoData(database.db))) logger.info('demo stores and menus seeded');
 
-  // Production names its secret; elsewhere the database keeps one of its own (no known default).
-  const secret = config.JWT_SECRET ? new TextEncoder().encode(config.JWT_SECRET) : await serviceSecret(database.db);
+  // Production names its signing keys; elsewhere the database keeps one of its own (no known key).
+  const signingKeys = config.AUTH_SIGNING_KEYS ?? [
+    JSON.parse(
+      Buffer.from(
+        await serviceSecret(database.db, 'signing-key', async () => Buffer.from(JSON.stringify(await generateSigningJwk()))),
+      ).toString('utf8'),
+    ),
+  ];
+  const keys = await keyRing(signingKeys);
+  const authenticator = new Authenticator(database.db, keys.verifying, logger);
+  await authenticator.start();
+  const auth = {
+    sessions: { keys, accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS },
+    verifying: keys.verifying,
+    authenticator,
+    providers: oidcProviders(config.oidcProviders),
+  };
   const deps = {
     config,
     db: database.db,
     logger,
     metrics: createMetrics(),
-    signer: tokenSigner(secret, config.TOKEN_TTL_SECONDS),
-    cursors: cursorCodec(cursorKey(secret)),
+    // Cursors are sealed with the database's own secret: they hide positions in lists, not identities.
+    cursors: cursorCodec(cursorKey(await serviceSecret(database.db, 'service'))),
   };
-  const app = buildApp(deps);
+  const app = buildApp(deps, auth);
   const jobs = config.JOBS_ENABLED ? scheduleJobs(deps) : undefined;
 
   let stopping = false;
@@ -83,6 +100,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
     jobs?.stop();
+    authenticator.stop();
     const forced = setTimeout(() => {
       logger.warn('grace period over: closing remaining connections');
       if ('closeAllConnections' in server) server.closeAllConnections();

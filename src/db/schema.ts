@@ -8,7 +8,7 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
 export interface UsersTable {
   id: string;
-  email: string;
+  email: string | null;
   name: string;
   credit: Generated<number>;
   address: string | null;
@@ -112,6 +112,40 @@ export interface IdempotencyKeysTable {
   created_at: Timestamp;
 }
 
+export interface UserIdentitiesTable {
+  provider: string;
+  subject: string;
+  user_id: string;
+  created_at: Timestamp;
+}
+
+export type SessionRevocation = 'logout' | 'logout_all' | 'refresh_token_reused';
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+  revoked_reason: SessionRevocation | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: Uint8Array;
+  session_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  spent_at: Timestamp | null;
+  successor: Uint8Array | null;
+}
+
+export interface OidcLoginsTable {
+  state_hash: Uint8Array;
+  provider: string;
+  code_verifier: string;
+  nonce: string;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   categories: CategoriesTable;
@@ -123,6 +157,10 @@ export interface Database {
   credit_ledger: CreditLedgerTable;
   notifications: NotificationsTable;
   idempotency_keys: IdempotencyKeysTable;
+  user_identities: UserIdentitiesTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  oidc_logins: OidcLoginsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
-import type { TokenSigner } from './auth.js';
 import type { Metrics } from './metrics.js';
 import type { Cursors } from './pagination.js';
 
@@ -11,6 +10,5 @@ export interface Deps {
   db: Db;
   logger: Logger;
   metrics: Metrics;
-  signer: TokenSigner;
   cursors: Cursors;
 }

@@ -5,6 +5,7 @@ export type AppEnv = {
   Variables: {
     requestId: string;
     userId: string;
+    sessionId: string;
     log: Logger;
   };
 };

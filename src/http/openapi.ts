@@ -257,8 +257,10 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     scheme: 'bearer',
     bearerFormat: 'JWT',
     description:
-      `A token from POST /auth/dev/token (development) — a signed JWT, valid for ${DEFAULTS.TOKEN_TTL_SECONDS} seconds by default ` +
-      '(its `expires_in` says how long). The scheme name is case-insensitive.',
+      'The `access_token` of a session (from a sign-in through an identity provider, `POST /auth/refresh`, or the development ' +
+      `login): an ES256 JWT, valid for ${DEFAULTS.ACCESS_TOKEN_TTL_SECONDS} seconds by default (its \`expires_in\` says how long). ` +
+      'The scheme name is case-insensitive. Refused with 401: `unauthorized` (none or not a token), `token_invalid`, ' +
+      '`token_expired`, `session_revoked` (signed out or revoked).',
   });
   registry.registerComponent('securitySchemes', 'metricsToken', {
     type: 'http',

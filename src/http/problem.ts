@@ -15,6 +15,16 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   body_not_allowed: { status: 400, title: 'This endpoint takes no request body' },
   idempotency_key_missing: { status: 400, title: 'An Idempotency-Key header is required' },
   unauthorized: { status: 401, title: 'A valid bearer token is required' },
+  token_invalid: { status: 401, title: 'The access token is invalid' },
+  token_expired: { status: 401, title: 'The access token has expired' },
+  session_revoked: { status: 401, title: 'The session has been revoked' },
+  refresh_token_invalid: { status: 401, title: 'The refresh token is invalid or expired' },
+  refresh_token_reused: { status: 401, title: 'The refresh token was reused; the session is revoked' },
+  id_token_invalid: { status: 401, title: "The identity provider's ID token is invalid" },
+  oidc_state_invalid: { status: 400, title: 'The sign-in state is unknown, used or expired' },
+  oidc_login_refused: { status: 400, title: 'The identity provider did not sign the person in' },
+  oidc_provider_unknown: { status: 404, title: 'No such identity provider' },
+  identity_provider_unavailable: { status: 503, title: 'The identity provider is unreachable' },
   forbidden: { status: 403, title: 'You may not do this' },
   not_found: { status: 404, title: 'No such resource' },
   route_not_found: { status: 404, title: 'No such endpoint' },
@@ -44,7 +54,7 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   internal_error: { status: 500, title: 'Internal server error' },
 };
 
-const RETRYABLE = new Set<ErrorCode>(['request_in_progress', 'database_unavailable', 'overloaded']);
+const RETRYABLE = new Set<ErrorCode>(['request_in_progress', 'database_unavailable', 'overloaded', 'identity_provider_unavailable']);
 
 export interface RenderedResponse {
   status: number;
@@ -55,7 +65,7 @@ export interface RenderedResponse {
 export function renderProblem(error: DomainError, instance: string, requestId: string): RenderedResponse {
   const { status, title } = PROBLEMS[error.code];
   const headers: Record<string, string> = { ...error.headers };
-  if (RETRYABLE.has(error.code)) headers['Retry-After'] = RETRY_AFTER_SECONDS;
+  if (RETRYABLE.has(error.code)) headers['Retry-After'] ??= RETRY_AFTER_SECONDS;
   return {
     status,
     headers,

@@ -75,19 +75,29 @@ export async function creditMany(
     ORDER BY m.seq`.execute(tx);
 }
 
-/** First login creates the user and grants the sign-up credit; later logins find them. */
-export async function findOrCreateUser(tx: Tx, email: string, name: string, grant: number): Promise<User> {
+/**
+ * A new user with the sign-up grant; undefined when `email` is already another user's (a user
+ * without an email never conflicts).
+ */
+export async function createUser(tx: Tx, email: string | null, name: string, grant: number): Promise<User | undefined> {
   const created = await tx
     .insertInto('users')
     .values({ id: uuidv7(), email, name })
     .onConflict((oc) => oc.column('email').doNothing())
     .returningAll()
     .executeTakeFirst();
-  if (!created) {
-    return tx.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirstOrThrow();
-  }
+  if (!created) return undefined;
   if (grant > 0) await moveCredit(tx, { userId: created.id, amount: grant, kind: 'signup_grant' });
   return tx.selectFrom('users').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
+}
+
+export function findUserByEmail(db: Db | Tx, email: string): Promise<User | undefined> {
+  return db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+}
+
+/** First login creates the user and grants the sign-up credit; later logins find them. */
+export async function findOrCreateUser(tx: Tx, email: string, name: string, grant: number): Promise<User> {
+  return (await createUser(tx, email, name, grant)) ?? (await findUserByEmail(tx, email))!;
 }
 
 /** Compare-and-set on the user's version; undefined when the version did not match. */

@@ -20,7 +20,10 @@ import {
 export const UserSchema = z
   .object({
     id: uuid('3b8f0c52-7d4e-4f1a-9c2b-5e6d7f8a9b0c'),
-    email: z.string().email().openapi({ example: 'minji@example.com' }),
+    email: z.string().email().nullable().openapi({
+      description: 'Null for a person whose identity provider gave no verified email.',
+      example: 'minji@example.com',
+    }),
     name: z.string().openapi({ example: '김민지' }),
     credit: z.number().int().openapi({ description: 'Balance in KRW: always the sum of the ledger.', example: 50000 }),
     address: z.string().nullable().openapi({ example: '전북 전주시 덕진구 백제대로 567' }),

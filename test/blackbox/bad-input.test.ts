@@ -5,24 +5,24 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
-import { SignJWT, UnsecuredJWT } from 'jose';
+import { decodeJwt, SignJWT, UnsecuredJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCoOrderClient, type CoOrderClient } from '../../openapi/client.js';
 import { eventually } from '../support/eventually.js';
 import { requestsByStatus } from '../support/metrics.js';
 import { answerOf, expectProblem, sdkAnswer, snapshot, type Answer } from '../support/problems.js';
 import { TEST_METRICS_TOKEN } from '../support/server.js';
+import { signAccessToken, signingKey, signingKeysEnv } from '../support/tokens.js';
 import { useServer } from '../support/use-server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
 
-// The test server's secret, so that tokens can be made that are well signed but wrong otherwise.
-const SERVER_SECRET = 'the-secret-of-this-test-server-only-32+';
-// What every development server signed with before secrets were generated: public, in the history.
+// The test server's signing key, so that tokens can be made that are well signed but wrong otherwise.
+const SERVER_KEY = await signingKey('test-server-key');
+// What every development server signed with before keys were generated: public, in the history.
 const FORMER_DEV_CONSTANT = 'development-only-secret-change-me-in-production!';
-const ISSUER = 'co-order';
 const MAX_BODY = 64 * 1024;
 
-const app = useServer({ JWT_SECRET: SERVER_SECRET });
+const app = useServer({ AUTH_SIGNING_KEYS: signingKeysEnv(SERVER_KEY) });
 let victim: TestUser;
 let menuId: string;
 let storeId: string;
@@ -31,27 +31,23 @@ let tokens: Record<
   | 'formerConstant'
   | 'expired'
   | 'wrongIssuer'
+  | 'wrongAudience'
   | 'unsigned'
-  | 'hs512'
+  | 'hmacWithPublicKey'
   | 'noSubject'
+  | 'noSession'
+  | 'unknownKid'
+  | 'issuedInFuture'
+  | 'livesTooLong'
   | 'unknownUser'
   | 'notAUserId'
   | 'notYetValid',
   string
 >;
 
-const secret = (text: string) => new TextEncoder().encode(text);
-
-async function sign(claims: { sub?: string; iss?: string; exp?: number; nbf?: number }, key: string, alg = 'HS256') {
-  const now = Math.floor(Date.now() / 1000);
-  let jwt = new SignJWT({})
-    .setProtectedHeader({ alg, typ: 'JWT' })
-    .setIssuedAt(now - 7200)
-    .setIssuer(claims.iss ?? ISSUER);
-  if (claims.sub) jwt = jwt.setSubject(claims.sub);
-  if (claims.nbf) jwt = jwt.setNotBefore(claims.nbf);
-  return jwt.setExpirationTime(claims.exp ?? now + 3600).sign(secret(key));
-}
+/** An HS256 token: what a server that trusted the header's alg would accept. */
+const hs256 = (claims: Record<string, unknown>, key: Uint8Array) =>
+  new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: SERVER_KEY.kid }).sign(key);
 
 beforeAll(async () => {
   // The user every bad request aims at, with something in each table a request could touch.
@@ -75,18 +71,28 @@ beforeAll(async () => {
   );
 
   const now = Math.floor(Date.now() / 1000);
-  const sub = victim.user.id;
+  // The victim's own session: a token wrong in one way only is still refused.
+  const { sub, sid } = decodeJwt(victim.token) as { sub: string; sid: string };
+  const theirs = { sub, sid };
   tokens = {
-    forged: await sign({ sub }, 'an-attacker-secret-that-is-long-enough-to-sign'),
-    formerConstant: await sign({ sub }, FORMER_DEV_CONSTANT),
-    expired: await sign({ sub, exp: now - 60 }, SERVER_SECRET),
-    wrongIssuer: await sign({ sub, iss: 'someone-else' }, SERVER_SECRET),
-    unsigned: new UnsecuredJWT({}).setSubject(sub).setIssuer(ISSUER).setExpirationTime('1h').encode(),
-    hs512: await sign({ sub }, SERVER_SECRET, 'HS512'),
-    noSubject: await sign({}, SERVER_SECRET),
-    unknownUser: await sign({ sub: randomUUID() }, SERVER_SECRET),
-    notAUserId: await sign({ sub: 'admin' }, SERVER_SECRET),
-    notYetValid: await sign({ sub, nbf: now + 3600 }, SERVER_SECRET),
+    forged: await signAccessToken(await signingKey(SERVER_KEY.kid), theirs),
+    formerConstant: await hs256({ ...theirs, iss: 'co-order', exp: now + 600 }, new TextEncoder().encode(FORMER_DEV_CONSTANT)),
+    expired: await signAccessToken(SERVER_KEY, { ...theirs, iat: now - 960, exp: now - 60 }),
+    wrongIssuer: await signAccessToken(SERVER_KEY, { ...theirs, iss: 'someone-else' }),
+    wrongAudience: await signAccessToken(SERVER_KEY, { ...theirs, aud: 'another-api' }),
+    unsigned: new UnsecuredJWT({ sid }).setSubject(sub).setIssuer('co-order').setAudience('co-order-api').setExpirationTime('10m').encode(),
+    hmacWithPublicKey: await hs256(
+      { ...theirs, iss: 'co-order', aud: 'co-order-api', iat: now, exp: now + 600 },
+      new TextEncoder().encode(JSON.stringify({ kty: SERVER_KEY.kty, crv: SERVER_KEY.crv, x: SERVER_KEY.x, y: SERVER_KEY.y })),
+    ),
+    noSubject: await signAccessToken(SERVER_KEY, { ...theirs, sub: undefined }),
+    noSession: await signAccessToken(SERVER_KEY, { ...theirs, sid: undefined }),
+    unknownKid: await signAccessToken(SERVER_KEY, theirs, { kid: 'another-kid' }),
+    issuedInFuture: await signAccessToken(SERVER_KEY, { ...theirs, iat: now + 600, exp: now + 900 }),
+    livesTooLong: await signAccessToken(SERVER_KEY, { ...theirs, iat: now, exp: now + 24 * 3600 }),
+    unknownUser: await signAccessToken(SERVER_KEY, { sub: randomUUID(), sid }),
+    notAUserId: await signAccessToken(SERVER_KEY, { ...theirs, sub: 'admin' }),
+    notYetValid: await signAccessToken(SERVER_KEY, { ...theirs, nbf: now + 600 }),
   };
 });
 
@@ -427,7 +433,7 @@ const cases: Case[] = [
   { name: 'no token: GET /users/me', status: 401, code: 'unauthorized', send: () => as(undefined).GET('/users/me').then(sdkAnswer) },
   { name: 'no token: top-up', status: 401, code: 'unauthorized', send: () => topUp({ amount: 1000 }, as(undefined)) },
   { name: 'no token: cart', status: 401, code: 'unauthorized', send: () => putCart({ quantity: 1 }, menuId, as(undefined)) },
-  { name: 'not a JWT', status: 401, code: 'unauthorized', send: () => as('not-a-jwt').GET('/users/me').then(sdkAnswer) },
+  { name: 'not a JWT', status: 401, code: 'token_invalid', send: () => as('not-a-jwt').GET('/users/me').then(sdkAnswer) },
   {
     name: 'Basic instead of Bearer',
     status: 401,
@@ -443,74 +449,114 @@ const cases: Case[] = [
   {
     name: 'token signed with another secret',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () => as(tokens.forged).GET('/users/me').then(sdkAnswer),
   },
   {
     name: 'token signed with the former development constant',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () => as(tokens.formerConstant).GET('/users/me').then(sdkAnswer),
   },
-  { name: 'forged token: top-up', status: 401, code: 'unauthorized', send: () => topUp({ amount: 1_000_000 }, as(tokens.forged)) },
-  { name: 'forged token: address', status: 401, code: 'unauthorized', send: () => putAddress(ADDRESS, '*', as(tokens.forged)) },
-  { name: 'expired token', status: 401, code: 'unauthorized', send: () => as(tokens.expired).GET('/users/me').then(sdkAnswer) },
-  { name: 'expired token: top-up', status: 401, code: 'unauthorized', send: () => topUp({ amount: 1000 }, as(tokens.expired)) },
-  { name: 'token not valid yet', status: 401, code: 'unauthorized', send: () => as(tokens.notYetValid).GET('/users/me').then(sdkAnswer) },
+  { name: 'forged token: top-up', status: 401, code: 'token_invalid', send: () => topUp({ amount: 1_000_000 }, as(tokens.forged)) },
+  { name: 'forged token: address', status: 401, code: 'token_invalid', send: () => putAddress(ADDRESS, '*', as(tokens.forged)) },
+  { name: 'expired token', status: 401, code: 'token_expired', send: () => as(tokens.expired).GET('/users/me').then(sdkAnswer) },
+  { name: 'expired token: top-up', status: 401, code: 'token_expired', send: () => topUp({ amount: 1000 }, as(tokens.expired)) },
+  { name: 'token not valid yet', status: 401, code: 'token_invalid', send: () => as(tokens.notYetValid).GET('/users/me').then(sdkAnswer) },
   {
     name: 'token of another issuer',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () => as(tokens.wrongIssuer).GET('/users/me').then(sdkAnswer),
   },
   {
     name: 'unsigned token (alg none)',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () => as(tokens.unsigned).GET('/users/me').then(sdkAnswer),
   },
-  { name: 'token signed with HS512', status: 401, code: 'unauthorized', send: () => as(tokens.hs512).GET('/users/me').then(sdkAnswer) },
-  { name: 'token without a subject', status: 401, code: 'unauthorized', send: () => as(tokens.noSubject).GET('/users/me').then(sdkAnswer) },
+  {
+    name: 'HS256 token whose key is the public key',
+    status: 401,
+    code: 'token_invalid',
+    send: () => as(tokens.hmacWithPublicKey).GET('/users/me').then(sdkAnswer),
+  },
+  {
+    name: 'token for another audience',
+    status: 401,
+    code: 'token_invalid',
+    send: () => as(tokens.wrongAudience).GET('/users/me').then(sdkAnswer),
+  },
+  {
+    name: 'token without a session',
+    status: 401,
+    code: 'token_invalid',
+    send: () => as(tokens.noSession).GET('/users/me').then(sdkAnswer),
+  },
+  {
+    name: 'token with an unknown kid',
+    status: 401,
+    code: 'token_invalid',
+    send: () => as(tokens.unknownKid).GET('/users/me').then(sdkAnswer),
+  },
+  {
+    name: 'token issued in the future',
+    status: 401,
+    code: 'token_invalid',
+    send: () => as(tokens.issuedInFuture).GET('/users/me').then(sdkAnswer),
+  },
+  {
+    name: 'token living longer than 15 minutes',
+    status: 401,
+    code: 'token_invalid',
+    send: () => as(tokens.livesTooLong).GET('/users/me').then(sdkAnswer),
+  },
+  {
+    name: 'token without a subject',
+    status: 401,
+    code: 'token_invalid',
+    send: () => as(tokens.noSubject).GET('/users/me').then(sdkAnswer),
+  },
   {
     name: 'valid token of an unknown user: me',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () => as(tokens.unknownUser).GET('/users/me').then(sdkAnswer),
   },
   {
     name: 'valid token of an unknown user: top-up',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () => topUp({ amount: 1000 }, as(tokens.unknownUser)),
   },
   {
     name: 'valid token of an unknown user: address',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () => putAddress(ADDRESS, '*', as(tokens.unknownUser)),
   },
   {
     name: 'valid token of an unknown user: cart',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () => putCart({ quantity: 1 }, menuId, as(tokens.unknownUser)),
   },
   {
     name: 'valid token of an unknown user: read the cart',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () => as(tokens.unknownUser).GET('/cart').then(sdkAnswer),
   },
   {
     name: 'valid token of an unknown user: ledger',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () => as(tokens.unknownUser).GET('/users/me/ledger').then(sdkAnswer),
   },
   {
     name: 'valid token of an unknown user: create an order',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () =>
       as(tokens.unknownUser)
         .POST('/orders', {
@@ -522,13 +568,13 @@ const cases: Case[] = [
   {
     name: 'valid token whose subject is not a user id',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () => as(tokens.notAUserId).GET('/users/me').then(sdkAnswer),
   },
   {
     name: 'valid token whose subject is not a user id: cart',
     status: 401,
-    code: 'unauthorized',
+    code: 'token_invalid',
     send: () => as(tokens.notAUserId).GET('/cart').then(sdkAnswer),
   },
   // Malformed JSON

@@ -175,7 +175,7 @@ async function refreshCursors(op: FuzzOperation) {
 
 beforeAll(async () => {
   users = [await signUp(app.server.baseUrl, 'Alice'), await signUp(app.server.baseUrl, 'Bob'), await signUp(app.server.baseUrl, 'Carol')];
-  emails.push(...users.map((u) => u.user.email));
+  emails.push(...users.map((u) => u.user.email!));
   // Alice and Bob: a saved address and credit to spare; Carol: the sign-up grant and no address.
   for (const user of [alice(), bob()]) {
     const address = await user.client.PUT('/users/me/address', {

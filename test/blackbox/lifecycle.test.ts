@@ -18,6 +18,9 @@ import { startServer, type RunningServer } from '../support/server.js';
 import { freePort } from '../support/urls.js';
 import { useDatabase } from '../support/use-server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp } from '../support/world.js';
+import { signingKey, signingKeysEnv } from '../support/tokens.js';
+
+const PRODUCTION_KEYS = signingKeysEnv(await signingKey());
 
 const fresh = useDatabase();
 
@@ -242,9 +245,9 @@ describe('several instances on one database', () => {
 });
 
 describe('configuration', () => {
-  it('production refuses to start without JWT_SECRET, saying so', async () => {
+  it('production refuses to start without AUTH_SIGNING_KEYS, saying so', async () => {
     await expect(startServer(fresh.db.url, { NODE_ENV: 'production' })).rejects.toThrow(
-      /exited with 1[\s\S]*JWT_SECRET: required in production/,
+      /exited with 1[\s\S]*AUTH_SIGNING_KEYS: required in production/,
     );
   });
 
@@ -252,9 +255,9 @@ describe('configuration', () => {
     await expect(startServer(fresh.db.url, { PORT: 'eighty' })).rejects.toThrow(/exited with 1[\s\S]*PORT: /);
   });
 
-  it('starts in production with a JWT_SECRET, and its tokens are not the development ones', async () => {
+  it('starts in production with its AUTH_SIGNING_KEYS, and the development tokens are not its own', async () => {
     const dev = await startServer(fresh.db.url);
-    const prod = await startServer(fresh.db.url, { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-characters' });
+    const prod = await startServer(fresh.db.url, { NODE_ENV: 'production', AUTH_SIGNING_KEYS: PRODUCTION_KEYS });
     try {
       const user = await signUp(dev.baseUrl, 'DevOnly');
       const onProd = createCoOrderClient(prod.baseUrl, user.token);

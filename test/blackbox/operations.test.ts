@@ -7,6 +7,9 @@ import { answerOf, expectProblem, sdkAnswer, snapshot } from '../support/problem
 import { TEST_METRICS_TOKEN, startServer, type RunningServer } from '../support/server.js';
 import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, signUp } from '../support/world.js';
+import { signingKey, signingKeysEnv } from '../support/tokens.js';
+
+const PRODUCTION_KEYS = signingKeysEnv(await signingKey());
 
 const app = useServer();
 
@@ -216,7 +219,7 @@ describe('API documents', () => {
 describe('dev login switched off', () => {
   it.each([
     ['AUTH_DEV_LOGIN=false', { AUTH_DEV_LOGIN: 'false' }],
-    ['NODE_ENV=production', { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-characters' }],
+    ['NODE_ENV=production', { NODE_ENV: 'production', AUTH_SIGNING_KEYS: PRODUCTION_KEYS }],
   ])('with %s POST /auth/dev/token is a 404 problem and creates no user', async (_name, env) => {
     const locked = await startServer(app.db.url, env);
     try {

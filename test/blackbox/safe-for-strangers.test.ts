@@ -17,6 +17,9 @@ import { answerOf, expectProblem, sdkAnswer, snapshot, type Answer } from '../su
 import { TEST_METRICS_TOKEN, startServer } from '../support/server.js';
 import { useServer } from '../support/use-server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
+import { signingKey, signingKeysEnv } from '../support/tokens.js';
+
+const PRODUCTION_KEYS = signingKeysEnv(await signingKey());
 
 const app = useServer();
 let alice: TestUser;
@@ -78,13 +81,18 @@ describe('no known secret', () => {
     const other = await createTestDatabase();
     const elsewhere = await startServer(other.url);
     try {
-      const [{ bytes }] = await app.db.sql<{ bytes: number }[]>`SELECT octet_length(secret) AS bytes FROM service_secrets`;
-      expect(bytes).toBe(32);
-      const [mine] = await app.db.sql<{ secret: Buffer }[]>`SELECT secret FROM service_secrets`;
-      const [theirs] = await other.sql<{ secret: Buffer }[]>`SELECT secret FROM service_secrets`;
-      expect(mine.secret.equals(theirs.secret)).toBe(false);
+      // The cursor secret (32 random bytes) and the signing key (a private JWK), each its own.
+      const secrets = (sql: typeof app.db.sql) =>
+        sql<{ name: string; secret: Buffer }[]>`SELECT name, secret FROM service_secrets ORDER BY name`;
+      const mine = await secrets(app.db.sql);
+      const theirs = await secrets(other.sql);
+      expect(mine.map((s) => s.name)).toEqual(['service', 'signing-key']);
+      expect(theirs.map((s) => s.name)).toEqual(['service', 'signing-key']);
+      expect(mine[0].secret.length).toBe(32);
+      expect(JSON.parse(mine[1].secret.toString('utf8'))).toMatchObject({ kty: 'EC', crv: 'P-256', d: expect.any(String) });
+      for (const i of [0, 1]) expect(mine[i].secret.equals(theirs[i].secret)).toBe(false);
 
-      expectProblem(sdkAnswer(await createCoOrderClient(elsewhere.baseUrl, alice.token).GET('/users/me')), 401, 'unauthorized');
+      expectProblem(sdkAnswer(await createCoOrderClient(elsewhere.baseUrl, alice.token).GET('/users/me')), 401, 'token_invalid');
       const again = await startServer(app.db.url);
       try {
         expect((await createCoOrderClient(again.baseUrl, alice.token).GET('/users/me')).response.status).toBe(200);
@@ -383,14 +391,14 @@ describe('safe defaults', () => {
     await expect(
       startServer(app.db.url, {
         NODE_ENV: 'production',
-        JWT_SECRET: 'a-production-secret-of-at-least-32-characters',
+        AUTH_SIGNING_KEYS: PRODUCTION_KEYS,
         AUTH_DEV_LOGIN: 'true',
       }),
     ).rejects.toThrow(/exited with 1[\s\S]*AUTH_DEV_LOGIN: the passwordless development login cannot be on in production/);
   });
 
   it('production seeds no demo data unless asked', async () => {
-    const production = { NODE_ENV: 'production', JWT_SECRET: 'a-production-secret-of-at-least-32-characters', SEED_DEMO_DATA: undefined };
+    const production = { NODE_ENV: 'production', AUTH_SIGNING_KEYS: PRODUCTION_KEYS, SEED_DEMO_DATA: undefined };
     for (const [env, stores] of [
       [production, 0],
       [{ ...production, SEED_DEMO_DATA: 'true' }, 12],

@@ -90,7 +90,7 @@ describe('Swagger UI at /docs', () => {
     // The server's answer as Swagger UI renders it: status 200 and the user as the response body.
     const live = getMe.locator('.live-responses-table');
     await live.locator('tr.response .response-col_status', { hasText: '200' }).first().waitFor();
-    const body = live.locator('tr.response .response-col_description pre', { hasText: user.email }).first();
+    const body = live.locator('tr.response .response-col_description pre', { hasText: user.email! }).first();
     await body.waitFor();
     expect((await live.locator('tr.response .response-col_status').first().textContent())?.trim()).toBe('200');
     const rendered = JSON.parse((await body.textContent())!) as Record<string, unknown>;

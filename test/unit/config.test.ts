@@ -2,9 +2,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { generateSigningJwk } from '../../src/auth/signing-keys.js';
 import { loadConfig } from '../../src/config.js';
 
-const PROD_SECRET = 'a-production-secret-of-at-least-32-characters';
+const PROD_KEY = await generateSigningJwk();
+const PROD_KEYS = JSON.stringify({ keys: [PROD_KEY] });
 
 describe('loadConfig', () => {
   it('has sensible defaults for a developer with an empty environment', () => {
@@ -14,7 +16,8 @@ describe('loadConfig', () => {
       HOST: '127.0.0.1',
       PORT: 3000,
       AUTH_DEV_LOGIN: true,
-      TOKEN_TTL_SECONDS: 3600,
+      ACCESS_TOKEN_TTL_SECONDS: 900,
+      REFRESH_TOKEN_TTL_DAYS: 30,
       SEED_DEMO_DATA: true,
       ORDER_TTL_MINUTES: 30,
       NEARBY_DEFAULT_RADIUS_M: 300,
@@ -23,20 +26,21 @@ describe('loadConfig', () => {
       MAX_BODY_BYTES: 64 * 1024,
       JOBS_ENABLED: true,
     });
-    // No DATABASE_URL: main.ts starts the embedded PostgreSQL. No secret: main.ts makes one.
+    // No DATABASE_URL: main.ts starts the embedded PostgreSQL. No signing key: main.ts makes one.
     expect(config.DATABASE_URL).toBeUndefined();
-    expect(config.JWT_SECRET).toBeUndefined();
+    expect(config.AUTH_SIGNING_KEYS).toBeUndefined();
+    expect(config.oidcProviders).toEqual([]);
     expect(config.METRICS_TOKEN).toBeUndefined();
     expect(config.CORS_ORIGINS).toEqual([]);
   });
 
   it('in production listens on every interface, seeds nothing and has no development login unless told', () => {
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET })).toMatchObject({
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS })).toMatchObject({
       HOST: '0.0.0.0',
       SEED_DEMO_DATA: false,
       AUTH_DEV_LOGIN: false,
     });
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET, SEED_DEMO_DATA: 'true', HOST: '10.0.0.5' })).toMatchObject({
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS, SEED_DEMO_DATA: 'true', HOST: '10.0.0.5' })).toMatchObject({
       HOST: '10.0.0.5',
       SEED_DEMO_DATA: true,
     });
@@ -44,7 +48,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses the development login in production, naming the variable', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET, AUTH_DEV_LOGIN: 'true' })).toThrow(
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS, AUTH_DEV_LOGIN: 'true' })).toThrow(
       /AUTH_DEV_LOGIN: the passwordless development login cannot be on in production/,
     );
   });
@@ -77,18 +81,43 @@ describe('loadConfig', () => {
     });
   });
 
-  it('refuses production without JWT_SECRET, naming the variable', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/Invalid configuration:[\s\S]*JWT_SECRET: required in production/);
+  it('refuses production without AUTH_SIGNING_KEYS, naming the variable', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/Invalid configuration:[\s\S]*AUTH_SIGNING_KEYS: required in production/);
   });
 
-  it('in production uses the given secret and turns dev login off', () => {
-    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET });
-    expect(config.JWT_SECRET).toBe(PROD_SECRET);
+  it('in production uses the given keys, the first one signing, and turns dev login off', () => {
+    const retired = { ...PROD_KEY, kid: 'retired' };
+    const config = loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: JSON.stringify({ keys: [PROD_KEY, retired] }) });
+    expect(config.AUTH_SIGNING_KEYS?.map((k) => k.kid)).toEqual([PROD_KEY.kid, 'retired']);
     expect(config.AUTH_DEV_LOGIN).toBe(false);
   });
 
-  it('refuses a short JWT_SECRET in any environment', () => {
-    expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: JWT_SECRET must be at least 32 characters/);
+  it.each([
+    ['not JSON', 'keys', /JWK Set in JSON/],
+    ['no keys', JSON.stringify({ keys: [] }), /JWK Set of private EC P-256 keys/],
+    ['a public key only', JSON.stringify({ keys: [{ ...PROD_KEY, d: undefined }] }), /JWK Set of private EC P-256 keys/],
+    ['an RSA key', JSON.stringify({ keys: [{ kty: 'RSA', kid: 'r', n: 'x', e: 'AQAB', d: 'y' }] }), /JWK Set of private EC P-256 keys/],
+    ['two keys with one kid', JSON.stringify({ keys: [PROD_KEY, PROD_KEY] }), /each key needs its own kid/],
+  ])('refuses AUTH_SIGNING_KEYS that is %s', (_, value, message) => {
+    expect(() => loadConfig({ AUTH_SIGNING_KEYS: value })).toThrow(message);
+  });
+
+  it('reads each OpenID provider from its four variables and refuses plain http in production', () => {
+    const provider = (issuer: string) => ({
+      OIDC_PROVIDERS: 'google',
+      OIDC_GOOGLE_ISSUER: issuer,
+      OIDC_GOOGLE_CLIENT_ID: 'client-1',
+      OIDC_GOOGLE_CLIENT_SECRET: 'secret-1',
+      OIDC_GOOGLE_REDIRECT_URI: 'https://api.example.com/auth/oidc/google/callback',
+    });
+    expect(loadConfig(provider('http://127.0.0.1:4000')).oidcProviders).toMatchObject([
+      { name: 'google', clientId: 'client-1', clientSecret: 'secret-1', redirectUri: 'https://api.example.com/auth/oidc/google/callback' },
+    ]);
+    expect(() => loadConfig({ ...provider('http://idp.example.com'), NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS })).toThrow(
+      /OIDC_GOOGLE_ISSUER: must be an https URL/,
+    );
+    expect(() => loadConfig({ OIDC_PROVIDERS: 'kakao' })).toThrow(/OIDC_KAKAO_ISSUER: [\s\S]*OIDC_KAKAO_CLIENT_ID: /);
+    expect(() => loadConfig({ OIDC_PROVIDERS: 'Bad-Name' })).toThrow(/OIDC_PROVIDERS/);
   });
 
   it.each(['abc', '-1', '65536', '3000.5', '1e9'])('refuses PORT=%s with a message naming PORT', (port) => {
