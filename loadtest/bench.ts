@@ -22,12 +22,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import { SignJWT, jwtVerify } from 'jose';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
 import { seedDemoData } from '../src/db/seed.js';
-import { issueAccessToken } from '../src/auth/access-tokens.js';
+import { issueAccessToken, verifyAccessToken } from '../src/auth/access-tokens.js';
 import { generateSigningJwk, keyRing } from '../src/auth/signing-keys.js';
 import { runOnce as sweepOverdue } from '../src/jobs/expire-overdue.js';
 import { databaseUrl, freePort } from '../test/support/urls.js';
@@ -65,7 +66,7 @@ const value = (name: string) => {
   return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 };
 const SMOKE = flag('smoke');
-const GROUPS = ['ceiling', 'nearby', 'get', 'create', 'join', 'cancel', 'replay', 'mixed', 'sweep', 'pgbench', 'floor'] as const;
+const GROUPS = ['tokens', 'ceiling', 'nearby', 'get', 'create', 'join', 'cancel', 'replay', 'mixed', 'sweep', 'pgbench', 'floor'] as const;
 type Group = (typeof GROUPS)[number];
 const only = value('only')?.split(',') as Group[] | undefined;
 for (const group of only ?? []) {
@@ -233,6 +234,36 @@ async function measure(
  * Requests still in flight when the load generator stopped are finishing in the server: wait until
  * none of its connections is busy (or 15 s), so the audit sees their commits.
  */
+/**
+ * What checking an access token costs, in this process: an HS256 verification (the tokens before
+ * sessions), an ES256 one (today's), and the service's path for a token it has seen (a map
+ * lookup). The service verifies a token once per instance; every later request takes the last.
+ */
+async function measureTokenVerification(keys: Awaited<ReturnType<typeof keyRing>>, sessionOf: Map<string, string>, users: number) {
+  const count = SMOKE ? 500 : 5000;
+  const hmacKey = new TextEncoder().encode(randomBytes(32).toString('hex'));
+  const subjects = Array.from({ length: Math.min(count, users) }, (_, n) => ({ userId: userId(n), sessionId: sessionOf.get(userId(n))! }));
+  const es256 = await Promise.all(subjects.map((s) => issueAccessToken(keys.signing, 900, s).then((t) => t.token)));
+  const hs256 = await Promise.all(
+    subjects.map((s) =>
+      new SignJWT({ sid: s.sessionId }).setProtectedHeader({ alg: 'HS256' }).setSubject(s.userId).setExpirationTime('15m').sign(hmacKey),
+    ),
+  );
+  const perToken = async (tokens: string[], verify: (token: string) => Promise<unknown>) => {
+    const started = process.hrtime.bigint();
+    for (let n = 0; n < count; n++) await verify(tokens[n % tokens.length]);
+    return Number(process.hrtime.bigint() - started) / 1000 / count;
+  };
+  const hs = await perToken(hs256, (t) => jwtVerify(t, hmacKey, { algorithms: ['HS256'] }));
+  const es = await perToken(es256, (t) => verifyAccessToken(keys.verifying, t));
+  const seen = new Map(es256.map((t) => [t, { userId: '', expiresAtMs: Date.now() + 60_000 }]));
+  const cached = await perToken(es256, async (t) => seen.get(t)!.expiresAtMs > Date.now());
+  log(
+    `tokens: verify HS256 ${hs.toFixed(1)} µs, ES256 ${es.toFixed(1)} µs (${(es / hs).toFixed(1)}×), ` +
+      `a token already verified ${cached.toFixed(2)} µs — per token, ${count.toLocaleString()} each, one core`,
+  );
+}
+
 async function settle(sql: postgres.Sql) {
   const deadline = Date.now() + 15_000;
   let quiet = 0;
@@ -326,6 +357,8 @@ async function main() {
   await mintTokens();
   const remint = setInterval(() => void mintTokens(), (config.ACCESS_TOKEN_TTL_SECONDS * 1000) / 2);
   cleanups.push(async () => clearInterval(remint));
+
+  if (wants('tokens')) await measureTokenVerification(keys, sessionOf, P.users);
 
   const logFile = path.join(tmpdir(), `co-order-bench-${RUN}.log`);
   const pgbench = findPgbench();

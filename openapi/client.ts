@@ -8,9 +8,11 @@ import type { components, paths } from './schema.js';
 export type CoOrderClient = Client<paths>;
 export type Schemas = components['schemas'];
 
-export function createCoOrderClient(baseUrl: string, token?: string): CoOrderClient {
+/** `redirect: 'manual'` to read a redirect (GET /auth/oidc/{provider}/authorize) rather than follow it. */
+export function createCoOrderClient(baseUrl: string, token?: string, init: { redirect?: 'follow' | 'manual' } = {}): CoOrderClient {
   return createClient<paths>({
     baseUrl,
     headers: token ? { Authorization: `Bearer ${token}` } : {},
+    ...(init.redirect ? { fetch: (request: Request) => fetch(request, { redirect: init.redirect }) } : {}),
   });
 }

@@ -734,9 +734,15 @@ export interface components {
         };
         /** @description An ID token a native app obtained from the provider itself. */
         IdTokenInput: {
-            /** @description An ID token the provider issued to this service’s client id. */
+            /**
+             * @description An ID token the provider issued to this service’s client id.
+             * @example eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJodHRwczovL2FjY291bnRzLmdvb2dsZS5jb20ifQ.c2lnbmF0dXJl
+             */
             id_token: string;
-            /** @description The nonce the app sent the provider; when given, the ID token must carry it. */
+            /**
+             * @description The nonce the app sent the provider; when given, the ID token must carry it.
+             * @example n-0S6_WzA2Mj
+             */
             nonce?: string;
         };
         RefreshInput: {
@@ -747,6 +753,7 @@ export interface components {
             /**
              * @description Sign out every session of the user, not only this one.
              * @default false
+             * @example false
              */
             all: boolean;
         };
@@ -756,16 +763,31 @@ export interface components {
         };
         /** @description A public key that verifies access tokens. */
         Jwk: {
-            /** @enum {string} */
+            /**
+             * @example EC
+             * @enum {string}
+             */
             kty: "EC";
-            /** @enum {string} */
+            /**
+             * @example P-256
+             * @enum {string}
+             */
             crv: "P-256";
+            /** @example f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU */
             x: string;
+            /** @example x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0 */
             y: string;
+            /** @example key-2026-12 */
             kid: string;
-            /** @enum {string} */
+            /**
+             * @example ES256
+             * @enum {string}
+             */
             alg: "ES256";
-            /** @enum {string} */
+            /**
+             * @example sig
+             * @enum {string}
+             */
             use: "sig";
         };
         /** @description A delivery address with its coordinates (WGS 84). */
@@ -1288,6 +1310,11 @@ export interface components {
          */
         ETag: string;
         /**
+         * @description Where the redirect goes: an absolute URL.
+         * @example https://accounts.google.com/o/oauth2/v2/auth?response_type=code&client_id=…
+         */
+        RedirectLocation: string;
+        /**
          * @description Path of the created resource.
          * @example /orders/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
          */
@@ -1754,11 +1781,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description To the provider's sign-in page. */
+            /** @description To the provider's sign-in page (its authorization URL in Location). */
             302: {
                 headers: {
-                    /** @description The provider's authorization URL. */
-                    Location?: string;
+                    Location: components["headers"]["RedirectLocation"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -1866,6 +1892,7 @@ export interface operations {
                 state: string;
                 /** @description Set by the provider when it did not sign the person in (e.g. `access_denied`). */
                 error?: string;
+                /** @description The provider's explanation of `error`, if any. */
                 error_description?: string;
                 /** @description The provider's issuer (RFC 9207), checked when present. */
                 iss?: string;

@@ -75,11 +75,8 @@ export const oidcAuthorizeRoute = createRoute({
   request: { params: ProviderParam },
   responses: {
     302: {
-      description: "To the provider's sign-in page.",
-      headers: {
-        Location: { schema: { type: 'string', format: 'uri' }, description: "The provider's authorization URL." },
-        ...headers.requestId,
-      },
+      description: "To the provider's sign-in page (its authorization URL in Location).",
+      headers: { ...headers.redirect, ...headers.requestId },
     },
     ...problems(404),
   },
@@ -93,7 +90,7 @@ const CallbackQuery = z.object({
     .max(256)
     .optional()
     .openapi({ description: 'Set by the provider when it did not sign the person in (e.g. `access_denied`).' }),
-  error_description: z.string().max(1024).optional(),
+  error_description: z.string().max(1024).optional().openapi({ description: "The provider's explanation of `error`, if any." }),
   iss: z.string().max(2048).optional().openapi({ description: "The provider's issuer (RFC 9207), checked when present." }),
 });
 
@@ -119,13 +116,16 @@ export const oidcCallbackRoute = createRoute({
 
 export const IdTokenInput = z
   .strictObject({
-    id_token: z.string().min(1).max(16_384).openapi({ description: 'An ID token the provider issued to this service’s client id.' }),
+    id_token: z.string().min(1).max(16_384).openapi({
+      description: 'An ID token the provider issued to this service’s client id.',
+      example: 'eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJodHRwczovL2FjY291bnRzLmdvb2dsZS5jb20ifQ.c2lnbmF0dXJl',
+    }),
     nonce: z
       .string()
       .min(1)
       .max(512)
       .optional()
-      .openapi({ description: 'The nonce the app sent the provider; when given, the ID token must carry it.' }),
+      .openapi({ description: 'The nonce the app sent the provider; when given, the ID token must carry it.', example: 'n-0S6_WzA2Mj' }),
   })
   .openapi('IdTokenInput', { description: 'An ID token a native app obtained from the provider itself.' });
 
@@ -171,7 +171,7 @@ export const refreshRoute = createRoute({
 
 export const LogoutInput = z
   .strictObject({
-    all: z.boolean().default(false).openapi({ description: 'Sign out every session of the user, not only this one.' }),
+    all: z.boolean().default(false).openapi({ description: 'Sign out every session of the user, not only this one.', example: false }),
   })
   .openapi('LogoutInput');
 
@@ -194,13 +194,13 @@ export const logoutRoute = createRoute({
 
 const JwkSchema = z
   .object({
-    kty: z.literal('EC'),
-    crv: z.literal('P-256'),
-    x: z.string(),
-    y: z.string(),
-    kid: z.string(),
-    alg: z.literal('ES256'),
-    use: z.literal('sig'),
+    kty: z.literal('EC').openapi({ example: 'EC' }),
+    crv: z.literal('P-256').openapi({ example: 'P-256' }),
+    x: z.string().openapi({ example: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU' }),
+    y: z.string().openapi({ example: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }),
+    kid: z.string().openapi({ example: 'key-2026-12' }),
+    alg: z.literal('ES256').openapi({ example: 'ES256' }),
+    use: z.literal('sig').openapi({ example: 'sig' }),
   })
   .openapi('Jwk', { description: 'A public key that verifies access tokens.' });
 

@@ -141,6 +141,7 @@ export const headers = {
   requestId: { 'X-Request-Id': headerRef('XRequestId') },
   etag: { ETag: headerRef('ETag') },
   location: { Location: headerRef('Location') },
+  redirect: { Location: headerRef('RedirectLocation') },
   replayed: { 'Idempotent-Replayed': headerRef('IdempotentReplayed') },
   retryAfter: { 'Retry-After': headerRef('RetryAfter') },
 };
@@ -314,6 +315,11 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     description: 'Strong entity tag of the current version of the resource; send it back as If-Match (actions) or If-None-Match (polling).',
     schema: { type: 'string', pattern: '^"v[1-9][0-9]*"$' },
     example: '"v2"',
+  });
+  registry.registerComponent('headers', 'RedirectLocation', {
+    description: 'Where the redirect goes: an absolute URL.',
+    schema: { type: 'string', format: 'uri' },
+    example: 'https://accounts.google.com/o/oauth2/v2/auth?response_type=code&client_id=…',
   });
   registry.registerComponent('headers', 'Location', {
     description: 'Path of the created resource.',

@@ -10,7 +10,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { actor, demoStore, splitOrderInput, type Actor, type DemoStore } from '../support/idempotency.js';
 import { openOrder } from '../support/orders.js';
-import type { CapturedStatement } from '../support/statement-tap.js';
+import { isRevocationPoll, type CapturedStatement } from '../support/statement-tap.js';
 import { useTappedServer } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
 
@@ -42,17 +42,19 @@ function complete({ joiner, orderId, etag }: { joiner: Actor; orderId: string; e
   });
 }
 
-/** What one request cost on the wire: its round trips and statements. */
+/** What one request cost on the wire: its round trips and statements (the revocation poll left out). */
 async function costOf(
   request: () => Promise<{ response: Response }>,
 ): Promise<{ status: number; roundTrips: number; statements: CapturedStatement[] }> {
   const roundTripsBefore = app.tap.roundTrips();
   const statementsBefore = app.tap.statements.length;
   const { response } = await request();
+  const statements = app.tap.statements.slice(statementsBefore);
+  const polls = statements.filter(isRevocationPoll).length;
   return {
     status: response.status,
-    roundTrips: app.tap.roundTrips() - roundTripsBefore,
-    statements: app.tap.statements.slice(statementsBefore),
+    roundTrips: app.tap.roundTrips() - roundTripsBefore - polls,
+    statements: statements.filter((s) => !isRevocationPoll(s)),
   };
 }
 

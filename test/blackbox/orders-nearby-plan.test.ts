@@ -10,7 +10,7 @@
  * generic plan it may switch to later.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CapturedStatement } from '../support/statement-tap.js';
+import { isRevocationPoll, type CapturedStatement } from '../support/statement-tap.js';
 import { useTappedServer } from '../support/use-server.js';
 import { JEONJU, signUp, type TestUser } from '../support/world.js';
 
@@ -55,7 +55,7 @@ beforeAll(async () => {
 async function statementsOf(request: () => Promise<unknown>): Promise<CapturedStatement[]> {
   const before = app.tap.statements.length;
   await request();
-  return app.tap.statements.slice(before).filter((s) => !/pg_catalog/.test(s.sql));
+  return app.tap.statements.slice(before).filter((s) => !/pg_catalog/.test(s.sql) && !isRevocationPoll(s));
 }
 
 type PlanNode = { 'Node Type': string; 'Relation Name'?: string; 'Index Name'?: string; Plans?: PlanNode[] };

@@ -10,9 +10,13 @@
  * taken down and brought back on the same port, with new signing keys if wanted, and can sign an
  * ID token of any content with its own (or another) private key, for the tokens a provider would
  * never issue.
+ *
+ * Over http by default; given `tls` (a key and certificate, typically from a CA the test made) it
+ * serves https instead, as a production issuer must be, and the walks then take `ca` to trust it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload } from 'jose';
 // @ts-expect-error -- oidc-provider ships no type declarations; the little used here is typed below.
@@ -42,6 +46,8 @@ export interface OidcProviderOptions {
   keys?: PrivateSigningJwk[];
   /** The algorithm of the generated default key and of the client's ID tokens. Default RS256. */
   alg?: SigningAlg;
+  /** Serve https with this private key and certificate (PEM; the certificate valid for 127.0.0.1). Default: http. */
+  tls?: { key: string; cert: string };
 }
 
 /** What findAccount answers for a subject (beside `sub`). */
@@ -55,7 +61,7 @@ export interface AccountClaims {
 export type IdTokenClaims = { [claim: string]: unknown };
 
 export interface RunningOidcProvider {
-  /** `http://127.0.0.1:<port>`: the same across restarts. */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`): the same across restarts. */
   readonly issuer: string;
   readonly client: OidcClientOptions;
   /** The private keys the provider signs with (the first) and publishes, as of its last (re)start. */
@@ -138,10 +144,13 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
     // No kept-alive connections: a client's pooled socket to the provider before a restart would
     // otherwise meet the restart's closing of it, and fail the first request after for no reason
     // of the test's.
-    const next = createServer((req, res) => {
+    const listener: RequestListener = (req, res) => {
       res.setHeader('connection', 'close');
       handler!(req, res);
-    });
+    };
+    const next: Server = options.tls
+      ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, listener)
+      : createServer(listener);
     await new Promise<void>((resolve, reject) => {
       next.once('error', reject);
       next.listen(port, '127.0.0.1', () => resolve());
@@ -149,7 +158,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
     // The issuer carries the port, known only once first listening (no request can come before).
     if (!issuer) {
       port = (next.address() as AddressInfo).port;
-      issuer = `http://127.0.0.1:${port}`;
+      issuer = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
       build();
     }
     server = next;
@@ -199,14 +208,45 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<R
   };
 }
 
+/** How the walks reach a provider served over https: `ca` (PEM), the certificate authority to trust for it. */
+export interface WalkOptions {
+  ca?: string;
+}
+
 /** Signs `sub` in at the provider and consents: the provider's redirect back to the client (code and state). */
-export function signInAtProvider(authorizeUrl: string, sub: string): Promise<string> {
-  return walkProvider(authorizeUrl, { sub });
+export function signInAtProvider(authorizeUrl: string, sub: string, options: WalkOptions = {}): Promise<string> {
+  return walkProvider(authorizeUrl, { sub }, options);
 }
 
 /** Cancels at the provider's login page: its redirect back to the client with error=access_denied and the state. */
-export function denyAtProvider(authorizeUrl: string): Promise<string> {
-  return walkProvider(authorizeUrl, { deny: true });
+export function denyAtProvider(authorizeUrl: string, options: WalkOptions = {}): Promise<string> {
+  return walkProvider(authorizeUrl, { deny: true }, options);
+}
+
+/**
+ * One request over https trusting `ca` only, answered as a fetch Response. The test process cannot
+ * be told to trust a CA for fetch after it started (NODE_EXTRA_CA_CERTS is read at start), and
+ * undici's Agent is not importable here, so https requests go through node:https.
+ */
+function fetchTrusting(ca: string, url: URL, init: { method: string; headers: Record<string, string>; body?: string }): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(url, { method: init.method, headers: init.headers, ca, agent: false }, (incoming) => {
+      const chunks: Buffer[] = [];
+      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+      incoming.on('error', reject);
+      incoming.on('end', () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(incoming.headers)) {
+          for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, one);
+        }
+        const status = incoming.statusCode ?? 500;
+        const body = [101, 204, 205, 304].includes(status) ? null : Buffer.concat(chunks);
+        resolve(new Response(body, { status, headers }));
+      });
+    });
+    request.on('error', reject);
+    request.end(init.body);
+  });
 }
 
 /** Cookies by name and path, as a browser would keep them for one origin. */
@@ -245,7 +285,7 @@ class CookieJar {
 const decodeHtml = (text: string) =>
   text.replace(/&(amp|lt|gt|quot|#39|#x27|#x2F);/g, (_, entity: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"' })[entity] ?? '');
 
-async function walkProvider(authorizeUrl: string, intent: { sub: string } | { deny: true }): Promise<string> {
+async function walkProvider(authorizeUrl: string, intent: { sub: string } | { deny: true }, { ca }: WalkOptions): Promise<string> {
   const origin = new URL(authorizeUrl).origin;
   const jar = new CookieJar();
   let request: { url: URL; form?: URLSearchParams } = { url: new URL(authorizeUrl) };
@@ -254,12 +294,13 @@ async function walkProvider(authorizeUrl: string, intent: { sub: string } | { de
     const { url, form } = request;
     seen.push(`${form ? 'POST' : 'GET'} ${url.pathname}`);
     const cookie = jar.header(url);
-    const response = await fetch(url, {
+    const init = {
       method: form ? 'POST' : 'GET',
-      redirect: 'manual',
       headers: { ...(cookie ? { cookie } : {}), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
       body: form?.toString(),
-    });
+    };
+    const response =
+      ca && url.protocol === 'https:' ? await fetchTrusting(ca, url, init) : await fetch(url, { ...init, redirect: 'manual' });
     jar.take(response);
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {

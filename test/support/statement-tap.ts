@@ -163,3 +163,6 @@ export async function startStatementTap(databaseUrl: string, options: { answerHo
     },
   };
 }
+
+/** Every instance polls the revoked sessions each second, on its own clock: no request's statement. */
+export const isRevocationPoll = (statement: CapturedStatement) => /from \(select now\(\)\) n\s+left join sessions/i.test(statement.sql);
