@@ -1438,103 +1438,17 @@ export interface components {
             next_cursor: string | null;
         };
         /** @description A ready order a rider could pick up (public view: no delivery address until picked up). */
-        DeliveryOffer: {
-            /**
-             * Format: uuid
-             * @example 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
-             */
-            id: string;
-            /**
-             * Format: uuid
-             * @example 0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d
-             */
-            store_id: string;
-            split_type: components["schemas"]["SplitType"];
-            status: components["schemas"]["OrderStatus"];
-            /**
-             * @description Bumped by every action; the ETag is derived from it.
-             * @example 1
-             */
-            version: number;
-            /**
-             * Format: date-time
-             * @example 2025-05-01T12:00:00.000Z
-             */
-            created_at: string;
-            /**
-             * Format: date-time
-             * @example 2025-05-01T12:30:00.000Z
-             */
-            expires_at: string;
-            /**
-             * Format: date-time
-             * @example 2025-05-01T12:07:00.000Z
-             */
-            matched_at: string | null;
-            /**
-             * Format: date-time
-             * @description Set at the match: the store accepts by then, or the order is rejected (both refunded).
-             * @example 2025-05-01T12:17:00.000Z
-             */
-            accept_by: string | null;
-            /**
-             * Format: date-time
-             * @example 2025-05-01T12:09:00.000Z
-             */
-            accepted_at: string | null;
-            /**
-             * Format: date-time
-             * @example 2025-05-01T12:30:00.000Z
-             */
-            ready_at: string | null;
-            /**
-             * Format: date-time
-             * @example 2025-05-01T12:34:00.000Z
-             */
-            picked_up_at: string | null;
-            /**
-             * Format: date-time
-             * @example 2025-05-01T12:45:00.000Z
-             */
-            completed_at: string | null;
-            /**
-             * Format: date-time
-             * @example 2025-05-01T12:10:00.000Z
-             */
-            cancelled_at: string | null;
-            /**
-             * Format: date-time
-             * @example 2025-05-01T12:30:05.000Z
-             */
-            expired_at: string | null;
-            /**
-             * Format: date-time
-             * @example 2025-05-01T12:12:00.000Z
-             */
-            rejected_at: string | null;
-            /**
-             * @description All items of the order so far, KRW.
-             * @example 23000
-             */
-            menu_total: number;
-            /**
-             * @description KRW, the store's tip when the order was opened.
-             * @example 3000
-             */
-            delivery_tip: number;
-            shares: components["schemas"]["Shares"];
-            items: components["schemas"]["PublicOrderItem"][];
-            /**
-             * @description You do not take part in this order: you see what any neighbour may.
-             * @example public
-             * @enum {string}
-             */
-            view: "public";
+        DeliveryOffer: components["schemas"]["PublicOrder"] & {
             /**
              * @description Great-circle distance from the query point to the order's store, rounded to the nearest 10 m.
              * @example 80
              */
-            distance_m: number;
+            distance_m?: number;
+            /**
+             * @description How far the delivery point is from the store, rounded to the nearest 100 m: the length of the ride, not where it ends.
+             * @example 1200
+             */
+            trip_m: number;
         };
         /** @description A page of notifications, newest first. */
         NotificationPage: {
@@ -1602,6 +1516,11 @@ export interface components {
          * @example "v2"
          */
         ETag: string;
+        /**
+         * @description Strong entity tag of a list page (what it shows of each item, by version); send it back as If-None-Match to poll: 304 while unchanged.
+         * @example "p3q0Jz6bXk1yW8vN2mT5rA4"
+         */
+        PageETag: string;
         /**
          * @description Path of the created resource.
          * @example /orders/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
@@ -7116,7 +7035,7 @@ export interface operations {
             /** @description A page of the queue. */
             200: {
                 headers: {
-                    ETag: components["headers"]["ETag"];
+                    ETag: components["headers"]["PageETag"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7124,10 +7043,10 @@ export interface operations {
                     "application/json": components["schemas"]["FulfilmentOrderPage"];
                 };
             };
-            /** @description Unchanged since the ETag in If-None-Match: no body. */
+            /** @description The page is unchanged since the ETag in If-None-Match: no body. */
             304: {
                 headers: {
-                    ETag: components["headers"]["ETag"];
+                    ETag: components["headers"]["PageETag"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };

@@ -240,11 +240,16 @@ export function isWho(who: Who, actor: UserActor, order: Omit<OrderParties, 'sta
   }
 }
 
-/** Whether the actor may take `action` on the order as it stands (by the row of its state, else the first). */
+/**
+ * Whether the actor may take `action` on the order as it stands: by the row of its state, or, in
+ * a state no row starts from, by any of the action's rows (so a participant who may cancel is told
+ * the order can no longer be cancelled, not that it is not theirs).
+ */
 export function mayAct(action: OrderAction, actor: Actor, order: OrderParties): boolean {
-  const row = rowFor(action, order.status) ?? transitionOf(action);
-  const rule = actorRule(row, actor);
-  return actor.kind === 'system' || isWho(rule, actor, order);
+  if (actor.kind === 'system') return true;
+  const row = rowFor(action, order.status);
+  const rows = row ? [row] : transitionsOf(action);
+  return rows.some((r) => isWho(actorRule(r, actor), actor, order));
 }
 
 /** The refusal of an actor `mayAct` says no to. */

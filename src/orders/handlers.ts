@@ -25,7 +25,14 @@ import { joinOrder } from './join.js';
 import { pickUpOrder } from './pick-up.js';
 import { readyOrder } from './ready.js';
 import { rejectOrder } from './reject.js';
-import { isParticipant, presentFulfilmentOrder, presentOrderFor, presentParticipantOrder, presentPublicOrder } from './present.js';
+import {
+  isParticipant,
+  presentDeliveryOffer,
+  presentFulfilmentOrder,
+  presentOrderFor,
+  presentParticipantOrder,
+  presentPublicOrder,
+} from './present.js';
 import {
   distanceFromSavedAddress,
   findMyOrders,
@@ -260,7 +267,7 @@ export const getDeliveries =
     return c.json(
       {
         // Not picked up yet: nobody's address.
-        items: result.items.map((row) => presentPublicOrder(row, row.distance_m)),
+        items: result.items.map((row) => presentDeliveryOffer(row, row.distance_m, row.trip_m)),
         included: { stores: stores.map(presentStore) },
         next_cursor: result.next_cursor,
       },

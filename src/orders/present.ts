@@ -76,6 +76,11 @@ export function presentPublicOrder<D extends number | null>(order: OrderWithItem
   };
 }
 
+/** A ready order offered to a rider: the public view, how far its store is, and how long the ride (to 100 m). */
+export function presentDeliveryOffer(order: OrderWithItems, distanceM: number, tripM: number) {
+  return { ...presentPublicOrder(order, distanceM), trip_m: Math.round(tripM / 100) * 100 };
+}
+
 /**
  * The one decision of what `viewerId` may see of an order: its participants everything; the
  * store's staff (`viewerIsStaff`) and the rider who picked it up the fulfilment view; anyone else

@@ -535,10 +535,11 @@ export interface DeliveriesQuery {
 }
 
 /** Orders ready for pick-up whose store is within `radiusM` of a rider's point, nearest store first. */
-export async function findReadyOrders(db: Db, q: DeliveriesQuery): Promise<(OrderWithItems & { distance_m: number })[]> {
-  const { rows } = await sql<OrderWithItems & { distance_m: number }>`
+export async function findReadyOrders(db: Db, q: DeliveriesQuery): Promise<(OrderWithItems & { distance_m: number; trip_m: number })[]> {
+  const { rows } = await sql<OrderWithItems & { distance_m: number; trip_m: number }>`
     SELECT * FROM (
-      SELECT o.*, ${itemsOf(sql.ref('o.id'))} AS items, great_circle_m(${q.lat}, ${q.lon}, s.lat, s.lon) AS distance_m
+      SELECT o.*, ${itemsOf(sql.ref('o.id'))} AS items, great_circle_m(${q.lat}, ${q.lon}, s.lat, s.lon) AS distance_m,
+             great_circle_m(s.lat, s.lon, o.delivery_lat, o.delivery_lon) AS trip_m
       FROM orders o JOIN stores s ON s.id = o.store_id
       WHERE o.status = 'ready') ready
     WHERE distance_m <= ${q.radiusM}

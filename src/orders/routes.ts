@@ -20,6 +20,7 @@ import {
   headers,
   jsonResponse,
   notModifiedResponse,
+  pageNotModifiedResponse,
   params,
   problems,
   security,
@@ -166,12 +167,10 @@ const PublicOrderItemSchema = z
 
 export const FulfilmentOrderSchema = z
   .object({
-    view: z
-      .literal('fulfilment')
-      .openapi({
-        description: "You prepare or deliver this order: the store's staff, or the rider who picked it up.",
-        example: 'fulfilment',
-      }),
+    view: z.literal('fulfilment').openapi({
+      description: "You prepare or deliver this order: the store's staff, or the rider who picked it up.",
+      example: 'fulfilment',
+    }),
     ...OrderFields,
     delivery: OrderSchema.shape.delivery,
     items: z.array(PublicOrderItemSchema),
@@ -448,18 +447,20 @@ export const listStoreOrdersRoute = createRoute({
   parameters: [params.ifNoneMatch],
   request: { params: storeParam, query: PaginationQuery.extend({ status: OrderStatusSchema.optional() }) },
   responses: {
-    200: jsonResponse('A page of the queue.', FulfilmentPageSchema, headers.etag),
-    304: notModifiedResponse,
+    200: jsonResponse('A page of the queue.', FulfilmentPageSchema, headers.pageEtag),
+    304: pageNotModifiedResponse,
     ...problems(400, 401, 403),
   },
 });
 
-const DeliveryOrderSchema = PublicOrderSchema.omit({ view: true, distance_m: true })
-  .extend({
-    view: PublicOrderSchema.shape.view,
-    distance_m: distanceM("Great-circle distance from the query point to the order's store, rounded to the nearest 10 m."),
-  })
-  .openapi('DeliveryOffer', { description: 'A ready order a rider could pick up (public view: no delivery address until picked up).' });
+const DeliveryOrderSchema = PublicOrderSchema.extend({
+  distance_m: distanceM("Great-circle distance from the query point to the order's store, rounded to the nearest 10 m."),
+  trip_m: z.number().int().multipleOf(100).openapi({
+    description: 'How far the delivery point is from the store, rounded to the nearest 100 m: the length of the ride, not where it ends.',
+    multipleOf: 100,
+    example: 1200,
+  }),
+}).openapi('DeliveryOffer', { description: 'A ready order a rider could pick up (public view: no delivery address until picked up).' });
 
 export const listDeliveriesRoute = createRoute({
   method: 'get',
