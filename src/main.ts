@@ -48,7 +48,9 @@ async function main(): Promise<void> {
     statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
     connectTimeoutS: config.DB_CONNECT_TIMEOUT_S,
   });
-  if (config.SEED_DEMO_DATA && (await seedDemoData(database.db))) logger.info('demo stores and menus seeded');
+  if (config.SEED_DEMO_DATA && (await seedDemoData(database.db, config.SIGNUP_GRANT_KRW))) {
+    logger.info('demo stores, menus, store staff and riders seeded');
+  }
 
   // Production names its secret; elsewhere the database keeps one of its own (no known default).
   const secret = config.JWT_SECRET ? new TextEncoder().encode(config.JWT_SECRET) : await serviceSecret(database.db);
