@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     connectTimeoutS: config.DB_CONNECT_TIMEOUT_S,
   });
   if (config.SEED_DEMO_DATA && (await seedDemoData(database.db, config.SIGNUP_GRANT_KRW))) {
-    logger.info('demo stores, menus, store staff and riders seeded');
+    logger.info('demo stores and menus seeded, with a staff account per store and two riders');
   }
 
   // Production names its secret; elsewhere the database keeps one of its own (no known default).
