@@ -360,6 +360,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/stores/{storeId}/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The store's payouts
+         * @description The store's payout account: one row per delivered order, paid in the transaction that completed it. Only the store's staff may see it (403 otherwise).
+         */
+        get: operations["listStoreLedger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cart": {
         parameters: {
             query?: never;
@@ -482,8 +502,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Cancel your pending order
-         * @description The creator withdraws a pending order and is refunded exactly what they paid.
+         * Cancel an order before the store accepts it
+         * @description The creator withdraws a pending order and is refunded exactly what they paid; either participant withdraws a matched order until the store accepts it, and both are refunded exactly what they paid. Later: 409 `order_not_cancellable`.
          */
         post: operations["cancelOrder"];
         delete?: never;
@@ -512,7 +532,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/orders/{orderId}/complete": {
+    "/orders/{orderId}/accept": {
         parameters: {
             query?: never;
             header?: never;
@@ -522,10 +542,90 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Mark a matched order delivered
-         * @description A participant (or the delivery sweeper) completes a matched order.
+         * The store accepts a matched order
+         * @description The store takes the order and starts preparing it; from then on it cannot be cancelled. Only the store's staff may (403 otherwise). It must answer by `accept_by` (10 minutes after the match by default): after that, 409 `accept_deadline_passed`, and the sweeper rejects the order with both refunds.
          */
-        post: operations["completeOrder"];
+        post: operations["acceptOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{orderId}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The store turns a matched order down
+         * @description Both participants are refunded in full, in the same transaction. Only the store's staff may (403 otherwise).
+         */
+        post: operations["rejectOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{orderId}/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The store marks an accepted order ready for pick-up
+         * @description Riders see it under GET /deliveries from now on. Only the store's staff may (403 otherwise).
+         */
+        post: operations["readyOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{orderId}/pick-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A rider picks up a ready order
+         * @description Any rider (403 for others); the first one wins and becomes the order's rider: the others get 412 (with the order as they may see it) or 409. The answer shows the delivery address.
+         */
+        post: operations["pickUpOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{orderId}/deliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The rider delivers the order
+         * @description Only the rider who picked it up (403 for others). The order is completed and everything it held (menu total + tip) is paid into the store's payout account in the same transaction, exactly once.
+         */
+        post: operations["deliverOrder"];
         delete?: never;
         options?: never;
         head?: never;
@@ -544,6 +644,66 @@ export interface paths {
          * @description Orders you created or joined, newest first.
          */
         get: operations["listMyOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stores/{storeId}/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The store's queue
+         * @description The store's orders, oldest first: by default those it works on (matched, accepted, ready, picked_up), or those in `status`. Only the store's staff may (403 otherwise). The page carries an ETag: poll with If-None-Match and get 304 while nothing on it changed.
+         */
+        get: operations["listStoreOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Orders ready for pick-up near you
+         * @description Ready orders whose store is within `radius_m` of (lat, lon), nearest store first, in the public view (the delivery address shows once you pick one up); their stores once under `included.stores`. Riders only (403 otherwise).
+         */
+        get: operations["listDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Orders you picked up
+         * @description Every order you picked up as a rider, latest pick-up first, with its delivery address.
+         */
+        get: operations["listMyDeliveries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -638,7 +798,7 @@ export interface components {
              * @example insufficient_credit
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "token_invalid" | "token_expired" | "session_revoked" | "refresh_token_invalid" | "refresh_token_reused" | "id_token_invalid" | "oidc_state_invalid" | "oidc_login_refused" | "oidc_provider_unknown" | "identity_provider_unavailable" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "idempotency_key_reused" | "insufficient_credit" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "database_unavailable" | "overloaded" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "token_invalid" | "token_expired" | "session_revoked" | "refresh_token_invalid" | "refresh_token_reused" | "id_token_invalid" | "oidc_state_invalid" | "oidc_login_refused" | "oidc_provider_unknown" | "identity_provider_unavailable" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_not_cancellable" | "order_not_accepted" | "order_not_ready" | "order_not_picked_up" | "accept_deadline_passed" | "unknown_store" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "idempotency_key_reused" | "insufficient_credit" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "database_unavailable" | "overloaded" | "internal_error";
             /**
              * @description The id of the request that produced this problem: the X-Request-Id response header, except on a replay (`Idempotent-Replayed: true`), whose stored body keeps the id of the original request.
              * @example 0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d
@@ -719,7 +879,7 @@ export interface components {
             /** @example 127.1297 */
             lon: number | null;
         };
-        /** @description Who to sign in as; the email identifies the user (case-insensitively). */
+        /** @description Who to sign in as; the email identifies the user (case-insensitively). In development, roles may be granted here too. */
         DevTokenInput: {
             /**
              * Format: email
@@ -731,6 +891,18 @@ export interface components {
              * @example 김민지
              */
             name: string;
+            /**
+             * @description Make the user staff of these stores (granted, never revoked here; 422 for an unknown store).
+             * @example [
+             *       "0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d"
+             *     ]
+             */
+            staff_of?: string[];
+            /**
+             * @description Make the user a rider (true grants; false or absent changes nothing).
+             * @example true
+             */
+            rider?: boolean;
         };
         /** @description An ID token a native app obtained from the provider itself. */
         IdTokenInput: {
@@ -931,6 +1103,48 @@ export interface components {
              */
             price: number;
         };
+        /** @description The payout balance and a page of its ledger, newest first. */
+        StoreLedgerPage: {
+            /**
+             * @description The payout account's balance: always the sum of its ledger.
+             * @example 260000
+             */
+            balance: number;
+            items: components["schemas"]["StoreLedgerEntry"][];
+            /**
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             * @example q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ
+             */
+            next_cursor: string | null;
+        };
+        /** @description One append-only movement of a store's payout account. */
+        StoreLedgerEntry: {
+            /** @example 7 */
+            id: number;
+            /**
+             * @example order_payout
+             * @enum {string}
+             */
+            kind: "order_payout";
+            /**
+             * @description KRW paid in: everything a delivered order held.
+             * @example 26000
+             */
+            amount: number;
+            /** @example 260000 */
+            balance_after: number;
+            /**
+             * Format: uuid
+             * @description The delivered order.
+             * @example 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+             */
+            order_id: string;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:00:00.000Z
+             */
+            created_at: string;
+        };
         /** @description Items of one store, to order from. */
         Cart: {
             /**
@@ -1008,6 +1222,27 @@ export interface components {
             matched_at: string | null;
             /**
              * Format: date-time
+             * @description Set at the match: the store accepts by then, or the order is rejected (both refunded).
+             * @example 2025-05-01T12:17:00.000Z
+             */
+            accept_by: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:09:00.000Z
+             */
+            accepted_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:30:00.000Z
+             */
+            ready_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:34:00.000Z
+             */
+            picked_up_at: string | null;
+            /**
+             * Format: date-time
              * @example 2025-05-01T12:45:00.000Z
              */
             completed_at: string | null;
@@ -1021,6 +1256,11 @@ export interface components {
              * @example 2025-05-01T12:30:05.000Z
              */
             expired_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:12:00.000Z
+             */
+            rejected_at: string | null;
             /**
              * @description All items of the order so far, KRW.
              * @example 23000
@@ -1053,11 +1293,11 @@ export interface components {
          */
         SplitType: "split" | "separate";
         /**
-         * @description The transitions, and nothing else: `pending → matched` (join), `pending → cancelled` (cancel), `pending → expired` (expire), `matched → completed` (complete). A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it.
+         * @description The transitions, and nothing else: `pending → matched` (join), `pending → cancelled` (cancel), `matched → cancelled` (cancel), `pending → expired` (expire), `matched → accepted` (accept), `matched → rejected` (reject), `accepted → ready` (ready), `ready → picked_up` (pick_up), `picked_up → completed` (deliver). A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it.
          * @example pending
          * @enum {string}
          */
-        OrderStatus: "pending" | "matched" | "completed" | "cancelled" | "expired";
+        OrderStatus: "pending" | "matched" | "accepted" | "ready" | "picked_up" | "completed" | "cancelled" | "expired" | "rejected";
         /** @description What each side pays (paid at creation and at join); they add up to menu_total + delivery_tip once matched. */
         Shares: {
             /** @example 13000 */
@@ -1137,7 +1377,6 @@ export interface components {
              */
             distance_m?: number;
         };
-        /** @description One line of the order, without who ordered it. */
         PublicOrderItem: {
             /**
              * Format: uuid
@@ -1192,6 +1431,27 @@ export interface components {
             matched_at: string | null;
             /**
              * Format: date-time
+             * @description Set at the match: the store accepts by then, or the order is rejected (both refunded).
+             * @example 2025-05-01T12:17:00.000Z
+             */
+            accept_by: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:09:00.000Z
+             */
+            accepted_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:30:00.000Z
+             */
+            ready_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:34:00.000Z
+             */
+            picked_up_at: string | null;
+            /**
+             * Format: date-time
              * @example 2025-05-01T12:45:00.000Z
              */
             completed_at: string | null;
@@ -1205,6 +1465,11 @@ export interface components {
              * @example 2025-05-01T12:30:05.000Z
              */
             expired_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:12:00.000Z
+             */
+            rejected_at: string | null;
             /**
              * @description All items of the order so far, KRW.
              * @example 23000
@@ -1227,8 +1492,102 @@ export interface components {
         IncludedStores: {
             stores: components["schemas"]["Store"][];
         };
-        /** @description An order as you may see it, told apart by `view`: all of it if you created or joined it, else the public view. */
-        OrderView: components["schemas"]["Order"] | components["schemas"]["PublicOrder"];
+        /** @description An order as you may see it, told apart by `view`: all of it if you created or joined it; the fulfilment view if you are staff of its store or the rider who picked it up; else the public view. */
+        OrderView: components["schemas"]["Order"] | components["schemas"]["FulfilmentOrder"] | components["schemas"]["PublicOrder"];
+        /** @description An order as its store's staff and the rider who picked it up see it: where it goes and what is in it; no user id. */
+        FulfilmentOrder: {
+            /**
+             * @description You prepare or deliver this order: the store's staff, or the rider who picked it up. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            view: "fulfilment";
+            /**
+             * Format: uuid
+             * @example 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @example 0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d
+             */
+            store_id: string;
+            split_type: components["schemas"]["SplitType"];
+            status: components["schemas"]["OrderStatus"];
+            /**
+             * @description Bumped by every action; the ETag is derived from it.
+             * @example 1
+             */
+            version: number;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:30:00.000Z
+             */
+            expires_at: string;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:07:00.000Z
+             */
+            matched_at: string | null;
+            /**
+             * Format: date-time
+             * @description Set at the match: the store accepts by then, or the order is rejected (both refunded).
+             * @example 2025-05-01T12:17:00.000Z
+             */
+            accept_by: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:09:00.000Z
+             */
+            accepted_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:30:00.000Z
+             */
+            ready_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:34:00.000Z
+             */
+            picked_up_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:45:00.000Z
+             */
+            completed_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:10:00.000Z
+             */
+            cancelled_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:30:05.000Z
+             */
+            expired_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:12:00.000Z
+             */
+            rejected_at: string | null;
+            /**
+             * @description All items of the order so far, KRW.
+             * @example 23000
+             */
+            menu_total: number;
+            /**
+             * @description KRW, the store's tip when the order was opened.
+             * @example 3000
+             */
+            delivery_tip: number;
+            shares: components["schemas"]["Shares"];
+            delivery: components["schemas"]["DeliveryAddress"];
+            items: (components["schemas"]["PublicOrderItem"] & unknown)[];
+        };
         /** @description Your own items for a `separate` order; an empty body (or `{}`) for a `split` one. */
         JoinOrderInput: {
             /** @description Required for `separate` orders (your own items); not allowed for `split`. */
@@ -1242,6 +1601,38 @@ export interface components {
              * @example q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ
              */
             next_cursor: string | null;
+        };
+        /** @description A page of orders in their fulfilment view. */
+        FulfilmentOrderPage: {
+            items: components["schemas"]["FulfilmentOrder"][];
+            /**
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             * @example q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ
+             */
+            next_cursor: string | null;
+        };
+        /** @description A page of ready orders, nearest store first, with their stores side-loaded. */
+        DeliveryOfferPage: {
+            items: components["schemas"]["DeliveryOffer"][];
+            included: components["schemas"]["IncludedStores"];
+            /**
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             * @example q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ
+             */
+            next_cursor: string | null;
+        };
+        /** @description A ready order a rider could pick up (public view: no delivery address until picked up). */
+        DeliveryOffer: components["schemas"]["PublicOrder"] & {
+            /**
+             * @description Great-circle distance from the query point to the order's store, rounded to the nearest 10 m.
+             * @example 80
+             */
+            distance_m?: number;
+            /**
+             * @description How far the delivery point is from the store, rounded to the nearest 100 m: the length of the ride, not where it ends.
+             * @example 1200
+             */
+            trip_m: number;
         };
         /** @description A page of notifications, newest first. */
         NotificationPage: {
@@ -1266,7 +1657,7 @@ export interface components {
              * @example order_matched
              * @enum {string}
              */
-            kind: "order_matched" | "order_expired" | "order_cancelled" | "order_completed";
+            kind: "order_matched" | "order_expired" | "order_cancelled" | "order_accepted" | "order_rejected" | "order_ready" | "order_picked_up" | "order_delivered";
             /** @example A neighbour joined your order at 교촌치킨 전북대점. */
             message: string;
             /**
@@ -1314,6 +1705,11 @@ export interface components {
          * @example https://accounts.google.com/o/oauth2/v2/auth?response_type=code&client_id=…
          */
         RedirectLocation: string;
+        /**
+         * @description Strong entity tag of a list page (what it shows of each item, by version); send it back as If-None-Match to poll: 304 while unchanged.
+         * @example "p3q0Jz6bXk1yW8vN2mT5rA4"
+         */
+        PageETag: string;
         /**
          * @description Path of the created resource.
          * @example /orders/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
@@ -1718,6 +2114,27 @@ export interface operations {
                      *       "detail": "Content-Type must be application/json, not \"text/plain\".",
                      *       "instance": "/orders",
                      *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (see `code`). */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/own_order",
+                     *       "title": "You cannot join your own order",
+                     *       "status": 422,
+                     *       "detail": "You cannot join your own order.",
+                     *       "instance": "/orders",
+                     *       "code": "own_order",
                      *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
                      *     }
                      */
@@ -3734,6 +4151,147 @@ export interface operations {
                      *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
                      *       "instance": "/orders",
                      *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listStoreLedger: {
+        parameters: {
+            query?: {
+                /** @description Page size (default 20, max 100). */
+                limit?: number;
+                /** @description The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The store's id. */
+                storeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The balance and a page of payouts. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreLedgerPage"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed to act on this resource. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/forbidden",
+                     *       "title": "You may not do this",
+                     *       "status": 403,
+                     *       "detail": "Only the creator may cancel an order.",
+                     *       "instance": "/orders",
+                     *       "code": "forbidden",
                      *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
                      *     }
                      */
@@ -5806,7 +6364,7 @@ export interface operations {
             };
         };
     };
-    completeOrder: {
+    acceptOrder: {
         parameters: {
             query?: never;
             header: {
@@ -5829,7 +6387,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Completed. */
+            /** @description Accepted. */
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -5838,7 +6396,1239 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Order"];
+                    "application/json": components["schemas"]["FulfilmentOrder"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed to act on this resource. */
+            403: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/forbidden",
+                     *       "title": "You may not do this",
+                     *       "status": 403,
+                     *       "detail": "Only the creator may cancel an order.",
+                     *       "instance": "/orders",
+                     *       "code": "forbidden",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No resource with this id. */
+            404: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
+            412: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_failed",
+                     *       "title": "The resource has changed (If-Match does not match)",
+                     *       "status": 412,
+                     *       "detail": "The order is at \"v2\"; re-read it and decide again.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "current": {
+                     *         "id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                     *         "status": "matched",
+                     *         "version": 2
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (see `code`). */
+            422: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/own_order",
+                     *       "title": "You cannot join your own order",
+                     *       "status": 422,
+                     *       "detail": "You cannot join your own order.",
+                     *       "instance": "/orders",
+                     *       "code": "own_order",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The action requires If-Match. */
+            428: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_required",
+                     *       "title": "An If-Match header is required",
+                     *       "status": 428,
+                     *       "detail": "Send If-Match with the ETag of the version you read.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_required",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rejectOrder: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The ETag of the version the client decided on (strong, as this API issued it), or `*` for any. Missing → 428; stale → 412; a tag that could never match (not an entity tag, or a version out of range) → 400.
+                 * @example "v1"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request. Missing → 400.
+                 * @example 2f9d6c1e-order-42
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path: {
+                /** @description The order's id. */
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rejected and refunded. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FulfilmentOrder"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed to act on this resource. */
+            403: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/forbidden",
+                     *       "title": "You may not do this",
+                     *       "status": 403,
+                     *       "detail": "Only the creator may cancel an order.",
+                     *       "instance": "/orders",
+                     *       "code": "forbidden",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No resource with this id. */
+            404: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
+            412: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_failed",
+                     *       "title": "The resource has changed (If-Match does not match)",
+                     *       "status": 412,
+                     *       "detail": "The order is at \"v2\"; re-read it and decide again.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "current": {
+                     *         "id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                     *         "status": "matched",
+                     *         "version": 2
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (see `code`). */
+            422: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/own_order",
+                     *       "title": "You cannot join your own order",
+                     *       "status": 422,
+                     *       "detail": "You cannot join your own order.",
+                     *       "instance": "/orders",
+                     *       "code": "own_order",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The action requires If-Match. */
+            428: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_required",
+                     *       "title": "An If-Match header is required",
+                     *       "status": 428,
+                     *       "detail": "Send If-Match with the ETag of the version you read.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_required",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    readyOrder: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The ETag of the version the client decided on (strong, as this API issued it), or `*` for any. Missing → 428; stale → 412; a tag that could never match (not an entity tag, or a version out of range) → 400.
+                 * @example "v1"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+                /**
+                 * @description Optional here (the action moves no money from the caller). Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request.
+                 * @example 2f9d6c1e-complete-42
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path: {
+                /** @description The order's id. */
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FulfilmentOrder"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed to act on this resource. */
+            403: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/forbidden",
+                     *       "title": "You may not do this",
+                     *       "status": 403,
+                     *       "detail": "Only the creator may cancel an order.",
+                     *       "instance": "/orders",
+                     *       "code": "forbidden",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No resource with this id. */
+            404: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
+            412: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_failed",
+                     *       "title": "The resource has changed (If-Match does not match)",
+                     *       "status": 412,
+                     *       "detail": "The order is at \"v2\"; re-read it and decide again.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "current": {
+                     *         "id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                     *         "status": "matched",
+                     *         "version": 2
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (see `code`). */
+            422: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/own_order",
+                     *       "title": "You cannot join your own order",
+                     *       "status": 422,
+                     *       "detail": "You cannot join your own order.",
+                     *       "instance": "/orders",
+                     *       "code": "own_order",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The action requires If-Match. */
+            428: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_required",
+                     *       "title": "An If-Match header is required",
+                     *       "status": 428,
+                     *       "detail": "Send If-Match with the ETag of the version you read.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_required",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pickUpOrder: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The ETag of the version the client decided on (strong, as this API issued it), or `*` for any. Missing → 428; stale → 412; a tag that could never match (not an entity tag, or a version out of range) → 400.
+                 * @example "v1"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+                /**
+                 * @description Optional here (the action moves no money from the caller). Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request.
+                 * @example 2f9d6c1e-complete-42
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path: {
+                /** @description The order's id. */
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Picked up: it is yours to deliver. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FulfilmentOrder"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed to act on this resource. */
+            403: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/forbidden",
+                     *       "title": "You may not do this",
+                     *       "status": 403,
+                     *       "detail": "Only the creator may cancel an order.",
+                     *       "instance": "/orders",
+                     *       "code": "forbidden",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No resource with this id. */
+            404: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
+            412: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_failed",
+                     *       "title": "The resource has changed (If-Match does not match)",
+                     *       "status": 412,
+                     *       "detail": "The order is at \"v2\"; re-read it and decide again.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "current": {
+                     *         "id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                     *         "status": "matched",
+                     *         "version": 2
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (see `code`). */
+            422: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/own_order",
+                     *       "title": "You cannot join your own order",
+                     *       "status": 422,
+                     *       "detail": "You cannot join your own order.",
+                     *       "instance": "/orders",
+                     *       "code": "own_order",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The action requires If-Match. */
+            428: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/precondition_required",
+                     *       "title": "An If-Match header is required",
+                     *       "status": 428,
+                     *       "detail": "Send If-Match with the ETag of the version you read.",
+                     *       "instance": "/orders",
+                     *       "code": "precondition_required",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deliverOrder: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The ETag of the version the client decided on (strong, as this API issued it), or `*` for any. Missing → 428; stale → 412; a tag that could never match (not an entity tag, or a version out of range) → 400.
+                 * @example "v1"
+                 */
+                "If-Match": components["parameters"]["IfMatch"];
+                /**
+                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request. Missing → 400.
+                 * @example 2f9d6c1e-order-42
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path: {
+                /** @description The order's id. */
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delivered: completed, the store paid. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FulfilmentOrder"];
                 };
             };
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
@@ -6123,7 +7913,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Only orders you created, or only those you joined. */
                 role?: "created" | "joined";
-                /** @description The transitions, and nothing else: `pending → matched` (join), `pending → cancelled` (cancel), `pending → expired` (expire), `matched → completed` (complete). A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it. */
+                /** @description The transitions, and nothing else: `pending → matched` (join), `pending → cancelled` (cancel), `matched → cancelled` (cancel), `pending → expired` (expire), `matched → accepted` (accept), `matched → rejected` (reject), `accepted → ready` (ready), `ready → picked_up` (pick_up), `picked_up → completed` (deliver). A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it. */
                 status?: components["schemas"]["OrderStatus"];
             };
             header?: never;
@@ -6140,6 +7930,423 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPage"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listStoreOrders: {
+        parameters: {
+            query?: {
+                /** @description Page size (default 20, max 100). */
+                limit?: number;
+                /** @description The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400. */
+                cursor?: string;
+                /** @description The transitions, and nothing else: `pending → matched` (join), `pending → cancelled` (cancel), `matched → cancelled` (cancel), `pending → expired` (expire), `matched → accepted` (accept), `matched → rejected` (reject), `accepted → ready` (ready), `ready → picked_up` (pick_up), `picked_up → completed` (deliver). A pending order past `expires_at` is expired in effect (it cannot be joined) until the sweeper writes it. */
+                status?: components["schemas"]["OrderStatus"];
+            };
+            header?: {
+                /** @description An ETag the client holds, e.g. `"v3"` (or `*`); if it is still current the answer is 304 with no body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description The store's id. */
+                storeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the queue. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["PageETag"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FulfilmentOrderPage"];
+                };
+            };
+            /** @description The page is unchanged since the ETag in If-None-Match: no body. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["PageETag"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed to act on this resource. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/forbidden",
+                     *       "title": "You may not do this",
+                     *       "status": 403,
+                     *       "detail": "Only the creator may cancel an order.",
+                     *       "instance": "/orders",
+                     *       "code": "forbidden",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeliveries: {
+        parameters: {
+            query: {
+                /** @description Page size (default 20, max 100). */
+                limit?: number;
+                /** @description The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400. */
+                cursor?: string;
+                /** @description Latitude of where you are (WGS 84). */
+                lat: number;
+                /** @description Longitude of where you are (WGS 84). */
+                lon: number;
+                /** @description Metres, default 3000, max 10000. */
+                radius_m?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of ready orders. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOfferPage"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed to act on this resource. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/forbidden",
+                     *       "title": "You may not do this",
+                     *       "status": 403,
+                     *       "detail": "Only the creator may cancel an order.",
+                     *       "instance": "/orders",
+                     *       "code": "forbidden",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMyDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size (default 20, max 100). */
+                limit?: number;
+                /** @description The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of your deliveries. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FulfilmentOrderPage"];
                 };
             };
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */

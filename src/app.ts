@@ -112,6 +112,9 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
         'delivery and split its fee, paying from a prepaid credit wallet (integer KRW).\n\n' +
         'State changes are explicit POST actions guarded by `If-Match` (optimistic concurrency on the ' +
         'resource `ETag`); money-moving actions take an `Idempotency-Key` so a retry never charges twice.\n\n' +
+        'A matched order goes to its store: its staff accept (or reject: both participants refunded) and mark it ready, ' +
+        'any rider picks it up and that rider delivers it, which completes it and pays what it held to the store. ' +
+        'Store staff and riders are roles a user holds; an action or read that needs a role you lack is a 403.\n\n' +
         'Every response carries `X-Request-Id` (the one the client sent, when it is 1–128 visible ASCII ' +
         'characters, else a generated one); errors repeat it as `request_id`. Answers are private ' +
         '(`Cache-Control: no-store`, `X-Content-Type-Options: nosniff`).\n\n' +
@@ -131,6 +134,8 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       { name: 'stores', description: 'Stores, categories and menus.' },
       { name: 'cart', description: 'The cart an order is made from.' },
       { name: 'orders', description: 'Joint orders and their actions.' },
+      { name: 'store staff', description: "A store's queue and payouts: for the store's staff only." },
+      { name: 'riders', description: 'Orders ready for pick-up and your deliveries: for riders only.' },
       { name: 'notifications', description: 'What happened to your orders.' },
       { name: 'operations', description: 'Health, readiness and metrics.' },
     ],

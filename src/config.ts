@@ -23,6 +23,8 @@ export const DEFAULTS = {
   SIGNUP_GRANT_KRW: 50_000,
   // Clients retry within minutes; a day covers any sane retry policy.
   IDEMPOTENCY_RETENTION_HOURS: 24,
+  // A store that has not answered a matched order by then has rejected it in effect.
+  STORE_ACCEPT_MINUTES: 10,
 } as const;
 
 const configSchema = z
@@ -88,6 +90,12 @@ const configSchema = z
       .min(1)
       .max(24 * 60)
       .default(DEFAULTS.ORDER_TTL_MINUTES),
+    STORE_ACCEPT_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(DEFAULTS.STORE_ACCEPT_MINUTES),
     NEARBY_DEFAULT_RADIUS_M: z.coerce.number().int().min(1).max(3000).default(DEFAULTS.NEARBY_DEFAULT_RADIUS_M),
     SIGNUP_GRANT_KRW: z.coerce.number().int().min(0).max(10_000_000).default(DEFAULTS.SIGNUP_GRANT_KRW),
     IDEMPOTENCY_RETENTION_HOURS: z.coerce

@@ -50,7 +50,9 @@ async function main(): Promise<void> {
     statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
     connectTimeoutS: config.DB_CONNECT_TIMEOUT_S,
   });
-  if (config.SEED_DEMO_DATA && (await seedDemoData(database.db))) logger.info('demo stores and menus seeded');
+  if (config.SEED_DEMO_DATA && (await seedDemoData(database.db, config.SIGNUP_GRANT_KRW))) {
+    logger.info('demo stores and menus seeded, with a staff account per store and two riders');
+  }
 
   // Production names its signing keys; elsewhere the database keeps one of its own (no known key).
   const signingKeys = config.AUTH_SIGNING_KEYS ?? [

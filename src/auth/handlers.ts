@@ -2,6 +2,7 @@ import type { RouteHandler } from '@hono/zod-openapi';
 import { DomainError } from '../domain/errors.js';
 import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
+import { grantDevRoles } from '../roles/repository.js';
 import { findOrCreateUser, findUser } from '../users/repository.js';
 import { LOGIN_TTL_SECONDS, newLogin, stateHash, type OidcProvider } from './oidc.js';
 import { presentSession } from './present.js';
@@ -25,9 +26,10 @@ export const createDevToken =
     if (!deps.config.AUTH_DEV_LOGIN) {
       throw new DomainError('dev_login_disabled', 'Development login is disabled on this server.');
     }
-    const { email, name } = c.req.valid('json');
+    const { email, name, ...roles } = c.req.valid('json');
     const { user, tokens } = await deps.db.transaction().execute(async (tx) => {
       const user = await findOrCreateUser(tx, email, name, deps.config.SIGNUP_GRANT_KRW);
+      await grantDevRoles(tx, user.id, roles);
       return { user, tokens: await startSession(tx, auth.sessions, user.id) };
     });
     return c.json(presentSession(tokens, user), 200);

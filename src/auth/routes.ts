@@ -8,8 +8,22 @@ export const DevTokenInput = z
   .strictObject({
     email: z.string().trim().toLowerCase().email().max(254).openapi({ example: 'minji@example.com' }),
     name: plainText(100).openapi({ description: `Plain text: ${TEXT_RULE}; spaces are collapsed and trimmed.`, example: '김민지' }),
+    staff_of: z
+      .array(z.string().uuid())
+      .max(20)
+      .optional()
+      .openapi({
+        description: 'Make the user staff of these stores (granted, never revoked here; 422 for an unknown store).',
+        example: ['0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d'],
+      }),
+    rider: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'Make the user a rider (true grants; false or absent changes nothing).', example: true }),
   })
-  .openapi('DevTokenInput', { description: 'Who to sign in as; the email identifies the user (case-insensitively).' });
+  .openapi('DevTokenInput', {
+    description: 'Who to sign in as; the email identifies the user (case-insensitively). In development, roles may be granted here too.',
+  });
 
 export const SessionSchema = z
   .object({
@@ -58,7 +72,7 @@ export const devTokenRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: DevTokenInput } } } },
   responses: {
     200: sessionResponse('A new session for the user.'),
-    ...problems(400, 404, 409, 413, 415),
+    ...problems(400, 404, 409, 413, 415, 422),
   },
 });
 

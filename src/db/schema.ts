@@ -1,7 +1,7 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
-import type { LedgerKind, NotificationKind, OrderStatus, SplitType } from '../domain/kinds.js';
+import type { LedgerKind, NotificationKind, OrderStatus, SplitType, StoreLedgerKind } from '../domain/kinds.js';
 
-export type { LedgerKind, NotificationKind, OrderStatus, SplitType };
+export type { LedgerKind, NotificationKind, OrderStatus, SplitType, StoreLedgerKind };
 
 /** Column types as the database returns them (bigint is parsed to number: KRW fits easily). */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -66,8 +66,14 @@ export interface OrdersTable {
   version: Generated<number>;
   created_at: Timestamp;
   expires_at: Timestamp;
+  rider_id: string | null;
   matched_at: Timestamp | null;
+  accept_by: Timestamp | null;
+  accepted_at: Timestamp | null;
+  ready_at: Timestamp | null;
+  picked_up_at: Timestamp | null;
   completed_at: Timestamp | null;
+  rejected_at: Timestamp | null;
   cancelled_at: Timestamp | null;
   expired_at: Timestamp | null;
 }
@@ -146,6 +152,32 @@ export interface OidcLoginsTable {
   expires_at: Timestamp;
 }
 
+export interface StoreStaffTable {
+  user_id: string;
+  store_id: string;
+  granted_at: Timestamp;
+}
+
+export interface RidersTable {
+  user_id: string;
+  granted_at: Timestamp;
+}
+
+export interface StoreAccountsTable {
+  store_id: string;
+  balance: Generated<number>;
+}
+
+export interface StoreLedgerTable {
+  id: Generated<number>;
+  store_id: string;
+  kind: StoreLedgerKind;
+  amount: number;
+  balance_after: number;
+  order_id: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   categories: CategoriesTable;
@@ -161,6 +193,10 @@ export interface Database {
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   oidc_logins: OidcLoginsTable;
+  store_staff: StoreStaffTable;
+  riders: RidersTable;
+  store_accounts: StoreAccountsTable;
+  store_ledger: StoreLedgerTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -170,3 +206,4 @@ export type Order = Selectable<OrdersTable>;
 export type OrderItem = Selectable<OrderItemsTable>;
 export type LedgerEntry = Selectable<CreditLedgerTable>;
 export type Notification = Selectable<NotificationsTable>;
+export type StoreLedgerEntry = Selectable<StoreLedgerTable>;

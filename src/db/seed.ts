@@ -217,8 +217,16 @@ const STORES: DemoStore[] = [
   ],
 ];
 
-/** Seeds demo categories, stores and menus once per database (guarded against concurrent seeding). */
-export async function seedDemoData(db: Db): Promise<boolean> {
+/** The demo accounts of the store's and the rider's side: sign in as them with the development login. */
+export const DEMO_STAFF_EMAIL = (storeIndex: number) => `staff${storeIndex + 1}@demo.co-order.dev`;
+export const DEMO_RIDER_EMAILS = ['rider1@demo.co-order.dev', 'rider2@demo.co-order.dev'];
+
+/**
+ * Seeds demo categories, stores and menus, a staff account for each store (staff1@… for the first
+ * store, and so on) and two riders, once per database (guarded against concurrent seeding). The
+ * accounts are users like any other (with the sign-up grant as a ledger row), holding roles.
+ */
+export async function seedDemoData(db: Db, signupGrant = 50_000): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
     await sql`SELECT pg_advisory_xact_lock(727002)`.execute(tx);
     const existing = await tx.selectFrom('categories').select('name').limit(1).executeTakeFirst();
@@ -251,6 +259,21 @@ export async function seedDemoData(db: Db): Promise<boolean> {
         ),
       )
       .execute();
+    // The accounts, as a first sign-in makes them (the grant a ledger row), with their roles.
+    const accounts = [
+      ...STORES.map(([name], i) => ({ email: DEMO_STAFF_EMAIL(i), name: `${name} staff`, storeId: demoId(name) })),
+      ...DEMO_RIDER_EMAILS.map((email, i) => ({ email, name: `Demo rider ${i + 1}`, storeId: null })),
+    ];
+    await sql`
+      WITH a AS (
+        SELECT * FROM unnest(${accounts.map((a) => demoId(a.email))}::uuid[], ${accounts.map((a) => a.email)}::text[],
+                             ${accounts.map((a) => a.name)}::text[], ${accounts.map((a) => a.storeId)}::uuid[]) AS a(id, email, name, store_id)),
+      u AS (INSERT INTO users (id, email, name, credit) SELECT id, email, name, ${signupGrant} FROM a
+            ON CONFLICT (email) DO NOTHING RETURNING id),
+      g AS (INSERT INTO credit_ledger (user_id, kind, amount, balance_after)
+            SELECT id, 'signup_grant', ${signupGrant}, ${signupGrant} FROM u WHERE ${signupGrant} > 0),
+      s AS (INSERT INTO store_staff (user_id, store_id) SELECT a.id, a.store_id FROM a JOIN u ON u.id = a.id WHERE a.store_id IS NOT NULL)
+      INSERT INTO riders (user_id) SELECT a.id FROM a JOIN u ON u.id = a.id WHERE a.store_id IS NULL`.execute(tx);
     return true;
   });
 }

@@ -9,3 +9,6 @@ export const MAX_QUANTITY = 99;
 export const MAX_ITEMS_PER_ORDER = 50;
 export const PAGE_SIZE_DEFAULT = 20;
 export const PAGE_SIZE_MAX = 100;
+// A rider on a scooter takes orders from stores a few minutes' ride away; 10 km bounds the scan.
+export const DELIVERIES_DEFAULT_RADIUS_M = 3000;
+export const DELIVERIES_MAX_RADIUS_M = 10_000;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import { DomainError } from '../domain/errors.js';
 import type { VersionCondition } from '../domain/versions.js';
@@ -66,6 +67,22 @@ export function requireIfMatch(c: Context): VersionCondition {
 
 /** If-None-Match hit: the client already has this version (weak comparison, as RFC 9110 says). */
 export function notModified(c: Context, version: number): boolean {
+  return hasTag(c, etagOf(version));
+}
+
+/**
+ * The ETag of a list page: what it shows of each order (id and version) and whether more follows,
+ * so that a poll of an unchanged queue is a 304 (the cursor itself is sealed afresh every time).
+ */
+export function pageTag(items: { id: string; version: number }[], more: boolean): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([items.map((i) => [i.id, i.version]), more]))
+    .digest('base64url');
+  return `"p${digest.slice(0, 22)}"`;
+}
+
+/** If-None-Match names `tag` (or is *): the client already has it. */
+export function hasTag(c: Context, tag: string): boolean {
   const header = c.req.header('If-None-Match');
   if (!header) return false;
   if (header.length > MAX_CONDITION_LENGTH) {
@@ -74,6 +91,5 @@ export function notModified(c: Context, version: number): boolean {
     });
   }
   if (header.trim() === '*') return true;
-  const tag = etagOf(version);
   return header.split(',').some((part) => part.trim().replace(/^W\//, '') === tag);
 }

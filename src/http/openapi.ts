@@ -140,6 +140,7 @@ const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 export const headers = {
   requestId: { 'X-Request-Id': headerRef('XRequestId') },
   etag: { ETag: headerRef('ETag') },
+  pageEtag: { ETag: headerRef('PageETag') },
   location: { Location: headerRef('Location') },
   redirect: { Location: headerRef('RedirectLocation') },
   replayed: { 'Idempotent-Replayed': headerRef('IdempotentReplayed') },
@@ -164,6 +165,8 @@ export function emptyResponse(description: string, extra: HeaderRefs = {}) {
 
 /** The 304 of a conditional GET: no body, the current ETag. */
 export const notModifiedResponse = emptyResponse('Unchanged since the ETag in If-None-Match: no body.', headers.etag);
+/** The 304 of a polled list page. */
+export const pageNotModifiedResponse = emptyResponse('The page is unchanged since the ETag in If-None-Match: no body.', headers.pageEtag);
 
 // Errors an idempotent action stores with its key and replays (with Idempotent-Replayed: true).
 // Validation, auth, 413/415/428 happen before the key is looked at; 5xx and busy-409s are never stored.
@@ -320,6 +323,12 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     description: 'Where the redirect goes: an absolute URL.',
     schema: { type: 'string', format: 'uri' },
     example: 'https://accounts.google.com/o/oauth2/v2/auth?response_type=code&client_id=…',
+  });
+  registry.registerComponent('headers', 'PageETag', {
+    description:
+      'Strong entity tag of a list page (what it shows of each item, by version); send it back as If-None-Match to poll: 304 while unchanged.',
+    schema: { type: 'string', pattern: '^"p[A-Za-z0-9_-]{22}"$' },
+    example: '"p3q0Jz6bXk1yW8vN2mT5rA4"',
   });
   registry.registerComponent('headers', 'Location', {
     description: 'Path of the created resource.',

@@ -2,10 +2,10 @@ import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
-import * as completeDelivered from './complete-delivered.js';
 import * as expireOverdue from './expire-overdue.js';
 import * as purgeKeys from './purge-idempotency-keys.js';
 import * as purgeSignIn from './purge-sign-in.js';
+import * as rejectUnanswered from './reject-unanswered.js';
 
 /** node-cron only decides when; each job is a plain runOnce() that is safe on every instance. */
 export function scheduleJobs({ db, config, logger }: { db: Db; config: Config; logger: Logger }) {
@@ -29,8 +29,8 @@ export function scheduleJobs({ db, config, logger }: { db: Db; config: Config; l
   const sweep = `*/${config.SWEEP_INTERVAL_SECONDS} * * * * *`;
   const tasks = [
     every('expire-overdue', sweep, () => expireOverdue.runOnce(db, config.SWEEP_BATCH_SIZE, config.SWEEP_CONCURRENCY)),
-    every('complete-delivered', sweep, () => completeDelivered.runOnce(db, config.SWEEP_BATCH_SIZE)),
     every('purge-sign-in', sweep, () => purgeSignIn.runOnce(db)),
+    every('reject-unanswered', sweep, () => rejectUnanswered.runOnce(db, config.SWEEP_BATCH_SIZE)),
     every('purge-idempotency-keys', config.PURGE_CRON, () =>
       purgeKeys.runOnce(db, config.IDEMPOTENCY_RETENTION_HOURS, config.SWEEP_BATCH_SIZE),
     ),

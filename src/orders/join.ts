@@ -22,6 +22,7 @@ export async function joinOrder(
   orderId: string,
   condition: VersionCondition,
   requested: RequestedItem[] | undefined,
+  acceptMinutes: number,
 ): Promise<OrderWithItems> {
   let joinerMenuTotal: number | null = null;
   let joinerItems: Awaited<ReturnType<typeof priceItems>>['items'] = [];
@@ -51,7 +52,7 @@ export async function joinOrder(
 
   const actor = { kind: 'user', userId } as const;
   const splitType = requested === undefined ? 'split' : 'separate';
-  const order = await joinTransition(tx, orderId, condition, { userId, joinerMenuTotal, splitType });
+  const order = await joinTransition(tx, orderId, condition, { userId, joinerMenuTotal, splitType, acceptMinutes });
   if (!order) {
     throw await explainRefusal(tx, 'join', orderId, condition, actor, (found) => {
       if (found.creator_id === userId) return ownOrder();
@@ -63,8 +64,8 @@ export async function joinOrder(
   const owed = shares({ splitType: order.split_type, menuTotal: order.menu_total, joinerMenuTotal, deliveryTip: order.delivery_tip });
   await insertItems(tx, orderId, userId, joinerItems);
   await chargeShare(tx, userId, orderId, owed.joiner!, [
-    { userId: order.creator_id, orderId, kind: 'order_matched', message: 'A neighbour joined your order: it is on its way.' },
-    { userId, orderId, kind: 'order_matched', message: 'You joined the order: it is on its way.' },
+    { userId: order.creator_id, orderId, kind: 'order_matched', message: 'A neighbour joined your order: it is with the store now.' },
+    { userId, orderId, kind: 'order_matched', message: 'You joined the order: it is with the store now.' },
   ]);
   return { ...order, items: [...order.items, ...joinerItems.map((i) => presentableItem(userId, i))] };
 }

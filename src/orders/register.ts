@@ -1,15 +1,38 @@
 import { defineOpenAPIRoute as route } from '@hono/zod-openapi';
 import type { Deps } from '../http/deps.js';
-import { getMyOrders, getNearby, getOrder, postCancel, postComplete, postExpire, postJoin, postOrder } from './handlers.js';
 import {
+  getDeliveries,
+  getMyDeliveries,
+  getMyOrders,
+  getNearby,
+  getOrder,
+  getStoreOrders,
+  postAccept,
+  postCancel,
+  postDeliver,
+  postExpire,
+  postJoin,
+  postOrder,
+  postPickUp,
+  postReady,
+  postReject,
+} from './handlers.js';
+import {
+  acceptOrderRoute,
   cancelOrderRoute,
-  completeOrderRoute,
   createOrderRoute,
+  deliverOrderRoute,
   expireOrderRoute,
   getOrderRoute,
   joinOrderRoute,
+  listDeliveriesRoute,
+  listMyDeliveriesRoute,
   listMyOrdersRoute,
   listNearbyRoute,
+  listStoreOrdersRoute,
+  pickUpOrderRoute,
+  readyOrderRoute,
+  rejectOrderRoute,
 } from './routes.js';
 
 export const orderRoutes = (deps: Deps) => [
@@ -19,6 +42,13 @@ export const orderRoutes = (deps: Deps) => [
   route({ route: joinOrderRoute, handler: postJoin(deps) }),
   route({ route: cancelOrderRoute, handler: postCancel(deps) }),
   route({ route: expireOrderRoute, handler: postExpire(deps) }),
-  route({ route: completeOrderRoute, handler: postComplete(deps) }),
+  route({ route: acceptOrderRoute, handler: postAccept(deps) }),
+  route({ route: rejectOrderRoute, handler: postReject(deps) }),
+  route({ route: readyOrderRoute, handler: postReady(deps) }),
+  route({ route: pickUpOrderRoute, handler: postPickUp(deps) }),
+  route({ route: deliverOrderRoute, handler: postDeliver(deps) }),
   route({ route: listMyOrdersRoute, handler: getMyOrders(deps) }),
+  route({ route: listStoreOrdersRoute, handler: getStoreOrders(deps) }),
+  route({ route: listDeliveriesRoute, handler: getDeliveries(deps) }),
+  route({ route: listMyDeliveriesRoute, handler: getMyDeliveries(deps) }),
 ];

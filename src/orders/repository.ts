@@ -2,7 +2,7 @@ import { sql, type Expression, type RawBuilder, type SqlBool, type UpdateQueryBu
 import type { Db, Tx } from '../db/database.js';
 import { precompiled } from '../db/precompiled.js';
 import type { Database, Menu, Order, OrderStatus, SplitType, Store } from '../db/schema.js';
-import { transitionOf, type Actor, type Clock, type OrderAction } from '../domain/order-state.js';
+import { transitionOf, transitionsOf, type Actor, type Clock, type OrderAction, type Transition } from '../domain/order-state.js';
 import type { VersionCondition } from '../domain/versions.js';
 import { creditMoveSql } from '../users/repository.js';
 
@@ -37,15 +37,20 @@ const loadOrderStatement = precompiled((db, p: { id: string; viewerId: string | 
     .select(sql<Date>`now()`.as('read_at'))
     // How far the reader's saved address is, for the public view: in the same statement.
     .select((eb) => savedAddressDistance(p.viewerId, eb.ref('o.delivery_lat'), eb.ref('o.delivery_lon')).as('viewer_distance_m'))
+    // Whether the reader is staff of the order's store (who sees the delivery address).
+    .select(
+      sql<boolean>`EXISTS (SELECT FROM store_staff ss WHERE ss.user_id = ${p.viewerId}::uuid AND ss.store_id = o.store_id)`.as(
+        'viewer_is_staff',
+      ),
+    )
     .where('o.id', '=', p.id),
 );
 
+/** An order as a GET reads it: with the database's clock, and what decides what the reader sees. */
+export type LoadedOrder = OrderWithItems & { read_at: Date; viewer_distance_m: number | null; viewer_is_staff: boolean };
+
 /** An order whole, with how far `viewerId`'s saved address is from it (null without one, or without a viewer). */
-export async function loadOrder(
-  db: Db | Tx,
-  id: string,
-  viewerId: string | null,
-): Promise<(OrderWithItems & { read_at: Date; viewer_distance_m: number | null }) | undefined> {
+export async function loadOrder(db: Db | Tx, id: string, viewerId: string | null): Promise<LoadedOrder | undefined> {
   const [row] = await loadOrderStatement(db, { id, viewerId });
   return row;
 }
@@ -148,23 +153,24 @@ const CLOCK_SQL: Record<Clock, RawBuilder<SqlBool> | null> = {
   any_time: null,
   before_expiry: sql<SqlBool>`expires_at > now()`,
   after_expiry: sql<SqlBool>`expires_at <= now()`,
+  before_accept_by: sql<SqlBool>`accept_by > now()`,
 };
 
 type CasParams = { orderId: string; versions: number[]; userId: string };
 type OrdersUpdate = UpdateQueryBuilder<Database, 'orders', 'orders', UpdateResult>;
 
 /**
- * The compare-and-set of `action`'s row for one order: one UPDATE that checks the state, the
- * clock, the version and who acts, and bumps the version. `more` adds what one action writes or
- * requires besides (the join's joiner). Built and compiled once per form — any version or a list,
- * a user or a sweeper acting — rather than per request.
+ * The compare-and-set of one transition row for one order: one UPDATE that checks the state, the
+ * clock, the version and who acts (roles by subquery: no read first), and bumps the version.
+ * `more` adds what one action writes or requires besides (the join's joiner, the pick-up's rider).
+ * Built and compiled once per form — any version or a list, a user or a sweeper acting — rather
+ * than per request.
  */
 function casStatement(
-  action: OrderAction,
+  row: Transition,
   form: { anyVersion: boolean; byUser: boolean },
   more: (query: OrdersUpdate, p: CasParams & Record<string, unknown>) => OrdersUpdate = (query) => query,
 ) {
-  const row = transitionOf(action);
   return precompiled((db, p: CasParams & Record<string, unknown>) => {
     let query = db
       .updateTable('orders')
@@ -175,24 +181,32 @@ function casStatement(
     if (clock) query = query.where(clock);
     // = ANY(array): one statement text for any number of tags (none matches nothing).
     if (!form.anyVersion) query = query.where(sql<SqlBool>`version = ANY(${p.versions}::int[])`);
-    if (form.byUser && row.who === 'creator') query = query.where('creator_id', '=', p.userId);
-    if (form.byUser && row.who === 'participant')
-      query = query.where((eb) => eb.or([eb('creator_id', '=', p.userId), eb('joiner_id', '=', p.userId)]));
+    if (form.byUser) query = query.where(WHO_SQL[row.who](p.userId));
     return more(query, p)
       .returningAll()
       .returning((eb) => itemsOf(eb.ref('orders.id')).as('items'));
   });
 }
 
-/** The forms of one action's compare-and-set, compiled on first use. */
+// A row's `who` in SQL, for a user acting (a sweeper may do what its job is).
+const WHO_SQL: Record<Transition['who'], (userId: string) => RawBuilder<SqlBool>> = {
+  anyone: () => sql<SqlBool>`true`,
+  creator: (userId) => sql<SqlBool>`creator_id = ${userId}::uuid`,
+  participant: (userId) => sql<SqlBool>`(creator_id = ${userId}::uuid OR joiner_id = ${userId}::uuid)`,
+  store_staff: (userId) => sql<SqlBool>`store_id IN (SELECT store_id FROM store_staff WHERE user_id = ${userId}::uuid)`,
+  rider: (userId) => sql<SqlBool>`EXISTS (SELECT FROM riders WHERE user_id = ${userId}::uuid)`,
+  order_rider: (userId) => sql<SqlBool>`rider_id = ${userId}::uuid`,
+};
+
+/** The forms of one action's compare-and-sets (one per row, tried in order), compiled on first use. */
 function casStatements(action: OrderAction, more?: Parameters<typeof casStatement>[2]) {
-  const forms = new Map<string, ReturnType<typeof casStatement>>();
+  const forms = new Map<string, ReturnType<typeof casStatement>[]>();
   return (condition: VersionCondition, actor: Actor) => {
     const form = { anyVersion: condition.any, byUser: actor.kind === 'user' };
     const name = `${form.anyVersion}:${form.byUser}`;
-    let statement = forms.get(name);
-    if (!statement) forms.set(name, (statement = casStatement(action, form, more)));
-    return statement;
+    let statements = forms.get(name);
+    if (!statements) forms.set(name, (statements = transitionsOf(action).map((row) => casStatement(row, form, more))));
+    return statements;
   };
 }
 
@@ -202,8 +216,21 @@ const casParams = (orderId: string, condition: VersionCondition, actor: Actor): 
   userId: actor.kind === 'user' ? actor.userId : '',
 });
 
-/** Actions whose compare-and-set writes nothing but what their row says (join writes its joiner, expire is set-based). */
-type RowOnlyAction = Exclude<OrderAction, 'join' | 'expire'>;
+/** Runs an action's compare-and-sets in turn until one changes the order (its rows never share a state). */
+async function firstThatApplies(
+  tx: Tx,
+  statements: ReturnType<typeof casStatement>[],
+  params: CasParams & Record<string, unknown>,
+): Promise<OrderWithItems | undefined> {
+  for (const statement of statements) {
+    const [order] = await statement(tx, params);
+    if (order) return order;
+  }
+  return undefined;
+}
+
+/** Actions whose compare-and-set writes nothing but what their row says (join and pick-up write more, expire is set-based). */
+type RowOnlyAction = Exclude<OrderAction, 'join' | 'expire' | 'pick_up'>;
 const rowOnlyCas = new Map<RowOnlyAction, ReturnType<typeof casStatements>>();
 
 /** The compare-and-set of such an action. Undefined when any check failed (classify with one read). */
@@ -216,17 +243,30 @@ export async function transitionOrder(
 ): Promise<OrderWithItems | undefined> {
   let statements = rowOnlyCas.get(action);
   if (!statements) rowOnlyCas.set(action, (statements = casStatements(action)));
-  const [order] = await statements(condition, actor)(tx, casParams(orderId, condition, actor));
-  return order;
+  return firstThatApplies(tx, statements(condition, actor), casParams(orderId, condition, actor));
 }
 
-type JoinParams = CasParams & { joinerMenuTotal: number | null; splitType: SplitType };
+// The rider who picks an order up is written with the compare-and-set.
+const pickUpCas = casStatements('pick_up', (query, p) => query.set({ rider_id: p.userId }));
+
+/** The pick-up's compare-and-set: the first rider to get here is the order's rider. */
+export async function pickUpTransition(tx: Tx, orderId: string, condition: VersionCondition, riderId: string) {
+  const actor = { kind: 'user', userId: riderId } as const;
+  return firstThatApplies(tx, pickUpCas(condition, actor), casParams(orderId, condition, actor));
+}
+
+type JoinParams = CasParams & { joinerMenuTotal: number | null; splitType: SplitType; acceptMinutes: number };
 
 // A joiner is never the creator; and a join without items fits only a split order, one with
-// items only a separate one (so the join needs no read before this statement).
+// items only a separate one (so the join needs no read before this statement). The store's
+// answering deadline starts with the match, by the database's clock.
 const joinCas = casStatements('join', (query, p) =>
   query
-    .set({ joiner_id: p.userId, joiner_menu_total: (p as JoinParams).joinerMenuTotal })
+    .set({
+      joiner_id: p.userId,
+      joiner_menu_total: (p as JoinParams).joinerMenuTotal,
+      accept_by: sql<Date>`now() + make_interval(mins => ${(p as JoinParams).acceptMinutes})`,
+    })
     .where('creator_id', '<>', p.userId)
     .where('split_type', '=', (p as JoinParams).splitType),
 );
@@ -236,11 +276,10 @@ export async function joinTransition(
   tx: Tx,
   orderId: string,
   condition: VersionCondition,
-  joiner: { userId: string; joinerMenuTotal: number | null; splitType: SplitType },
+  joiner: { userId: string; joinerMenuTotal: number | null; splitType: SplitType; acceptMinutes: number },
 ): Promise<OrderWithItems | undefined> {
   const actor = { kind: 'user', userId: joiner.userId } as const;
-  const [order] = await joinCas(condition, actor)(tx, { ...casParams(orderId, condition, actor), ...joiner });
-  return order;
+  return firstThatApplies(tx, joinCas(condition, actor), { ...casParams(orderId, condition, actor), ...joiner });
 }
 
 export interface ExpireTarget {
@@ -251,14 +290,23 @@ export interface ExpireTarget {
 /** What refunding and telling the creator of an expired order needs: all the sweeper reads back. */
 export type ExpiredOrder = Pick<Order, 'id' | 'creator_id' | 'split_type' | 'menu_total' | 'delivery_tip'>;
 
+/** What refunding both participants of an order needs. */
+export type RefundableOrder = ExpiredOrder & Pick<Order, 'joiner_id' | 'joiner_menu_total'>;
+
 /**
- * The expire row's compare-and-set for many orders in one UPDATE (a sweeper's batch, or one
- * order): each is checked for state, clock and version and bumped once; `returned` is what comes
- * back of those it expired (the others changed no row).
+ * A sweeper's compare-and-set of `action`'s (first) row for many orders in one UPDATE (or of one
+ * order, for anyone): each is checked for state, clock and version, and `also` (the reject
+ * sweeper's deadline), and bumped once; `returned` is what comes back of those it changed.
  */
-async function expireCas<Row>(tx: Tx, targets: ExpireTarget[], returned: RawBuilder<unknown>): Promise<Row[]> {
+async function casMany<Row>(
+  tx: Tx,
+  action: 'expire' | 'reject',
+  targets: ExpireTarget[],
+  returned: RawBuilder<unknown>,
+  also: RawBuilder<SqlBool> = sql<SqlBool>`true`,
+): Promise<Row[]> {
   if (targets.length === 0) return [];
-  const row = transitionOf('expire');
+  const row = transitionOf(action);
   // One (id, version) row per version If-Match allows; a null version matches any ('*').
   const ids: string[] = [];
   const versions: (number | null)[] = [];
@@ -272,7 +320,7 @@ async function expireCas<Row>(tx: Tx, targets: ExpireTarget[], returned: RawBuil
   const { rows } = await sql<Row>`
     UPDATE orders o SET status = ${row.to}, version = o.version + 1, ${sql.ref(row.stamps)} = now()
     FROM unnest(${ids}::uuid[], ${versions}::int[]) AS t(id, version)
-    WHERE o.id = t.id AND o.status = ${row.from} AND ${CLOCK_SQL[row.clock] ?? sql`true`}
+    WHERE o.id = t.id AND o.status = ${row.from} AND ${CLOCK_SQL[row.clock] ?? sql`true`} AND ${also}
       AND (t.version IS NULL OR o.version = t.version)
     RETURNING ${returned}`.execute(tx);
   return rows;
@@ -280,12 +328,23 @@ async function expireCas<Row>(tx: Tx, targets: ExpireTarget[], returned: RawBuil
 
 /** Expires a sweeper's batch, reading back only what the refunds need (five columns a row, not twenty). */
 export function expireForRefunds(tx: Tx, targets: ExpireTarget[]): Promise<ExpiredOrder[]> {
-  return expireCas(tx, targets, sql`o.id, o.creator_id, o.split_type, o.menu_total, o.delivery_tip`);
+  return casMany(tx, 'expire', targets, sql`o.id, o.creator_id, o.split_type, o.menu_total, o.delivery_tip`);
 }
 
 /** Expires orders and reads them back whole, with their items, for an answer. */
 export function expireWhole(tx: Tx, targets: ExpireTarget[]): Promise<OrderWithItems[]> {
-  return expireCas(tx, targets, sql`o.*, ${itemsOf(sql.ref('o.id'))} AS items`);
+  return casMany(tx, 'expire', targets, sql`o.*, ${itemsOf(sql.ref('o.id'))} AS items`);
+}
+
+/** Rejects a sweeper's batch of orders the store left unanswered past accept_by: what the refunds need. */
+export function rejectUnanswered(tx: Tx, targets: ExpireTarget[]): Promise<RefundableOrder[]> {
+  return casMany(
+    tx,
+    'reject',
+    targets,
+    sql`o.id, o.creator_id, o.joiner_id, o.split_type, o.menu_total, o.joiner_menu_total, o.delivery_tip`,
+    sql<SqlBool>`o.accept_by <= now()`,
+  );
 }
 
 export interface NearbyQuery {
@@ -431,16 +490,76 @@ export function lockOverdueOrders(tx: Tx, limit: number, share?: { index: number
   return query.orderBy('expires_at').limit(limit).forUpdate().skipLocked().execute();
 }
 
-/** Matched orders whose store's delivery time has passed since matching, locked for this sweeper only. */
-export function lockDeliveredOrders(tx: Tx, limit: number) {
+/** Matched orders the store has not answered by accept_by, locked for this sweeper only. */
+export function lockUnansweredOrders(tx: Tx, limit: number) {
   return tx
     .selectFrom('orders')
-    .select(['id', 'version', 'creator_id'])
-    .where(sql<SqlBool>`status = ${sql.lit(transitionOf('complete').from)}`)
-    .where(sql<SqlBool>`matched_at + make_interval(mins => (SELECT delivery_minutes FROM stores s WHERE s.id = orders.store_id)) <= now()`)
-    .orderBy('matched_at')
+    .select(['id', 'version'])
+    .where(sql<SqlBool>`status = ${sql.lit(transitionOf('reject').from)}`)
+    .where(sql<SqlBool>`accept_by <= now()`)
+    .orderBy('accept_by')
     .limit(limit)
     .forUpdate()
     .skipLocked()
     .execute();
+}
+
+// The stored microseconds of a timestamp, for a cursor (a JS Date keeps milliseconds only).
+const cursorTime = (column: RawBuilder<unknown>) => sql<string>`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+export interface StoreOrdersQuery {
+  storeId: string;
+  statuses: OrderStatus[];
+  after?: { created_at: string; id: string };
+  limit: number;
+}
+
+/** A store's queue: its orders in `statuses`, oldest first (first come, first cooked). */
+export async function findStoreOrders(db: Db, q: StoreOrdersQuery): Promise<(OrderWithItems & { cursor_created_at: string })[]> {
+  const { rows } = await sql<OrderWithItems & { cursor_created_at: string }>`
+    SELECT o.*, ${itemsOf(sql.ref('o.id'))} AS items, ${cursorTime(sql.ref('o.created_at'))} AS cursor_created_at
+    FROM orders o
+    WHERE o.store_id = ${q.storeId} AND o.status = ANY(${q.statuses}::text[])
+      ${q.after ? sql`AND (o.created_at, o.id) > (${q.after.created_at}::text::timestamptz, ${q.after.id}::uuid)` : sql``}
+    ORDER BY o.created_at, o.id
+    LIMIT ${q.limit + 1}`.execute(db);
+  return rows;
+}
+
+export interface DeliveriesQuery {
+  lat: number;
+  lon: number;
+  radiusM: number;
+  after?: { distance: number; id: string };
+  limit: number;
+}
+
+/** Orders ready for pick-up whose store is within `radiusM` of a rider's point, nearest store first. */
+export async function findReadyOrders(db: Db, q: DeliveriesQuery): Promise<(OrderWithItems & { distance_m: number; trip_m: number })[]> {
+  const { rows } = await sql<OrderWithItems & { distance_m: number; trip_m: number }>`
+    SELECT * FROM (
+      SELECT o.*, ${itemsOf(sql.ref('o.id'))} AS items, great_circle_m(${q.lat}, ${q.lon}, s.lat, s.lon) AS distance_m,
+             great_circle_m(s.lat, s.lon, o.delivery_lat, o.delivery_lon) AS trip_m
+      FROM orders o JOIN stores s ON s.id = o.store_id
+      WHERE o.status = 'ready') ready
+    WHERE distance_m <= ${q.radiusM}
+      ${q.after ? sql`AND (distance_m, id) > (${q.after.distance}, ${q.after.id}::uuid)` : sql``}
+    ORDER BY distance_m, id
+    LIMIT ${q.limit + 1}`.execute(db);
+  return rows;
+}
+
+/** The orders a rider picked up, latest pick-up first. */
+export async function findRiderOrders(
+  db: Db,
+  q: { riderId: string; after?: { picked_up_at: string; id: string }; limit: number },
+): Promise<(OrderWithItems & { cursor_picked_up_at: string })[]> {
+  const { rows } = await sql<OrderWithItems & { cursor_picked_up_at: string }>`
+    SELECT o.*, ${itemsOf(sql.ref('o.id'))} AS items, ${cursorTime(sql.ref('o.picked_up_at'))} AS cursor_picked_up_at
+    FROM orders o
+    WHERE o.rider_id = ${q.riderId}
+      ${q.after ? sql`AND (o.picked_up_at, o.id) < (${q.after.picked_up_at}::text::timestamptz, ${q.after.id}::uuid)` : sql``}
+    ORDER BY o.picked_up_at DESC, o.id DESC
+    LIMIT ${q.limit + 1}`.execute(db);
+  return rows;
 }

@@ -2,7 +2,13 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { DEFAULTS } from '../config.js';
 import { ORDER_STATUSES, SPLIT_TYPES } from '../domain/kinds.js';
 import { TRANSITIONS, type OrderAction } from '../domain/order-state.js';
-import { MAX_ITEMS_PER_ORDER, MAX_QUANTITY, NEARBY_MAX_RADIUS_M } from '../domain/limits.js';
+import {
+  DELIVERIES_DEFAULT_RADIUS_M,
+  DELIVERIES_MAX_RADIUS_M,
+  MAX_ITEMS_PER_ORDER,
+  MAX_QUANTITY,
+  NEARBY_MAX_RADIUS_M,
+} from '../domain/limits.js';
 import {
   NextCursor,
   PaginationQuery,
@@ -14,6 +20,7 @@ import {
   headers,
   jsonResponse,
   notModifiedResponse,
+  pageNotModifiedResponse,
   params,
   problems,
   security,
@@ -87,9 +94,16 @@ const OrderFields = {
   created_at: dateTime('2025-05-01T12:00:00.000Z'),
   expires_at: dateTime('2025-05-01T12:30:00.000Z'),
   matched_at: dateTime('2025-05-01T12:07:00.000Z').nullable(),
+  accept_by: dateTime('2025-05-01T12:17:00.000Z')
+    .nullable()
+    .openapi({ description: 'Set at the match: the store accepts by then, or the order is rejected (both refunded).' }),
+  accepted_at: dateTime('2025-05-01T12:09:00.000Z').nullable(),
+  ready_at: dateTime('2025-05-01T12:30:00.000Z').nullable(),
+  picked_up_at: dateTime('2025-05-01T12:34:00.000Z').nullable(),
   completed_at: dateTime('2025-05-01T12:45:00.000Z').nullable(),
   cancelled_at: dateTime('2025-05-01T12:10:00.000Z').nullable(),
   expired_at: dateTime('2025-05-01T12:30:05.000Z').nullable(),
+  rejected_at: dateTime('2025-05-01T12:12:00.000Z').nullable(),
   menu_total: z.number().int().openapi({ description: 'All items of the order so far, KRW.', example: 23000 }),
   delivery_tip: z.number().int().openapi({ description: "KRW, the store's tip when the order was opened.", example: 3000 }),
   shares: z
@@ -137,7 +151,7 @@ export const PublicOrderSchema = z
       .literal('public')
       .openapi({ description: 'You do not take part in this order: you see what any neighbour may.', example: 'public' }),
     ...OrderFields,
-    items: z.array(z.object(OrderItemFields).openapi('PublicOrderItem', { description: 'One line of the order, without who ordered it.' })),
+    items: z.array(z.object(OrderItemFields).openapi('PublicOrderItem')),
     distance_m: distanceM(
       'Great-circle distance from your saved address to the delivery point, rounded to the nearest 10 m; null if you have no saved address.',
     ).nullable(),
@@ -147,8 +161,28 @@ export const PublicOrderSchema = z
       'An order as anyone but its participants sees it: no delivery address, no exact point, no user id; only how far it is, to 10 m.',
   });
 
-const OrderViewSchema = z.discriminatedUnion('view', [OrderSchema, PublicOrderSchema]).openapi('OrderView', {
-  description: 'An order as you may see it, told apart by `view`: all of it if you created or joined it, else the public view.',
+const PublicOrderItemSchema = z
+  .object(OrderItemFields)
+  .openapi('PublicOrderItem', { description: 'One line of the order, without who ordered it.' });
+
+export const FulfilmentOrderSchema = z
+  .object({
+    view: z.literal('fulfilment').openapi({
+      description: "You prepare or deliver this order: the store's staff, or the rider who picked it up.",
+      example: 'fulfilment',
+    }),
+    ...OrderFields,
+    delivery: OrderSchema.shape.delivery,
+    items: z.array(PublicOrderItemSchema),
+  })
+  .openapi('FulfilmentOrder', {
+    description: "An order as its store's staff and the rider who picked it up see it: where it goes and what is in it; no user id.",
+  });
+
+const OrderViewSchema = z.discriminatedUnion('view', [OrderSchema, FulfilmentOrderSchema, PublicOrderSchema]).openapi('OrderView', {
+  description:
+    'An order as you may see it, told apart by `view`: all of it if you created or joined it; the fulfilment view if you are ' +
+    'staff of its store or the rider who picked it up; else the public view.',
 });
 
 const NearbyOrderSchema = PublicOrderSchema.extend({
@@ -268,8 +302,10 @@ export const listMyOrdersRoute = createRoute({
  * Idempotency-Key required or optional, its answer, and the problems every action may answer
  * (400, 401, 404, 409, 412, 413, 415, 422, 428) plus its own.
  */
-function actionRoute<A extends OrderAction, S extends z.ZodType, B extends object = object>(spec: {
+function actionRoute<A extends OrderAction, P extends string, S extends z.ZodType, B extends object = object>(spec: {
   action: A;
+  /** The endpoint's last segment (actionPath of the action). */
+  path: P;
   summary: string;
   description: string;
   key: 'required' | 'optional';
@@ -279,8 +315,8 @@ function actionRoute<A extends OrderAction, S extends z.ZodType, B extends objec
 }) {
   return createRoute({
     method: 'post',
-    path: `/orders/{orderId}/${spec.action}` as `/orders/{orderId}/${A}`,
-    operationId: `${spec.action}Order`,
+    path: `/orders/{orderId}/${spec.path}` as `/orders/{orderId}/${P}`,
+    operationId: `${spec.action.replace(/_(.)/g, (_, c: string) => c.toUpperCase())}Order`,
     tags: ['orders'],
     summary: spec.summary,
     description: spec.description,
@@ -296,6 +332,7 @@ function actionRoute<A extends OrderAction, S extends z.ZodType, B extends objec
 
 export const joinOrderRoute = actionRoute({
   action: 'join',
+  path: 'join',
   summary: 'Join an order',
   description:
     'Joins a pending, unexpired order of another user: it becomes matched and your share is charged. ' +
@@ -308,8 +345,11 @@ export const joinOrderRoute = actionRoute({
 
 export const cancelOrderRoute = actionRoute({
   action: 'cancel',
-  summary: 'Cancel your pending order',
-  description: 'The creator withdraws a pending order and is refunded exactly what they paid.',
+  path: 'cancel',
+  summary: 'Cancel an order before the store accepts it',
+  description:
+    'The creator withdraws a pending order and is refunded exactly what they paid; either participant withdraws a matched ' +
+    'order until the store accepts it, and both are refunded exactly what they paid. Later: 409 `order_not_cancellable`.',
   key: 'required',
   answer: { description: 'Cancelled and refunded.', schema: OrderSchema },
   alsoAnswers: [403],
@@ -317,6 +357,7 @@ export const cancelOrderRoute = actionRoute({
 
 export const expireOrderRoute = actionRoute({
   action: 'expire',
+  path: 'expire',
   summary: 'Expire an overdue order',
   description:
     'Anyone may expire a pending order once `expires_at` has passed (the sweeper does the same); the creator is refunded in full. ' +
@@ -325,11 +366,144 @@ export const expireOrderRoute = actionRoute({
   answer: { description: 'Expired and refunded.', schema: OrderViewSchema },
 });
 
-export const completeOrderRoute = actionRoute({
-  action: 'complete',
-  summary: 'Mark a matched order delivered',
-  description: 'A participant (or the delivery sweeper) completes a matched order.',
+const staffOnly = "Only the store's staff may (403 otherwise).";
+
+export const acceptOrderRoute = actionRoute({
+  action: 'accept',
+  path: 'accept',
+  summary: 'The store accepts a matched order',
+  description:
+    `The store takes the order and starts preparing it; from then on it cannot be cancelled. ${staffOnly} ` +
+    `It must answer by \`accept_by\` (${DEFAULTS.STORE_ACCEPT_MINUTES} minutes after the match by default): after that, 409 ` +
+    '`accept_deadline_passed`, and the sweeper rejects the order with both refunds.',
   key: 'optional',
-  answer: { description: 'Completed.', schema: OrderSchema },
+  answer: { description: 'Accepted.', schema: FulfilmentOrderSchema },
   alsoAnswers: [403],
+});
+
+export const rejectOrderRoute = actionRoute({
+  action: 'reject',
+  path: 'reject',
+  summary: 'The store turns a matched order down',
+  description: `Both participants are refunded in full, in the same transaction. ${staffOnly}`,
+  key: 'required',
+  answer: { description: 'Rejected and refunded.', schema: FulfilmentOrderSchema },
+  alsoAnswers: [403],
+});
+
+export const readyOrderRoute = actionRoute({
+  action: 'ready',
+  path: 'ready',
+  summary: 'The store marks an accepted order ready for pick-up',
+  description: `Riders see it under GET /deliveries from now on. ${staffOnly}`,
+  key: 'optional',
+  answer: { description: 'Ready.', schema: FulfilmentOrderSchema },
+  alsoAnswers: [403],
+});
+
+export const pickUpOrderRoute = actionRoute({
+  action: 'pick_up',
+  path: 'pick-up',
+  summary: 'A rider picks up a ready order',
+  description:
+    "Any rider (403 for others); the first one wins and becomes the order's rider: the others get 412 (with the order as they " +
+    'may see it) or 409. The answer shows the delivery address.',
+  key: 'optional',
+  answer: { description: 'Picked up: it is yours to deliver.', schema: FulfilmentOrderSchema },
+  alsoAnswers: [403],
+});
+
+export const deliverOrderRoute = actionRoute({
+  action: 'deliver',
+  path: 'deliver',
+  summary: 'The rider delivers the order',
+  description:
+    'Only the rider who picked it up (403 for others). The order is completed and everything it held (menu total + tip) is ' +
+    "paid into the store's payout account in the same transaction, exactly once.",
+  key: 'required',
+  answer: { description: 'Delivered: completed, the store paid.', schema: FulfilmentOrderSchema },
+  alsoAnswers: [403],
+});
+
+const storeParam = UuidParam('storeId', "The store's id.");
+
+const FulfilmentPageSchema = z
+  .object({ items: z.array(FulfilmentOrderSchema), next_cursor: NextCursor })
+  .openapi('FulfilmentOrderPage', { description: 'A page of orders in their fulfilment view.' });
+
+/** What a store works on: matched to picked up. */
+export const STORE_QUEUE_STATUSES = ['matched', 'accepted', 'ready', 'picked_up'] as const;
+
+export const listStoreOrdersRoute = createRoute({
+  method: 'get',
+  path: '/stores/{storeId}/orders',
+  operationId: 'listStoreOrders',
+  tags: ['store staff'],
+  summary: "The store's queue",
+  description:
+    `The store's orders, oldest first: by default those it works on (${STORE_QUEUE_STATUSES.join(', ')}), or those in \`status\`. ` +
+    `${staffOnly} The page carries an ETag: poll with If-None-Match and get 304 while nothing on it changed.`,
+  security,
+  parameters: [params.ifNoneMatch],
+  request: { params: storeParam, query: PaginationQuery.extend({ status: OrderStatusSchema.optional() }) },
+  responses: {
+    200: jsonResponse('A page of the queue.', FulfilmentPageSchema, headers.pageEtag),
+    304: pageNotModifiedResponse,
+    ...problems(400, 401, 403),
+  },
+});
+
+const DeliveryOrderSchema = PublicOrderSchema.extend({
+  distance_m: distanceM("Great-circle distance from the query point to the order's store, rounded to the nearest 10 m."),
+  trip_m: z.number().int().multipleOf(100).openapi({
+    description: 'How far the delivery point is from the store, rounded to the nearest 100 m: the length of the ride, not where it ends.',
+    multipleOf: 100,
+    example: 1200,
+  }),
+}).openapi('DeliveryOffer', { description: 'A ready order a rider could pick up (public view: no delivery address until picked up).' });
+
+export const listDeliveriesRoute = createRoute({
+  method: 'get',
+  path: '/deliveries',
+  operationId: 'listDeliveries',
+  tags: ['riders'],
+  summary: 'Orders ready for pick-up near you',
+  description:
+    'Ready orders whose store is within `radius_m` of (lat, lon), nearest store first, in the public view (the delivery address ' +
+    'shows once you pick one up); their stores once under `included.stores`. Riders only (403 otherwise).',
+  security,
+  request: {
+    query: PaginationQuery.extend({
+      lat: decimalNumber(z.number().min(-90).max(90)).openapi({ description: 'Latitude of where you are (WGS 84).', example: 35.8468 }),
+      lon: decimalNumber(z.number().min(-180).max(180)).openapi({ description: 'Longitude of where you are (WGS 84).', example: 127.1297 }),
+      radius_m: decimalInteger(z.number().int().min(1).max(DELIVERIES_MAX_RADIUS_M).optional()).openapi({
+        description: `Metres, default ${DELIVERIES_DEFAULT_RADIUS_M}, max ${DELIVERIES_MAX_RADIUS_M}.`,
+        example: DELIVERIES_DEFAULT_RADIUS_M,
+      }),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      'A page of ready orders.',
+      z
+        .object({ items: z.array(DeliveryOrderSchema), included: NearbyPageSchema.shape.included, next_cursor: NextCursor })
+        .openapi('DeliveryOfferPage', { description: 'A page of ready orders, nearest store first, with their stores side-loaded.' }),
+    ),
+    ...problems(400, 401, 403),
+  },
+});
+
+export const listMyDeliveriesRoute = createRoute({
+  method: 'get',
+  path: '/users/me/deliveries',
+  operationId: 'listMyDeliveries',
+  tags: ['riders'],
+  summary: 'Orders you picked up',
+  description: 'Every order you picked up as a rider, latest pick-up first, with its delivery address.',
+  security,
+  request: { query: PaginationQuery },
+  responses: {
+    200: jsonResponse('A page of your deliveries.', FulfilmentPageSchema),
+    ...problems(400, 401),
+  },
 });

@@ -4,9 +4,10 @@ import type { Store } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
-import { presentMenu, presentStore } from './present.js';
-import { findStore, listCategories, listMenus, listStores } from './repository.js';
-import type { getStoreRoute, listCategoriesRoute, listMenusRoute, listStoresRoute } from './routes.js';
+import { isStaffOf } from '../roles/repository.js';
+import { presentMenu, presentStore, presentStoreLedgerEntry } from './present.js';
+import { findStore, listCategories, listMenus, listStoreLedger, listStores, storeBalance } from './repository.js';
+import type { getStoreLedgerRoute, getStoreRoute, listCategoriesRoute, listMenusRoute, listStoresRoute } from './routes.js';
 
 const StoreCursor = z.object({ name: z.string(), id: z.string().uuid() });
 
@@ -40,4 +41,19 @@ export const getMenus =
   async (c) => {
     const store = await requireStore(deps, c.req.valid('param').storeId);
     return c.json({ items: (await listMenus(deps.db, store.id)).map(presentMenu) }, 200);
+  };
+
+const LedgerCursor = z.object({ id: z.number().int() });
+
+export const getStoreLedger =
+  (deps: Deps): RouteHandler<typeof getStoreLedgerRoute, AppEnv> =>
+  async (c) => {
+    const { storeId } = c.req.valid('param');
+    const { limit, cursor } = c.req.valid('query');
+    if (!(await isStaffOf(deps.db, c.var.userId, storeId)))
+      throw new DomainError('forbidden', "Only the store's staff may see its payouts.");
+    const after = deps.cursors.decode(cursor, LedgerCursor);
+    const [rows, balance] = await Promise.all([listStoreLedger(deps.db, storeId, after?.id, limit), storeBalance(deps.db, storeId)]);
+    const result = deps.cursors.page(rows, limit, (row) => ({ id: row.id }));
+    return c.json({ balance, items: result.items.map(presentStoreLedgerEntry), next_cursor: result.next_cursor }, 200);
   };

@@ -1,4 +1,4 @@
-import type { Menu, Store } from '../db/schema.js';
+import type { Menu, Store, StoreLedgerEntry } from '../db/schema.js';
 
 export function presentStore(store: Store) {
   return {
@@ -15,3 +15,14 @@ export function presentStore(store: Store) {
 }
 
 export const presentMenu = (menu: Menu) => ({ id: menu.id, store_id: menu.store_id, name: menu.name, price: menu.price });
+
+export function presentStoreLedgerEntry(entry: StoreLedgerEntry) {
+  return {
+    id: entry.id,
+    kind: entry.kind,
+    amount: entry.amount,
+    balance_after: entry.balance_after,
+    order_id: entry.order_id,
+    created_at: entry.created_at.toISOString(),
+  };
+}

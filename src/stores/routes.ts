@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { NextCursor, PaginationQuery, UuidParam, jsonResponse, problems, security, uuid } from '../http/openapi.js';
+import { STORE_LEDGER_KINDS } from '../domain/kinds.js';
+import { NextCursor, PaginationQuery, UuidParam, dateTime, jsonResponse, problems, security, uuid } from '../http/openapi.js';
 
 const STORE_ID_EXAMPLE = '0d7e2b1a-3c4f-4a5b-8c6d-7e8f9a0b1c2d';
 const MENU_ID_EXAMPLE = '9a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
@@ -105,5 +106,41 @@ export const listMenusRoute = createRoute({
   responses: {
     200: jsonResponse('The menus.', MenuListSchema),
     ...problems(400, 401, 404),
+  },
+});
+
+export const StoreLedgerEntrySchema = z
+  .object({
+    id: z.number().int().openapi({ example: 7 }),
+    kind: z.enum(STORE_LEDGER_KINDS).openapi({ example: 'order_payout' }),
+    amount: z.number().int().openapi({ description: 'KRW paid in: everything a delivered order held.', example: 26000 }),
+    balance_after: z.number().int().openapi({ example: 260000 }),
+    order_id: uuid().openapi({ description: 'The delivered order.' }),
+    created_at: dateTime(),
+  })
+  .openapi('StoreLedgerEntry', { description: "One append-only movement of a store's payout account." });
+
+const StoreLedgerPageSchema = z
+  .object({
+    balance: z.number().int().openapi({ description: "The payout account's balance: always the sum of its ledger.", example: 260000 }),
+    items: z.array(StoreLedgerEntrySchema),
+    next_cursor: NextCursor,
+  })
+  .openapi('StoreLedgerPage', { description: 'The payout balance and a page of its ledger, newest first.' });
+
+export const getStoreLedgerRoute = createRoute({
+  method: 'get',
+  path: '/stores/{storeId}/ledger',
+  operationId: 'listStoreLedger',
+  tags: ['store staff'],
+  summary: "The store's payouts",
+  description:
+    "The store's payout account: one row per delivered order, paid in the transaction that completed it. " +
+    "Only the store's staff may see it (403 otherwise).",
+  security,
+  request: { params: UuidParam('storeId', "The store's id."), query: PaginationQuery },
+  responses: {
+    200: jsonResponse('The balance and a page of payouts.', StoreLedgerPageSchema),
+    ...problems(400, 401, 403),
   },
 });

@@ -721,7 +721,8 @@ describe('bad input', () => {
     expect(profile.data).toMatchObject({ credit: 62_345, address: '전북 전주시 덕진구 백제대로 567', ...JEONJU });
     const cart = await victim.client.GET('/cart');
     expect(cart.data!.items.map((i) => [i.menu_id, i.quantity])).toEqual([[menuId, 2]]);
-    const [{ users }] = await app.db.sql`SELECT count(*)::int AS users FROM users`;
+    // Besides the demo seed's store staff and riders, nobody was signed up by all that input.
+    const [{ users }] = await app.db.sql`SELECT count(*)::int AS users FROM users WHERE email NOT LIKE '%@demo.co-order.dev'`;
     expect(users).toBe(1);
     await expectLedgerBalanced(app.db.sql);
   });

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { demo } from '../sdk/client-sdk-example.js';
 import { useServer } from '../support/use-server.js';
-import { expectLedgerBalanced } from '../support/world.js';
+import { expectMoneyConserved } from '../support/world.js';
 
 const app = useServer();
 
@@ -26,17 +26,20 @@ describe('README: Client SDK', () => {
     expect(block).toBe(`${pasted}\nawait demo(process.env.CO_ORDER_URL ?? 'http://127.0.0.1:3000');\n`);
   });
 
-  it('runs: Minji opens, Junho joins, Seoyeon is told by the 412 that she is too late', async () => {
-    const { order, matched, late } = await demo(app.server.baseUrl);
+  it('runs: Minji opens, Junho joins, Seoyeon is told by the 412 that she is too late; the store accepts, a rider delivers', async () => {
+    const { order, matched, late, delivered } = await demo(app.server.baseUrl);
     expect(order).toMatchObject({ status: 'pending', version: 1, joiner_id: null });
     expect(matched).toMatchObject({ id: order.id, status: 'matched', version: 2 });
     expect(matched!.shares.creator + matched!.shares.joiner!).toBe(matched!.menu_total + matched!.delivery_tip);
     expect(late).toBeUndefined();
     // Seoyeon's 412 changed nothing: the order is still Junho's, and only two shares were charged.
     const [row] = await app.db.sql`SELECT status, joiner_id, version FROM orders WHERE id = ${order.id}`;
-    expect(row).toEqual({ status: 'matched', joiner_id: matched!.joiner_id, version: 2 });
+    expect(row).toEqual({ status: 'completed', joiner_id: matched!.joiner_id, version: 6 });
+    expect(delivered).toMatchObject({ id: order.id, status: 'completed', version: 6 });
     const [{ charges }] = await app.db.sql`SELECT count(*)::int AS charges FROM credit_ledger WHERE order_id = ${order.id}`;
     expect(charges).toBe(2);
-    await expectLedgerBalanced(app.db.sql);
+    const [{ paid }] = await app.db.sql`SELECT sum(amount)::int AS paid FROM store_ledger WHERE order_id = ${order.id}`;
+    expect(paid).toBe(matched!.menu_total + matched!.delivery_tip);
+    await expectMoneyConserved(app.db.sql);
   });
 });

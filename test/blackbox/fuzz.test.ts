@@ -50,7 +50,7 @@ import {
 } from '../support/fuzz.js';
 import { openOrder, joinOrder } from '../support/orders.js';
 import { useServer } from '../support/use-server.js';
-import { JEONJU, newKey, signUp, type TestUser } from '../support/world.js';
+import { JEONJU, newKey, signUp, signUpWithRoles, type TestUser } from '../support/world.js';
 
 const DEFAULT_SEED = 20_250_501;
 const SEED = integerFromEnv('FUZZ_SEED', DEFAULT_SEED);
@@ -96,6 +96,9 @@ const pools = {
 
 const alice = () => users[0];
 const bob = () => users[1];
+// Staff of the main store, for the store's side of an order.
+let staffUser: TestUser;
+const staff = () => staffUser;
 
 async function listOrders(user: TestUser): Promise<Schemas['Order'][]> {
   const { data, error } = await user.client.GET('/users/me/orders', { params: { query: { limit: 100 } } });
@@ -202,13 +205,14 @@ beforeAll(async () => {
     pools.menuIds.push(...ids);
     if (storeId === pools.mainStoreId) pools.mainMenuIds = ids;
   }
+  staffUser = await signUpWithRoles(app.server.baseUrl, 'Staff', { staff_of: [pools.mainStoreId] });
   const cart = await alice().client.PUT('/cart/items/{menuId}', {
     params: { path: { menuId: pools.mainMenuIds[0] } },
     body: { quantity: 2 },
   });
   expect(cart.response.status).toBe(200);
 
-  // History: a completed order and a cancelled one, so there are notifications to read.
+  // History: an accepted order and a cancelled one, so there are notifications to read.
   await ensureOrders();
   const done = await openOrder(alice(), {
     store_id: pools.mainStoreId,
@@ -216,10 +220,10 @@ beforeAll(async () => {
     items: [{ menu_id: pools.mainMenuIds.at(-1)!, quantity: 1 }],
   });
   const joined = await joinOrder(bob(), done.order.id, done.etag);
-  const completed = await alice().client.POST('/orders/{orderId}/complete', {
+  const accepted = await staff().client.POST('/orders/{orderId}/accept', {
     params: { path: { orderId: done.order.id }, header: { 'If-Match': joined.etag } },
   });
-  expect(completed.response.status).toBe(200);
+  expect(accepted.response.status).toBe(200);
   const withdrawn = await openOrder(alice(), {
     store_id: pools.mainStoreId,
     split_type: 'split',
@@ -259,7 +263,12 @@ const context: FuzzContext = {
       case 'orderId': {
         // Mostly an order the action could apply to, else any real one, else a random id.
         const action = op.path.split('/').at(-1);
-        const fitting = action === 'expire' ? pools.overdueOrderIds : action === 'complete' ? pools.matchedOrderIds : pools.pendingOrderIds;
+        const fitting =
+          action === 'expire'
+            ? pools.overdueOrderIds
+            : action === 'accept' || action === 'reject' || action === 'cancel'
+              ? pools.matchedOrderIds
+              : pools.pendingOrderIds;
         return fc.oneof(
           { weight: 5, arbitrary: uuidOr(fitting, 20) },
           { weight: 2, arbitrary: uuidOr(pools.orderIds, 20) },

@@ -8,7 +8,7 @@
  * for the first time needs an extra round trip, which warm-up pays), and no background jobs.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { actor, demoStore, splitOrderInput, type Actor, type DemoStore } from '../support/idempotency.js';
+import { actor, demoStore, splitOrderInput, staffActor, type Actor, type DemoStore } from '../support/idempotency.js';
 import { openOrder } from '../support/orders.js';
 import { isRevocationPoll, type CapturedStatement } from '../support/statement-tap.js';
 import { useTappedServer } from '../support/use-server.js';
@@ -18,12 +18,14 @@ import { expectLedgerBalanced, newKey } from '../support/world.js';
 // writes (see answerHoldMs): held answers keep a busy machine from counting them as two trips.
 const app = useTappedServer({ DB_POOL_MAX: '1', JOBS_ENABLED: 'false' }, { answerHoldMs: 25 });
 let store: DemoStore;
+let staff: Actor;
 
 beforeAll(async () => {
   store = await demoStore((await actor(app.server.baseUrl, 'Scout')).client);
+  staff = await staffActor(app.server.baseUrl, 'Cook', store.storeId);
 });
 
-/** A matched order (created and joined through the API by new users) with its ETag, ready to complete. */
+/** A matched order (created and joined through the API by new users) with its ETag, ready for the store to accept. */
 async function matchedOrder(): Promise<{ joiner: Actor; orderId: string; etag: string }> {
   const creator = await actor(app.server.baseUrl, 'Creator');
   const joiner = await actor(app.server.baseUrl, 'Joiner');
@@ -36,8 +38,9 @@ async function matchedOrder(): Promise<{ joiner: Actor; orderId: string; etag: s
   return { joiner, orderId: order.id, etag: joined.response.headers.get('etag')! };
 }
 
-function complete({ joiner, orderId, etag }: { joiner: Actor; orderId: string; etag: string }, key?: string) {
-  return joiner.client.POST('/orders/{orderId}/complete', {
+/** The store accepts: an action that takes a key optionally, so one request can be timed both ways. */
+function accept({ orderId, etag }: { orderId: string; etag: string }, key?: string) {
+  return staff.client.POST('/orders/{orderId}/accept', {
     params: { path: { orderId }, header: { 'If-Match': etag, ...(key === undefined ? {} : { 'Idempotency-Key': key }) } },
   });
 }
@@ -64,15 +67,15 @@ describe('what an Idempotency-Key costs', () => {
   it('a first execution adds one round trip over the plain action; a replay is one indexed read', async () => {
     // Warm-up: every statement of both paths prepared on the one connection.
     for (const key of [undefined, newKey()]) {
-      expect((await complete(await matchedOrder(), key)).response.status).toBe(200);
+      expect((await accept(await matchedOrder(), key)).response.status).toBe(200);
     }
 
     const plainOrder = await matchedOrder();
-    const plain = await costOf(() => complete(plainOrder));
+    const plain = await costOf(() => accept(plainOrder));
     const keyedOrder = await matchedOrder();
     const key = newKey();
-    const keyed = await costOf(() => complete(keyedOrder, key));
-    const replay = await costOf(() => complete(keyedOrder, key));
+    const keyed = await costOf(() => accept(keyedOrder, key));
+    const replay = await costOf(() => accept(keyedOrder, key));
 
     expect([plain.status, keyed.status, replay.status]).toEqual([200, 200, 200]);
     expect(plain.statements.filter(touchesKeys)).toEqual([]);

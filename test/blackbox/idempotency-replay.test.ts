@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Schemas } from '../../openapi/client.js';
 import {
   actor,
+  staffActor,
   demoStore,
   expectReplayOf,
   grantThen,
@@ -37,7 +38,10 @@ beforeAll(async () => {
  * The first answer is checked against an independent read, GET /orders/{id} right after it, so a
  * replay equal to it is equal to the truth, not merely to something as wrong as itself.
  */
-async function expectOrderAsNow(who: Actor, answer: { data?: Schemas['Order'] | Schemas['PublicOrder']; response: Response }) {
+async function expectOrderAsNow(
+  who: Actor,
+  answer: { data?: Schemas['Order'] | Schemas['PublicOrder'] | Schemas['FulfilmentOrder']; response: Response },
+) {
   const read = await who.client.GET('/orders/{orderId}', { params: { path: { orderId: answer.data!.id } } });
   expect(read.response.status).toBe(200);
   expect(answer.data).toEqual(read.data);
@@ -98,11 +102,12 @@ describe('sequential retry of each money-moving action', () => {
     const again = await send();
     expectReplayOf(first, again);
 
-    // The order is completed meanwhile: the replay is the stored answer, not a fresh rendering.
-    const completed = await creator.client.POST('/orders/{orderId}/complete', {
+    // The store accepts the order meanwhile: the replay is the stored answer, not a fresh rendering.
+    const staff = await staffActor(app.server.baseUrl, 'Cook', store.storeId);
+    const accepted = await staff.client.POST('/orders/{orderId}/accept', {
       params: { path: { orderId: order.id }, header: { 'If-Match': '"v2"' } },
     });
-    expect(completed.data!.status).toBe('completed');
+    expect(accepted.data!.status).toBe('accepted');
     const late = await send();
     expectReplayOf(first, late);
     expect(late.data!.status).toBe('matched');
@@ -110,7 +115,7 @@ describe('sequential retry of each money-moving action', () => {
     expect(await ledgerOf(app.db.sql, joiner.user.id)).toEqual(
       grantThen({ kind: 'order_charge', amount: -SPLIT_JOINER_SHARE, order_id: order.id }),
     );
-    expect(await orderRow(app.db.sql, order.id)).toMatchObject({ status: 'completed', version: 3, joiner_id: joiner.user.id });
+    expect(await orderRow(app.db.sql, order.id)).toMatchObject({ status: 'accepted', version: 3, joiner_id: joiner.user.id });
     await expectLedgerBalanced(app.db.sql);
   });
 
@@ -167,7 +172,7 @@ describe('sequential retry of each money-moving action', () => {
   });
 });
 
-describe('actions that take a key optionally (expire, complete)', () => {
+describe('actions that take a key optionally (expire, accept)', () => {
   it('POST /orders/{id}/expire with a key: the retry replays and the creator is refunded once', async () => {
     const creator = await actor(app.server.baseUrl, 'Creator');
     const sweeper = await actor(app.server.baseUrl, 'Neighbour');
@@ -193,32 +198,33 @@ describe('actions that take a key optionally (expire, complete)', () => {
     await expectLedgerBalanced(app.db.sql);
   });
 
-  it('POST /orders/{id}/complete with a key: the retry replays; without a key a retry is simply a new request', async () => {
+  it('POST /orders/{id}/accept with a key: the retry replays; without a key a retry is simply a new request', async () => {
     const creator = await actor(app.server.baseUrl, 'Creator');
     const joiner = await actor(app.server.baseUrl, 'Joiner');
+    const staff = await staffActor(app.server.baseUrl, 'Cook', store.storeId);
     const { order, etag } = await matchedOrder(creator, joiner, store);
     const key = newKey();
     const send = () =>
-      joiner.client.POST('/orders/{orderId}/complete', {
+      staff.client.POST('/orders/{orderId}/accept', {
         params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': key } },
       });
 
     const first = await send();
     expect(first.response.status).toBe(200);
-    expect(first.data!.status).toBe('completed');
+    expect(first.data!.status).toBe('accepted');
     expect(first.response.headers.get('etag')).toBe('"v3"');
-    await expectOrderAsNow(creator, first);
+    await expectOrderAsNow(staff, first);
     const again = await send();
     expectReplayOf(first, again);
 
     // No key: nothing is stored, so the same request runs again and meets the new version.
     const noKey = () =>
-      creator.client.POST('/orders/{orderId}/complete', { params: { path: { orderId: order.id }, header: { 'If-Match': etag } } });
+      staff.client.POST('/orders/{orderId}/accept', { params: { path: { orderId: order.id }, header: { 'If-Match': etag } } });
     const plain = await noKey();
     expect(plain.response.status).toBe(412);
     expect(plain.response.headers.get('idempotent-replayed')).toBeNull();
-    expect(await orderRow(app.db.sql, order.id)).toMatchObject({ status: 'completed', version: 3 });
-    expect(await keysOf(app.db.sql, creator.user.id)).toHaveLength(1); // only the key of the creator's POST /orders
+    expect(await orderRow(app.db.sql, order.id)).toMatchObject({ status: 'accepted', version: 3 });
+    expect(await keysOf(app.db.sql, staff.user.id)).toHaveLength(1); // only the key of the first accept
     await expectLedgerBalanced(app.db.sql);
   });
 });

@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   actor,
+  staffActor,
   cancelOrder,
   demoStore,
   expectReplayOf,
@@ -140,15 +141,16 @@ describe('the Idempotency-Key header itself', () => {
     await expectLedgerBalanced(app.db.sql);
   });
 
-  it('is optional on complete and expire, but when sent it is validated the same way', async () => {
+  it('is optional on accept and expire, but when sent it is validated the same way', async () => {
     const creator = await actor(app.server.baseUrl, 'Creator');
     const joiner = await actor(app.server.baseUrl, 'Joiner');
+    const staff = await staffActor(app.server.baseUrl, 'Cook', store.storeId);
     const { order, etag } = await matchedOrder(creator, joiner, store);
 
-    const badComplete = await joiner.client.POST('/orders/{orderId}/complete', {
+    const badAccept = await staff.client.POST('/orders/{orderId}/accept', {
       params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': 'x'.repeat(256) } },
     });
-    expectProblem(sdkAnswer(badComplete), 400, 'validation_failed');
+    expectProblem(sdkAnswer(badAccept), 400, 'validation_failed');
     expect(await orderRow(app.db.sql, order.id)).toMatchObject({ status: 'matched', version: 2 });
 
     const other = await openOrder(creator, splitOrderInput(store));
@@ -160,11 +162,11 @@ describe('the Idempotency-Key header itself', () => {
     expect(await orderRow(app.db.sql, other.order.id)).toMatchObject({ status: 'pending', version: 1 });
 
     // Without a key both simply run.
-    const complete = await joiner.client.POST('/orders/{orderId}/complete', {
+    const accepted = await staff.client.POST('/orders/{orderId}/accept', {
       params: { path: { orderId: order.id }, header: { 'If-Match': etag } },
     });
-    expect(complete.response.status).toBe(200);
-    expect(complete.response.headers.get('idempotent-replayed')).toBeNull();
+    expect(accepted.response.status).toBe(200);
+    expect(accepted.response.headers.get('idempotent-replayed')).toBeNull();
     const expire = await joiner.client.POST('/orders/{orderId}/expire', {
       params: { path: { orderId: other.order.id }, header: { 'If-Match': other.etag } },
     });

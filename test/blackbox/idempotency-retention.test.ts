@@ -208,7 +208,11 @@ describe('the OpenAPI document', () => {
     'post /orders/{orderId}/cancel': true,
     'post /users/me/credit/top-ups': true,
     'post /orders/{orderId}/expire': false,
-    'post /orders/{orderId}/complete': false,
+    'post /orders/{orderId}/accept': false,
+    'post /orders/{orderId}/reject': true,
+    'post /orders/{orderId}/ready': false,
+    'post /orders/{orderId}/pick-up': false,
+    'post /orders/{orderId}/deliver': true,
   };
 
   function checkDocument(doc: Doc, retentionHours: number) {

@@ -17,7 +17,7 @@ import { signInAtProvider, startOidcProvider, type RunningOidcProvider } from '.
 import { startServer, TEST_METRICS_TOKEN } from '../support/server.js';
 import { useDatabase, type WithServer } from '../support/use-server.js';
 import { freePort } from '../support/urls.js';
-import { JEONJU, expectLedgerBalanced, newKey, signUp } from '../support/world.js';
+import { JEONJU, expectLedgerBalanced, newKey, signUp, signUpWithRoles } from '../support/world.js';
 
 // ajv-formats is CommonJS (`module.exports = plugin; exports.default = plugin`): TypeScript under
 // NodeNext types the default import as the module object, whose `default` is the plugin.
@@ -153,6 +153,10 @@ async function newUser(name: string): Promise<Actor> {
   const { token, user } = await signUp(app.server.baseUrl, name);
   return { client: sdk(token), user };
 }
+async function newUserWithRoles(name: string, roles: { staff_of?: string[]; rider?: boolean }): Promise<Actor> {
+  const { token, user } = await signUpWithRoles(app.server.baseUrl, name, roles);
+  return { client: sdk(token), user };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Test state
@@ -220,6 +224,35 @@ async function matchedOrder() {
 // ---------------------------------------------------------------------------------------------
 
 type Sent = Promise<{ response: Response }>;
+
+// The store's staff and a rider, made once: the store's and the rider's operations need them.
+let staffOnce: Promise<Actor> | undefined;
+let riderOnce: Promise<Actor> | undefined;
+const staffUser = () => (staffOnce ??= newUserWithRoles('Staff', { staff_of: [store.id] }));
+const riderUser = () => (riderOnce ??= newUserWithRoles('Rider', { rider: true }));
+
+/** A matched order taken through the store's and the rider's steps up to `last`: that step's answer. */
+async function walkTo(last: 'ready' | 'pick-up' | 'deliver'): Sent {
+  let { order, etag } = await matchedOrder();
+  const staff = await staffUser();
+  const rider = await riderUser();
+  const steps = [
+    [staff, 'accept'],
+    [staff, 'ready'],
+    [rider, 'pick-up'],
+    [rider, 'deliver'],
+  ] as const;
+  for (const [user, action] of steps) {
+    const result = await user.client.POST(`/orders/{orderId}/${action}`, {
+      params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
+    });
+    if (action === last) return result;
+    expect(result.response.status).toBe(200);
+    etag = result.response.headers.get('etag')!;
+    order = { ...order, version: result.data!.version };
+  }
+  throw new Error(`no step ${last}`);
+}
 
 const SUCCESSFUL_REQUEST: Record<string, () => Sent> = {
   getHealth: async () => sdk().GET('/health'),
@@ -341,12 +374,27 @@ const SUCCESSFUL_REQUEST: Record<string, () => Sent> = {
       params: { path: { orderId: order.id }, header: { 'If-Match': etag } },
     });
   },
-  completeOrder: async () => {
-    const { creator, order, etag } = await matchedOrder();
-    return creator.client.POST('/orders/{orderId}/complete', {
+  acceptOrder: async () => {
+    const { order, etag } = await matchedOrder();
+    return (await staffUser()).client.POST('/orders/{orderId}/accept', {
       params: { path: { orderId: order.id }, header: { 'If-Match': etag } },
     });
   },
+  rejectOrder: async () => {
+    const { order, etag } = await matchedOrder();
+    return (await staffUser()).client.POST('/orders/{orderId}/reject', {
+      params: { path: { orderId: order.id }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
+    });
+  },
+  readyOrder: async () => walkTo('ready'),
+  pickUpOrder: async () => walkTo('pick-up'),
+  deliverOrder: async () => walkTo('deliver'),
+  listStoreOrders: async () =>
+    (await staffUser()).client.GET('/stores/{storeId}/orders', { params: { path: { storeId: store.id }, query: {} } }),
+  listStoreLedger: async () =>
+    (await staffUser()).client.GET('/stores/{storeId}/ledger', { params: { path: { storeId: store.id }, query: {} } }),
+  listDeliveries: async () => (await riderUser()).client.GET('/deliveries', { params: { query: { lat: 35.8468, lon: 127.1297 } } }),
+  listMyDeliveries: async () => (await riderUser()).client.GET('/users/me/deliveries', { params: { query: {} } }),
 
   listMyNotifications: async () => {
     const { creator } = await matchedOrder();

@@ -17,15 +17,17 @@ import {
   type TestStore,
 } from '../support/orders.js';
 import { useServer } from '../support/use-server.js';
-import { expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
+import { expectLedgerBalanced, newKey, signUp, signUpWithRoles, type TestUser } from '../support/world.js';
 
 const app = useServer();
 let store: TestStore;
 let otherStore: TestStore;
+let staff: TestUser;
 
 beforeAll(async () => {
   store = await insertStore(app.db.sql, { minimum: 15_000, tip: 3001, menus: { big: 10_001, small: 5003 } });
   otherStore = await insertStore(app.db.sql, { minimum: 1000, tip: 1000, menus: { elsewhere: 9000 } });
+  staff = await signUpWithRoles(app.server.baseUrl, 'Cook', { staff_of: [store.id] });
 });
 
 const splitBody = (quantity = 2) => ({
@@ -57,8 +59,8 @@ const cancel = (user: TestUser, orderId: string, etag: string) =>
   });
 const expire = (user: TestUser, orderId: string, etag: string) =>
   user.client.POST('/orders/{orderId}/expire', { params: { path: { orderId }, header: { 'If-Match': etag } } });
-const complete = (user: TestUser, orderId: string, etag: string) =>
-  user.client.POST('/orders/{orderId}/complete', { params: { path: { orderId }, header: { 'If-Match': etag } } });
+const accept = (user: TestUser, orderId: string, etag: string) =>
+  user.client.POST('/orders/{orderId}/accept', { params: { path: { orderId }, header: { 'If-Match': etag } } });
 
 async function expectUnchanged(user: TestUser, before: Order) {
   const now = await user.client.GET('/orders/{orderId}', { params: { path: { orderId: before.id } } });
@@ -195,7 +197,7 @@ describe('402 not enough credit', () => {
 });
 
 describe('403 not yours', () => {
-  it("refuses to cancel someone else's order and to complete an order you are not part of", async () => {
+  it("refuses to cancel someone else's order and to accept an order for a store you are not staff of", async () => {
     const creator = await signUp(app.server.baseUrl);
     const joiner = await signUp(app.server.baseUrl);
     const stranger = await signUp(app.server.baseUrl);
@@ -206,7 +208,8 @@ describe('403 not yours', () => {
     await expectUnchanged(creator, order);
 
     const matched = await joinOrder(joiner, order.id, etag);
-    expectProblem(await complete(stranger, order.id, matched.etag), 403, 'forbidden');
+    expectProblem(await accept(stranger, order.id, matched.etag), 403, 'forbidden');
+    expectProblem(await accept(creator, order.id, matched.etag), 403, 'forbidden');
     await expectUnchanged(creator, matched.order);
     await expectLedgerBalanced(app.db.sql);
   });
@@ -220,7 +223,7 @@ describe('404 unknown', () => {
     expectProblem(await join(user, orderId, '"v1"'), 404, 'not_found');
     expectProblem(await cancel(user, orderId, '"v1"'), 404, 'not_found');
     expectProblem(await expire(user, orderId, '"v1"'), 404, 'not_found');
-    expectProblem(await complete(user, orderId, '"v1"'), 404, 'not_found');
+    expectProblem(await accept(user, orderId, '"v1"'), 404, 'not_found');
     const unknownStore = await user.client.POST('/orders', {
       params: { header: { 'Idempotency-Key': newKey() } },
       body: { ...splitBody(), store_id: crypto.randomUUID() },
@@ -231,20 +234,25 @@ describe('404 unknown', () => {
 });
 
 describe('409 wrong state', () => {
-  it('refuses to join a matched order, cancel a matched one, and complete a pending one', async () => {
+  it('refuses to join a matched order, cancel an accepted one, and accept a pending one', async () => {
     const creator = await signUp(app.server.baseUrl);
     const joiner = await signUp(app.server.baseUrl);
     const late = await signUp(app.server.baseUrl);
     const { order, etag } = await openOrder(creator, splitBody());
-    expectProblem(await complete(creator, order.id, etag), 409, 'order_not_matched');
+    expectProblem(await accept(staff, order.id, etag), 409, 'order_not_matched');
     await expectUnchanged(creator, order);
 
     const matched = await joinOrder(joiner, order.id, etag);
     // With the current ETag, so it is the state that refuses, not the version.
     expectProblem(await join(late, order.id, matched.etag), 409, 'order_not_pending');
-    expectProblem(await cancel(creator, order.id, matched.etag), 409, 'order_not_pending');
     expectProblem(await expire(creator, order.id, matched.etag), 409, 'order_not_pending');
     await expectUnchanged(creator, matched.order);
+    // Once the store has accepted, neither participant may cancel.
+    const accepted = await accept(staff, order.id, matched.etag);
+    expect(accepted.response.status).toBe(200);
+    const acceptedTag = accepted.response.headers.get('etag')!;
+    expectProblem(await cancel(creator, order.id, acceptedTag), 409, 'order_not_cancellable');
+    expectProblem(await cancel(joiner, order.id, acceptedTag), 409, 'order_not_cancellable');
     expect(await balanceOf(app.db.sql, late.user.id)).toBe(50_000);
     expect((await orderLedger(app.db.sql, order.id)).map((r) => r.kind)).toEqual(['order_charge', 'order_charge']);
     await expectLedgerBalanced(app.db.sql);
@@ -283,7 +291,7 @@ describe('409 wrong state', () => {
     const { order, etag } = await openOrder(creator, splitBody());
     const first = await cancel(creator, order.id, etag);
     expect(first.response.status).toBe(200);
-    expectProblem(await cancel(creator, order.id, first.response.headers.get('etag')!), 409, 'order_not_pending');
+    expectProblem(await cancel(creator, order.id, first.response.headers.get('etag')!), 409, 'order_not_cancellable');
     expect((await orderLedger(app.db.sql, order.id)).map((r) => r.kind)).toEqual(['order_charge', 'order_refund']);
     expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000);
     await expectLedgerBalanced(app.db.sql);
@@ -301,10 +309,12 @@ describe('412 stale If-Match', () => {
     // Each is told the order as they may see it: the creator all of it, the latecomer what any neighbour may.
     const seenByLate = (await late.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } })).data;
     expect(seenByLate).toMatchObject({ view: 'public', id: order.id, status: 'matched', version: matched.order.version });
+    const seenByStaff = (await staff.client.GET('/orders/{orderId}', { params: { path: { orderId: order.id } } })).data;
+    expect(seenByStaff).toMatchObject({ view: 'fulfilment', id: order.id });
     for (const [result, seen] of [
       [await join(late, order.id, etag), seenByLate],
       [await cancel(creator, order.id, etag), matched.order],
-      [await complete(creator, order.id, etag), matched.order],
+      [await accept(staff, order.id, etag), seenByStaff],
     ] as const) {
       const problem = expectProblem(result, 412, 'precondition_failed');
       expect(result.response.headers.get('etag')).toBe(matched.etag);
@@ -312,7 +322,7 @@ describe('412 stale If-Match', () => {
     }
     // A tag the service never issued, or a weak one, never matches.
     for (const tag of ['"v99"', 'W/"v2"', '"something"']) {
-      const result = await complete(creator, order.id, tag);
+      const result = await accept(staff, order.id, tag);
       expectProblem(result, 412, 'precondition_failed');
       expect(result.response.headers.get('etag')).toBe(matched.etag);
     }
@@ -458,7 +468,7 @@ describe('428 If-Match required', () => {
       [joiner, 'join'],
       [creator, 'cancel'],
       [creator, 'expire'],
-      [creator, 'complete'],
+      [staff, 'accept'],
     ] as const) {
       const result = await rawRequest(app.server.baseUrl, 'POST', `/orders/${order.id}/${action}`, {
         token: user.token,

@@ -7,23 +7,37 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Schemas } from '../../openapi/client.js';
 import { balanceOf, deliveryAt, insertStore, joinOrder, openOrder, orderLedger, uniqueSpot, type TestStore } from '../support/orders.js';
 import { useServer } from '../support/use-server.js';
-import { expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
+import { expectMoneyConserved, newKey, signUp, signUpWithRoles, type TestUser } from '../support/world.js';
 
 const app = useServer();
 // Odd tip and odd prices: every rounding rule shows in the amounts.
 let odd: TestStore;
 
+let staff: TestUser;
+let rider: TestUser;
+
 beforeAll(async () => {
   odd = await insertStore(app.db.sql, { minimum: 15_000, tip: 3001, menus: { big: 10_001, small: 5003, side: 777 } });
+  staff = await signUpWithRoles(app.server.baseUrl, 'Cook', { staff_of: [odd.id] });
+  rider = await signUpWithRoles(app.server.baseUrl, 'Rider', { rider: true });
 });
 
-async function complete(user: TestUser, orderId: string, etag: string) {
-  const { data, response } = await user.client.POST('/orders/{orderId}/complete', {
-    params: { path: { orderId }, header: { 'If-Match': etag } },
-  });
-  expect(response.status).toBe(200);
-  expect(response.headers.get('etag')).toBe(`"v${data!.version}"`);
-  return data!;
+/** The store's staff accept and ready the order, a rider picks it up and delivers it: completed. */
+async function deliverThrough(orderId: string, matchedEtag: string) {
+  let etag = matchedEtag;
+  const step = async (user: TestUser, action: 'accept' | 'ready' | 'pick-up' | 'deliver') => {
+    const { data, response } = await user.client.POST(`/orders/{orderId}/${action}`, {
+      params: { path: { orderId }, header: { 'If-Match': etag, 'Idempotency-Key': newKey() } },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('etag')).toBe(`"v${data!.version}"`);
+    etag = response.headers.get('etag')!;
+    return data!;
+  };
+  await step(staff, 'accept');
+  await step(staff, 'ready');
+  await step(rider, 'pick-up');
+  return step(rider, 'deliver');
 }
 
 async function notificationsOf(user: TestUser) {
@@ -87,8 +101,8 @@ describe('split order (나눠먹기)', () => {
     expect(matched.items).toEqual(created.items);
     expect(await balanceOf(app.db.sql, joiner.user.id)).toBe(50_000 - joinerShare);
 
-    const completed = await complete(joiner, created.id, matchedEtag);
-    expect(completed).toMatchObject({ status: 'completed', version: 3 });
+    const completed = await deliverThrough(created.id, matchedEtag);
+    expect(completed).toMatchObject({ status: 'completed', version: 6 });
     expect(completed.completed_at).not.toBeNull();
 
     expect(await orderLedger(app.db.sql, created.id)).toEqual([
@@ -96,7 +110,7 @@ describe('split order (나눠먹기)', () => {
       { user_id: joiner.user.id, kind: 'order_charge', amount: -joinerShare },
     ]);
     expect(creatorShare + joinerShare).toBe(M + T);
-    // Completion moves no money.
+    // Delivery pays the store what the order held; the wallets move no more.
     expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000 - creatorShare);
     expect(await balanceOf(app.db.sql, joiner.user.id)).toBe(50_000 - joinerShare);
 
@@ -107,7 +121,7 @@ describe('split order (나눠먹기)', () => {
       order_id: created.id,
       balance_after: 50_000 - creatorShare,
     });
-    await expectLedgerBalanced(app.db.sql);
+    await expectMoneyConserved(app.db.sql);
   });
 
   it('takes the items from the cart when none are named, and empties the cart', async () => {
@@ -131,7 +145,7 @@ describe('split order (나눠먹기)', () => {
 
     const cart = await creator.client.GET('/cart');
     expect(cart.data).toMatchObject({ store_id: null, items: [], menu_total: 0 });
-    await expectLedgerBalanced(app.db.sql);
+    await expectMoneyConserved(app.db.sql);
   });
 });
 
@@ -177,15 +191,15 @@ describe('separate order (각자먹기)', () => {
     const got = await creator.client.GET('/orders/{orderId}', { params: { path: { orderId: created.id } } });
     expect(got.data).toEqual(matched);
 
-    const completed = await complete(creator, created.id, matchedEtag);
-    expect(completed).toMatchObject({ status: 'completed', version: 3, shares: { creator: Mc + 1501, joiner: Mj + 1500 } });
+    const completed = await deliverThrough(created.id, matchedEtag);
+    expect(completed).toMatchObject({ status: 'completed', version: 6, shares: { creator: Mc + 1501, joiner: Mj + 1500 } });
 
     expect(await orderLedger(app.db.sql, created.id)).toEqual([
       { user_id: creator.user.id, kind: 'order_charge', amount: -(Mc + 1501) },
       { user_id: joiner.user.id, kind: 'order_charge', amount: -(Mj + 1500) },
     ]);
     expect(await balanceOf(app.db.sql, joiner.user.id)).toBe(50_000 - (Mj + 1500));
-    await expectLedgerBalanced(app.db.sql);
+    await expectMoneyConserved(app.db.sql);
   });
 
   it('works with an even tip and the demo store too (교촌치킨 전북대점: tip 3000)', async () => {
@@ -217,7 +231,7 @@ describe('separate order (각자먹기)', () => {
       [joiner.user.id, '허니콤보', 1],
       [joiner.user.id, '치즈볼', 2],
     ]);
-    await expectLedgerBalanced(app.db.sql);
+    await expectMoneyConserved(app.db.sql);
   });
 
   it('refunds the creator exactly their own items plus half the tip on cancel', async () => {
@@ -239,7 +253,7 @@ describe('separate order (각자먹기)', () => {
       { user_id: creator.user.id, kind: 'order_refund', amount: paid },
     ]);
     expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000);
-    await expectLedgerBalanced(app.db.sql);
+    await expectMoneyConserved(app.db.sql);
   });
 });
 
@@ -259,7 +273,7 @@ describe('delivery address', () => {
       items: [{ menu_id: odd.menus.big, quantity: 2 }],
     });
     expect(order.delivery).toEqual(saved);
-    await expectLedgerBalanced(app.db.sql);
+    await expectMoneyConserved(app.db.sql);
   });
 });
 
@@ -292,7 +306,7 @@ describe('GET /orders/{id}', () => {
     expect(changed.response.status).toBe(200);
     expect(changed.response.headers.get('etag')).toBe(newEtag);
     expect(changed.data!.status).toBe('matched');
-    await expectLedgerBalanced(app.db.sql);
+    await expectMoneyConserved(app.db.sql);
   });
 });
 
@@ -339,7 +353,7 @@ describe('GET /users/me/orders', () => {
       cursor = pageOf.next_cursor ?? undefined;
     } while (cursor);
     expect(walked).toEqual(all.items.map((o) => o.id));
-    await expectLedgerBalanced(app.db.sql);
+    await expectMoneyConserved(app.db.sql);
   });
 
   it('pages without skipping orders created within the same millisecond', async () => {
@@ -375,12 +389,12 @@ describe('GET /users/me/orders', () => {
       if (!cursor) break;
     }
     expect(walked).toEqual(ids);
-    await expectLedgerBalanced(app.db.sql);
+    await expectMoneyConserved(app.db.sql);
   });
 });
 
 describe('notifications', () => {
-  it('are written for matched (both), completed (both) and cancelled (creator), and can be marked read', async () => {
+  it('are written for matched (both), accepted (both) and cancelled (creator), and can be marked read', async () => {
     const creator = await signUp(app.server.baseUrl, 'Notified');
     const joiner = await signUp(app.server.baseUrl, 'Notified Joiner');
     const body = {
@@ -391,7 +405,10 @@ describe('notifications', () => {
     };
     const first = await openOrder(creator, body);
     const matched = await joinOrder(joiner, first.order.id, first.etag);
-    await complete(creator, first.order.id, matched.etag);
+    const accepted = await staff.client.POST('/orders/{orderId}/accept', {
+      params: { path: { orderId: first.order.id }, header: { 'If-Match': matched.etag } },
+    });
+    expect(accepted.response.status).toBe(200);
 
     const second = await openOrder(creator, body);
     const cancelled = await creator.client.POST('/orders/{orderId}/cancel', {
@@ -409,12 +426,12 @@ describe('notifications', () => {
     const creatorNotes = await notificationsOf(creator);
     expect(creatorNotes.map((n) => [n.kind, n.order_id])).toEqual([
       ['order_cancelled', second.order.id],
-      ['order_completed', first.order.id],
+      ['order_accepted', first.order.id],
       ['order_matched', first.order.id],
     ]);
     const joinerNotes = await notificationsOf(joiner);
     expect(joinerNotes.map((n) => [n.kind, n.order_id])).toEqual([
-      ['order_completed', first.order.id],
+      ['order_accepted', first.order.id],
       ['order_matched', first.order.id],
     ]);
     expect([...creatorNotes, ...joinerNotes].every((n) => n.read_at === null && n.message.length > 0)).toBe(true);
@@ -424,7 +441,7 @@ describe('notifications', () => {
       params: { path: { notificationId: target.id } },
     });
     expect(read.response.status).toBe(200);
-    expect(read.data).toMatchObject({ id: target.id, kind: 'order_completed' });
+    expect(read.data).toMatchObject({ id: target.id, kind: 'order_accepted' });
     expect(read.data!.read_at).not.toBeNull();
     // Marking again keeps the first read time.
     const again = await creator.client.POST('/users/me/notifications/{notificationId}/read', {
@@ -440,6 +457,6 @@ describe('notifications', () => {
       params: { path: { notificationId: creatorNotes[0].id } },
     });
     expect(foreign.response.status).toBe(404);
-    await expectLedgerBalanced(app.db.sql);
+    await expectMoneyConserved(app.db.sql);
   });
 });

@@ -1,14 +1,15 @@
 /**
- * The sweepers: overdue pending orders are expired with a full refund, matched orders past their
- * store's delivery time are completed — by runOnce() called directly on the test database, by
- * the HTTP action that shares its code path, and by several of them at once, never twice.
- * An order is made overdue by moving its expires_at (or matched_at) into the past: test setup.
+ * The sweepers: overdue pending orders are expired with a full refund, matched orders the store
+ * left unanswered past accept_by are rejected with both refunds — by runOnce() called directly on
+ * the test database, by the HTTP action that shares its code path, and by several of them at once,
+ * never twice. An order is made overdue by moving its expires_at (or accept_by) into the past: test setup.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
-import * as completeDelivered from '../../src/jobs/complete-delivered.js';
 import * as expireOverdue from '../../src/jobs/expire-overdue.js';
+import * as rejectUnanswered from '../../src/jobs/reject-unanswered.js';
 import { balanceOf, deliveryAt, insertStore, joinOrder, openOrder, orderLedger, uniqueSpot, type TestStore } from '../support/orders.js';
+import { eventually } from '../support/eventually.js';
 import { startServer } from '../support/server.js';
 import { useServer } from '../support/use-server.js';
 import { expectLedgerBalanced, signUp, type TestUser } from '../support/world.js';
@@ -198,44 +199,61 @@ describe('expiry', () => {
   });
 });
 
-describe('delivery', () => {
-  it("runOnce() completes matched orders once their store's delivery time has passed, and only those", async () => {
+describe('the acceptance deadline', () => {
+  it('runOnce() rejects matched orders the store left unanswered past accept_by, refunding both, and only those', async () => {
     const creator = await signUp(app.server.baseUrl, 'Hungry');
     const joiner = await signUp(app.server.baseUrl, 'Hungry Too');
-    const delivered = await open(creator);
-    const onTheWay = await open(creator);
+    const unanswered = await open(creator);
+    const inTime = await open(creator);
     const stillPending = await open(creator);
-    await joinOrder(joiner, delivered.order.id, delivered.etag);
-    const matched = await joinOrder(joiner, onTheWay.order.id, onTheWay.etag);
-    // 40 delivery minutes: one matched 41 minutes ago is due, one matched 39 minutes ago is not.
-    await app.db.sql`UPDATE orders SET matched_at = now() - interval '41 minutes' WHERE id = ${delivered.order.id}`;
-    await app.db.sql`UPDATE orders SET matched_at = now() - interval '39 minutes' WHERE id = ${onTheWay.order.id}`;
-    await app.db.sql`UPDATE orders SET expires_at = now() + interval '1 hour' WHERE id = ${stillPending.order.id}`;
-    const [{ due }] = await app.db.sql`
-      SELECT count(*)::int AS due FROM orders o JOIN stores s ON s.id = o.store_id
-      WHERE o.status = 'matched' AND o.matched_at + make_interval(mins => s.delivery_minutes) <= now()`;
+    await joinOrder(joiner, unanswered.order.id, unanswered.etag);
+    const matched = await joinOrder(joiner, inTime.order.id, inTime.etag);
+    // One matched order's deadline passed a second ago; the other's is a minute away.
+    await app.db.sql`UPDATE orders SET accept_by = now() - interval '1 second' WHERE id = ${unanswered.order.id}`;
+    await app.db.sql`UPDATE orders SET accept_by = now() + interval '1 minute' WHERE id = ${inTime.order.id}`;
+    const [{ due }] = await app.db.sql`SELECT count(*)::int AS due FROM orders WHERE status = 'matched' AND accept_by <= now()`;
     expect(due).toBeGreaterThanOrEqual(1);
 
-    // Two sweepers at once: each due order is completed once.
-    const [a, b] = await Promise.all([completeDelivered.runOnce(instanceA.db, 1), completeDelivered.runOnce(instanceB.db, 1)]);
-    expect(a.completed + b.completed).toBe(due);
+    // Two sweepers at once: each due order is rejected once.
+    const [a, b] = await Promise.all([rejectUnanswered.runOnce(instanceA.db, 1), rejectUnanswered.runOnce(instanceB.db, 1)]);
+    expect(a.rejected + b.rejected).toBe(due);
 
     const got = async (orderId: string) => (await creator.client.GET('/orders/{orderId}', { params: { path: { orderId } } })).data!;
-    expect(await got(delivered.order.id)).toMatchObject({ status: 'completed', version: 3 });
-    expect((await got(delivered.order.id)).completed_at).not.toBeNull();
-    expect(await got(onTheWay.order.id)).toMatchObject({ status: 'matched', version: matched.order.version });
+    expect(await got(unanswered.order.id)).toMatchObject({ status: 'rejected', version: 3 });
+    expect((await got(unanswered.order.id)).rejected_at).not.toBeNull();
+    expect(await got(inTime.order.id)).toMatchObject({ status: 'matched', version: matched.order.version });
     expect(await got(stillPending.order.id)).toMatchObject({ status: 'pending', version: 1 });
 
     const [{ n: notes }] = await app.db.sql`
-      SELECT count(*)::int AS n FROM notifications WHERE order_id = ${delivered.order.id} AND kind = 'order_completed'`;
+      SELECT count(*)::int AS n FROM notifications WHERE order_id = ${unanswered.order.id} AND kind = 'order_rejected'`;
     expect(notes).toBe(2);
-    for (const user of [creator, joiner]) {
-      const list = await user.client.GET('/users/me/notifications', { params: { query: {} } });
-      expect(list.data!.items[0]).toMatchObject({ kind: 'order_completed', order_id: delivered.order.id });
-    }
-    // Completion moves no money.
-    expect((await orderLedger(app.db.sql, delivered.order.id)).map((r) => r.kind)).toEqual(['order_charge', 'order_charge']);
-    expect(await completeDelivered.runOnce(instanceA.db, 500)).toEqual({ completed: 0 });
+    // Both refunded exactly what they paid: each wallet as before the order.
+    expect((await orderLedger(app.db.sql, unanswered.order.id)).map((r) => [r.user_id, r.kind, r.amount])).toEqual([
+      [creator.user.id, 'order_charge', -CREATOR_SHARE],
+      [joiner.user.id, 'order_charge', -4499],
+      [creator.user.id, 'order_refund', CREATOR_SHARE],
+      [joiner.user.id, 'order_refund', 4499],
+    ]);
+    expect(await rejectUnanswered.runOnce(instanceA.db, 500)).toEqual({ rejected: 0 });
     await expectLedgerBalanced(app.db.sql);
+  });
+
+  it('runs on the schedule: an unanswered order is rejected by the running service', async () => {
+    const creator = await signUp(app.server.baseUrl, 'Scheduled');
+    const joiner = await signUp(app.server.baseUrl, 'Scheduled Too');
+    const opened = await open(creator);
+    await joinOrder(joiner, opened.order.id, opened.etag);
+    await app.db.sql`UPDATE orders SET accept_by = now() - interval '1 second' WHERE id = ${opened.order.id}`;
+    const sweeping = await startServer(app.db.url, { JOBS_ENABLED: 'true', SWEEP_INTERVAL_SECONDS: '1' });
+    try {
+      await eventually(
+        async () => (await app.db.sql`SELECT status FROM orders WHERE id = ${opened.order.id}`)[0].status === 'rejected',
+        () => 'the service never rejected the unanswered order',
+      );
+    } finally {
+      await sweeping.stop();
+    }
+    expect(await balanceOf(app.db.sql, creator.user.id)).toBe(50_000);
+    expect(await balanceOf(app.db.sql, joiner.user.id)).toBe(50_000);
   });
 });

@@ -61,5 +61,16 @@ describe(`race and fault harness (${ROUNDS} rounds per scenario, two instances)`
     expect(by(6).statuses.network).toBeGreaterThan(0);
     expect(by(7).details['connections terminated']).toBeGreaterThan(0);
     expect(by(7).statuses['503']).toBeGreaterThan(0);
+    // The store's answer and a cancel each won sometimes; riders raced and lost; one deliver of two replayed.
+    for (const [id, action] of [
+      [8, 'accept'],
+      [10, 'reject'],
+    ] as const) {
+      expect(by(id).details[`${action} won`]).toBeGreaterThan(0);
+      expect(by(id).details['cancel won']).toBeGreaterThan(0);
+    }
+    expect(by(9).stale412).toBeGreaterThanOrEqual(ROUNDS);
+    expect(by(9).details.delivered).toBe(ROUNDS);
+    expect(by(9).replays).toBeGreaterThanOrEqual(ROUNDS);
   });
 });

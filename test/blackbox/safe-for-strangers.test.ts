@@ -109,7 +109,7 @@ describe('no known secret', () => {
 describe('no client-made 5xx', () => {
   it.each(['"v2147483648"', '"v99999999999"', '"v0"', 'v1'])('If-Match: %s is a 400 on every action and on the address', async (tag) => {
     const { order } = await openOrder(alice, orderBody());
-    for (const action of ['join', 'cancel', 'expire', 'complete'] as const) {
+    for (const action of ['join', 'cancel', 'expire', 'accept', 'reject', 'ready', 'pick-up', 'deliver'] as const) {
       await expectRefused(
         () => raw('POST', `/orders/${order.id}/${action}`, { headers: { 'If-Match': tag, 'Idempotency-Key': newKey() } }),
         400,

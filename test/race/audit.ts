@@ -69,10 +69,13 @@ export function sharesOf(o: Priced): { creator: number; joiner: number } {
   return { creator, joiner };
 }
 
-/** What an order must hold by its state, and each side's share. */
+/** The states in which an order holds both shares: matched, and on its way through the store and a rider. */
+const HOLDING_BOTH = new Set(['matched', 'accepted', 'ready', 'picked_up']);
+
+/** What an order must hold by its state, and each side's share (a completed order paid it all to its store). */
 function expectedHolding(o: Priced & { status: string }) {
   const { creator, joiner } = sharesOf(o);
-  const holds = o.status === 'pending' ? creator : o.status === 'matched' || o.status === 'completed' ? creator + joiner : 0;
+  const holds = o.status === 'pending' ? creator : HOLDING_BOTH.has(o.status) ? creator + joiner : 0;
   return { creator, joiner, holds };
 }
 
@@ -107,12 +110,15 @@ function auditOrder(f: Findings, o: AuditedOrder): number {
   if (net !== holds) f.add(`${where}: holds ${net} KRW, its state says ${holds}`);
   const charges = o.moves.filter((m) => m.kind === 'order_charge');
   const refunds = o.moves.filter((m) => m.kind === 'order_refund');
+  const payouts = o.moves.filter((m) => m.kind === 'order_payout');
   const creatorCharges = charges.filter((m) => m.user === o.creator_id);
   if (creatorCharges.length !== 1 || creatorCharges[0].amount !== -creator) {
     f.add(`${where}: creator charged ${JSON.stringify(creatorCharges.map((m) => m.amount))}, share is ${creator}`);
   }
   const others = charges.filter((m) => m.user !== o.creator_id);
-  const live = o.status === 'matched' || o.status === 'completed';
+  // Joined: its joiner stays whatever happened next (a cancel before the store accepted, a rejection).
+  const live =
+    HOLDING_BOTH.has(o.status) || o.status === 'completed' || o.status === 'rejected' || (o.status === 'cancelled' && !!o.joiner_id);
   if (live) {
     if (others.length !== 1 || others[0].user !== o.joiner_id || others[0].amount !== -joiner) {
       f.add(`${where}: joiner ${o.joiner_id} share ${joiner}, charges of others ${JSON.stringify(others)}`);
@@ -122,12 +128,23 @@ function auditOrder(f: Findings, o: AuditedOrder): number {
   }
   const chargedUsers = new Set(charges.map((m) => m.user));
   if (chargedUsers.size !== charges.length) f.add(`${where}: a user charged twice: ${JSON.stringify(charges)}`);
-  if (o.status === 'cancelled' || o.status === 'expired') {
+  if ((o.status === 'cancelled' && !o.joiner_id) || o.status === 'expired') {
     if (refunds.length !== 1 || refunds[0].user !== o.creator_id || refunds[0].amount !== creator) {
       f.add(`${where}: refunds ${JSON.stringify(refunds)}, expected one of ${creator} to the creator`);
     }
+  } else if (o.status === 'cancelled' || o.status === 'rejected') {
+    const got = refunds.map((r) => `${r.user}:${r.amount}`).sort();
+    const want = [`${o.creator_id}:${creator}`, `${o.joiner_id}:${joiner}`].sort();
+    if (JSON.stringify(got) !== JSON.stringify(want)) f.add(`${where}: refunds ${JSON.stringify(refunds)}, expected both shares back`);
   } else if (refunds.length) {
     f.add(`${where}: refunded yet ${o.status}: ${JSON.stringify(refunds)}`);
+  }
+  if (o.status === 'completed') {
+    if (payouts.length !== 1 || payouts[0].amount !== creator + joiner) {
+      f.add(`${where}: payouts ${JSON.stringify(payouts)}, expected one of ${creator + joiner} to the store`);
+    }
+  } else if (payouts.length) {
+    f.add(`${where}: paid out yet ${o.status}: ${JSON.stringify(payouts)}`);
   }
   if (live && !o.joiner_id) f.add(`${where}: no joiner`);
   if (!live && o.joiner_id) f.add(`${where}: a joiner on a ${o.status} order`);
@@ -158,15 +175,20 @@ function auditClaims(
       f.add(`${where}: order ${c.order_id} does not exist`);
       continue;
     }
-    const live = o.status === 'matched' || o.status === 'completed';
     const ok =
       c.kind === 'create'
         ? o.creator_id === c.user_id && o.version >= c.version!
         : c.kind === 'join'
-          ? live && o.joiner_id === c.user_id && o.version >= c.version!
+          ? o.joiner_id === c.user_id && o.version >= c.version!
           : c.kind === 'cancel'
-            ? o.status === 'cancelled' && o.creator_id === c.user_id && o.version === c.version
-            : o.status === 'expired' && o.version === c.version;
+            ? o.status === 'cancelled' && (o.creator_id === c.user_id || o.joiner_id === c.user_id) && o.version === c.version
+            : c.kind === 'accept' || c.kind === 'pick_up'
+              ? o.version >= c.version! && o.status !== 'rejected' && o.status !== 'cancelled'
+              : c.kind === 'reject'
+                ? o.status === 'rejected' && o.version === c.version
+                : c.kind === 'deliver'
+                  ? o.status === 'completed' && o.version === c.version
+                  : o.status === 'expired' && o.version === c.version;
     if (!ok)
       f.add(`${where}: order ${c.order_id} v${c.version} is now ${o.status} v${o.version}, creator ${o.creator_id}, joiner ${o.joiner_id}`);
   }
@@ -199,8 +221,11 @@ async function auditSql(world: World, sql: postgres.Sql): Promise<AuditResult> {
     SELECT o.id, o.status, o.split_type, o.creator_id, o.joiner_id, o.menu_total, o.joiner_menu_total, o.delivery_tip, o.version,
       o.matched_at < o.expires_at AS joined_in_time, o.expired_at >= o.expires_at AS expired_after,
       (SELECT count(DISTINCT i.user_id) FROM order_items i WHERE i.order_id = o.id)::int AS item_users,
-      coalesce((SELECT json_agg(json_build_object('user', l.user_id, 'kind', l.kind, 'amount', l.amount))
-                FROM credit_ledger l WHERE l.order_id = o.id), '[]'::json) AS moves
+      coalesce((SELECT json_agg(m) FROM (
+                  SELECT l.user_id AS user, l.kind, l.amount FROM credit_ledger l WHERE l.order_id = o.id
+                  UNION ALL
+                  -- A payout leaves the order as a refund would (to the store): held falls by it.
+                  SELECT p.store_id, p.kind, p.amount FROM store_ledger p WHERE p.order_id = o.id) m), '[]'::json) AS moves
     FROM orders o`;
   const orders = new Map<string, AuditedOrder>();
   let held = 0;
@@ -210,13 +235,23 @@ async function auditSql(world: World, sql: postgres.Sql): Promise<AuditResult> {
   }
   f.check('orders: holding by state, one charge per user, refunds, joiner, clock', orders.size);
 
-  const [money] = await sql<{ money_in: number; balances: number }[]>`
+  const unbalancedStores = await sql<{ store_id: string; balance: number; ledger: number }[]>`
+    SELECT a.store_id, a.balance, coalesce(sum(l.amount), 0)::bigint AS ledger
+    FROM store_accounts a LEFT JOIN store_ledger l ON l.store_id = a.store_id
+    GROUP BY a.store_id HAVING a.balance <> coalesce(sum(l.amount), 0) OR a.balance < 0`;
+  for (const s of unbalancedStores) f.add(`store ${s.store_id}: balance ${s.balance}, ledger sums to ${s.ledger}`);
+  f.check('balances = sum(ledger), none negative (store payout accounts)', 1);
+
+  const [money] = await sql<{ money_in: number; balances: number; payouts: number }[]>`
     SELECT (SELECT coalesce(sum(amount), 0) FROM credit_ledger WHERE kind IN ('signup_grant', 'top_up'))::bigint AS money_in,
-           (SELECT coalesce(sum(credit), 0) FROM users)::bigint AS balances`;
-  if (money.money_in !== money.balances + held) {
-    f.add(`money not conserved: grants + top-ups ${money.money_in} ≠ balances ${money.balances} + held by orders ${held}`);
+           (SELECT coalesce(sum(credit), 0) FROM users)::bigint AS balances,
+           (SELECT coalesce(sum(balance), 0) FROM store_accounts)::bigint AS payouts`;
+  if (money.money_in !== money.balances + held + money.payouts) {
+    f.add(
+      `money not conserved: grants + top-ups ${money.money_in} ≠ wallets ${money.balances} + held by orders ${held} + store payouts ${money.payouts}`,
+    );
   }
-  f.check('conservation: grants + top-ups = balances + held by orders', 1);
+  f.check('conservation: grants + top-ups = wallets + held by orders + store payouts', 1);
 
   // Effects ↔ keys: each stored success is classified by its status and body.
   const keyed = await sql<{ kind: string; user_id: string; ref: string; n: number }[]>`
@@ -228,7 +263,10 @@ async function auditSql(world: World, sql: postgres.Sql): Promise<AuditResult> {
              WHEN st = 200 AND b->>'status' = 'matched' THEN 'join'
              WHEN st = 200 AND b->>'status' = 'cancelled' THEN 'cancel'
              WHEN st = 200 AND b->>'status' = 'expired' THEN 'expire'
-             WHEN st = 200 AND b->>'status' = 'completed' THEN 'complete'
+             WHEN st = 200 AND b->>'status' = 'rejected' THEN 'reject'
+             WHEN st = 200 AND b->>'status' = 'completed' THEN 'deliver'
+             -- Steps whose key is optional: what they did is checked by the order's state.
+             WHEN st = 200 AND b->>'status' IN ('accepted', 'ready', 'picked_up') THEN 'step'
              ELSE 'unknown' END AS kind,
         CASE WHEN b ? 'entry' THEN b->'entry'->>'id' ELSE b->>'id' END AS ref
       FROM k) c
@@ -236,6 +274,7 @@ async function auditSql(world: World, sql: postgres.Sql): Promise<AuditResult> {
   const keysFor = new Map<string, { user_id: string; n: number }[]>();
   for (const k of keyed) {
     if (k.kind === 'unknown') f.add(`a stored success of ${k.user_id} names no known effect: ${k.ref}`);
+    if (k.kind === 'step') continue;
     const id = `${k.kind}/${k.ref}`;
     keysFor.set(id, [...(keysFor.get(id) ?? []), { user_id: k.user_id, n: k.n }]);
   }
@@ -250,10 +289,19 @@ async function auditSql(world: World, sql: postgres.Sql): Promise<AuditResult> {
   for (const o of orders.values()) {
     expectOneKey(`create/${o.id}`, o.creator_id, `order ${o.id} creation`);
     if (o.joiner_id) expectOneKey(`join/${o.id}`, o.joiner_id, `order ${o.id} join`);
-    if (o.status === 'cancelled') expectOneKey(`cancel/${o.id}`, o.creator_id, `order ${o.id} cancel`);
+    if (o.status === 'cancelled') {
+      // Either participant of a matched order may have cancelled it.
+      const by = keysFor.get(`cancel/${o.id}`)?.[0]?.user_id;
+      expectOneKey(`cancel/${o.id}`, by === o.joiner_id && o.joiner_id ? o.joiner_id : o.creator_id, `order ${o.id} cancel`);
+    }
     if (o.status === 'expired' && keyCount(`expire/${o.id}`) > 1) f.add(`order ${o.id}: expired under several keys`);
     keysFor.delete(`expire/${o.id}`);
-    keysFor.delete(`complete/${o.id}`);
+    // A sweeper rejects without a key; a store's staff with exactly one.
+    if (o.status === 'rejected' && keyCount(`reject/${o.id}`) > 1) f.add(`order ${o.id}: rejected under several keys`);
+    keysFor.delete(`reject/${o.id}`);
+    if (o.status === 'completed' && keyCount(`deliver/${o.id}`) !== 1)
+      f.add(`order ${o.id}: delivered under ${keyCount(`deliver/${o.id}`)} keys`);
+    keysFor.delete(`deliver/${o.id}`);
   }
   const topUps = await sql<{ id: number; user_id: string; amount: number }[]>`
     SELECT id, user_id, amount FROM credit_ledger WHERE kind = 'top_up'`;

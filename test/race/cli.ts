@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { runHarness, summaryTable } from './harness.js';
 import { killAllInstances } from './instance.js';
+import { SCENARIOS } from './scenarios.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,8 +38,8 @@ const positive = (name: string, text: string | undefined) => {
 };
 
 const scenarios = values.scenarios?.split(',').map((s) => positive('scenarios', s.trim()));
-if (scenarios?.some((s) => s > 7)) {
-  console.error('--scenarios takes numbers from 1 to 7');
+if (scenarios?.some((s) => s > SCENARIOS.length)) {
+  console.error(`--scenarios takes numbers from 1 to ${SCENARIOS.length}`);
   process.exit(2);
 }
 const users = positive('users', values.users);

@@ -3,6 +3,7 @@
  * `send()` here, which bounds it with a client-side timeout, optionally aborts it early on purpose
  * (the retry storm), times it and reduces the answer to what the scenarios and the audit need.
  */
+import { randomUUID } from 'node:crypto';
 import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../openapi/client.js';
 
 /** No request may take longer than this; one that does is a hang, an anomaly. */
@@ -104,7 +105,26 @@ export type OrderItem = Schemas['OrderItemInput'];
 export type CreateBody = Schemas['CreateOrderInput'];
 
 /** The calls the scenarios make, each a typed SDK call. */
+/** A store's or a rider's step on an order (`key` optional where the contract says so). */
+const step =
+  (action: 'accept' | 'reject' | 'ready' | 'pick-up' | 'deliver') =>
+  (a: Actor, i: number, orderId: string, etag: string, key?: string, o?: SendOptions) =>
+    send<Order>(
+      i,
+      (signal) =>
+        a.clients[i].POST(`/orders/{orderId}/${action}`, {
+          params: { path: { orderId }, header: { 'If-Match': etag, 'Idempotency-Key': key ?? randomUUID() } },
+          signal,
+        }),
+      o,
+    );
+
 export const api = {
+  accept: step('accept'),
+  reject: step('reject'),
+  ready: step('ready'),
+  pickUp: step('pick-up'),
+  deliver: step('deliver'),
   createOrder: (a: Actor, i: number, key: string, body: CreateBody, o?: SendOptions) =>
     send<Order>(i, (signal) => a.clients[i].POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body, signal }), o),
   join: (a: Actor, i: number, orderId: string, etag: string, key: string, items?: OrderItem[], o?: SendOptions) =>

@@ -1,7 +1,9 @@
 /**
- * The seven races and faults the harness puts the service through: join vs cancel, K joiners on
- * one order, duplicate payments under one key, a retry storm, a join at the expiry boundary, an
- * instance killed under load and database connections terminated. Each runs `rounds` independent
+ * The races and faults the harness puts the service through: join vs cancel, K joiners on one
+ * order, duplicate payments under one key, a retry storm, a join at the expiry boundary, an
+ * instance killed under load, database connections terminated; and on the store's and the rider's
+ * side: accept vs a participant's cancel, K riders racing to pick up with a duplicate deliver under
+ * one key, reject vs cancel. Each runs `rounds` independent
  * rounds, a few at a time, checks what the clients got against what must hold for that race, and
  * leaves the database-wide checks to the audit that runs after it.
  */
@@ -571,6 +573,155 @@ const lostDatabase: Scenario = {
   },
 };
 
-export const SCENARIOS: Scenario[] = [joinVsCancel, manyJoiners, duplicates, retryStorm, expiryBoundary, killedInstance, lostDatabase];
+/** A matched order: opened and joined through the API, with both shares reserved. Undefined if that failed (an anomaly). */
+async function matchedOrder(ctx: ScenarioContext, stats: ScenarioStats) {
+  const { world } = ctx;
+  const [creator, joiner] = world.pick(2);
+  const opened = await openReservedOrder(ctx, stats, creator);
+  if (!opened) return undefined;
+  await world.wallets.reserve(stats, joiner, opened.joinerShare);
+  const k = key();
+  const joined = await untilAnswered(stats, 'join', world.instances, (i) =>
+    api.join(joiner, i, opened.order.id, opened.etag, k, opened.joinerItems),
+  );
+  if (!joined) return undefined;
+  world.claims.fromAnswer('join', joiner, joined);
+  if (joined.status !== 200) {
+    stats.anomaly(`join of a fresh order: ${describe(joined)}`);
+    return undefined;
+  }
+  return { order: joined.body as Order, etag: joined.etag!, creator, joiner };
+}
+
+/** One step by the store or a rider that must succeed (retried on any instance with its key): the new ETag. */
+async function mustStep(
+  ctx: ScenarioContext,
+  stats: ScenarioStats,
+  what: 'accept' | 'ready' | 'pick_up' | 'deliver',
+  actor: Actor,
+  orderId: string,
+  etag: string,
+): Promise<string | undefined> {
+  const k = key();
+  const call = { accept: api.accept, ready: api.ready, pick_up: api.pickUp, deliver: api.deliver }[what];
+  const answer = await untilAnswered(stats, what, ctx.world.instances, (i) => call(actor, i, orderId, etag, k));
+  if (answer?.status !== 200) {
+    if (answer) stats.anomaly(`${what} of order ${orderId}: ${describe(answer)}`);
+    return undefined;
+  }
+  if (what !== 'ready') ctx.world.claims.fromAnswer(what, actor, answer);
+  return answer.etag!;
+}
+
+/**
+ * 8 and 10. The store's answer (accept, or reject) and a participant's cancel on the same matched
+ * version, on different instances: exactly one wins; a cancel or a reject refunds both, an accept nothing.
+ */
+const storeVsCancel = (id: number, storeAction: 'accept' | 'reject'): Scenario => ({
+  id,
+  name: `${storeAction} vs participant cancel`,
+  async run(ctx, stats) {
+    const { world } = ctx;
+    await rounds(ctx, stats, async (n) => {
+      const { fail, won } = roundCheck(stats);
+      const matched = await matchedOrder(ctx, stats);
+      if (!matched) return;
+      const { order, etag } = matched;
+      const canceller = n % 2 ? matched.creator : matched.joiner;
+      const a = spread(world, n);
+      const [store, cancel] = await Promise.all([
+        (storeAction === 'accept' ? api.accept : api.reject)(world.staff, a, order.id, etag, key()).then((r) =>
+          stats.record(r, storeAction),
+        ),
+        api.cancel(canceller, other(world, a), order.id, etag, key()).then((r) => stats.record(r, 'cancel')),
+      ]);
+      world.claims.fromAnswer(storeAction, world.staff, store);
+      world.claims.fromAnswer('cancel', canceller, cancel);
+      const winners = [store, cancel].filter((r) => r.status === 200);
+      if (winners.length !== 1) {
+        fail(`order ${order.id}: ${winners.length} winners (${storeAction} ${describe(store)}, cancel ${describe(cancel)})`);
+        return;
+      }
+      const [winner, loser, loserActor] = store.status === 200 ? [store, cancel, canceller] : [cancel, store, world.staff];
+      const current = winner.body as Order;
+      const expected = store.status === 200 ? (storeAction === 'accept' ? 'accepted' : 'rejected') : 'cancelled';
+      if (current.status !== expected || current.version !== 3)
+        fail(`order ${order.id}: winner left ${current.status} v${current.version}`);
+      if (loser.status === 412) {
+        const body = loser.body as { current?: { status: string; version: number } };
+        if (loser.etag !== etagOf(3) || body.current?.status !== expected) fail(`order ${order.id}: 412 names ${body.current?.status}`);
+      } else if (!isBusy(loser))
+        fail(`order ${order.id}: losing ${loserActor === world.staff ? storeAction : 'cancel'} got ${describe(loser)}`);
+      won();
+      stats.count(store.status === 200 ? `${storeAction} won` : 'cancel won');
+    });
+  },
+});
+
+/**
+ * 9. K riders (2..8) racing to pick up one ready order across both instances: exactly one wins,
+ * the others get 412 (or 409); then the winner delivers it, the same request sent to both
+ * instances under one key (one payout, one replay), and a rider who lost may not deliver it (403).
+ */
+const ridersRace: Scenario = {
+  id: 9,
+  name: 'K riders race to pick up, duplicate deliver',
+  async run(ctx, stats) {
+    const { world } = ctx;
+    await rounds(ctx, stats, async (n) => {
+      const { fail, won } = roundCheck(stats);
+      const matched = await matchedOrder(ctx, stats);
+      if (!matched) return;
+      const orderId = matched.order.id;
+      const accepted = await mustStep(ctx, stats, 'accept', world.staff, orderId, matched.etag);
+      const ready = accepted && (await mustStep(ctx, stats, 'ready', world.staff, orderId, accepted));
+      if (!ready) return;
+      const k = 2 + (n % 7);
+      const racers = [...world.riders].sort(() => Math.random() - 0.5).slice(0, k);
+      const answers = await Promise.all(
+        racers.map((r, i) => api.pickUp(r, spread(world, n + i), orderId, ready).then((a) => stats.record(a, 'pick-up'))),
+      );
+      const picked = answers.map((a, i) => [a, racers[i]] as const).filter(([a]) => a.status === 200);
+      if (picked.length !== 1) {
+        fail(`order ${orderId}: ${picked.length} of ${k} riders picked it up (${answers.map(describe).join(', ')})`);
+        return;
+      }
+      const [pick, rider] = picked[0];
+      world.claims.fromAnswer('pick_up', rider, pick);
+      for (const loser of answers.filter((a) => a !== pick)) {
+        if (loser.status !== 412 && !isBusy(loser)) fail(`order ${orderId}: losing rider got ${describe(loser)}`);
+      }
+      const someoneElse = racers.find((r) => r !== rider) ?? world.riders.find((r) => r !== rider)!;
+      const refused = await api.deliver(someoneElse, spread(world, n), orderId, pick.etag!, key());
+      if (refused.status !== 403) fail(`order ${orderId}: another rider's deliver got ${describe(refused)}`);
+      const deliverKey = key();
+      const twice = await Promise.all(
+        [0, 1].map((i) =>
+          untilAnswered(stats, 'deliver', 1, () => api.deliver(rider, spread(world, n + i), orderId, pick.etag!, deliverKey)),
+        ),
+      );
+      for (const d of twice) if (d) world.claims.fromAnswer('deliver', rider, d);
+      if (twice.some((d) => d?.status !== 200))
+        fail(`order ${orderId}: deliver twice got ${twice.map((d) => d && describe(d)).join(', ')}`);
+      else if (twice.filter((d) => d!.replayed).length !== 1)
+        fail(`order ${orderId}: ${twice.filter((d) => d!.replayed).length} replays of two delivers`);
+      else stats.count('delivered');
+      won();
+    });
+  },
+};
+
+export const SCENARIOS: Scenario[] = [
+  joinVsCancel,
+  manyJoiners,
+  duplicates,
+  retryStorm,
+  expiryBoundary,
+  killedInstance,
+  lostDatabase,
+  storeVsCancel(8, 'accept'),
+  ridersRace,
+  storeVsCancel(10, 'reject'),
+];
 
 export { ScenarioStats };

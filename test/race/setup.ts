@@ -143,7 +143,7 @@ export interface Store {
 
 /** What clients were told succeeded, for the audit to find as effects. */
 export interface Claim {
-  kind: 'create' | 'join' | 'cancel' | 'expire' | 'topup';
+  kind: 'create' | 'join' | 'cancel' | 'expire' | 'topup' | 'accept' | 'reject' | 'pick_up' | 'deliver';
   user_id: string;
   order_id?: string;
   version?: number;
@@ -275,6 +275,9 @@ export class World {
   readonly wallets = new Wallets(this);
   /** Every order the harness opened (for the HTTP audit). */
   readonly orderIds = new Set<string>();
+  /** Staff of the harness's store, and riders: the store's and the rider's side of an order. */
+  staff!: Actor;
+  riders: Actor[] = [];
 
   private constructor(
     readonly env: Environment,
@@ -303,6 +306,15 @@ export class World {
       actors.push(...batch);
     }
     const world = new World(env, actors, await pickStore(actors[0].clients[0]));
+    const withRoles = async (name: string, roles: { staff_of?: string[]; rider?: boolean }): Promise<Actor> => {
+      const { data, error } = await anonymous.POST('/auth/dev/token', {
+        body: { email: `race-${run}-${name}@example.com`, name, ...roles },
+      });
+      if (!data) throw new Error(`dev login failed: ${JSON.stringify(error)}`);
+      return { id: data.user.id, token: data.access_token, clients: actorClients(env.baseUrls, data.access_token) };
+    };
+    world.staff = await withRoles('staff', { staff_of: [world.store.id] });
+    world.riders = await Promise.all(Array.from({ length: 8 }, (_, i) => withRoles(`rider-${i}`, { rider: true })));
     // A first top-up each through the API, so that scenarios rarely stop to refill a wallet.
     for (let i = 0; i < actors.length; i += 8) {
       await Promise.all(

@@ -9,10 +9,18 @@ import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../ope
 
 type Order = Schemas['Order'];
 
-/** Signs in (development login) and returns a client that sends the bearer token. */
-export async function login(baseUrl: string, name: string): Promise<CoOrderClient> {
+/**
+ * Signs in (development login) and returns a client that sends the bearer token. In development
+ * the login also grants roles: `staff_of` a store's id, or `rider: true` (in production an
+ * operator grants them with `npm run admin`).
+ */
+export async function login(
+  baseUrl: string,
+  name: string,
+  roles: { staff_of?: string[]; rider?: boolean } = {},
+): Promise<CoOrderClient> {
   const email = `${name.toLowerCase()}-${randomUUID()}@example.com`;
-  const { data, error } = await createCoOrderClient(baseUrl).POST('/auth/dev/token', { body: { email, name } });
+  const { data, error } = await createCoOrderClient(baseUrl).POST('/auth/dev/token', { body: { email, name, ...roles } });
   if (error) throw new Error(`login: ${error.code}: ${error.detail}`);
   return createCoOrderClient(baseUrl, data.access_token);
 }
@@ -59,6 +67,27 @@ export async function join(client: CoOrderClient, orderId: string, etag: string)
   throw new Error('join: the order keeps changing');
 }
 
+/**
+ * The store accepts and prepares the order, a rider picks it up and delivers it: each step with
+ * the ETag of the one before (a 412 would mean someone else acted first). Delivery completes the
+ * order and pays the store; like every money-moving action it takes an Idempotency-Key.
+ */
+export async function fulfil(store: CoOrderClient, rider: CoOrderClient, orderId: string, etag: string) {
+  const step = async (client: CoOrderClient, action: 'accept' | 'ready' | 'pick-up' | 'deliver') => {
+    const { data, error, response } = await client.POST(`/orders/{orderId}/${action}`, {
+      params: { path: { orderId }, header: { 'If-Match': etag, 'Idempotency-Key': randomUUID() } },
+    });
+    if (error) throw new Error(`${action}: ${error.status} ${error.code}: ${error.detail}`);
+    etag = response.headers.get('ETag')!;
+    return data;
+  };
+  await step(store, 'accept'); // the store takes it: from now on nobody can cancel it
+  await step(store, 'ready');
+  const picked = await step(rider, 'pick-up'); // the first rider wins; the answer shows the address
+  console.log(`The rider takes it to ${picked.delivery.address}`);
+  return step(rider, 'deliver'); // completed: what the order held is paid to the store
+}
+
 export async function demo(baseUrl: string) {
   const minji = await login(baseUrl, 'Minji');
   const junho = await login(baseUrl, 'Junho');
@@ -73,6 +102,12 @@ export async function demo(baseUrl: string) {
   console.log(`Junho joined: ${matched?.status}, paying ${matched?.shares.joiner} KRW`);
   const late = await join(seoyeon, order.id, seen.response.headers.get('ETag')!);
   console.log(late ? 'Seoyeon joined' : 'Seoyeon was too late: the order is already matched');
-  return { order, matched, late };
+
+  const store = await login(baseUrl, 'Cook', { staff_of: [order.store_id] });
+  const rider = await login(baseUrl, 'Rider', { rider: true });
+  const delivered = await fulfil(store, rider, order.id, `"v${matched!.version}"`);
+  const payouts = await store.GET('/stores/{storeId}/ledger', { params: { path: { storeId: order.store_id } } });
+  console.log(`Delivered: ${delivered.status}; the store was paid ${payouts.data!.items[0].amount} KRW`);
+  return { order, matched, late, delivered };
 }
 // README:end

@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import type postgres from 'postgres';
 import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../openapi/client.js';
 import { joinOrder, openOrder } from './orders.js';
-import { JEONJU, newKey, signUp, type TestUser } from './world.js';
+import { JEONJU, newKey, signUp, signUpWithRoles, type TestUser } from './world.js';
 
 /** A user whose client keeps every response body's exact text (read it with bodyText). */
 export type Actor = TestUser;
@@ -15,6 +15,13 @@ export type Actor = TestUser;
 /** A signed-up user whose client keeps every response body's exact text. */
 export async function actor(baseUrl: string, name: string): Promise<Actor> {
   const user = await signUp(baseUrl, name);
+  recordBodies(user.client);
+  return user;
+}
+
+/** A user who is staff of `storeId` (development login), recording bodies like `actor`. */
+export async function staffActor(baseUrl: string, name: string, storeId: string): Promise<Actor> {
+  const user = await signUpWithRoles(baseUrl, name, { staff_of: [storeId] });
   recordBodies(user.client);
   return user;
 }
