@@ -31,6 +31,7 @@ import { seedDemoData } from '../src/db/seed.js';
 import { issueAccessToken, verifyAccessToken } from '../src/auth/access-tokens.js';
 import { generateSigningJwk, keyRing } from '../src/auth/signing-keys.js';
 import { runOnce as sweepOverdue } from '../src/jobs/expire-overdue.js';
+import { RAISED_RATE_LIMITS } from '../test/support/rate-limits.js';
 import { databaseUrl, freePort } from '../test/support/urls.js';
 import { auditLedger, type ActionAudit } from './lib/audit.js';
 import {
@@ -385,6 +386,9 @@ async function main() {
     NODE_ENV: 'production',
     AUTH_SIGNING_KEYS: signingKeys,
     METRICS_TOKEN,
+    // One load generator is thousands of people: the limits are raised unless --rate-limits asks
+    // for the service's defaults (then each of the bench's 20,000 users has their own budget).
+    ...(flag('rate-limits') ? {} : RAISED_RATE_LIMITS),
     DATABASE_URL: db.url,
     HOST: '127.0.0.1',
     SEED_DEMO_DATA: 'false',

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
 import pino from 'pino';
 import { buildApp, openApiDocument } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, rateLimitPolicies } from '../src/config.js';
+import { sharedBudgets } from '../src/http/rate-limit.js';
 import { openDatabase } from '../src/db/database.js';
 import { Authenticator } from '../src/auth/authenticator.js';
 import { generateSigningJwk, keyRing } from '../src/auth/signing-keys.js';
@@ -30,7 +31,14 @@ const logger = pino({ level: 'silent' });
 // Building the app signs, verifies and seals nothing: any key will do.
 const keys = await keyRing([await generateSigningJwk()]);
 const app = buildApp(
-  { config, db: database.db, logger, metrics: createMetrics(), cursors: cursorCodec(cursorKey(new Uint8Array(32))) },
+  {
+    config,
+    db: database.db,
+    logger,
+    metrics: createMetrics(),
+    cursors: cursorCodec(cursorKey(new Uint8Array(32))),
+    budgets: sharedBudgets(rateLimitPolicies(config), database.sql),
+  },
   {
     sessions: { keys, accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS },
     verifying: keys.verifying,

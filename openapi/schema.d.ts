@@ -72,6 +72,8 @@ export interface paths {
         /**
          * Development login
          * @description Signs in by email with no password: development and testing only (404 in production or when AUTH_DEV_LOGIN=false). The first login creates the user with the sign-up grant (50,000 KRW by default). Answers a session like any other sign-in.
+         *
+         *     Rate limit: class `auth`, 30 requests per 60 s per client IP (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["createDevToken"];
         delete?: never;
@@ -90,6 +92,8 @@ export interface paths {
         /**
          * Start signing in with an identity provider
          * @description Redirects (302) to the provider's authorization endpoint: the authorization code flow with PKCE (S256), `state` and `nonce`. The login is remembered by the service for 10 minutes, so the callback may reach any instance. Open it in a browser.
+         *
+         *     Rate limit: class `auth`, 30 requests per 60 s per client IP (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["startOidcLogin"];
         put?: never;
@@ -110,6 +114,8 @@ export interface paths {
         /**
          * Finish signing in (the redirect URI)
          * @description Where the provider sends the person back. Checks the state (known, unused, not older than 10 minutes), exchanges the code with the PKCE verifier, and verifies the ID token (signature against the provider's keys, issuer, audience, nonce, expiry). The person is found by their identity at the provider, or created: a verified email fills in a new account, or names an existing account with that email; an unverified one is not used. 400 `oidc_state_invalid` for an unknown, used or expired state; 400 `oidc_login_refused` when the provider did not sign the person in; 401 `id_token_invalid`.
+         *
+         *     Rate limit: class `auth`, 30 requests per 60 s per client IP (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["finishOidcLogin"];
         put?: never;
@@ -132,6 +138,8 @@ export interface paths {
         /**
          * Sign in with an ID token (native apps)
          * @description For an app that signed the person in with the provider’s own SDK: the ID token is verified as at the callback (signature, issuer, audience = our client id, expiry, and the nonce when given), and answers a session. 401 `id_token_invalid`.
+         *
+         *     Rate limit: class `auth`, 30 requests per 60 s per client IP (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["exchangeIdToken"];
         delete?: never;
@@ -152,6 +160,8 @@ export interface paths {
         /**
          * Renew a session
          * @description Spends the refresh token for a new access token and a new refresh token. The same refresh token sent again within 10 seconds (a retry of a lost answer) gets the same new pair; sent later, it is reuse: the session is revoked and the answer is 401 `refresh_token_reused`. 401 `refresh_token_invalid` for an unknown or expired token, `session_revoked` after a logout.
+         *
+         *     Rate limit: class `auth`, 30 requests per 60 s per client IP (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["refreshSession"];
         delete?: never;
@@ -172,6 +182,8 @@ export interface paths {
         /**
          * Sign out
          * @description Revokes the caller's session (`{"all": true}`: every session of the user). Its access tokens are refused by every instance within 5 seconds (at once by this one) and its refresh token no longer works. The body is optional.
+         *
+         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["logout"];
         delete?: never;
@@ -210,6 +222,8 @@ export interface paths {
         /**
          * The signed-in user
          * @description Profile, balance and saved delivery address, with the ETag that PUT /users/me/address needs.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["getMe"];
         put?: never;
@@ -231,6 +245,8 @@ export interface paths {
         /**
          * Save the default delivery address
          * @description Replaces the saved address (used when an order gives none). Needs If-Match with the user ETag.
+         *
+         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         put: operations["putMyAddress"];
         post?: never;
@@ -252,6 +268,8 @@ export interface paths {
         /**
          * Add credit
          * @description Adds credit to the wallet: the balance and its ledger row change in one transaction.
+         *
+         *     Rate limit: class `money`, 30 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["topUpCredit"];
         delete?: never;
@@ -270,6 +288,8 @@ export interface paths {
         /**
          * Credit movements, newest first
          * @description Every movement of the wallet; the balance equals the sum of all of them.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["listMyLedger"];
         put?: never;
@@ -290,6 +310,8 @@ export interface paths {
         /**
          * Store categories
          * @description Every category a store can have, in display order.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["listCategories"];
         put?: never;
@@ -310,6 +332,8 @@ export interface paths {
         /**
          * Stores, optionally of one category
          * @description Stores by name, cursor-paginated.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["listStores"];
         put?: never;
@@ -330,6 +354,8 @@ export interface paths {
         /**
          * One store
          * @description A store with its minimum order price, delivery tip and delivery time.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["getStore"];
         put?: never;
@@ -350,6 +376,8 @@ export interface paths {
         /**
          * A store's menus
          * @description Every menu of the store, cheapest first.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["listStoreMenus"];
         put?: never;
@@ -370,6 +398,8 @@ export interface paths {
         /**
          * The store's payouts
          * @description The store's payout account: one row per delivered order, paid in the transaction that completed it. Only the store's staff may see it (403 otherwise).
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["listStoreLedger"];
         put?: never;
@@ -390,6 +420,8 @@ export interface paths {
         /**
          * The cart
          * @description The caller's cart: items of one store. POST /orders uses it when it names no items.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["getCart"];
         put?: never;
@@ -397,6 +429,8 @@ export interface paths {
         /**
          * Empty the cart
          * @description Removes every item.
+         *
+         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         delete: operations["clearCart"];
         options?: never;
@@ -415,12 +449,16 @@ export interface paths {
         /**
          * Set the quantity of a menu in the cart
          * @description Adds the menu or sets its quantity. A cart holds one store: a menu of another store → 409.
+         *
+         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         put: operations["putCartItem"];
         post?: never;
         /**
          * Remove a menu from the cart
          * @description Removes the menu; removing one that is not in the cart changes nothing.
+         *
+         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         delete: operations["deleteCartItem"];
         options?: never;
@@ -438,12 +476,16 @@ export interface paths {
         /**
          * Joinable orders nearby
          * @description Pending, unexpired orders of other users whose delivery point is within `radius_m` of (lat, lon), nearest first, each in its public view with `distance_m` (to 10 m); their stores once under `included.stores`.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["listNearbyOrders"];
         put?: never;
         /**
          * Open a joint order
          * @description Opens a joint order at a store and charges your share now (ledger row linked to the order). It waits for a neighbour to join until `expires_at` (30 minutes by default); if nobody does, it expires and you are refunded in full. A `split` order must reach the store's minimum by itself.
+         *
+         *     Rate limit: class `money`, 30 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["createOrder"];
         delete?: never;
@@ -462,6 +504,8 @@ export interface paths {
         /**
          * One order
          * @description The order with its ETag: all of it (`view: participant`) if you created or joined it, else the public view (`view: public`: no delivery address, exact point or user id; its distance from your saved address, to 10 m). Poll cheaply with If-None-Match: 304 while it is unchanged.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["getOrder"];
         put?: never;
@@ -484,6 +528,8 @@ export interface paths {
         /**
          * Join an order
          * @description Joins a pending, unexpired order of another user: it becomes matched and your share is charged. Send If-Match with the ETag you read; if someone else got there first you get 412 (with the current order) or 409.
+         *
+         *     Rate limit: class `money`, 30 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["joinOrder"];
         delete?: never;
@@ -504,6 +550,8 @@ export interface paths {
         /**
          * Cancel an order before the store accepts it
          * @description The creator withdraws a pending order and is refunded exactly what they paid; either participant withdraws a matched order until the store accepts it, and both are refunded exactly what they paid. Later: 409 `order_not_cancellable`.
+         *
+         *     Rate limit: class `money`, 30 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["cancelOrder"];
         delete?: never;
@@ -524,6 +572,8 @@ export interface paths {
         /**
          * Expire an overdue order
          * @description Anyone may expire a pending order once `expires_at` has passed (the sweeper does the same); the creator is refunded in full. The answer is the order as you may see it (the public view unless you created it).
+         *
+         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["expireOrder"];
         delete?: never;
@@ -544,6 +594,8 @@ export interface paths {
         /**
          * The store accepts a matched order
          * @description The store takes the order and starts preparing it; from then on it cannot be cancelled. Only the store's staff may (403 otherwise). It must answer by `accept_by` (10 minutes after the match by default): after that, 409 `accept_deadline_passed`, and the sweeper rejects the order with both refunds.
+         *
+         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["acceptOrder"];
         delete?: never;
@@ -564,6 +616,8 @@ export interface paths {
         /**
          * The store turns a matched order down
          * @description Both participants are refunded in full, in the same transaction. Only the store's staff may (403 otherwise).
+         *
+         *     Rate limit: class `money`, 30 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["rejectOrder"];
         delete?: never;
@@ -584,6 +638,8 @@ export interface paths {
         /**
          * The store marks an accepted order ready for pick-up
          * @description Riders see it under GET /deliveries from now on. Only the store's staff may (403 otherwise).
+         *
+         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["readyOrder"];
         delete?: never;
@@ -604,6 +660,8 @@ export interface paths {
         /**
          * A rider picks up a ready order
          * @description Any rider (403 for others); the first one wins and becomes the order's rider: the others get 412 (with the order as they may see it) or 409. The answer shows the delivery address.
+         *
+         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["pickUpOrder"];
         delete?: never;
@@ -624,6 +682,8 @@ export interface paths {
         /**
          * The rider delivers the order
          * @description Only the rider who picked it up (403 for others). The order is completed and everything it held (menu total + tip) is paid into the store's payout account in the same transaction, exactly once.
+         *
+         *     Rate limit: class `money`, 30 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["deliverOrder"];
         delete?: never;
@@ -642,6 +702,8 @@ export interface paths {
         /**
          * Your orders
          * @description Orders you created or joined, newest first.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["listMyOrders"];
         put?: never;
@@ -662,6 +724,8 @@ export interface paths {
         /**
          * The store's queue
          * @description The store's orders, oldest first: by default those it works on (matched, accepted, ready, picked_up), or those in `status`. Only the store's staff may (403 otherwise). The page carries an ETag: poll with If-None-Match and get 304 while nothing on it changed.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["listStoreOrders"];
         put?: never;
@@ -682,6 +746,8 @@ export interface paths {
         /**
          * Orders ready for pick-up near you
          * @description Ready orders whose store is within `radius_m` of (lat, lon), nearest store first, in the public view (the delivery address shows once you pick one up); their stores once under `included.stores`. Riders only (403 otherwise).
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["listDeliveries"];
         put?: never;
@@ -702,6 +768,8 @@ export interface paths {
         /**
          * Orders you picked up
          * @description Every order you picked up as a rider, latest pick-up first, with its delivery address.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["listMyDeliveries"];
         put?: never;
@@ -722,6 +790,8 @@ export interface paths {
         /**
          * Your notifications, newest first
          * @description Written in the same transaction as the order change they report: matched, expired, cancelled, completed.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         get: operations["listMyNotifications"];
         put?: never;
@@ -744,6 +814,8 @@ export interface paths {
         /**
          * Mark a notification read
          * @description Idempotent: marking it again keeps the first read time.
+         *
+         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
          */
         post: operations["markNotificationRead"];
         delete?: never;
@@ -798,7 +870,7 @@ export interface components {
              * @example insufficient_credit
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "token_invalid" | "token_expired" | "session_revoked" | "refresh_token_invalid" | "refresh_token_reused" | "id_token_invalid" | "oidc_state_invalid" | "oidc_login_refused" | "oidc_provider_unknown" | "identity_provider_unavailable" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_not_cancellable" | "order_not_accepted" | "order_not_ready" | "order_not_picked_up" | "accept_deadline_passed" | "unknown_store" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "idempotency_key_reused" | "insufficient_credit" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "database_unavailable" | "overloaded" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "token_invalid" | "token_expired" | "session_revoked" | "refresh_token_invalid" | "refresh_token_reused" | "id_token_invalid" | "oidc_state_invalid" | "oidc_login_refused" | "oidc_provider_unknown" | "identity_provider_unavailable" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_not_cancellable" | "order_not_accepted" | "order_not_ready" | "order_not_picked_up" | "accept_deadline_passed" | "unknown_store" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "idempotency_key_reused" | "insufficient_credit" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "rate_limited" | "rate_limit_unavailable" | "database_unavailable" | "overloaded" | "internal_error";
             /**
              * @description The id of the request that produced this problem: the X-Request-Id response header, except on a replay (`Idempotent-Replayed: true`), whose stored body keeps the id of the original request.
              * @example 0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d
@@ -1721,6 +1793,16 @@ export interface components {
          */
         IdempotentReplayed: "true";
         /**
+         * @description The rate limit of this operation's class (IETF RateLimit header fields, structured form): `q` requests per window of `w` seconds, per signed-in user (per client IP for sign-in).
+         * @example "money";q=30;w=60
+         */
+        RateLimitPolicy: string;
+        /**
+         * @description What is left of the budget: `r` requests remaining, the window resetting in `t` seconds.
+         * @example "money";r=12;t=41
+         */
+        RateLimit: string;
+        /**
          * @description Seconds to wait before retrying.
          * @example 1
          */
@@ -2001,6 +2083,8 @@ export interface operations {
             /** @description A new session for the user. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2011,6 +2095,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2038,6 +2124,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2059,6 +2147,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -2081,6 +2171,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2102,6 +2194,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2123,6 +2217,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2141,9 +2237,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2165,6 +2287,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -2201,6 +2325,8 @@ export interface operations {
             /** @description To the provider's sign-in page (its authorization URL in Location). */
             302: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     Location: components["headers"]["RedirectLocation"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -2210,6 +2336,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2237,6 +2365,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2255,9 +2385,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2279,6 +2435,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -2326,6 +2484,8 @@ export interface operations {
             /** @description A new session for the person who signed in. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2336,6 +2496,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2363,6 +2525,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2384,6 +2548,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2402,9 +2568,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2426,6 +2618,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -2466,6 +2660,8 @@ export interface operations {
             /** @description A new session for the person the ID token names. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2476,6 +2672,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2503,6 +2701,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2524,6 +2724,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2545,6 +2747,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2566,6 +2770,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2584,9 +2790,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2608,6 +2840,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -2645,6 +2879,8 @@ export interface operations {
             /** @description The renewed session. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2655,6 +2891,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2682,6 +2920,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2703,6 +2943,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2724,6 +2966,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2742,9 +2986,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2766,6 +3036,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -2803,6 +3075,8 @@ export interface operations {
             /** @description Signed out. */
             204: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2811,6 +3085,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2838,6 +3114,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2859,6 +3137,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2880,6 +3160,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2898,9 +3180,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -2922,6 +3230,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3027,6 +3337,8 @@ export interface operations {
             /** @description The user. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3038,6 +3350,8 @@ export interface operations {
             /** @description Unchanged since the ETag in If-None-Match: no body. */
             304: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3047,6 +3361,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3074,6 +3390,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3092,9 +3410,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3116,6 +3460,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3159,6 +3505,8 @@ export interface operations {
             /** @description The updated user. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3170,6 +3518,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3197,6 +3547,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3218,6 +3570,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3240,6 +3594,8 @@ export interface operations {
             /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3267,6 +3623,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3288,6 +3646,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3309,6 +3669,8 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3327,9 +3689,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3351,6 +3739,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3394,6 +3784,8 @@ export interface operations {
             /** @description Credited (or the replay of an earlier top-up with this Idempotency-Key). */
             201: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3405,6 +3797,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3432,6 +3826,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3453,6 +3849,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -3476,6 +3874,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3497,6 +3897,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3518,6 +3920,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3537,9 +3941,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3561,6 +3991,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3599,6 +4031,8 @@ export interface operations {
             /** @description A page of ledger entries. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3609,6 +4043,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3636,6 +4072,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3654,9 +4092,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3678,6 +4142,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3711,6 +4177,8 @@ export interface operations {
             /** @description The categories. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3721,6 +4189,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3748,6 +4218,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3766,9 +4238,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3790,6 +4288,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3830,6 +4330,8 @@ export interface operations {
             /** @description A page of stores. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3840,6 +4342,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3867,6 +4371,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3885,9 +4391,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3909,6 +4441,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -3945,6 +4479,8 @@ export interface operations {
             /** @description The store. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3955,6 +4491,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -3982,6 +4520,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4003,6 +4543,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4021,9 +4563,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4045,6 +4613,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -4081,6 +4651,8 @@ export interface operations {
             /** @description The menus. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4091,6 +4663,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4118,6 +4692,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4139,6 +4715,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4157,9 +4735,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4181,6 +4785,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -4222,6 +4828,8 @@ export interface operations {
             /** @description The balance and a page of payouts. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4232,6 +4840,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4259,6 +4869,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4280,6 +4892,8 @@ export interface operations {
             /** @description Authenticated, but not allowed to act on this resource. */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4298,9 +4912,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4322,6 +4962,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -4355,6 +4997,8 @@ export interface operations {
             /** @description The cart. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4365,6 +5009,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4392,6 +5038,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4410,9 +5058,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4434,6 +5108,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -4467,6 +5143,8 @@ export interface operations {
             /** @description The cart is empty. */
             204: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4475,6 +5153,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4502,6 +5182,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4523,6 +5205,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -4542,9 +5226,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4566,6 +5276,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -4606,6 +5318,8 @@ export interface operations {
             /** @description The cart. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4616,6 +5330,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4643,6 +5359,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4664,6 +5382,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4685,6 +5405,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -4707,6 +5429,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4728,6 +5452,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4746,9 +5472,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4770,6 +5522,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -4806,6 +5560,8 @@ export interface operations {
             /** @description The cart. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4816,6 +5572,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4843,6 +5601,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4864,6 +5624,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -4883,9 +5645,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4907,6 +5695,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -4953,6 +5743,8 @@ export interface operations {
             /** @description A page of nearby orders. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4963,6 +5755,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -4990,6 +5784,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5008,9 +5804,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5032,6 +5854,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5075,6 +5899,8 @@ export interface operations {
             /** @description Opened and paid. */
             201: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     Location: components["headers"]["Location"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
@@ -5088,6 +5914,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5115,6 +5943,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5136,6 +5966,8 @@ export interface operations {
             /** @description Not enough credit for this payment; nothing was charged. */
             402: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5158,6 +5990,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5180,6 +6014,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5203,6 +6039,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5224,6 +6062,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5245,6 +6085,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5264,9 +6106,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5288,6 +6156,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5327,6 +6197,8 @@ export interface operations {
             /** @description The order, as you may see it. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5338,6 +6210,8 @@ export interface operations {
             /** @description Unchanged since the ETag in If-None-Match: no body. */
             304: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5347,6 +6221,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5374,6 +6250,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5395,6 +6273,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5413,9 +6293,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5437,6 +6343,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5488,6 +6396,8 @@ export interface operations {
             /** @description Matched and paid. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5500,6 +6410,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5527,6 +6439,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5548,6 +6462,8 @@ export interface operations {
             /** @description Not enough credit for this payment; nothing was charged. */
             402: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5570,6 +6486,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5592,6 +6510,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5615,6 +6535,8 @@ export interface operations {
             /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5643,6 +6565,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5664,6 +6588,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5685,6 +6611,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5707,6 +6635,8 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5725,9 +6655,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5749,6 +6705,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5796,6 +6754,8 @@ export interface operations {
             /** @description Cancelled and refunded. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5808,6 +6768,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5835,6 +6797,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5856,6 +6820,8 @@ export interface operations {
             /** @description Authenticated, but not allowed to act on this resource. */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5878,6 +6844,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -5900,6 +6868,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5923,6 +6893,8 @@ export interface operations {
             /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5951,6 +6923,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5972,6 +6946,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -5993,6 +6969,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -6015,6 +6993,8 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6033,9 +7013,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6057,6 +7063,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -6104,6 +7112,8 @@ export interface operations {
             /** @description Expired and refunded. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6116,6 +7126,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6143,6 +7155,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6164,6 +7178,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -6186,6 +7202,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6209,6 +7227,8 @@ export interface operations {
             /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6237,6 +7257,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6258,6 +7280,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6279,6 +7303,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -6301,6 +7327,8 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6319,9 +7347,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6343,6 +7397,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -6390,6 +7446,8 @@ export interface operations {
             /** @description Accepted. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6402,6 +7460,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6429,6 +7489,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6450,6 +7512,8 @@ export interface operations {
             /** @description Authenticated, but not allowed to act on this resource. */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -6472,6 +7536,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -6494,6 +7560,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6517,6 +7585,8 @@ export interface operations {
             /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6545,6 +7615,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6566,6 +7638,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6587,6 +7661,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -6609,6 +7685,8 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6627,9 +7705,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6651,6 +7755,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -6698,6 +7804,8 @@ export interface operations {
             /** @description Rejected and refunded. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6710,6 +7818,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6737,6 +7847,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6758,6 +7870,8 @@ export interface operations {
             /** @description Authenticated, but not allowed to act on this resource. */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -6780,6 +7894,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -6802,6 +7918,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6825,6 +7943,8 @@ export interface operations {
             /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -6853,6 +7973,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6874,6 +7996,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6895,6 +8019,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -6917,6 +8043,8 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6935,9 +8063,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -6959,6 +8113,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7006,6 +8162,8 @@ export interface operations {
             /** @description Ready. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7018,6 +8176,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7045,6 +8205,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7066,6 +8228,8 @@ export interface operations {
             /** @description Authenticated, but not allowed to act on this resource. */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7088,6 +8252,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7110,6 +8276,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7133,6 +8301,8 @@ export interface operations {
             /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7161,6 +8331,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7182,6 +8354,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7203,6 +8377,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7225,6 +8401,8 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7243,9 +8421,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7267,6 +8471,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7314,6 +8520,8 @@ export interface operations {
             /** @description Picked up: it is yours to deliver. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7326,6 +8534,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7353,6 +8563,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7374,6 +8586,8 @@ export interface operations {
             /** @description Authenticated, but not allowed to act on this resource. */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7396,6 +8610,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7418,6 +8634,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7441,6 +8659,8 @@ export interface operations {
             /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7469,6 +8689,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7490,6 +8712,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7511,6 +8735,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7533,6 +8759,8 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7551,9 +8779,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7575,6 +8829,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7622,6 +8878,8 @@ export interface operations {
             /** @description Delivered: completed, the store paid. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7634,6 +8892,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7661,6 +8921,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7682,6 +8944,8 @@ export interface operations {
             /** @description Authenticated, but not allowed to act on this resource. */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7704,6 +8968,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7726,6 +8992,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7749,6 +9017,8 @@ export interface operations {
             /** @description If-Match does not match the current version; the body carries the current representation in `current` and the ETag header its tag. */
             412: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -7777,6 +9047,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7798,6 +9070,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7819,6 +9093,8 @@ export interface operations {
             /** @description The request is well-formed but cannot be carried out (see `code`). */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7841,6 +9117,8 @@ export interface operations {
             /** @description The action requires If-Match. */
             428: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7859,9 +9137,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7883,6 +9187,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -7925,6 +9231,8 @@ export interface operations {
             /** @description A page of orders. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7935,6 +9243,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7962,6 +9272,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -7980,9 +9292,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8004,6 +9342,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -8050,6 +9390,8 @@ export interface operations {
             /** @description A page of the queue. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["PageETag"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -8061,6 +9403,8 @@ export interface operations {
             /** @description The page is unchanged since the ETag in If-None-Match: no body. */
             304: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     ETag: components["headers"]["PageETag"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -8070,6 +9414,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8097,6 +9443,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8118,6 +9466,8 @@ export interface operations {
             /** @description Authenticated, but not allowed to act on this resource. */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8136,9 +9486,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8160,6 +9536,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -8204,6 +9582,8 @@ export interface operations {
             /** @description A page of ready orders. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8214,6 +9594,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8241,6 +9623,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8262,6 +9646,8 @@ export interface operations {
             /** @description Authenticated, but not allowed to act on this resource. */
             403: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8280,9 +9666,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8304,6 +9716,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -8342,6 +9756,8 @@ export interface operations {
             /** @description A page of your deliveries. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8352,6 +9768,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8379,6 +9797,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8397,9 +9817,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8421,6 +9867,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -8461,6 +9909,8 @@ export interface operations {
             /** @description A page of notifications. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8471,6 +9921,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8498,6 +9950,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8516,9 +9970,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8540,6 +10020,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -8576,6 +10058,8 @@ export interface operations {
             /** @description The notification, with its read time. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8586,6 +10070,8 @@ export interface operations {
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8613,6 +10099,8 @@ export interface operations {
             /** @description No bearer token, or one that is invalid or expired. */
             401: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8634,6 +10122,8 @@ export interface operations {
             /** @description No resource with this id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8655,6 +10145,8 @@ export interface operations {
             /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
@@ -8677,6 +10169,8 @@ export interface operations {
             /** @description The request body is too large. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8698,6 +10192,8 @@ export interface operations {
             /** @description The request body is not application/json. */
             415: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8716,9 +10212,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
@@ -8740,6 +10262,8 @@ export interface operations {
             /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;

@@ -16,6 +16,8 @@ import type { AppEnv } from './http/env.js';
 import { refuseNulInQuery, requestContext, securityHeaders } from './http/middleware.js';
 import { registerComponents } from './http/openapi.js';
 import { PROBLEMS, PROBLEM_TYPE_BASE, sendProblem, toDomainError, validationError } from './http/problem.js';
+import { clientIpOf, trustedProxies } from './http/client-ip.js';
+import { RATE_LIMIT_CLASSES, rateLimit } from './http/rate-limit.js';
 import { registerRoutes } from './http/routing.js';
 import { notificationRoutes } from './notifications/register.js';
 import { opsRoutes } from './ops/register.js';
@@ -58,6 +60,14 @@ export function buildApp(deps: Deps, auth: AuthServices): OpenAPIHono<AppEnv> {
   if (deps.config.CORS_ORIGINS.length > 0) app.use('*', cors(CORS_POLICY(deps.config.CORS_ORIGINS)));
   app.use('*', refuseNulInQuery());
   const authenticate = requireAuth((token) => auth.authenticator.authenticate(token));
+  const trusted = trustedProxies(deps.config.TRUST_PROXY);
+  const clientIp = (c: Parameters<typeof clientIpOf>[0]) => clientIpOf(c, trusted);
+  const rateLimits = Object.fromEntries(
+    RATE_LIMIT_CLASSES.map((rateClass) => {
+      const budget = deps.budgets[rateClass];
+      return [rateClass, { limit: rateLimit(budget, clientIp, deps.metrics), policy: budget.policy }];
+    }),
+  ) as Parameters<typeof registerRoutes>[2]['rateLimits'];
   registerRoutes(
     app,
     [
@@ -69,7 +79,7 @@ export function buildApp(deps: Deps, auth: AuthServices): OpenAPIHono<AppEnv> {
       ...orderRoutes(deps),
       ...notificationRoutes(deps),
     ],
-    { authenticate, maxBodyBytes: deps.config.MAX_BODY_BYTES },
+    { authenticate, maxBodyBytes: deps.config.MAX_BODY_BYTES, rateLimits },
   );
 
   registerComponents(app, deps.config.IDEMPOTENCY_RETENTION_HOURS);

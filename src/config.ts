@@ -1,4 +1,21 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+
+/** "quota/window": at most `quota` requests in `window` seconds. */
+const rateLimitFromEnv = z
+  .string()
+  .regex(/^[1-9][0-9]{0,8}\/[1-9][0-9]{0,5}$/, 'must be quota/window_seconds, e.g. 30/60')
+  .transform((text) => {
+    const [quota, windowSeconds] = text.split('/').map(Number);
+    return { quota, windowSeconds };
+  });
+
+function isAddressOrRange(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
 
 /** No access token lives longer than this, whatever the configuration says. */
 export const ACCESS_TOKEN_MAX_SECONDS = 900;
@@ -23,6 +40,12 @@ export const DEFAULTS = {
   SIGNUP_GRANT_KRW: 50_000,
   // Clients retry within minutes; a day covers any sane retry policy.
   IDEMPOTENCY_RETENTION_HOURS: 24,
+  // Per minute: a person signs in or refreshes a few times an hour (per IP: a household or an
+  // office shares one); moves money a few times a day; reads as fast as an app polls.
+  RATE_LIMIT_AUTH: '30/60',
+  RATE_LIMIT_MONEY: '30/60',
+  RATE_LIMIT_ACTIONS: '120/60',
+  RATE_LIMIT_READS: '600/60',
   // A store that has not answered a matched order by then has rejected it in effect.
   STORE_ACCEPT_MINUTES: 10,
 } as const;
@@ -67,6 +90,25 @@ const configSchema = z
       .pipe(z.array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'each provider name is lower-case letters, digits or _'))),
     // Development login: on outside production unless switched off; never in production.
     AUTH_DEV_LOGIN: booleanFromEnv.optional(),
+    // Rate limits, "quota/window seconds" per principal: sign-in per client IP, the rest per user.
+    // A neighbourhood's use stays far below them; a script does not. The race harness and the
+    // bench raise them through these variables.
+    RATE_LIMIT_AUTH: rateLimitFromEnv.prefault(DEFAULTS.RATE_LIMIT_AUTH),
+    RATE_LIMIT_MONEY: rateLimitFromEnv.prefault(DEFAULTS.RATE_LIMIT_MONEY),
+    RATE_LIMIT_ACTIONS: rateLimitFromEnv.prefault(DEFAULTS.RATE_LIMIT_ACTIONS),
+    RATE_LIMIT_READS: rateLimitFromEnv.prefault(DEFAULTS.RATE_LIMIT_READS),
+    // The reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges,
+    // comma-separated); unset, the client is the socket's peer.
+    TRUST_PROXY: z
+      .string()
+      .optional()
+      .transform((list) =>
+        (list ?? '')
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().refine(isAddressOrRange, 'each entry is an IP address or a CIDR range'))),
     // The bearer token GET /metrics requires; unset, /metrics answers nobody.
     METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
     // Browser origins allowed to call the API (comma-separated); unset, CORS is off.
@@ -224,4 +266,14 @@ function parseSigningKeys(text: string, ctx: z.RefinementCtx): SigningJwk[] {
   const keys = parsed.data.keys.map(({ kty, crv, x, y, d, kid }) => ({ kty, crv, x, y, d, kid }));
   if (new Set(keys.map((k) => k.kid)).size !== keys.length) ctx.addIssue({ code: 'custom', message: 'each key needs its own kid' });
   return keys;
+}
+
+/** The rate-limit policies by class, as the configuration sets them. */
+export function rateLimitPolicies(config: Config) {
+  return {
+    auth: config.RATE_LIMIT_AUTH,
+    money: config.RATE_LIMIT_MONEY,
+    actions: config.RATE_LIMIT_ACTIONS,
+    reads: config.RATE_LIMIT_READS,
+  };
 }

@@ -14,6 +14,8 @@ import { answerClientError } from './http/client-error.js';
 import { createMetrics } from './http/metrics.js';
 import { cursorCodec, cursorKey } from './http/pagination.js';
 import { scheduleJobs } from './jobs/schedule.js';
+import { sharedBudgets } from './http/rate-limit.js';
+import { rateLimitPolicies } from './config.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
     metrics: createMetrics(),
     // Cursors are sealed with the database's own secret: they hide positions in lists, not identities.
     cursors: cursorCodec(cursorKey(await serviceSecret(database.db, 'service'))),
+    budgets: sharedBudgets(rateLimitPolicies(config), database.sql),
   };
   const app = buildApp(deps, auth);
   const jobs = config.JOBS_ENABLED ? scheduleJobs(deps) : undefined;

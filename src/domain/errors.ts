@@ -49,6 +49,8 @@ export const ERROR_CODES = [
   'unsupported_media_type',
   'request_timeout',
   'headers_too_large',
+  'rate_limited',
+  'rate_limit_unavailable',
   'database_unavailable',
   'overloaded',
   'internal_error',

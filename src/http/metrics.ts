@@ -3,6 +3,8 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export interface Metrics {
   registry: Registry;
   observeRequest(method: string, route: string, status: number, durationMs: number): void;
+  countRateLimited(rateClass: string): void;
+  observeRateLimiter(rateClass: string, seconds: number): void;
 }
 
 export function createMetrics(): Metrics {
@@ -21,8 +23,23 @@ export function createMetrics(): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const rateLimited = new Counter({
+    name: 'http_rate_limited_total',
+    help: 'Requests answered 429 by rate-limit class.',
+    labelNames: ['class'],
+    registers: [registry],
+  });
+  const limiter = new Histogram({
+    name: 'rate_limiter_duration_seconds',
+    help: 'Time the rate limiter took to decide, by class (a lease from the shared budget, or memory).',
+    labelNames: ['class'],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
+    registers: [registry],
+  });
   return {
     registry,
+    countRateLimited: (rateClass) => rateLimited.inc({ class: rateClass }),
+    observeRateLimiter: (rateClass, seconds) => limiter.observe({ class: rateClass }, seconds),
     observeRequest(method, route, status, durationMs) {
       requests.inc({ method, route, status });
       duration.observe({ method, route }, durationMs / 1000);

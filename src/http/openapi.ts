@@ -91,12 +91,14 @@ const STATUS_TEXT: Record<number, string> = {
   415: 'The request body is not application/json.',
   422: 'The request is well-formed but cannot be carried out (see `code`).',
   428: 'The action requires If-Match.',
+  429: "Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets.",
   500: 'An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe.',
   503: '`database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds.',
 };
 
 // A typical problem per status, shown as the example of each error response.
 const EXAMPLE_PROBLEM: Record<number, { code: ErrorCode; detail: string; extra?: object }> = {
+  429: { code: 'rate_limited', detail: 'Too many money requests: at most 30 in 60 s. Retry after 41 s.' },
   400: {
     code: 'validation_failed',
     detail: 'body.items.0.quantity: Too big: expected number to be <=99',
@@ -145,7 +147,17 @@ export const headers = {
   redirect: { Location: headerRef('RedirectLocation') },
   replayed: { 'Idempotent-Replayed': headerRef('IdempotentReplayed') },
   retryAfter: { 'Retry-After': headerRef('RetryAfter') },
+  rateLimit: { 'RateLimit-Policy': headerRef('RateLimitPolicy'), RateLimit: headerRef('RateLimit') },
 };
+
+/** The 429 of a rate-limited operation (added to each one by the route registry). */
+export function rateLimitedResponse() {
+  return {
+    description: STATUS_TEXT[429],
+    headers: { ...headers.retryAfter, ...headers.rateLimit, ...headers.requestId },
+    content: { 'application/problem+json': { schema: ProblemSchema, example: exampleProblem(429) } },
+  };
+}
 
 type HeaderRefs = Record<string, { $ref: string }>;
 
@@ -339,6 +351,18 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
     description: 'Present (`true`) when this response is the stored answer to an earlier request with the same Idempotency-Key.',
     schema: { type: 'string', enum: ['true'] },
     example: 'true',
+  });
+  registry.registerComponent('headers', 'RateLimitPolicy', {
+    description:
+      "The rate limit of this operation's class (IETF RateLimit header fields, structured form): `q` requests per window of `w` " +
+      'seconds, per signed-in user (per client IP for sign-in).',
+    schema: { type: 'string', pattern: '^"[a-z]+";q=[0-9]+;w=[0-9]+$' },
+    example: '"money";q=30;w=60',
+  });
+  registry.registerComponent('headers', 'RateLimit', {
+    description: 'What is left of the budget: `r` requests remaining, the window resetting in `t` seconds.',
+    schema: { type: 'string', pattern: '^"[a-z]+";r=[0-9]+;t=[0-9]+$' },
+    example: '"money";r=12;t=41',
   });
   registry.registerComponent('headers', 'RetryAfter', {
     description: 'Seconds to wait before retrying.',

@@ -55,12 +55,20 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
   request_timeout: { status: 408, title: 'The request was not received in time' },
   headers_too_large: { status: 431, title: 'The request headers are too large' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  rate_limit_unavailable: { status: 503, title: 'The rate limiter is unavailable' },
   database_unavailable: { status: 503, title: 'The database is unavailable' },
   overloaded: { status: 503, title: 'The service is overloaded' },
   internal_error: { status: 500, title: 'Internal server error' },
 };
 
-const RETRYABLE = new Set<ErrorCode>(['request_in_progress', 'database_unavailable', 'overloaded', 'identity_provider_unavailable']);
+const RETRYABLE = new Set<ErrorCode>([
+  'request_in_progress',
+  'database_unavailable',
+  'overloaded',
+  'identity_provider_unavailable',
+  'rate_limit_unavailable',
+]);
 
 export interface RenderedResponse {
   status: number;

@@ -2,6 +2,7 @@ import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from './env.js';
 import { limitBody, refuseUnexpectedBody, requireJsonBody } from './middleware.js';
+import { rateLimitClassOf, withRateLimit, type RateLimitClass, type RateLimitPolicy } from './rate-limit.js';
 
 /** A route's contract and its handler, as each feature lists them (zod-openapi's defineOpenAPIRoute). */
 interface RouteEntry {
@@ -13,18 +14,31 @@ const BODY_METHODS = new Set(['post', 'put', 'patch']);
 
 /**
  * Registers every feature's routes, one way: what a route's contract says is what is enforced in
- * front of its handler. Security asking for the bearer token: authentication, first. A request
+ * front of its handler. Security asking for the bearer token: authentication, first. Then the
+ * rate limit of the route's class (rateLimitClassOf), which its contract states. A request
  * body in the contract: JSON only, at most `maxBodyBytes`; none: a body sent anyway is refused.
  * (A GET or DELETE with a stray body is not refused for it.)
  */
 export function registerRoutes(
   app: OpenAPIHono<AppEnv>,
   entries: RouteEntry[],
-  options: { authenticate: MiddlewareHandler<AppEnv>; maxBodyBytes: number },
+  options: {
+    authenticate: MiddlewareHandler<AppEnv>;
+    maxBodyBytes: number;
+    rateLimits: Record<RateLimitClass, { limit: MiddlewareHandler<AppEnv>; policy: RateLimitPolicy }>;
+  },
 ): void {
-  for (const { route, handler } of entries) {
+  for (const entry of entries) {
+    const { handler } = entry;
+    let { route } = entry;
     const middleware: MiddlewareHandler<AppEnv>[] = [];
     if (needsBearerToken(route)) middleware.push(options.authenticate);
+    // After authentication: a signed-in caller's budget is their own, wherever they connect from.
+    const rateClass = rateLimitClassOf(route);
+    if (rateClass) {
+      middleware.push(options.rateLimits[rateClass].limit);
+      route = withRateLimit(route, rateClass, options.rateLimits[rateClass].policy);
+    }
     if (BODY_METHODS.has(route.method)) {
       if (route.request?.body) middleware.push(requireJsonBody(), limitBody(options.maxBodyBytes));
       else middleware.push(refuseUnexpectedBody());

@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { RAISED_RATE_LIMITS } from '../support/rate-limits.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KEPT_LOG_LINES = 300;
@@ -74,6 +75,7 @@ export async function launchInstance(options: {
         PORT: String(options.port),
         LOG_LEVEL: 'warn',
         SEED_DEMO_DATA: 'false',
+        ...RAISED_RATE_LIMITS,
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

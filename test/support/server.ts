@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { RAISED_RATE_LIMITS } from './rate-limits.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -39,6 +40,7 @@ export async function startServer(databaseUrl: string, env: Record<string, strin
     // that is not about connection timeouts failed with 503. Tests about them set their own.
     DB_CONNECT_TIMEOUT_S: '10',
     METRICS_TOKEN: TEST_METRICS_TOKEN,
+    ...RAISED_RATE_LIMITS,
     ...env,
   };
   for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
