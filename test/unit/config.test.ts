@@ -53,6 +53,26 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads rate limits as quota/window and refuses anything else', () => {
+    expect(loadConfig({}).RATE_LIMIT_MONEY).toEqual({ quota: 30, windowSeconds: 60 });
+    expect(loadConfig({ RATE_LIMIT_READS: '1200/30' }).RATE_LIMIT_READS).toEqual({ quota: 1200, windowSeconds: 30 });
+    for (const bad of ['30', '0/60', '30/0', '30/60/1', 'many/60', '-1/60']) {
+      expect(() => loadConfig({ RATE_LIMIT_AUTH: bad })).toThrow(/RATE_LIMIT_AUTH: must be quota\/window_seconds/);
+    }
+  });
+
+  it('reads TRUST_PROXY as addresses and CIDR ranges and refuses anything else', () => {
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16, ::1, fd00::/8' }).TRUST_PROXY).toEqual([
+      '10.0.0.1',
+      '10.1.0.0/16',
+      '::1',
+      'fd00::/8',
+    ]);
+    for (const bad of ['proxy.internal', '10.0.0.0/33', '::/129', '10.0.0.1/8/1', '*']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY/);
+    }
+  });
+
   it('reads CORS_ORIGINS as a list of origins and refuses one with a path', () => {
     expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).CORS_ORIGINS).toEqual([
       'https://app.example.com',
