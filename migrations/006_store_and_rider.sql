@@ -30,6 +30,11 @@ ALTER TABLE orders
 
 -- Orders matched before this migration get the default deadline from their match.
 UPDATE orders SET accept_by = matched_at + interval '10 minutes' WHERE matched_at IS NOT NULL;
+-- Orders completed before stores and riders had a part (a participant said the food arrived): the
+-- steps they skipped are stamped at their completion, and the joiner who confirmed it stands as
+-- its rider, so that the rules below hold for every row.
+UPDATE orders SET accepted_at = completed_at, ready_at = completed_at, picked_up_at = completed_at, rider_id = joiner_id
+WHERE status = 'completed';
 
 -- A matched order keeps its joiner whatever happens next (a cancelled one may have had one).
 ALTER TABLE orders DROP CONSTRAINT orders_joiner_iff_matched;
