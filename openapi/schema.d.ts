@@ -73,7 +73,7 @@ export interface paths {
          * Development login
          * @description Signs in by email with no password: development and testing only (404 in production or when AUTH_DEV_LOGIN=false). The first login creates the user with the sign-up grant (50,000 KRW by default). Answers a session like any other sign-in.
          *
-         *     Rate limit: class `auth`, 30 requests per 60 s per client IP (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `auth`, 30 requests per 60 s per client IP by default (a server setting); past it, 429.
          */
         post: operations["createDevToken"];
         delete?: never;
@@ -93,7 +93,7 @@ export interface paths {
          * Start signing in with an identity provider
          * @description Redirects (302) to the provider's authorization endpoint: the authorization code flow with PKCE (S256), `state` and `nonce`. The login is remembered by the service for 10 minutes, so the callback may reach any instance. Open it in a browser.
          *
-         *     Rate limit: class `auth`, 30 requests per 60 s per client IP (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `auth`, 30 requests per 60 s per client IP by default (a server setting); past it, 429.
          */
         get: operations["startOidcLogin"];
         put?: never;
@@ -115,7 +115,7 @@ export interface paths {
          * Finish signing in (the redirect URI)
          * @description Where the provider sends the person back. Checks the state (known, unused, not older than 10 minutes), exchanges the code with the PKCE verifier, and verifies the ID token (signature against the provider's keys, issuer, audience, nonce, expiry). The person is found by their identity at the provider, or created: a verified email fills in a new account, or names an existing account with that email; an unverified one is not used. 400 `oidc_state_invalid` for an unknown, used or expired state; 400 `oidc_login_refused` when the provider did not sign the person in; 401 `id_token_invalid`.
          *
-         *     Rate limit: class `auth`, 30 requests per 60 s per client IP (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `auth`, 30 requests per 60 s per client IP by default (a server setting); past it, 429.
          */
         get: operations["finishOidcLogin"];
         put?: never;
@@ -139,7 +139,7 @@ export interface paths {
          * Sign in with an ID token (native apps)
          * @description For an app that signed the person in with the provider’s own SDK: the ID token is verified as at the callback (signature, issuer, audience = our client id, expiry, and the nonce when given), and answers a session. 401 `id_token_invalid`.
          *
-         *     Rate limit: class `auth`, 30 requests per 60 s per client IP (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `auth`, 30 requests per 60 s per client IP by default (a server setting); past it, 429.
          */
         post: operations["exchangeIdToken"];
         delete?: never;
@@ -161,7 +161,7 @@ export interface paths {
          * Renew a session
          * @description Spends the refresh token for a new access token and a new refresh token. The same refresh token sent again within 10 seconds (a retry of a lost answer) gets the same new pair; sent later, it is reuse: the session is revoked and the answer is 401 `refresh_token_reused`. 401 `refresh_token_invalid` for an unknown or expired token, `session_revoked` after a logout.
          *
-         *     Rate limit: class `auth`, 30 requests per 60 s per client IP (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `auth`, 30 requests per 60 s per client IP by default (a server setting); past it, 429.
          */
         post: operations["refreshSession"];
         delete?: never;
@@ -183,7 +183,7 @@ export interface paths {
          * Sign out
          * @description Revokes the caller's session (`{"all": true}`: every session of the user). Its access tokens are refused by every instance within 5 seconds (at once by this one) and its refresh token no longer works. The body is optional.
          *
-         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `actions`, 120 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["logout"];
         delete?: never;
@@ -223,7 +223,7 @@ export interface paths {
          * The signed-in user
          * @description Profile, balance and saved delivery address, with the ETag that PUT /users/me/address needs.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["getMe"];
         put?: never;
@@ -246,7 +246,7 @@ export interface paths {
          * Save the default delivery address
          * @description Replaces the saved address (used when an order gives none). Needs If-Match with the user ETag.
          *
-         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `actions`, 120 requests per 60 s per user by default (a server setting); past it, 429.
          */
         put: operations["putMyAddress"];
         post?: never;
@@ -269,7 +269,7 @@ export interface paths {
          * Add credit
          * @description Adds credit to the wallet: the balance and its ledger row change in one transaction.
          *
-         *     Rate limit: class `money`, 30 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `money`, 30 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["topUpCredit"];
         delete?: never;
@@ -289,7 +289,7 @@ export interface paths {
          * Credit movements, newest first
          * @description Every movement of the wallet; the balance equals the sum of all of them.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["listMyLedger"];
         put?: never;
@@ -311,7 +311,7 @@ export interface paths {
          * Store categories
          * @description Every category a store can have, in display order.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["listCategories"];
         put?: never;
@@ -333,7 +333,7 @@ export interface paths {
          * Stores, optionally of one category
          * @description Stores by name, cursor-paginated.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["listStores"];
         put?: never;
@@ -355,7 +355,7 @@ export interface paths {
          * One store
          * @description A store with its minimum order price, delivery tip and delivery time.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["getStore"];
         put?: never;
@@ -377,7 +377,7 @@ export interface paths {
          * A store's menus
          * @description Every menu of the store, cheapest first.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["listStoreMenus"];
         put?: never;
@@ -399,7 +399,7 @@ export interface paths {
          * The store's payouts
          * @description The store's payout account: one row per delivered order, paid in the transaction that completed it. Only the store's staff may see it (403 otherwise).
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["listStoreLedger"];
         put?: never;
@@ -421,7 +421,7 @@ export interface paths {
          * The cart
          * @description The caller's cart: items of one store. POST /orders uses it when it names no items.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["getCart"];
         put?: never;
@@ -430,7 +430,7 @@ export interface paths {
          * Empty the cart
          * @description Removes every item.
          *
-         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `actions`, 120 requests per 60 s per user by default (a server setting); past it, 429.
          */
         delete: operations["clearCart"];
         options?: never;
@@ -450,7 +450,7 @@ export interface paths {
          * Set the quantity of a menu in the cart
          * @description Adds the menu or sets its quantity. A cart holds one store: a menu of another store → 409.
          *
-         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `actions`, 120 requests per 60 s per user by default (a server setting); past it, 429.
          */
         put: operations["putCartItem"];
         post?: never;
@@ -458,7 +458,7 @@ export interface paths {
          * Remove a menu from the cart
          * @description Removes the menu; removing one that is not in the cart changes nothing.
          *
-         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `actions`, 120 requests per 60 s per user by default (a server setting); past it, 429.
          */
         delete: operations["deleteCartItem"];
         options?: never;
@@ -477,7 +477,7 @@ export interface paths {
          * Joinable orders nearby
          * @description Pending, unexpired orders of other users whose delivery point is within `radius_m` of (lat, lon), nearest first, each in its public view with `distance_m` (to 10 m); their stores once under `included.stores`.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["listNearbyOrders"];
         put?: never;
@@ -485,7 +485,7 @@ export interface paths {
          * Open a joint order
          * @description Opens a joint order at a store and charges your share now (ledger row linked to the order). It waits for a neighbour to join until `expires_at` (30 minutes by default); if nobody does, it expires and you are refunded in full. A `split` order must reach the store's minimum by itself.
          *
-         *     Rate limit: class `money`, 30 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `money`, 30 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["createOrder"];
         delete?: never;
@@ -505,7 +505,7 @@ export interface paths {
          * One order
          * @description The order with its ETag: all of it (`view: participant`) if you created or joined it, else the public view (`view: public`: no delivery address, exact point or user id; its distance from your saved address, to 10 m). Poll cheaply with If-None-Match: 304 while it is unchanged.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["getOrder"];
         put?: never;
@@ -529,7 +529,7 @@ export interface paths {
          * Join an order
          * @description Joins a pending, unexpired order of another user: it becomes matched and your share is charged. Send If-Match with the ETag you read; if someone else got there first you get 412 (with the current order) or 409.
          *
-         *     Rate limit: class `money`, 30 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `money`, 30 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["joinOrder"];
         delete?: never;
@@ -551,7 +551,7 @@ export interface paths {
          * Cancel an order before the store accepts it
          * @description The creator withdraws a pending order and is refunded exactly what they paid; either participant withdraws a matched order until the store accepts it, and both are refunded exactly what they paid. Later: 409 `order_not_cancellable`.
          *
-         *     Rate limit: class `money`, 30 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `money`, 30 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["cancelOrder"];
         delete?: never;
@@ -573,7 +573,7 @@ export interface paths {
          * Expire an overdue order
          * @description Anyone may expire a pending order once `expires_at` has passed (the sweeper does the same); the creator is refunded in full. The answer is the order as you may see it (the public view unless you created it).
          *
-         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `actions`, 120 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["expireOrder"];
         delete?: never;
@@ -595,7 +595,7 @@ export interface paths {
          * The store accepts a matched order
          * @description The store takes the order and starts preparing it; from then on it cannot be cancelled. Only the store's staff may (403 otherwise). It must answer by `accept_by` (10 minutes after the match by default): after that, 409 `accept_deadline_passed`, and the sweeper rejects the order with both refunds.
          *
-         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `actions`, 120 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["acceptOrder"];
         delete?: never;
@@ -617,7 +617,7 @@ export interface paths {
          * The store turns a matched order down
          * @description Both participants are refunded in full, in the same transaction. Only the store's staff may (403 otherwise).
          *
-         *     Rate limit: class `money`, 30 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `money`, 30 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["rejectOrder"];
         delete?: never;
@@ -639,7 +639,7 @@ export interface paths {
          * The store marks an accepted order ready for pick-up
          * @description Riders see it under GET /deliveries from now on. Only the store's staff may (403 otherwise).
          *
-         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `actions`, 120 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["readyOrder"];
         delete?: never;
@@ -661,7 +661,7 @@ export interface paths {
          * A rider picks up a ready order
          * @description Any rider (403 for others); the first one wins and becomes the order's rider: the others get 412 (with the order as they may see it) or 409. The answer shows the delivery address.
          *
-         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `actions`, 120 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["pickUpOrder"];
         delete?: never;
@@ -683,7 +683,7 @@ export interface paths {
          * The rider delivers the order
          * @description Only the rider who picked it up (403 for others). The order is completed and everything it held (menu total + tip) is paid into the store's payout account in the same transaction, exactly once.
          *
-         *     Rate limit: class `money`, 30 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `money`, 30 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["deliverOrder"];
         delete?: never;
@@ -703,7 +703,7 @@ export interface paths {
          * Your orders
          * @description Orders you created or joined, newest first.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["listMyOrders"];
         put?: never;
@@ -725,7 +725,7 @@ export interface paths {
          * The store's queue
          * @description The store's orders, oldest first: by default those it works on (matched, accepted, ready, picked_up), or those in `status`. Only the store's staff may (403 otherwise). The page carries an ETag: poll with If-None-Match and get 304 while nothing on it changed.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["listStoreOrders"];
         put?: never;
@@ -747,7 +747,7 @@ export interface paths {
          * Orders ready for pick-up near you
          * @description Ready orders whose store is within `radius_m` of (lat, lon), nearest store first, in the public view (the delivery address shows once you pick one up); their stores once under `included.stores`. Riders only (403 otherwise).
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["listDeliveries"];
         put?: never;
@@ -769,7 +769,7 @@ export interface paths {
          * Orders you picked up
          * @description Every order you picked up as a rider, latest pick-up first, with its delivery address.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["listMyDeliveries"];
         put?: never;
@@ -791,7 +791,7 @@ export interface paths {
          * Your notifications, newest first
          * @description Written in the same transaction as the order change they report: matched, expired, cancelled, completed.
          *
-         *     Rate limit: class `reads`, 600 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
          */
         get: operations["listMyNotifications"];
         put?: never;
@@ -815,7 +815,7 @@ export interface paths {
          * Mark a notification read
          * @description Idempotent: marking it again keeps the first read time.
          *
-         *     Rate limit: class `actions`, 120 requests per 60 s per user (the server's setting; these are the defaults); past it, 429.
+         *     Rate limit: class `actions`, 120 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["markNotificationRead"];
         delete?: never;

@@ -63,10 +63,7 @@ export function buildApp(deps: Deps, auth: AuthServices): OpenAPIHono<AppEnv> {
   const trusted = trustedProxies(deps.config.TRUST_PROXY);
   const clientIp = (c: Parameters<typeof clientIpOf>[0]) => clientIpOf(c, trusted);
   const rateLimits = Object.fromEntries(
-    RATE_LIMIT_CLASSES.map((rateClass) => {
-      const budget = deps.budgets[rateClass];
-      return [rateClass, { limit: rateLimit(budget, clientIp, deps.metrics), policy: budget.policy }];
-    }),
+    RATE_LIMIT_CLASSES.map((rateClass) => [rateClass, rateLimit(deps.budgets[rateClass], clientIp, deps.metrics)]),
   ) as Parameters<typeof registerRoutes>[2]['rateLimits'];
   registerRoutes(
     app,

@@ -277,3 +277,8 @@ export function rateLimitPolicies(config: Config) {
     reads: config.RATE_LIMIT_READS,
   };
 }
+
+/** The default policies, as the API document states them (whatever this server is set to). */
+export function defaultRateLimitPolicies() {
+  return rateLimitPolicies(loadConfig({}));
+}

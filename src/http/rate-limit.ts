@@ -173,7 +173,7 @@ export function withRateLimit(route: RouteConfig, rateClass: RateLimitClass, pol
     ...route,
     description:
       `${route.description ?? ''}\n\nRate limit: class \`${rateClass}\`, ${policy.quota} requests per ${policy.windowSeconds} s ` +
-      `per ${WHO[rateClass]} (the server's setting; these are the defaults); past it, 429.`,
+      `per ${WHO[rateClass]} by default (a server setting); past it, 429.`,
     responses: { ...responses, 429: rateLimitedResponse() },
   };
 }

@@ -1,8 +1,9 @@
 import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
+import { defaultRateLimitPolicies } from '../config.js';
 import type { AppEnv } from './env.js';
 import { limitBody, refuseUnexpectedBody, requireJsonBody } from './middleware.js';
-import { rateLimitClassOf, withRateLimit, type RateLimitClass, type RateLimitPolicy } from './rate-limit.js';
+import { rateLimitClassOf, withRateLimit, type RateLimitClass } from './rate-limit.js';
 
 /** A route's contract and its handler, as each feature lists them (zod-openapi's defineOpenAPIRoute). */
 interface RouteEntry {
@@ -11,6 +12,7 @@ interface RouteEntry {
 }
 
 const BODY_METHODS = new Set(['post', 'put', 'patch']);
+const DEFAULT_POLICIES = defaultRateLimitPolicies();
 
 /**
  * Registers every feature's routes, one way: what a route's contract says is what is enforced in
@@ -25,7 +27,7 @@ export function registerRoutes(
   options: {
     authenticate: MiddlewareHandler<AppEnv>;
     maxBodyBytes: number;
-    rateLimits: Record<RateLimitClass, { limit: MiddlewareHandler<AppEnv>; policy: RateLimitPolicy }>;
+    rateLimits: Record<RateLimitClass, MiddlewareHandler<AppEnv>>;
   },
 ): void {
   for (const entry of entries) {
@@ -36,8 +38,9 @@ export function registerRoutes(
     // After authentication: a signed-in caller's budget is their own, wherever they connect from.
     const rateClass = rateLimitClassOf(route);
     if (rateClass) {
-      middleware.push(options.rateLimits[rateClass].limit);
-      route = withRateLimit(route, rateClass, options.rateLimits[rateClass].policy);
+      middleware.push(options.rateLimits[rateClass]);
+      // The document is the same whatever this server's limits are: it states the defaults.
+      route = withRateLimit(route, rateClass, DEFAULT_POLICIES[rateClass]);
     }
     if (BODY_METHODS.has(route.method)) {
       if (route.request?.body) middleware.push(requireJsonBody(), limitBody(options.maxBodyBytes));
