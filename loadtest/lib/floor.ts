@@ -36,6 +36,7 @@ import type { HttpRequest } from './load.js';
 import type { Spawned } from './processes.js';
 import { createRequest, getOrderRequest, joinRequest } from './requests.js';
 import { startWireTap, type WireStatement, type WireTap } from './wire-tap.js';
+import { isRevocationPoll } from '../../test/support/statement-tap.js';
 
 interface PlannedRequest {
   request: HttpRequest;
@@ -63,8 +64,10 @@ async function send(server: Spawned, tap: WireTap, planned: PlannedRequest): Pro
   const { method, path, headers, body } = planned.request;
   const response = await fetch(server.baseUrl + path, { method, headers, body });
   const bodyText = await response.text();
-  // The tap records a statement before it forwards it: the request's are all there by now.
-  return { planned, status: response.status, headers: response.headers, bodyText, statements: tap.statements.slice(before) };
+  // The tap records a statement before it forwards it: the request's are all there by now. The
+  // service's once-a-second poll of revoked sessions runs on its own clock, in no request.
+  const statements = tap.statements.slice(before).filter((s) => !isRevocationPoll(s));
+  return { planned, status: response.status, headers: response.headers, bodyText, statements };
 }
 
 async function captureFrom(
