@@ -3,8 +3,8 @@
  * measured in the same run on the same machine. `npm run bench -- --smoke` does the same with
  * tiny volumes and seconds per scenario (CI runs it so the bench cannot rot).
  *
- * Flags: --smoke, --duration S, --warmup S, --connections N, --only a,b (groups: ceiling nearby get
- * create join cancel replay mixed sweep pgbench floor), --profile (server under node --cpu-prof, profiles
+ * Flags: --smoke, --duration S, --warmup S, --connections N, --only a,b (groups: tokens ceiling nearby
+ * get create join accept pick-up deliver cancel replay mixed sweep pgbench floor), --profile (server under node --cpu-prof, profiles
  * in loadtest/results/profiles), --threads (the server's CPU per thread after each run),
  * --node-option FLAG (a node flag for the server, repeatable),
  * --keep (leave the database for EXPLAIN).
@@ -38,6 +38,7 @@ import {
   BENCH_STORES,
   CITY,
   MENUS_PER_STORE,
+  RIDERS,
   batchUsers,
   createStoresAndUsers,
   insertOrders,
@@ -45,6 +46,8 @@ import {
   menuId,
   ELSEWHERE,
   randomPoint,
+  riderOf,
+  staffOf,
   storeId,
   userId,
   type Area,
@@ -56,7 +59,7 @@ import { addStatuses, runLoad, type HttpRequest, type LoadResult } from './lib/l
 import { findPgbench, runPgbench } from './lib/pgbench.js';
 import { ROOT, cpuWindow, sampleRss, startNodeProcess, threadTicks, type Spawned } from './lib/processes.js';
 import { floorTable, table, type Row } from './lib/report.js';
-import { createRequest, getOrderRequest, joinRequest } from './lib/requests.js';
+import { createRequest, getOrderRequest, joinRequest, stepRequest } from './lib/requests.js';
 
 // ---------------------------------------------------------------- options
 
@@ -67,7 +70,23 @@ const value = (name: string) => {
   return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 };
 const SMOKE = flag('smoke');
-const GROUPS = ['tokens', 'ceiling', 'nearby', 'get', 'create', 'join', 'cancel', 'replay', 'mixed', 'sweep', 'pgbench', 'floor'] as const;
+const GROUPS = [
+  'tokens',
+  'ceiling',
+  'nearby',
+  'get',
+  'create',
+  'join',
+  'accept',
+  'pick-up',
+  'deliver',
+  'cancel',
+  'replay',
+  'mixed',
+  'sweep',
+  'pgbench',
+  'floor',
+] as const;
 type Group = (typeof GROUPS)[number];
 const only = value('only')?.split(',') as Group[] | undefined;
 for (const group of only ?? []) {
@@ -82,6 +101,7 @@ const P = SMOKE
       nearbyLevels: [1_000, 2_000, 5_000],
       sweep: 2_000,
       actionOrders: 8_000,
+      stepOrders: 8_000,
       warmupS: 1,
       durationS: 2,
       pgbenchS: 2,
@@ -92,6 +112,8 @@ const P = SMOKE
       nearbyLevels: [10_000, 100_000, 1_000_000],
       sweep: 100_000,
       actionOrders: 150_000,
+      // The steps run at a few hundred a second (pgbench: a few thousand): 40k last a 10 s run.
+      stepOrders: 40_000,
       warmupS: 3,
       durationS: 10,
       pgbenchS: 10,
@@ -665,6 +687,27 @@ async function main() {
   }
   await stopFloor();
 
+  // ---- the store's and the rider's steps, each on distinct orders in the state it starts from,
+  // sent by whom the contract allows: the store's staff accepts a matched order, any rider picks
+  // up a ready one, the rider who picked it up delivers it (the store is paid in that transaction)
+  for (const step of STEPS) {
+    if (!wants(step.action)) continue;
+    const { ids: targets } = await stageBatch(step.action, step.kind, P.stepOrders);
+    let k = 0;
+    const prefix = `${step.action}-${TAG}-`;
+    const { result, seen, row } = await measure(step.action, server, [200], () => {
+      const n = k++;
+      const g = n % targets.length;
+      return stepRequest(step.action, targets[g], step.version, tokens[step.actor(g)], `${prefix}${n}`);
+    });
+    row.ratio = vsHttp(result.rps);
+    if (k > targets.length) row.note = `ran out of ${step.kind} orders (${targets.length}): later requests hit moved ones`;
+    await audit(db.sql, [
+      { keyPrefix: prefix, action: step.action, connections: IN_FLIGHT, targets: targets.slice(0, k), observed2xx: seen['200'] ?? 0 },
+    ]);
+    if (wants('pgbench')) pgbenchRows[step.action] = await dbCeiling(step.action, result, row);
+  }
+
   // ---- cancel: the creator withdraws distinct pending orders
   if (wants('cancel')) {
     // Opened by active users, who cancel them.
@@ -843,6 +886,12 @@ async function main() {
       (tps === undefined || row.rps >= tps / 2);
     if (tps) row.ratio = `${(row.rps / tps).toFixed(2)} of pgbench · ${row.ratio}`;
   }
+  // The steps have no team target yet: their ratio to the database ceiling is the figure.
+  for (const { action } of STEPS) {
+    const row = rows.find((r) => r.scenario === action);
+    const tps = pgbenchRows[action];
+    if (row?.rps !== undefined && tps) row.ratio = `${(row.rps / tps).toFixed(2)} of pgbench · ${row.ratio}`;
+  }
   if (SMOKE) for (const row of rows) row.met = undefined;
   // The team's targets for the service against the floor: reads within 1.4×, actions within 1.6×.
   const floorPairs = (['get', 'get-304', 'join', 'create'] as const)
@@ -898,7 +947,15 @@ async function main() {
     return { tag: batch.tag, ids: Array.from({ length: count }, (_, g) => md5Uuid(`bench-order-${batch.tag}-${g}`)) };
   }
 
-  async function dbCeiling(action: 'create' | 'join', http: LoadResult, row: Row): Promise<number | undefined> {
+  /** A batch of orders already taken to `kind` (matched, ready, picked up), both participants charged. */
+  async function stageBatch(tag: string, kind: Step['kind'], count: number): Promise<{ tag: string; ids: string[] }> {
+    log(`preparing: ${count.toLocaleString()} ${kind} orders for ${tag}`);
+    const batch: OrderBatch = { tag: `${tag}-${TAG}`, count, users: P.users, kind, area: ELSEWHERE };
+    await insertOrders(db.sql, batch);
+    return { tag: batch.tag, ids: Array.from({ length: count }, (_, g) => md5Uuid(`bench-order-${batch.tag}-${g}`)) };
+  }
+
+  async function dbCeiling(action: 'create' | 'join' | Step['action'], http: LoadResult, row: Row): Promise<number | undefined> {
     await stopFloor();
     if (!pgbench) {
       row.note = 'pgbench not found: no database ceiling';
@@ -913,6 +970,7 @@ async function main() {
       half: Math.floor(P.users / 2),
       stores: BENCH_STORES,
       menus: MENUS_PER_STORE,
+      riders: RIDERS,
       clients: CONNECTIONS,
       i: 0,
       body: answer?.body ?? '{}',
@@ -921,6 +979,12 @@ async function main() {
     if (action === 'join') {
       // Pending orders for every transaction pgbench can run (order g goes to client g % clients).
       const batch = await pendingBatch('pgbench-join', P.actionOrders);
+      variables.prefix = `bench-order-${batch.tag}-`;
+    }
+    const step = STEPS.find((s) => s.action === action);
+    if (step) {
+      // Orders in the step's starting state for every transaction pgbench can run.
+      const batch = await stageBatch(`pgbench-${action}`, step.kind, P.stepOrders);
       variables.prefix = `bench-order-${batch.tag}-`;
     }
     const script = path.join(ROOT, `loadtest/pgbench/${action}.sql`);
@@ -945,6 +1009,21 @@ async function main() {
     return result.tps;
   }
 }
+
+interface Step {
+  action: 'accept' | 'pick-up' | 'deliver';
+  /** The state of the orders it acts on (an order batch's kind), and their version there. */
+  kind: 'matched' | 'ready' | 'picked_up';
+  version: number;
+  /** Who sends it for order g of the batch: the staff of its store, or its rider (lib/data.ts). */
+  actor: (g: number) => number;
+}
+
+const STEPS: Step[] = [
+  { action: 'accept', kind: 'matched', version: 2, actor: (g) => staffOf((g * 104729) % BENCH_STORES) },
+  { action: 'pick-up', kind: 'ready', version: 4, actor: riderOf },
+  { action: 'deliver', kind: 'picked_up', version: 5, actor: riderOf },
+];
 
 function redact(url: string): string {
   const u = new URL(url);

@@ -20,8 +20,9 @@ async function balances(sql: postgres.Sql): Promise<string[]> {
 
 /**
  * Every order moved money exactly as its state says, counted in ledger rows: the creator charged
- * once (their share), the joiner charged once iff matched or completed, the creator refunded once
- * (in full) iff expired or cancelled, and no other row. The shares are computed here from the
+ * once (their share), the joiner charged once iff joined (matched through completed), the creator
+ * refunded once (in full) iff expired or cancelled, and no other row; a completed order paid out
+ * to its store exactly once, what both paid, and no other order paid out at all. The shares are computed here from the
  * order's items at their menus' prices (the bench never reprices a menu), not from the totals the
  * service stored: an order priced wrongly and charged by that wrong total fails too. Checked for
  * every order of the last day or still open (the bench's history, older and closed, was written
@@ -30,7 +31,11 @@ async function balances(sql: postgres.Sql): Promise<string[]> {
 async function perOrder(sql: postgres.Sql): Promise<{ problems: string[]; counts: Record<string, number> }> {
   const rows = await sql<{ status: string; orders: number; wrong: number }[]>`
     WITH o AS (
-      SELECT * FROM orders WHERE created_at > now() - interval '1 day' OR status IN ('pending', 'matched')),
+      SELECT * FROM orders WHERE created_at > now() - interval '1 day' OR status IN ('pending', 'matched', 'accepted', 'ready', 'picked_up')),
+    p AS (
+      SELECT p.order_id, count(*) AS n, sum(p.amount) AS paid, bool_and(p.store_id = o.store_id) AS to_its_store
+      FROM store_ledger p JOIN o ON o.id = p.order_id
+      GROUP BY p.order_id),
     i AS (
       SELECT i.order_id,
              sum(m.price * i.quantity) FILTER (WHERE i.user_id = o.creator_id) AS creator_menu,
@@ -51,8 +56,10 @@ async function perOrder(sql: postgres.Sql): Promise<{ problems: string[]; counts
       GROUP BY l.order_id)
     SELECT o.status, count(*)::int AS orders, count(*) FILTER (WHERE NOT coalesce(
              l.cc = 1 AND l.ca = -s.creator
-             AND l.jc = (o.status IN ('matched', 'completed'))::int
-             AND (o.status NOT IN ('matched', 'completed') OR l.ja = -s.joiner)
+             AND l.jc = (o.status IN ('matched', 'accepted', 'ready', 'picked_up', 'completed'))::int
+             AND (o.status NOT IN ('matched', 'accepted', 'ready', 'picked_up', 'completed') OR l.ja = -s.joiner)
+             AND coalesce(p.n, 0) = (o.status = 'completed')::int
+             AND (o.status <> 'completed' OR (p.paid = s.creator + s.joiner AND p.to_its_store))
              AND l.rc = (o.status IN ('expired', 'cancelled'))::int
              AND (o.status NOT IN ('expired', 'cancelled') OR l.ra = s.creator)
              AND l.n = l.cc + l.jc + l.rc
@@ -63,6 +70,7 @@ async function perOrder(sql: postgres.Sql): Promise<{ problems: string[]; counts
     JOIN stores st ON st.id = o.store_id
     LEFT JOIN i ON i.order_id = o.id
     LEFT JOIN l ON l.order_id = o.id
+    LEFT JOIN p ON p.order_id = o.id
     -- pricing.ts's shares, restated: split, the creator pays the rounded-up halves of menu and tip
     -- and the joiner the rounded-down ones; separate, each their own items plus half the tip.
     CROSS JOIN LATERAL (SELECT
@@ -77,7 +85,7 @@ async function perOrder(sql: postgres.Sql): Promise<{ problems: string[]; counts
 export interface ActionAudit {
   /** Key prefix the scenario used; its stored answers say which requests succeeded. */
   keyPrefix: string;
-  action: 'create' | 'join' | 'cancel';
+  action: 'create' | 'join' | 'cancel' | 'accept' | 'pick-up' | 'deliver';
   /**
    * 2xx the load generator saw (warm-up and measured run); undefined when they cannot be told
    * apart from other requests' (mixed: a join's 200 and a nearby list's).
@@ -97,14 +105,24 @@ export interface ActionAudit {
 async function actionOutcomes(sql: postgres.Sql, audit: ActionAudit): Promise<string[]> {
   const problems: string[] = [];
   const like = `${audit.keyPrefix}%`;
-  const wanted = audit.action === 'create' ? 'pending' : audit.action === 'join' ? 'matched' : 'cancelled';
+  const wanted = {
+    create: 'pending',
+    join: 'matched',
+    cancel: 'cancelled',
+    accept: 'accepted',
+    'pick-up': 'picked_up',
+    deliver: 'completed',
+  }[audit.action];
   const [stored] = await sql<{ ok: number; wrong: number }[]>`
     SELECT count(*)::int AS ok,
            count(*) FILTER (WHERE o.id IS NULL OR NOT (
              CASE ${audit.action}::text
                WHEN 'create' THEN o.creator_id = k.user_id
                WHEN 'join' THEN o.joiner_id = k.user_id AND o.status IN ('matched', 'completed')
-               ELSE o.creator_id = k.user_id AND o.status = 'cancelled' END))::int AS wrong
+               WHEN 'cancel' THEN o.creator_id = k.user_id AND o.status = 'cancelled'
+               WHEN 'accept' THEN o.status = 'accepted' AND EXISTS (
+                 SELECT FROM store_staff st WHERE st.user_id = k.user_id AND st.store_id = o.store_id)
+               ELSE o.rider_id = k.user_id AND o.status = ${wanted} END))::int AS wrong
     FROM idempotency_keys k
     LEFT JOIN orders o ON o.id = (k.response_body::json ->> 'id')::uuid
     WHERE k.key LIKE ${like} AND k.response_status BETWEEN 200 AND 299`;

@@ -19,6 +19,14 @@ export type Area = typeof CITY;
 
 export const BENCH_STORES = 200;
 export const MENUS_PER_STORE = 4;
+/**
+ * Roles: bench user s is the staff of bench store s, and bench users 0 … RIDERS - 1 are riders
+ * (all among the bench's active users, whose tokens the service knows). The n-th order of a batch
+ * in the rider's stages was picked up by rider n % RIDERS.
+ */
+export const RIDERS = 200;
+export const staffOf = (storeN: number) => storeN;
+export const riderOf = (g: number) => g % RIDERS;
 // Sign-up grant plus three top-ups at the contract's 1,000,000 KRW maximum: enough for every
 // order a user opens or joins during a run, as ledger rows like any other.
 const SIGNUP_GRANT = 50_000;
@@ -73,6 +81,11 @@ export async function createStoresAndUsers(sql: postgres.Sql, users: number): Pr
            'Bench-ro ' || g, ${CITY.lat0} + random() * ${CITY.dLat}, ${CITY.lon0} + random() * ${CITY.dLon},
            now() - interval '120 days'
     FROM generate_series(0, ${users - 1}) g`;
+  // The stores' staff and the riders (see RIDERS), as the operator command grants them.
+  await sql`
+    INSERT INTO store_staff (user_id, store_id)
+    SELECT bench_uuid('bench-user-' || g), bench_uuid('bench-store-' || g) FROM generate_series(0, ${BENCH_STORES - 1}) g`;
+  await sql`INSERT INTO riders (user_id) SELECT bench_uuid('bench-user-' || g) FROM generate_series(0, ${RIDERS - 1}) g`;
   await sql`
     INSERT INTO credit_ledger (user_id, kind, amount, balance_after, created_at)
     SELECT bench_uuid('bench-user-' || g), k.kind, k.amount, k.balance_after, now() - interval '120 days'
@@ -91,9 +104,11 @@ export interface OrderBatch {
   /**
    * history: past orders, completed (6 in 9), expired (2 in 9) or cancelled (1 in 9) over the
    * last 90 days, as a busy service accumulates them. pending: pending and joinable (created in
-   * the last 5 minutes). overdue: pending with expires_at already passed.
+   * the last 5 minutes). overdue: pending with expires_at already passed. matched, ready,
+   * picked_up: joined in the last minute (both charged), the store's deadline ten minutes after
+   * that, and taken by the store and a rider as far as the state says.
    */
-  kind: 'history' | 'pending' | 'overdue';
+  kind: 'history' | 'pending' | 'overdue' | 'matched' | 'ready' | 'picked_up';
   /** Where the deliveries are (default: the city). */
   area?: Area;
 }
@@ -121,37 +136,54 @@ export async function insertOrders(sql: postgres.Sql, batch: OrderBatch): Promis
                g % ${MENUS_PER_STORE} AS menu_n,
                CASE ${kind}::text
                  WHEN 'pending' THEN 'pending' WHEN 'overdue' THEN 'pending'
-                 ELSE (ARRAY['completed', 'completed', 'completed', 'completed', 'completed', 'completed',
-                             'expired', 'expired', 'cancelled'])[1 + g % 9] END AS status,
+                 WHEN 'history' THEN (ARRAY['completed', 'completed', 'completed', 'completed', 'completed', 'completed',
+                                            'expired', 'expired', 'cancelled'])[1 + g % 9]
+                 ELSE ${kind}::text END AS status,
                CASE ${kind}::text
                  WHEN 'pending' THEN now() - random() * interval '5 minutes'
                  WHEN 'overdue' THEN now() - interval '40 minutes' - random() * interval '60 minutes'
-                 ELSE now() - interval '1 day' - random() * interval '89 days' END AS created_at,
+                 WHEN 'history' THEN now() - interval '1 day' - random() * interval '89 days'
+                 ELSE now() - interval '2 minutes' - random() * interval '3 minutes' END AS created_at,
                ${area.lat0} + random() * ${area.dLat} AS lat,
                ${area.lon0} + random() * ${area.dLon} AS lon,
                random() AS r
         FROM generate_series(0::bigint, ${count - 1}) g)
       SELECT b.*, s.id AS store_id, s.delivery_tip, m.id AS menu_id, m.name AS menu_name, m.price AS menu_total,
              bench_uuid('bench-user-' || b.creator_n) AS creator_id,
-             CASE WHEN b.status = 'completed' THEN bench_uuid('bench-user-' || b.joiner_n) END AS joiner_id,
+             CASE WHEN t.joined THEN bench_uuid('bench-user-' || b.joiner_n) END AS joiner_id,
              b.created_at + interval '30 minutes' AS expires_at,
-             CASE WHEN b.status = 'completed' THEN b.created_at + b.r * interval '25 minutes' END AS matched_at,
-             CASE WHEN b.status = 'completed' THEN b.created_at + b.r * interval '25 minutes' + interval '40 minutes' END AS completed_at,
+             t.matched_at,
+             t.matched_at + interval '10 minutes' AS accept_by,
+             CASE WHEN t.stage >= 1 THEN t.matched_at + t.step END AS accepted_at,
+             CASE WHEN t.stage >= 2 THEN t.matched_at + 2 * t.step END AS ready_at,
+             CASE WHEN t.stage >= 3 THEN t.matched_at + 3 * t.step END AS picked_up_at,
+             CASE WHEN t.stage >= 3 THEN bench_uuid('bench-user-' || (b.g % ${RIDERS})) END AS rider_id,
+             CASE WHEN t.stage = 4 THEN t.matched_at + 4 * t.step END AS completed_at,
              CASE WHEN b.status = 'cancelled' THEN b.created_at + b.r * interval '20 minutes' END AS cancelled_at,
              CASE WHEN b.status = 'expired' THEN b.created_at + interval '30 minutes' + b.r * interval '10 seconds' END AS expired_at,
-             CASE b.status WHEN 'pending' THEN 1 WHEN 'completed' THEN 3 ELSE 2 END AS version,
+             CASE WHEN b.status IN ('pending', 'overdue') THEN 1 WHEN t.joined THEN 2 + t.stage ELSE 2 END AS version,
              ceil(m.price / 2.0)::bigint + ceil(s.delivery_tip / 2.0)::bigint AS creator_share,
              floor(m.price / 2.0)::bigint + floor(s.delivery_tip / 2.0)::bigint AS joiner_share
       FROM base b
       JOIN stores s ON s.id = bench_uuid('bench-store-' || b.store_n)
-      JOIN menus m ON m.id = bench_uuid('bench-menu-' || b.store_n || '-' || b.menu_n)`;
+      JOIN menus m ON m.id = bench_uuid('bench-menu-' || b.store_n || '-' || b.menu_n)
+      -- How far the store and a rider took it: 0 matched … 3 picked up, 4 delivered (completed, paid out).
+      CROSS JOIN LATERAL (SELECT
+        b.status IN ('matched', 'accepted', 'ready', 'picked_up', 'completed') AS joined,
+        CASE b.status WHEN 'accepted' THEN 1 WHEN 'ready' THEN 2 WHEN 'picked_up' THEN 3 WHEN 'completed' THEN 4 ELSE 0 END AS stage,
+        CASE WHEN b.status = 'completed' THEN b.created_at + b.r * interval '25 minutes'
+             WHEN b.status IN ('matched', 'accepted', 'ready', 'picked_up') THEN now() - b.r * interval '60 seconds' END AS matched_at,
+        -- history: minutes between the steps (delivered 40 minutes after the match); live: within the last minute.
+        CASE WHEN b.status = 'completed' THEN interval '10 minutes' ELSE b.r * interval '12 seconds' END AS step) t`;
     await tx`
       INSERT INTO orders (id, store_id, creator_id, joiner_id, split_type, status, menu_total, delivery_tip,
                           delivery_address, delivery_lat, delivery_lon, version, created_at, expires_at,
-                          matched_at, completed_at, cancelled_at, expired_at)
+                          matched_at, accept_by, accepted_at, ready_at, picked_up_at, rider_id,
+                          completed_at, cancelled_at, expired_at)
       SELECT id, store_id, creator_id, joiner_id, 'split', status, menu_total, delivery_tip,
              'Bench-ro ' || creator_n || ' door ' || g, lat, lon, version, created_at, expires_at,
-             matched_at, completed_at, cancelled_at, expired_at
+             matched_at, CASE WHEN matched_at IS NOT NULL THEN accept_by END, accepted_at, ready_at, picked_up_at, rider_id,
+             completed_at, cancelled_at, expired_at
       FROM bulk_orders ORDER BY created_at`;
     await tx`
       INSERT INTO order_items (order_id, user_id, menu_id, name, unit_price, quantity)
@@ -161,7 +193,7 @@ export async function insertOrders(sql: postgres.Sql, batch: OrderBatch): Promis
       SELECT creator_id AS user_id, 'order_charge' AS kind, -creator_share AS amount, id AS order_id, created_at AS at, 1 AS seq
       FROM bulk_orders
       UNION ALL
-      SELECT joiner_id, 'order_charge', -joiner_share, id, matched_at, 2 FROM bulk_orders WHERE status = 'completed'
+      SELECT joiner_id, 'order_charge', -joiner_share, id, matched_at, 2 FROM bulk_orders WHERE joiner_id IS NOT NULL
       UNION ALL
       SELECT creator_id, 'order_refund', creator_share, id, coalesce(expired_at, cancelled_at), 3
       FROM bulk_orders WHERE status IN ('expired', 'cancelled')`;
@@ -176,14 +208,31 @@ export async function insertOrders(sql: postgres.Sql, batch: OrderBatch): Promis
       UPDATE users u SET credit = u.credit + d.delta
       FROM (SELECT user_id, sum(amount) AS delta FROM bulk_moves GROUP BY user_id) d
       WHERE u.id = d.user_id`;
+    // A delivered order's held money, paid to its store once (the store accounts grow by the same).
+    await tx`
+      INSERT INTO store_accounts (store_id, balance)
+      SELECT store_id, 0 FROM bulk_orders WHERE status = 'completed' GROUP BY store_id
+      ON CONFLICT (store_id) DO NOTHING`;
+    await tx`
+      INSERT INTO store_ledger (store_id, kind, amount, balance_after, order_id, created_at)
+      SELECT o.store_id, 'order_payout', o.creator_share + o.joiner_share,
+             a.balance + sum(o.creator_share + o.joiner_share) OVER (PARTITION BY o.store_id ORDER BY o.completed_at, o.id),
+             o.id, o.completed_at
+      FROM bulk_orders o JOIN store_accounts a ON a.store_id = o.store_id
+      WHERE o.status = 'completed' ORDER BY o.completed_at, o.id`;
+    await tx`
+      UPDATE store_accounts a SET balance = a.balance + d.paid
+      FROM (SELECT store_id, sum(creator_share + joiner_share) AS paid FROM bulk_orders WHERE status = 'completed' GROUP BY store_id) d
+      WHERE a.store_id = d.store_id`;
     await tx`
       INSERT INTO notifications (user_id, order_id, kind, message, created_at)
-      SELECT creator_id, id, 'order_' || status, 'Bench history.', coalesce(completed_at, expired_at, cancelled_at)
+      SELECT creator_id, id, CASE status WHEN 'completed' THEN 'order_delivered' ELSE 'order_' || status END, 'Bench history.',
+             coalesce(completed_at, expired_at, cancelled_at, picked_up_at, ready_at, matched_at)
       FROM bulk_orders WHERE status <> 'pending'`;
   });
   // What autovacuum would do after such a load: statistics, hint bits, the visibility map; and a
   // checkpoint, so the load's gigabyte of WAL is not flushed during the next measured run.
-  await sql`VACUUM (ANALYZE) orders, order_items, credit_ledger, users, notifications`;
+  await sql`VACUUM (ANALYZE) orders, order_items, credit_ledger, users, notifications, store_ledger, store_accounts`;
   await sql`CHECKPOINT`.catch(() => {
     // not allowed for this role: the run then shares the disk with that flush
   });

@@ -44,3 +44,18 @@ export function createRequest(o: {
     }),
   };
 }
+
+/** The store's or a rider's step on an order at `version`, under an Idempotency-Key (no body). */
+export function stepRequest(
+  action: 'accept' | 'pick-up' | 'deliver',
+  orderId: string,
+  version: number,
+  authorization: string,
+  key: string,
+): HttpRequest {
+  return {
+    method: 'POST',
+    path: `/orders/${orderId}/${action}`,
+    headers: { authorization, 'if-match': `"v${version}"`, 'idempotency-key': key },
+  };
+}

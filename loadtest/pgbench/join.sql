@@ -20,10 +20,12 @@ WHERE user_id = bench_uuid('bench-user-' || :joiner) AND key = 'pgbench-join-' |
 \startpipeline
 BEGIN;
 -- transitionOrder('join'): the compare-and-set
+-- (the store's answering deadline starts with the match: STORE_ACCEPT_MINUTES, 10 by default)
 UPDATE orders SET status = 'matched', version = version + 1, matched_at = now(),
-       joiner_id = bench_uuid('bench-user-' || :joiner), joiner_menu_total = NULL
-WHERE id = bench_uuid(:prefix || :g) AND status = 'pending' AND expires_at > now()
-  AND creator_id <> bench_uuid('bench-user-' || :joiner) AND split_type = 'split' AND version = ANY('{1}'::int[])
+       joiner_id = bench_uuid('bench-user-' || :joiner), joiner_menu_total = NULL,
+       accept_by = now() + make_interval(mins => 10)
+WHERE id = bench_uuid(:prefix || :g) AND status = 'pending' AND expires_at > now() AND version = ANY('{1}'::int[])
+  AND true AND creator_id <> bench_uuid('bench-user-' || :joiner) AND split_type = 'split'
 RETURNING *, coalesce((
   SELECT json_agg(json_build_object('user_id', i.user_id, 'menu_id', i.menu_id, 'name', i.name,
                                     'quantity', i.quantity, 'unit_price', i.unit_price) ORDER BY i.id)

@@ -72,5 +72,18 @@ describe(`race and fault harness (${ROUNDS} rounds per scenario, two instances)`
     expect(by(9).stale412).toBeGreaterThanOrEqual(ROUNDS);
     expect(by(9).details.delivered).toBe(ROUNDS);
     expect(by(9).replays).toBeGreaterThanOrEqual(ROUNDS);
+    // Both sides of the answering deadline won sometimes; every duplicate reject was answered once and replayed.
+    expect(by(11).details['accept won']).toBeGreaterThan(0);
+    expect(ROUNDS - (by(11).details['accept won'] ?? 0)).toBeGreaterThan(0);
+    expect(by(12).details.rejected).toBe(ROUNDS);
+    expect(by(12).replays).toBeGreaterThanOrEqual(2 * ROUNDS);
+    // Instances really died during deliveries; every order ended delivered or, given up, picked up.
+    expect(by(13).details.SIGKILLs).toBeGreaterThan(0);
+    expect(by(13).statuses.network).toBeGreaterThan(0);
+    expect(
+      (by(13).details.delivered ?? 0) +
+        (by(13).details['given up, still picked up'] ?? 0) +
+        (by(13).details['given up, yet delivered (the answer was lost)'] ?? 0),
+    ).toBe(ROUNDS);
   });
 });

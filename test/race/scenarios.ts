@@ -3,12 +3,14 @@
  * order, duplicate payments under one key, a retry storm, a join at the expiry boundary, an
  * instance killed under load, database connections terminated; and on the store's and the rider's
  * side: accept vs a participant's cancel, K riders racing to pick up with a duplicate deliver under
- * one key, reject vs cancel. Each runs `rounds` independent
+ * one key, reject vs cancel, an accept at the answering deadline vs the reject sweeper, a duplicate
+ * reject under one key, an instance killed during deliveries. Each runs `rounds` independent
  * rounds, a few at a time, checks what the clients got against what must hold for that race, and
  * leaves the database-wide checks to the audit that runs after it.
  */
 import { randomUUID } from 'node:crypto';
 import { runOnce as expireOverdueOnce } from '../../src/jobs/expire-overdue.js';
+import { runOnce as rejectUnansweredOnce } from '../../src/jobs/reject-unanswered.js';
 import {
   api,
   etagOf,
@@ -22,7 +24,7 @@ import {
   type PublicOrder,
   type SendOptions,
 } from './http.js';
-import { inParallel, pause, randomInt, untilAnswered, type World } from './setup.js';
+import { inParallel, pause, randomInt, retryable, untilAnswered, type World } from './setup.js';
 import { ScenarioStats, type ScenarioPolicy } from './stats.js';
 
 export interface ScenarioContext {
@@ -469,9 +471,9 @@ async function waitAllReady(world: World, status: number, withinMs: number): Pro
 }
 
 /**
- * The run of scenarios 6 and 7: `ctx.rounds` life rounds and, meanwhile, `fault(k)` `times`
- * times, the k-th once (k + 1) / (times + 1) of the rounds are done, and `meanwhile` (if any)
- * until the rounds are over. Returns when all of it has ended.
+ * The run of scenarios 6, 7 and 13: `ctx.rounds` rounds (life rounds unless `round` says
+ * otherwise) and, meanwhile, `fault(k)` `times` times, the k-th once (k + 1) / (times + 1) of the
+ * rounds are done, and `meanwhile` (if any) until the rounds are over. Returns when all of it has ended.
  */
 async function underFaults(
   ctx: ScenarioContext,
@@ -479,6 +481,7 @@ async function underFaults(
   times: number,
   fault: (k: number) => Promise<void>,
   meanwhile?: (stopped: () => boolean) => Promise<void>,
+  round: (n: number) => Promise<void> = (n) => lifeRound(ctx, stats, n),
 ): Promise<void> {
   let stop = false;
   const stopped = () => stop;
@@ -491,11 +494,24 @@ async function underFaults(
   })();
   const background = meanwhile?.(stopped);
   try {
-    await rounds(ctx, stats, (n) => lifeRound(ctx, stats, n));
+    await rounds(ctx, stats, round);
   } finally {
     stop = true;
     await Promise.all([faults, background]);
   }
+}
+
+/** The fault of scenarios 6 and 13: instance k (of two, in turn) SIGKILLed, restarted on its port, ready again. */
+async function killAndRestart(ctx: ScenarioContext, stats: ScenarioStats, scenario: number, k: number): Promise<void> {
+  const instances = ctx.world.env.own!.instances;
+  const victim = k % instances.length;
+  const { name } = instances[victim];
+  await instances[victim].kill();
+  stats.count('SIGKILLs');
+  ctx.log(`  scenario ${scenario}: SIGKILL ${name} after ${stats.rounds} rounds`);
+  await instances[victim].restart();
+  const readyMs = await waitReady(ctx.world, victim, 200, 15_000);
+  if (readyMs === undefined) stats.anomaly(`${name} restarted but /ready is not 200 within 15 s`);
 }
 
 /** 6. One instance killed with SIGKILL mid-load and restarted; clients retry in-flight requests. */
@@ -505,18 +521,8 @@ const killedInstance: Scenario = {
   policy: { allowNetworkErrors: true },
   unavailable: (world) => (world.env.own ? undefined : 'needs to kill and restart the service processes (not with --url)'),
   async run(ctx, stats) {
-    const instances = ctx.world.env.own!.instances;
     const kills = Math.min(5, 1 + Math.floor(ctx.rounds / 400));
-    await underFaults(ctx, stats, kills, async (k) => {
-      const victim = k % instances.length;
-      const { name } = instances[victim];
-      await instances[victim].kill();
-      stats.count('SIGKILLs');
-      ctx.log(`  scenario 6: SIGKILL ${name} after ${stats.rounds} rounds`);
-      await instances[victim].restart();
-      const readyMs = await waitReady(ctx.world, victim, 200, 15_000);
-      if (readyMs === undefined) stats.anomaly(`${name} restarted but /ready is not 200 within 15 s`);
-    });
+    await underFaults(ctx, stats, kills, (k) => killAndRestart(ctx, stats, 6, k));
   },
 };
 
@@ -711,6 +717,201 @@ const ridersRace: Scenario = {
   },
 };
 
+/**
+ * The order of scenario 11 once the store's deadline has decided it: each try runs the reject
+ * sweeper as the next sweep would (an instance's sweeper may hold the order for a moment: SKIP
+ * LOCKED leaves it to that one) and reads the order back.
+ */
+async function answeredRow(own: NonNullable<World['env']['own']>, orderId: string) {
+  type Row = { status: string; version: number; accepted_in_time: boolean | null; rejected_after: boolean | null };
+  for (let tries = 1; ; tries++) {
+    await rejectUnansweredOnce(own.database.db, 50);
+    const [row] = await own.sql<Row[]>`
+      SELECT status, version, accepted_at < accept_by AS accepted_in_time, rejected_at >= accept_by AS rejected_after
+      FROM orders WHERE id = ${orderId}`;
+    if (row.status !== 'matched' || tries === 100) return row;
+    await pause(50);
+  }
+}
+
+/**
+ * 11. The store's accept a few ms either side of accept_by, while both instances' reject sweepers
+ * and a direct runOnce() race it: exactly one outcome, accepted in time with no refund, or
+ * rejected at or after the deadline with both refunded (the audit checks the money).
+ */
+const acceptDeadline: Scenario = {
+  id: 11,
+  name: 'accept at the answering deadline vs the sweeper',
+  unavailable: (world) => (world.env.own ? undefined : 'needs the database to move accept_by (not with --url)'),
+  async run(ctx, stats) {
+    const { world } = ctx;
+    const own = world.env.own!;
+    await rounds(ctx, stats, async (n) => {
+      const { fail, won } = roundCheck(stats);
+      const matched = await matchedOrder(ctx, stats);
+      if (!matched) return;
+      const { order, etag } = matched;
+      // Test setup, not an action: the store's time to answer now ends within a few hundred milliseconds.
+      const untilDeadline = randomInt(0, 300);
+      await own.sql`UPDATE orders SET accept_by = now() + make_interval(secs => ${untilDeadline / 1000}) WHERE id = ${order.id}`;
+      const movedAt = Date.now();
+      const at = (ms: number) => pause(Math.max(0, movedAt + ms - Date.now()));
+      const [accept, swept] = await Promise.all([
+        at(untilDeadline + randomInt(-40, 40)).then(() => api.accept(world.staff, spread(world, n), order.id, etag, key())),
+        n % 3 !== 2
+          ? at(untilDeadline + randomInt(-20, 60)).then(() => rejectUnansweredOnce(own.database.db, 50).then(({ rejected }) => rejected))
+          : Promise.resolve(0),
+      ]);
+      stats.count('orders rejected by the racing runOnce()', swept);
+      stats.record(accept, 'accept at the deadline');
+      world.claims.fromAnswer('accept', world.staff, accept);
+      // Whatever is left unanswered past its deadline is swept now.
+      await at(untilDeadline + 100);
+      const row = await answeredRow(own, order.id);
+      const where = `order ${order.id} (deadline +${untilDeadline} ms)`;
+      if (accept.status === 200) {
+        const body = accept.body as Order;
+        if (body.status !== 'accepted' || body.version !== 3) fail(`${where}: accept 200 answered ${body.status} v${body.version}`);
+        if (row.status !== 'accepted' || row.version !== 3 || !row.accepted_in_time) {
+          fail(`${where}: accept 200 but the order is ${row.status} v${row.version}, accepted before accept_by: ${row.accepted_in_time}`);
+        }
+        stats.count('accept won');
+      } else {
+        const lost = accept.status === 412 || isBusy(accept) || (accept.status === 409 && accept.code === 'accept_deadline_passed');
+        if (!lost) fail(`${where}: accept got ${describe(accept)}`);
+        if (row.status !== 'rejected' || row.version !== 3 || !row.rejected_after) {
+          fail(
+            `${where}: accept lost (${describe(accept)}) but the order is ${row.status} v${row.version}, rejected at or after accept_by: ${row.rejected_after}`,
+          );
+        }
+        stats.count(accept.status === 412 ? 'swept first (accept 412)' : 'deadline passed (accept 409), then swept');
+      }
+      won();
+    });
+  },
+};
+
+/**
+ * 12. The store's reject sent 2–4 times at once under one Idempotency-Key, across both instances,
+ * and once more afterwards: one rejection (the audit finds both participants refunded once), every
+ * other answer its replay with the same body.
+ */
+const duplicateReject: Scenario = {
+  id: 12,
+  name: 'duplicate reject under one key',
+  async run(ctx, stats) {
+    const { world } = ctx;
+    await rounds(ctx, stats, async (n) => {
+      const { fail, won } = roundCheck(stats);
+      const matched = await matchedOrder(ctx, stats);
+      if (!matched) return;
+      const { order, etag } = matched;
+      const rejectKey = key();
+      const copies = 2 + (n % 3);
+      const answers = await Promise.all(
+        Array.from({ length: copies }, (_, i) =>
+          untilAnswered(stats, 'reject', 1, () => api.reject(world.staff, spread(world, n + i), order.id, etag, rejectKey)),
+        ),
+      );
+      for (const a of answers) if (a) world.claims.fromAnswer('reject', world.staff, a);
+      if (answers.some((a) => a?.status !== 200)) {
+        fail(`order ${order.id}: ${copies} rejects under one key got ${answers.map((a) => a && describe(a)).join(', ')}`);
+        return;
+      }
+      const fresh = answers.filter((a) => !a!.replayed);
+      if (fresh.length !== 1) fail(`order ${order.id}: ${fresh.length} of ${copies} rejects under one key ran (not replays)`);
+      const bodies = new Set(answers.map((a) => JSON.stringify(a!.body)));
+      if (bodies.size !== 1) fail(`order ${order.id}: ${bodies.size} different bodies for one key`);
+      const body = answers[0]!.body as Order;
+      if (body.status !== 'rejected' || body.version !== 3) fail(`order ${order.id}: reject answered ${body.status} v${body.version}`);
+      const again = stats.record(await api.reject(world.staff, other(world, spread(world, n)), order.id, etag, rejectKey), 'reject again');
+      if (again.status !== 200 || !again.replayed || JSON.stringify(again.body) !== [...bodies][0]) {
+        fail(`order ${order.id}: the same reject later got ${describe(again)}`);
+      }
+      stats.count('rejected');
+      won();
+    });
+  },
+};
+
+/**
+ * 13. Orders taken through accept, ready and pick-up to their deliver, while an instance is
+ * SIGKILLed with deliveries in flight and restarted. A rider whose deliver got no answer retries it
+ * with its key on either instance (a replay, or the deliver afresh), or in half the rounds gives
+ * up: every order ends delivered and paid once, or still picked up with nothing paid (the audit
+ * checks the money, this scenario the states).
+ */
+const killedDuringDeliveries: Scenario = {
+  id: 13,
+  name: 'SIGKILL an instance during deliveries',
+  policy: { allowNetworkErrors: true },
+  unavailable: (world) => (world.env.own ? undefined : 'needs to kill and restart the service processes (not with --url)'),
+  async run(ctx, stats) {
+    const { world } = ctx;
+    const own = world.env.own!;
+    let delivering = 0;
+    const delivered = new Set<string>();
+    const abandoned = new Set<string>();
+    const round = async (n: number) => {
+      const { fail, won } = roundCheck(stats);
+      const matched = await matchedOrder(ctx, stats);
+      if (!matched) return;
+      const orderId = matched.order.id;
+      const rider = world.riders[n % world.riders.length];
+      const accepted = await mustStep(ctx, stats, 'accept', world.staff, orderId, matched.etag);
+      const ready = accepted && (await mustStep(ctx, stats, 'ready', world.staff, orderId, accepted));
+      const picked = ready && (await mustStep(ctx, stats, 'pick_up', rider, orderId, ready));
+      if (!picked) return;
+      const deliverKey = key();
+      delivering++;
+      const first = await api.deliver(rider, spread(world, n), orderId, picked, deliverKey).finally(() => delivering--);
+      stats.record(first, 'deliver');
+      let final: Answer<Order> | undefined = first;
+      if (first.status === 'network') {
+        // Refused: sent to the instance while it was down; otherwise in flight when it died.
+        stats.count(first.failure === 'ECONNREFUSED' ? 'delivers refused (instance down)' : 'delivers cut in flight by the SIGKILL');
+      }
+      if (retryable(first)) {
+        if (n % 2 === 0) {
+          abandoned.add(orderId);
+          stats.count('delivers given up after no answer');
+          won();
+          return;
+        }
+        final = await untilAnswered(stats, 'deliver (retried)', world.instances, (i) => api.deliver(rider, i, orderId, picked, deliverKey));
+        if (final) stats.count(final.replayed ? 'retried delivers answered by a replay' : 'retried delivers run afresh');
+      }
+      if (!final) return;
+      world.claims.fromAnswer('deliver', rider, final);
+      if (final.status !== 200 || (final.body as Order).status !== 'completed') {
+        fail(`order ${orderId}: deliver got ${describe(final)}`);
+        return;
+      }
+      delivered.add(orderId);
+      won();
+    };
+    const kills = Math.min(5, 2 + Math.floor(ctx.rounds / 400));
+    // Each kill waits (a little) for a deliver to be in flight, so that the process dies during one.
+    const fault = async (k: number) => {
+      for (let waited = 0; delivering === 0 && waited < 2000; waited += 2) await pause(2);
+      await killAndRestart(ctx, stats, 13, k);
+    };
+    await underFaults(ctx, stats, kills, fault, undefined, round);
+    // Every order ends delivered and paid once (the audit), or still picked up: nothing in between.
+    const ids = [...delivered, ...abandoned];
+    const rows = await own.sql<{ id: string; status: string }[]>`SELECT id, status FROM orders WHERE id = ANY(${ids}::uuid[])`;
+    const statusOf = new Map(rows.map((r) => [r.id, r.status]));
+    for (const id of delivered) if (statusOf.get(id) !== 'completed') stats.anomaly(`order ${id}: deliver 200, yet ${statusOf.get(id)}`);
+    for (const id of abandoned) {
+      const status = statusOf.get(id);
+      if (status === 'completed') stats.count('given up, yet delivered (the answer was lost)');
+      else if (status === 'picked_up') stats.count('given up, still picked up');
+      else stats.anomaly(`order ${id}: its deliver given up, the order is ${status}`);
+    }
+    stats.count('delivered', delivered.size);
+  },
+};
+
 export const SCENARIOS: Scenario[] = [
   joinVsCancel,
   manyJoiners,
@@ -722,6 +923,9 @@ export const SCENARIOS: Scenario[] = [
   storeVsCancel(8, 'accept'),
   ridersRace,
   storeVsCancel(10, 'reject'),
+  acceptDeadline,
+  duplicateReject,
+  killedDuringDeliveries,
 ];
 
 export { ScenarioStats };
