@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { UNLIMITED_RADIUS_M } from '../../src/config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -39,6 +40,12 @@ export async function startServer(databaseUrl: string, env: Record<string, strin
     // that is not about connection timeouts failed with 503. Tests about them set their own.
     DB_CONNECT_TIMEOUT_S: '10',
     METRICS_TOKEN: TEST_METRICS_TOKEN,
+    // Two quotas raised: most files deliver their orders anywhere on Earth (uniqueSpot, so that
+    // they never see each other's in a nearby search) from stores in Jeonju, and open more orders
+    // per user than a person may. test/blackbox/quotas.test.ts gives these as undefined to test
+    // the service's defaults. The wallet cap stays the default everywhere.
+    MAX_OPEN_ORDERS: '10000',
+    DELIVERY_RADIUS_M: String(UNLIMITED_RADIUS_M),
     ...env,
   };
   for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
