@@ -269,6 +269,8 @@ export interface paths {
          * Add credit
          * @description Adds credit to the wallet: the balance and its ledger row change in one transaction.
          *
+         *     The balance may not pass a cap, 2,000,000 KRW by default (`WALLET_BALANCE_CAP_KRW`, a server setting): a top-up that would take it past is 422 `balance_limit_exceeded` and credits nothing (the detail says how much would fit). The cap is checked by the same statement that credits, so concurrent top-ups cannot pass it together. It applies to top-ups only: a refund (an order cancelled, expired or rejected) is always credited in full, even when it takes the balance past the cap, so no money is ever lost to it.
+         *
          *     Rate limit: class `money`, 30 requests per 60 s per user by default (a server setting); past it, 429.
          */
         post: operations["topUpCredit"];
@@ -484,6 +486,8 @@ export interface paths {
         /**
          * Open a joint order
          * @description Opens a joint order at a store and charges your share now (ledger row linked to the order). It waits for a neighbour to join until `expires_at` (30 minutes by default); if nobody does, it expires and you are refunded in full. A `split` order must reach the store's minimum by itself.
+         *
+         *     Quotas (server settings): you may have at most 3 open orders by default (`MAX_OPEN_ORDERS`): orders you created that are pending and not yet past `expires_at`; one more is 409 `too_many_open_orders`. The delivery point must be within the store's delivery radius (the great-circle distance from the store), the store's own or 3000 m by default (`DELIVERY_RADIUS_M`): farther is 422 `outside_delivery_area`. Both are checked in the transaction that opens the order, so concurrent creates cannot pass them together; a refusal changes nothing and is stored under the Idempotency-Key like any other answer.
          *
          *     Rate limit: class `money`, 30 requests per 60 s per user by default (a server setting); past it, 429.
          */
@@ -870,7 +874,7 @@ export interface components {
              * @example insufficient_credit
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "token_invalid" | "token_expired" | "session_revoked" | "refresh_token_invalid" | "refresh_token_reused" | "id_token_invalid" | "oidc_state_invalid" | "oidc_login_refused" | "oidc_provider_unknown" | "identity_provider_unavailable" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_not_cancellable" | "order_not_accepted" | "order_not_ready" | "order_not_picked_up" | "accept_deadline_passed" | "unknown_store" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "idempotency_key_reused" | "insufficient_credit" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "rate_limited" | "rate_limit_unavailable" | "database_unavailable" | "overloaded" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "token_invalid" | "token_expired" | "session_revoked" | "refresh_token_invalid" | "refresh_token_reused" | "id_token_invalid" | "oidc_state_invalid" | "oidc_login_refused" | "oidc_provider_unknown" | "identity_provider_unavailable" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_not_cancellable" | "order_not_accepted" | "order_not_ready" | "order_not_picked_up" | "accept_deadline_passed" | "unknown_store" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "too_many_open_orders" | "outside_delivery_area" | "balance_limit_exceeded" | "idempotency_key_reused" | "insufficient_credit" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "rate_limited" | "rate_limit_unavailable" | "database_unavailable" | "overloaded" | "internal_error";
             /**
              * @description The id of the request that produced this problem: the X-Request-Id response header, except on a replay (`Idempotent-Replayed: true`), whose stored body keeps the id of the original request.
              * @example 0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d
@@ -3917,7 +3921,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (see `code`). */
+            /** @description The request is well-formed but cannot be carried out (see `code`). `balance_limit_exceeded`: the top-up would take the balance past the wallet's cap; nothing was credited. */
             422: {
                 headers: {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -6011,7 +6015,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
+            /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). `too_many_open_orders`: you already have as many open orders as you may (3 by default). */
             409: {
                 headers: {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -6082,7 +6086,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (see `code`). */
+            /** @description The request is well-formed but cannot be carried out (see `code`). `outside_delivery_area`: the delivery point is beyond the store's delivery radius; also `minimum_order_not_met`, `menu_not_in_store`, `items_required`, `delivery_address_missing`. */
             422: {
                 headers: {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];

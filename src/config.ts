@@ -48,7 +48,16 @@ export const DEFAULTS = {
   RATE_LIMIT_READS: '600/60',
   // A store that has not answered a matched order by then has rejected it in effect.
   STORE_ACCEPT_MINUTES: 10,
+  // Quotas: a neighbour orders lunch, not a neighbourhood's worth of pending orders.
+  MAX_OPEN_ORDERS: 3,
+  // How far a store delivers when its own row says nothing: beyond 3 km it is not a neighbourhood.
+  DELIVERY_RADIUS_M: 3000,
+  // A prepaid wallet is for lunches: a cap bounds what a stolen session or a mistake can park in it.
+  WALLET_BALANCE_CAP_KRW: 2_000_000,
 } as const;
+
+/** A great-circle distance never exceeds half the Earth's circumference: a radius this large limits nothing. */
+export const UNLIMITED_RADIUS_M = 20_037_509;
 
 const configSchema = z
   .object({
@@ -139,6 +148,12 @@ const configSchema = z
       .max(24 * 60)
       .default(DEFAULTS.STORE_ACCEPT_MINUTES),
     NEARBY_DEFAULT_RADIUS_M: z.coerce.number().int().min(1).max(3000).default(DEFAULTS.NEARBY_DEFAULT_RADIUS_M),
+    // Pending orders one user may have created and not yet seen expire (the harnesses raise it).
+    MAX_OPEN_ORDERS: z.coerce.number().int().min(1).max(10_000).default(DEFAULTS.MAX_OPEN_ORDERS),
+    // For stores whose row has no delivery_radius_m; UNLIMITED_RADIUS_M or more delivers anywhere.
+    DELIVERY_RADIUS_M: z.coerce.number().int().min(1).max(UNLIMITED_RADIUS_M).default(DEFAULTS.DELIVERY_RADIUS_M),
+    // Top-ups only: a refund or the sign-up grant is never refused for it.
+    WALLET_BALANCE_CAP_KRW: z.coerce.number().int().min(1).max(1_000_000_000_000).default(DEFAULTS.WALLET_BALANCE_CAP_KRW),
     SIGNUP_GRANT_KRW: z.coerce.number().int().min(0).max(10_000_000).default(DEFAULTS.SIGNUP_GRANT_KRW),
     IDEMPOTENCY_RETENTION_HOURS: z.coerce
       .number()

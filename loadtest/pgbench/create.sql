@@ -22,15 +22,24 @@ BEGIN;
 -- loadCreateFacts
 SELECT (SELECT row_to_json(s) FROM stores s WHERE s.id = bench_uuid('bench-store-' || :s)) AS store,
        coalesce((SELECT json_agg(m) FROM menus m WHERE m.id = ANY(ARRAY[bench_uuid('bench-menu-' || :s || '-' || :m)])), '[]'::json) AS menus,
-       (SELECT json_build_object('address', u.address, 'lat', u.lat, 'lon', u.lon) FROM users u WHERE u.id = bench_uuid('bench-user-' || :u)) AS saved;
+       (SELECT json_build_object('address', u.address, 'lat', u.lat, 'lon', u.lon) FROM users u WHERE u.id = bench_uuid('bench-user-' || :u)
+        FOR NO KEY UPDATE) AS saved,
+       (SELECT great_circle_m(s.lat, s.lon, coalesce(35.13::float8, u.lat), coalesce(128.99::float8, u.lon))
+        FROM stores s, users u WHERE s.id = bench_uuid('bench-store-' || :s) AND u.id = bench_uuid('bench-user-' || :u)) AS delivery_distance_m;
 \endpipeline
 -- insertOrderCharged (the service makes a uuidv7 in JS and sends it three times; here
 -- bench_uuid7() makes the same time-ordered kind once, and the other two read it from o)
-WITH o AS (
+-- (the open-orders quota: 1000 is the bench's MAX_OPEN_ORDERS, see serverEnv in bench.ts)
+WITH open AS (
+  SELECT count(*)::int AS n FROM (
+    SELECT FROM orders WHERE creator_id = bench_uuid('bench-user-' || :u) AND status = 'pending' AND expires_at > now()
+    LIMIT 1000) mine),
+o AS (
   INSERT INTO orders (id, store_id, creator_id, split_type, menu_total, delivery_tip,
                       delivery_address, delivery_lat, delivery_lon, expires_at)
-  VALUES (bench_uuid7(), bench_uuid('bench-store-' || :s), bench_uuid('bench-user-' || :u), 'split', :price, :tip,
-          'pgbench', 35.13, 128.99, now() + make_interval(mins => 30))
+  SELECT bench_uuid7(), bench_uuid('bench-store-' || :s), bench_uuid('bench-user-' || :u), 'split', :price, :tip,
+         'pgbench', 35.13, 128.99, now() + make_interval(mins => 30)
+  FROM open WHERE open.n < 1000
   RETURNING *),
 items AS (
   INSERT INTO order_items (order_id, user_id, menu_id, name, unit_price, quantity)
@@ -38,17 +47,18 @@ items AS (
   FROM unnest(ARRAY[bench_uuid('bench-menu-' || :s || '-' || :m)], ARRAY['Menu ' || :m],
               ARRAY[:price::bigint], ARRAY[1])
        WITH ORDINALITY AS i(menu_id, name, unit_price, quantity, n)
+  WHERE EXISTS (SELECT FROM o)
   ORDER BY i.n),
 -- creditMoveSql (src/users/repository.ts), amount = -charge
 debited AS (
   UPDATE users SET credit = credit + :amount, version = version + 1
-  WHERE id = bench_uuid('bench-user-' || :u) AND credit + :amount >= 0
+  WHERE id = bench_uuid('bench-user-' || :u) AND credit + :amount >= 0 AND EXISTS (SELECT FROM o)
   RETURNING id, credit),
 moved AS (
   INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id)
   SELECT id, 'order_charge', :amount, credit, (SELECT id FROM o) FROM debited
   RETURNING *)
-SELECT o.*, EXISTS (SELECT FROM moved) AS charged FROM o;
+SELECT o.*, EXISTS (SELECT FROM moved) AS charged, open.n AS open_orders FROM open LEFT JOIN o ON true;
 -- claimStatement, with the stored answer, in the COMMIT's round trip
 \startpipeline
 INSERT INTO idempotency_keys (user_id, key, fingerprint, response_status, response_body, response_headers)

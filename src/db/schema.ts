@@ -33,6 +33,8 @@ export interface StoresTable {
   min_order_price: number;
   delivery_tip: number;
   delivery_minutes: number;
+  // Metres; null: the service's DELIVERY_RADIUS_M.
+  delivery_radius_m: number | null;
 }
 
 export interface MenusTable {

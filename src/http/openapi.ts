@@ -220,6 +220,20 @@ export function problemsWithoutDatabase(...statuses: number[]) {
   return problemResponses(statuses, { replayable: false, database: false });
 }
 
+/**
+ * Error responses with the codes an operation may answer under a status named in their
+ * descriptions (each status's general text, then `codes`), e.g. a quota's 409 or 422.
+ */
+export function withCodes<R extends Record<number, { description: string }>>(responses: R, codes: Record<number, string>): R {
+  const described: Record<number, { description: string }> = { ...responses };
+  for (const [status, text] of Object.entries(codes)) {
+    const response = described[Number(status)];
+    if (!response) throw new Error(`withCodes: no ${status} response to describe`);
+    described[Number(status)] = { ...response, description: `${response.description} ${text}` };
+  }
+  return described as R;
+}
+
 const paramRef = (name: string) => ({ $ref: `#/components/parameters/${name}` });
 export const params = {
   ifMatch: paramRef('IfMatch'),

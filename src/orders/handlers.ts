@@ -74,7 +74,10 @@ export const postOrder =
   async (c) => {
     const input = c.req.valid('json');
     return runAction(c, deps.db, { keyRequired: true, body: input }, async (tx) => {
-      const order = await createOrder(tx, c.var.userId, input, deps.config.ORDER_TTL_MINUTES);
+      const order = await createOrder(tx, c.var.userId, input, deps.config.ORDER_TTL_MINUTES, {
+        maxOpenOrders: deps.config.MAX_OPEN_ORDERS,
+        deliveryRadiusM: deps.config.DELIVERY_RADIUS_M,
+      });
       return { ...orderOutcome(order), status: 201 as const, headers: { ETag: etagOf(order.version), Location: `/orders/${order.id}` } };
     });
   };

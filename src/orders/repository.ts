@@ -73,34 +73,49 @@ export function loadOrderFacts(db: Db | Tx, id: string) {
 
 /**
  * Everything creating an order reads, in one statement: the store, the requested menus (of any
- * store: the caller checks they are the store's), and the creator's saved delivery address.
+ * store: the caller checks they are the store's), the creator's saved delivery address, and how
+ * far the delivery point (`delivery`'s, else the saved one) is from the store, by great_circle_m.
+ *
+ * It also locks the creator's row (FOR NO KEY UPDATE, the lock the charge's UPDATE takes anyway),
+ * so that creates by one user run one at a time from here to COMMIT: the open-orders count of
+ * insertOrderCharged, a later statement with a snapshot of its own, then sees every order of the
+ * user that was committed before, and none can slip in between the count and the insert.
  */
 export async function loadCreateFacts(
   tx: Tx,
-  q: { userId: string; storeId: string; menuIds: string[] },
+  q: { userId: string; storeId: string; menuIds: string[]; delivery: { lat: number; lon: number } | undefined },
 ): Promise<{
   store: Store | undefined;
   menus: Menu[];
   saved: { address: string | null; lat: number | null; lon: number | null } | undefined;
+  /** Metres from the store to the delivery point; null without a store or a point. */
+  deliveryDistanceM: number | null;
 }> {
   const { rows } = await sql<{
     store: Store | null;
     menus: Menu[];
     saved: { address: string | null; lat: number | null; lon: number | null } | null;
+    delivery_distance_m: number | null;
   }>`
     SELECT (SELECT row_to_json(s) FROM stores s WHERE s.id = ${q.storeId}) AS store,
            coalesce((SELECT json_agg(m) FROM menus m WHERE m.id = ANY(${q.menuIds}::uuid[])), '[]'::json) AS menus,
-           (SELECT json_build_object('address', u.address, 'lat', u.lat, 'lon', u.lon) FROM users u WHERE u.id = ${q.userId}) AS saved`.execute(
-    tx,
-  );
+           (SELECT json_build_object('address', u.address, 'lat', u.lat, 'lon', u.lon) FROM users u WHERE u.id = ${q.userId}
+            FOR NO KEY UPDATE) AS saved,
+           (SELECT great_circle_m(s.lat, s.lon, coalesce(${q.delivery?.lat ?? null}::float8, u.lat), coalesce(${q.delivery?.lon ?? null}::float8, u.lon))
+            FROM stores s, users u WHERE s.id = ${q.storeId} AND u.id = ${q.userId}) AS delivery_distance_m`.execute(tx);
   const [row] = rows;
-  return { store: row.store ?? undefined, menus: row.menus, saved: row.saved ?? undefined };
+  return { store: row.store ?? undefined, menus: row.menus, saved: row.saved ?? undefined, deliveryDistanceM: row.delivery_distance_m };
 }
+
+/** Why insertOrderCharged wrote nothing: the creator's open orders are at the quota, or the balance is short. */
+export type CreateRefusal = { refused: 'open_orders'; open: number } | { refused: 'credit' };
 
 /**
  * Inserts an order with its items and charges its creator `charge`, with the charge's ledger row,
- * in one statement (moveCredit's debit: only if the balance stays non-negative). Undefined
- * when the balance is short: the caller answers 402 and the transaction rolls back.
+ * in one statement (moveCredit's debit: only if the balance stays non-negative), and only if the
+ * creator has fewer than `maxOpen` open orders (pending, before expires_at). The caller must hold
+ * the creator's row lock (loadCreateFacts takes it): then this statement's count is exact. A
+ * refusal says which check failed: the caller answers 409 or 402 and the transaction rolls back.
  */
 export async function insertOrderCharged(
   tx: Tx,
@@ -116,32 +131,41 @@ export async function insertOrderCharged(
   },
   items: ItemToInsert[],
   charge: number,
-): Promise<Order | undefined> {
-  const { rows } = await sql<Order & { charged: boolean }>`
-    WITH o AS (
+  maxOpen: number,
+): Promise<Order | CreateRefusal> {
+  // The count stops at maxOpen (LIMIT): its cost is bounded whatever a user has pending.
+  const { rows } = await sql<(Order & { charged: boolean; open_orders: number }) | { id: null; charged: false; open_orders: number }>`
+    WITH open AS (
+      SELECT count(*)::int AS n FROM (
+        SELECT FROM orders WHERE creator_id = ${order.creatorId} AND status = 'pending' AND expires_at > now()
+        LIMIT ${maxOpen}) mine),
+    o AS (
       INSERT INTO orders (id, store_id, creator_id, split_type, menu_total, delivery_tip,
                           delivery_address, delivery_lat, delivery_lon, expires_at)
-      VALUES (${order.id}, ${order.storeId}, ${order.creatorId}, ${order.splitType}, ${order.menuTotal}, ${order.deliveryTip},
-              ${order.delivery.address}, ${order.delivery.lat}, ${order.delivery.lon}, now() + make_interval(mins => ${order.ttlMinutes}))
+      SELECT ${order.id}, ${order.storeId}, ${order.creatorId}, ${order.splitType}, ${order.menuTotal}, ${order.deliveryTip},
+             ${order.delivery.address}, ${order.delivery.lat}, ${order.delivery.lon}, now() + make_interval(mins => ${order.ttlMinutes})
+      FROM open WHERE open.n < ${maxOpen}
       RETURNING *),
-    items AS (${insertItemsSql(order.id, order.creatorId, items)}),
-    ${creditMoveSql({ userId: order.creatorId, amount: -charge, kind: 'order_charge', orderId: order.id })}
-    SELECT o.*, EXISTS (SELECT FROM moved) AS charged FROM o`.execute(tx);
+    items AS (${insertItemsSql(order.id, order.creatorId, items, sql<SqlBool>`EXISTS (SELECT FROM o)`)}),
+    ${creditMoveSql({ userId: order.creatorId, amount: -charge, kind: 'order_charge', orderId: order.id }, sql<SqlBool>`EXISTS (SELECT FROM o)`)}
+    SELECT o.*, EXISTS (SELECT FROM moved) AS charged, open.n AS open_orders FROM open LEFT JOIN o ON true`.execute(tx);
   const [row] = rows;
-  if (!row?.charged) return undefined;
-  const { charged: _, ...created } = row;
-  return created;
+  if (row.id === null) return { refused: 'open_orders', open: row.open_orders };
+  if (!row.charged) return { refused: 'credit' };
+  const { charged: _, open_orders: _open, ...created } = row;
+  return created as Order;
 }
 
 type ItemToInsert = { menu_id: string; name: string; unit_price: number; quantity: number };
 
 /** The INSERT of one user's items of an order: arrays, one statement text for any count (ids follow the order). */
-const insertItemsSql = (orderId: string, userId: string, items: ItemToInsert[]) => sql`
+const insertItemsSql = (orderId: string, userId: string, items: ItemToInsert[], when: RawBuilder<SqlBool> = sql<SqlBool>`true`) => sql`
   INSERT INTO order_items (order_id, user_id, menu_id, name, unit_price, quantity)
   SELECT ${orderId}::uuid, ${userId}::uuid, i.menu_id, i.name, i.unit_price, i.quantity
   FROM unnest(${items.map((i) => i.menu_id)}::uuid[], ${items.map((i) => i.name)}::text[],
               ${items.map((i) => i.unit_price)}::bigint[], ${items.map((i) => i.quantity)}::int[])
        WITH ORDINALITY AS i(menu_id, name, unit_price, quantity, n)
+  WHERE ${when}
   ORDER BY i.n`;
 
 export async function insertItems(tx: Tx, orderId: string, userId: string, items: ItemToInsert[]): Promise<void> {

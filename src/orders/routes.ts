@@ -25,6 +25,7 @@ import {
   problems,
   security,
   uuid,
+  withCodes,
 } from '../http/openapi.js';
 import { StoreSchema } from '../stores/routes.js';
 import { AddressInput } from '../users/routes.js';
@@ -217,13 +218,22 @@ export const createOrderRoute = createRoute({
   description:
     'Opens a joint order at a store and charges your share now (ledger row linked to the order). ' +
     `It waits for a neighbour to join until \`expires_at\` (${DEFAULTS.ORDER_TTL_MINUTES} minutes by default); if nobody does, it expires and you are refunded in full. ` +
-    "A `split` order must reach the store's minimum by itself.",
+    "A `split` order must reach the store's minimum by itself.\n\n" +
+    `Quotas (server settings): you may have at most ${DEFAULTS.MAX_OPEN_ORDERS} open orders by default (\`MAX_OPEN_ORDERS\`): ` +
+    'orders you created that are pending and not yet past `expires_at`; one more is 409 `too_many_open_orders`. ' +
+    "The delivery point must be within the store's delivery radius (the great-circle distance from the store), " +
+    `the store's own or ${DEFAULTS.DELIVERY_RADIUS_M} m by default (\`DELIVERY_RADIUS_M\`): farther is 422 \`outside_delivery_area\`. ` +
+    'Both are checked in the transaction that opens the order, so concurrent creates cannot pass them together; ' +
+    'a refusal changes nothing and is stored under the Idempotency-Key like any other answer.',
   security,
   parameters: [params.idempotencyKeyRequired],
   request: { body: { required: true, content: { 'application/json': { schema: CreateOrderInput } } } },
   responses: {
     201: jsonResponse('Opened and paid.', OrderSchema, { ...headers.etag, ...headers.location, ...headers.replayed }),
-    ...actionProblems(400, 401, 402, 404, 409, 413, 415, 422),
+    ...withCodes(actionProblems(400, 401, 402, 404, 409, 413, 415, 422), {
+      409: `\`too_many_open_orders\`: you already have as many open orders as you may (${DEFAULTS.MAX_OPEN_ORDERS} by default).`,
+      422: "`outside_delivery_area`: the delivery point is beyond the store's delivery radius; also `minimum_order_not_met`, `menu_not_in_store`, `items_required`, `delivery_address_missing`.",
+    }),
   },
 });
 

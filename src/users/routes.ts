@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { DEFAULTS } from '../config.js';
 import { TOP_UP_MAX_KRW } from '../domain/limits.js';
 import { LEDGER_KINDS } from '../domain/kinds.js';
 import { TEXT_RULE } from '../domain/text.js';
@@ -15,6 +16,7 @@ import {
   problems,
   security,
   uuid,
+  withCodes,
 } from '../http/openapi.js';
 
 export const UserSchema = z
@@ -114,13 +116,21 @@ export const topUpRoute = createRoute({
   operationId: 'topUpCredit',
   tags: ['users'],
   summary: 'Add credit',
-  description: 'Adds credit to the wallet: the balance and its ledger row change in one transaction.',
+  description:
+    'Adds credit to the wallet: the balance and its ledger row change in one transaction.\n\n' +
+    `The balance may not pass a cap, ${DEFAULTS.WALLET_BALANCE_CAP_KRW.toLocaleString('en-US')} KRW by default ` +
+    '(`WALLET_BALANCE_CAP_KRW`, a server setting): a top-up that would take it past is 422 `balance_limit_exceeded` and ' +
+    'credits nothing (the detail says how much would fit). The cap is checked by the same statement that credits, so ' +
+    'concurrent top-ups cannot pass it together. It applies to top-ups only: a refund (an order cancelled, expired or ' +
+    'rejected) is always credited in full, even when it takes the balance past the cap, so no money is ever lost to it.',
   security,
   parameters: [params.idempotencyKeyRequired],
   request: { body: { required: true, content: { 'application/json': { schema: TopUpInput } } } },
   responses: {
     201: jsonResponse('Credited (or the replay of an earlier top-up with this Idempotency-Key).', TopUpResultSchema, headers.replayed),
-    ...actionProblems(400, 401, 409, 413, 415, 422),
+    ...withCodes(actionProblems(400, 401, 409, 413, 415, 422), {
+      422: "`balance_limit_exceeded`: the top-up would take the balance past the wallet's cap; nothing was credited.",
+    }),
   },
 });
 

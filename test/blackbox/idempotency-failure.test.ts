@@ -62,6 +62,22 @@ async function whileUserRowLocked<T>(userId: string, during: (lockHolderPid: num
   return result!;
 }
 
+/**
+ * Runs `during` while this test holds `FOR UPDATE` on a store row: reading the store goes on, but
+ * the foreign-key checks of a new order of the store (KEY SHARE, at the end of the statement that
+ * inserted the order, its items and its charge) wait on it. A create locks its creator's row
+ * itself first, so a user-row lock would stop it before any write.
+ */
+async function whileStoreRowLocked<T>(storeId: string, during: (lockHolderPid: number) => Promise<T>): Promise<T> {
+  let result: T;
+  await fresh.db.sql.begin(async (tx) => {
+    const [{ pid }] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+    await tx`SELECT id FROM stores WHERE id = ${storeId} FOR UPDATE`;
+    result = await during(pid);
+  });
+  return result!;
+}
+
 /** The service's backend that waits on the test's lock (polls until it shows up). */
 function blockedBackend(lockHolderPid: number): Promise<{ pid: number; query: string }> {
   return eventually(
@@ -91,8 +107,13 @@ async function backendGone(pid: number): Promise<void> {
  * lock (inside its transaction, in a statement containing `waitingIn`), terminates the backend.
  * The answer must be 503 + Retry-After with nothing replayed.
  */
-async function connectionKilledDuring(userId: string, send: () => Promise<{ response: Response; error?: unknown }>, waitingIn?: string) {
-  const failed = await whileUserRowLocked(userId, async (holder) => {
+async function connectionKilledDuring(
+  userId: string,
+  send: () => Promise<{ response: Response; error?: unknown }>,
+  waitingIn?: string,
+  hold: typeof whileUserRowLocked = whileUserRowLocked,
+) {
+  const failed = await hold(userId, async (holder) => {
     const pending = send();
     const backend = await blockedBackend(holder);
     if (waitingIn) expect(backend.query).toContain(waitingIn);
@@ -141,7 +162,9 @@ describe('the database connection dies inside the transaction', () => {
     const key = newKey();
     const create = () => creator.client.POST('/orders', { params: { header: { 'Idempotency-Key': key } }, body: splitOrderInput(store) });
 
-    await connectionKilledDuring(creator.user.id, create, 'INSERT INTO credit_ledger');
+    // Blocked by the store's row: the order, its items and the charge are written, their
+    // foreign-key checks wait (pg_stat_activity shows the statement's first 1 kB: its order INSERT).
+    await connectionKilledDuring(store.storeId, create, 'INSERT INTO orders', whileStoreRowLocked);
     expect(await keyRow(fresh.db.sql, creator.user.id, key)).toBeUndefined();
     expect(await ordersOf(fresh.db.sql, creator.user.id)).toEqual([]);
 

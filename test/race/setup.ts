@@ -83,6 +83,11 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
     // A polite share of a PostgreSQL server that other people use too.
     DB_POOL_MAX: '8',
     DB_CONNECT_TIMEOUT_S: String(DB_CONNECT_TIMEOUT_S),
+    // Two quotas raised: a few actors open and join orders as fast as they can (far more open
+    // orders each than a person has) and refill their wallets with 1,000,000 KRW top-ups. The
+    // delivery radius stays the default: every point is within 150 m of the store's neighbourhood.
+    MAX_OPEN_ORDERS: '10000',
+    WALLET_BALANCE_CAP_KRW: '1000000000000',
     ...options.instanceEnv,
   };
   const ports = [await freePort(), await freePort()];

@@ -55,6 +55,9 @@ export function uniqueSpot(): Point {
 
 export const deliveryAt = (p: Point, address = `test address ${randomUUID().slice(0, 8)}`) => ({ address, lat: p.lat, lon: p.lon });
 
+/** Where insertStore puts every store (near Jeonbuk National University). */
+export const STORE_POINT: Point = { lat: 35.8468, lon: 127.1297 };
+
 export interface TestStore {
   id: string;
   category: string;
@@ -68,16 +71,24 @@ export interface TestStore {
 /** Inserts a store and its menus directly (to get prices and tips the demo data does not have). */
 export async function insertStore(
   sql: postgres.Sql,
-  spec: { category?: string; minimum: number; tip: number; deliveryMinutes?: number; menus: Record<string, number> },
+  spec: {
+    category?: string;
+    minimum: number;
+    tip: number;
+    deliveryMinutes?: number;
+    /** The store's own delivery radius; unset, the service's DELIVERY_RADIUS_M applies. */
+    deliveryRadiusM?: number;
+    menus: Record<string, number>;
+  },
 ): Promise<TestStore> {
   const id = randomUUID();
   const category = spec.category ?? '치킨';
   const deliveryMinutes = spec.deliveryMinutes ?? 30;
   await sql`INSERT INTO categories (name) VALUES (${category}) ON CONFLICT DO NOTHING`;
   await sql`
-    INSERT INTO stores (id, name, category, address, lat, lon, min_order_price, delivery_tip, delivery_minutes)
-    VALUES (${id}, ${`test store ${id.slice(0, 8)}`}, ${category}, 'somewhere', 35.8468, 127.1297,
-            ${spec.minimum}, ${spec.tip}, ${deliveryMinutes})`;
+    INSERT INTO stores (id, name, category, address, lat, lon, min_order_price, delivery_tip, delivery_minutes, delivery_radius_m)
+    VALUES (${id}, ${`test store ${id.slice(0, 8)}`}, ${category}, 'somewhere', ${STORE_POINT.lat}, ${STORE_POINT.lon},
+            ${spec.minimum}, ${spec.tip}, ${deliveryMinutes}, ${spec.deliveryRadiusM ?? null})`;
   const menus: Record<string, string> = {};
   for (const [name, price] of Object.entries(spec.menus)) {
     menus[name] = randomUUID();

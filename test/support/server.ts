@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { UNLIMITED_RADIUS_M } from '../../src/config.js';
 import { RAISED_RATE_LIMITS } from './rate-limits.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,6 +42,12 @@ export async function startServer(databaseUrl: string, env: Record<string, strin
     DB_CONNECT_TIMEOUT_S: '10',
     METRICS_TOKEN: TEST_METRICS_TOKEN,
     ...RAISED_RATE_LIMITS,
+    // Two quotas raised: most files deliver their orders anywhere on Earth (uniqueSpot, so that
+    // they never see each other's in a nearby search) from stores in Jeonju, and open more orders
+    // per user than a person may. test/blackbox/quotas.test.ts gives these as undefined to test
+    // the service's defaults. The wallet cap stays the default everywhere.
+    MAX_OPEN_ORDERS: '10000',
+    DELIVERY_RADIUS_M: String(UNLIMITED_RADIUS_M),
     ...env,
   };
   for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
