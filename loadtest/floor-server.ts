@@ -195,9 +195,14 @@ interface OrderRow {
   created_at: Date;
   expires_at: Date;
   matched_at: Date | null;
+  accept_by: Date | null;
+  accepted_at: Date | null;
+  ready_at: Date | null;
+  picked_up_at: Date | null;
   completed_at: Date | null;
   cancelled_at: Date | null;
   expired_at: Date | null;
+  rejected_at: Date | null;
   menu_total: number;
   joiner_menu_total: number | null;
   delivery_tip: number;
@@ -217,9 +222,14 @@ function publicFields(o: OrderRow) {
     created_at: iso(o.created_at),
     expires_at: iso(o.expires_at),
     matched_at: iso(o.matched_at),
+    accept_by: iso(o.accept_by),
+    accepted_at: iso(o.accepted_at),
+    ready_at: iso(o.ready_at),
+    picked_up_at: iso(o.picked_up_at),
     completed_at: iso(o.completed_at),
     cancelled_at: iso(o.cancelled_at),
     expired_at: iso(o.expired_at),
+    rejected_at: iso(o.rejected_at),
     menu_total: o.menu_total + (o.joiner_menu_total ?? 0),
     delivery_tip: o.delivery_tip,
     shares: shares({ splitType: o.split_type, menuTotal: o.menu_total, joinerMenuTotal: o.joiner_menu_total, deliveryTip: o.delivery_tip }),

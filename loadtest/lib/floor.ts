@@ -64,9 +64,11 @@ async function send(server: Spawned, tap: WireTap, planned: PlannedRequest): Pro
   const { method, path, headers, body } = planned.request;
   const response = await fetch(server.baseUrl + path, { method, headers, body });
   const bodyText = await response.text();
-  // The tap records a statement before it forwards it: the request's are all there by now. The
-  // service's once-a-second poll of revoked sessions runs on its own clock, in no request.
-  const statements = tap.statements.slice(before).filter((s) => !isRevocationPoll(s));
+  // The tap records a statement before it forwards it: the request's are all there by now. Left
+  // out: the service's once-a-second poll of revoked sessions (its own clock, no request's) and
+  // the rate limiter's counter (this API's rule, not the bare stack's: the floor does without it,
+  // so the service's figure against the floor includes what the limiter costs).
+  const statements = tap.statements.slice(before).filter((s) => !isRevocationPoll(s) && !/\brate_limits\b/.test(s.sql));
   return { planned, status: response.status, headers: response.headers, bodyText, statements };
 }
 
