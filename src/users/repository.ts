@@ -9,7 +9,7 @@ export function findUser(db: Db | Tx, id: string): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-type CreditMove = { userId: string; amount: number; kind: LedgerKind; orderId?: string };
+type CreditMove = { userId: string; amount: number; kind: LedgerKind; orderId?: string; topUpId?: string };
 
 /**
  * The two CTEs of a credit move: `debited` changes the balance only if it stays non-negative, and
@@ -21,8 +21,8 @@ export function creditMoveSql(move: CreditMove): RawBuilder<unknown> {
       WHERE id = ${move.userId} AND credit + ${move.amount} >= 0
       RETURNING id, credit),
     moved AS (
-      INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id)
-      SELECT id, ${move.kind}, ${move.amount}, credit, ${move.orderId ?? null} FROM debited
+      INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id, top_up_id)
+      SELECT id, ${move.kind}, ${move.amount}, credit, ${move.orderId ?? null}, ${move.topUpId ?? null} FROM debited
       RETURNING *)`;
 }
 

@@ -1,11 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { TOP_UP_MAX_KRW } from '../domain/limits.js';
 import { LEDGER_KINDS } from '../domain/kinds.js';
 import { TEXT_RULE } from '../domain/text.js';
 import {
   NextCursor,
   PaginationQuery,
-  actionProblems,
   plainText,
   dateTime,
   headers,
@@ -54,24 +52,6 @@ export const AddressInput = z
   })
   .openapi('AddressInput', { description: 'A delivery address with its coordinates (WGS 84).' });
 
-export const TopUpInput = z
-  .strictObject({
-    amount: z
-      .number()
-      .int()
-      .min(1)
-      .max(TOP_UP_MAX_KRW)
-      .openapi({ description: `KRW, 1 to ${TOP_UP_MAX_KRW}.`, example: 20000 }),
-  })
-  .openapi('TopUpInput', { description: 'How much credit to add.' });
-
-export const TopUpResultSchema = z
-  .object({
-    credit: z.number().int().openapi({ description: 'The new balance.', example: 70000 }),
-    entry: LedgerEntrySchema,
-  })
-  .openapi('TopUpResult', { description: 'The new balance and the ledger row that made it.' });
-
 export const LedgerPageSchema = z
   .object({ items: z.array(LedgerEntrySchema), next_cursor: NextCursor })
   .openapi('LedgerPage', { description: 'A page of ledger entries, newest first.' });
@@ -105,22 +85,6 @@ export const putAddressRoute = createRoute({
   responses: {
     200: jsonResponse('The updated user.', UserSchema, headers.etag),
     ...problems(400, 401, 409, 412, 413, 415, 428),
-  },
-});
-
-export const topUpRoute = createRoute({
-  method: 'post',
-  path: '/users/me/credit/top-ups',
-  operationId: 'topUpCredit',
-  tags: ['users'],
-  summary: 'Add credit',
-  description: 'Adds credit to the wallet: the balance and its ledger row change in one transaction.',
-  security,
-  parameters: [params.idempotencyKeyRequired],
-  request: { body: { required: true, content: { 'application/json': { schema: TopUpInput } } } },
-  responses: {
-    201: jsonResponse('Credited (or the replay of an earlier top-up with this Idempotency-Key).', TopUpResultSchema, headers.replayed),
-    ...actionProblems(400, 401, 409, 413, 415, 422),
   },
 });
 
