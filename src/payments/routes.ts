@@ -185,12 +185,10 @@ export const paymentWebhookRoute = createRoute({
   security: [],
   request: {
     headers: z.object({
-      'X-Payment-Signature': z
-        .string()
-        .openapi({
-          description: '`sha256=` and the lower-case hex HMAC-SHA256 of the raw body.',
-          example: 'sha256=5d41402abc4b2a76b9719d911017c592',
-        }),
+      'X-Payment-Signature': z.string().openapi({
+        description: '`sha256=` and the lower-case hex HMAC-SHA256 of the raw body.',
+        example: 'sha256=5d41402abc4b2a76b9719d911017c592',
+      }),
     }),
     body: { required: true, content: { 'application/json': { schema: PaymentWebhookSchema } } },
   },

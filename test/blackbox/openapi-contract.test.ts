@@ -303,6 +303,27 @@ const SUCCESSFUL_REQUEST: Record<string, () => Sent> = {
       params: { header: { 'Idempotency-Key': newKey() } },
       body: { amount: 20_000 },
     }),
+  listMyTopUps: async () => (await newUser('TopUps')).client.GET('/users/me/credit/top-ups'),
+  getTopUp: async () => {
+    const { client } = await newUser('TopUp');
+    const made = await client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': newKey() } },
+      body: { amount: 1_000 },
+    });
+    return client.GET('/users/me/credit/top-ups/{topUpId}', { params: { path: { topUpId: made.data!.id } } });
+  },
+  // Without a payment provider (this server) a top-up succeeds at once: its confirm answers so.
+  confirmTopUp: async () => {
+    const { client } = await newUser('Confirm');
+    const made = await client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': newKey() } },
+      body: { amount: 1_000 },
+    });
+    return client.POST('/users/me/credit/top-ups/{topUpId}/confirm', {
+      params: { path: { topUpId: made.data!.id }, header: { 'Idempotency-Key': newKey() } },
+      body: { payment_key: 'pay_demo' },
+    });
+  },
   listMyLedger: async () => (await newUser('Ledger')).client.GET('/users/me/ledger'),
 
   listCategories: async () => (await newUser('Categories')).client.GET('/categories'),
