@@ -486,8 +486,9 @@ describe('the committed OpenAPI document', () => {
 
 describe.each(OPERATIONS.map((op) => [op.operationId, op] as const))('%s', (operationId, op) => {
   it(`answers a valid request with its documented success, headers and body (${op.method} ${op.path})`, async () => {
-    // A 2xx, or the 302 of a redirect to an identity provider.
-    const successes = Object.keys(op.responses).filter((status) => /^(2\d\d|302)$/.test(status));
+    // A 2xx, or the 302 of a redirect to an identity provider. Not a 202: a top-up's confirm answers
+    // that only while the payment provider's answer is not known (test/blackbox/top-ups.test.ts).
+    const successes = Object.keys(op.responses).filter((status) => /^(2\d\d|302)$/.test(status) && status !== '202');
     expect(successes, 'exactly one documented success status').toHaveLength(1);
     const send = SUCCESSFUL_REQUEST[operationId];
     expect(send, `no request builder for ${operationId}`).toBeDefined();
