@@ -354,7 +354,13 @@ async function main() {
     ).map((r) => r.pid);
   const signingJwk = await generateSigningJwk();
   const signingKeys = JSON.stringify({ keys: [signingJwk] });
-  const config = loadConfig({ ...process.env, NODE_ENV: 'production', AUTH_SIGNING_KEYS: signingKeys });
+  // The bench never tops up over HTTP (its wallets are filled in SQL): a provider nowhere to be reached.
+  const payments = {
+    PAYMENTS_API_URL: 'http://127.0.0.1:9',
+    PAYMENTS_SECRET_KEY: 'sk_bench_unreachable',
+    PAYMENTS_WEBHOOK_SECRET: 'whsec_bench_unreachable_provider',
+  };
+  const config = loadConfig({ ...process.env, NODE_ENV: 'production', AUTH_SIGNING_KEYS: signingKeys, ...payments });
   const keys = await keyRing([signingJwk]);
 
   log(`preparing: ${P.users.toLocaleString()} users, ${BENCH_STORES} stores × ${MENUS_PER_STORE} menus`);
@@ -407,6 +413,7 @@ async function main() {
   const serverEnv: Record<string, string> = {
     NODE_ENV: 'production',
     AUTH_SIGNING_KEYS: signingKeys,
+    ...payments,
     METRICS_TOKEN,
     // One load generator is thousands of people: the limits are raised unless --rate-limits asks
     // for the service's defaults (then each of the bench's 20,000 users has their own budget).

@@ -256,30 +256,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/users/me/credit/top-ups": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Add credit
-         * @description Adds credit to the wallet: the balance and its ledger row change in one transaction.
-         *
-         *     The balance may not pass a cap, 2,000,000 KRW by default (`WALLET_BALANCE_CAP_KRW`, a server setting): a top-up that would take it past is 422 `balance_limit_exceeded` and credits nothing (the detail says how much would fit). The cap is checked by the same statement that credits, so concurrent top-ups cannot pass it together. It applies to top-ups only: a refund (an order cancelled, expired or rejected) is always credited in full, even when it takes the balance past the cap, so no money is ever lost to it.
-         *
-         *     Rate limit: class `money`, 30 requests per 60 s per user by default (a server setting); past it, 429.
-         */
-        post: operations["topUpCredit"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/users/me/ledger": {
         parameters: {
             query?: never;
@@ -296,6 +272,74 @@ export interface paths {
         get: operations["listMyLedger"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/credit/top-ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your top-ups, newest first
+         * @description Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
+         */
+        get: operations["listMyTopUps"];
+        put?: never;
+        /**
+         * Start a top-up
+         * @description Makes a top-up `awaiting_payment`: nothing is credited until the payment provider captures the payment and the top-up is confirmed. Without a payment provider (development only) the top-up is credited at once and says so (`demo: true`, `status: succeeded`).
+         *
+         *     Rate limit: class `money`, 30 requests per 60 s per user by default (a server setting); past it, 429.
+         */
+        post: operations["topUpCredit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/credit/top-ups/{topUpId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where a top-up stands
+         * @description Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
+         */
+        get: operations["getTopUp"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/credit/top-ups/{topUpId}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a top-up with its payment
+         * @description Asks the payment provider to capture the payment for exactly the top-up amount. 200 `succeeded`: captured, the wallet credited exactly once. 402 `payment_declined`: nothing captured, nothing credited. 202 `processing`: the provider's answer is not known (slow, unreachable, failing); the top-up is settled later by the service (asking the provider, or on the provider's notification), never twice: poll GET or confirm again. Final answers (200, 402, 404, 409) are stored with the Idempotency-Key and replayed; a 202 is not, so a retry with the same key asks again. Confirming a top-up already settled answers how it settled.
+         *
+         *     Rate limit: class `money`, 30 requests per 60 s per user by default (a server setting); past it, 429.
+         */
+        post: operations["confirmTopUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -829,16 +873,37 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "/webhooks/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The payment provider tells us a payment changed
+         * @description Called by the payment provider, not by clients. Verified by `X-Payment-Signature` (HMAC-SHA256 of the raw body with the webhook secret); a missing or wrong signature is 401 and changes nothing. DONE settles the top-up and credits it once; CANCELED or ABORTED fails it; anything else, a repeat, or an order we do not know is acknowledged and changes nothing. It may arrive before, during or after the client confirms, any number of times.
+         */
+        post: operations["receivePaymentWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
-        /** @description The answer of a health or readiness probe. */
-        Status: {
+        /** @description Acknowledged. */
+        WebhookReceipt: {
             /**
-             * @example ok
-             * @enum {string}
+             * @example true
+             * @enum {boolean}
              */
-            status: "ok";
+            received: true;
         };
         /**
          * @description An RFC 9457 problem. `type` is stable per `code`; see the table in the API description.
@@ -874,7 +939,7 @@ export interface components {
              * @example insufficient_credit
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "token_invalid" | "token_expired" | "session_revoked" | "refresh_token_invalid" | "refresh_token_reused" | "id_token_invalid" | "oidc_state_invalid" | "oidc_login_refused" | "oidc_provider_unknown" | "identity_provider_unavailable" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_not_cancellable" | "order_not_accepted" | "order_not_ready" | "order_not_picked_up" | "accept_deadline_passed" | "unknown_store" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "too_many_open_orders" | "outside_delivery_area" | "balance_limit_exceeded" | "idempotency_key_reused" | "insufficient_credit" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "rate_limited" | "rate_limit_unavailable" | "database_unavailable" | "overloaded" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "token_invalid" | "token_expired" | "session_revoked" | "refresh_token_invalid" | "refresh_token_reused" | "id_token_invalid" | "oidc_state_invalid" | "oidc_login_refused" | "oidc_provider_unknown" | "identity_provider_unavailable" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_not_cancellable" | "order_not_accepted" | "order_not_ready" | "order_not_picked_up" | "accept_deadline_passed" | "unknown_store" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "too_many_open_orders" | "outside_delivery_area" | "balance_limit_exceeded" | "idempotency_key_reused" | "insufficient_credit" | "payment_declined" | "top_up_not_confirmable" | "webhook_signature_invalid" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "rate_limited" | "rate_limit_unavailable" | "database_unavailable" | "overloaded" | "internal_error";
             /**
              * @description The id of the request that produced this problem: the X-Request-Id response header, except on a replay (`Idempotent-Replayed: true`), whose stored body keeps the id of the original request.
              * @example 0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d
@@ -896,6 +961,38 @@ export interface components {
             path: string;
             /** @example Too big: expected number to be <=99 */
             message: string;
+        };
+        /** @description The payment provider's notice that a payment changed. */
+        PaymentWebhookEvent: {
+            /**
+             * @description Only `PAYMENT_STATUS_CHANGED` is acted on; others are acknowledged.
+             * @example PAYMENT_STATUS_CHANGED
+             */
+            eventType: string;
+            data: {
+                /** @example pay_5EnNZRJGvaBX7zYQ */
+                paymentKey: string;
+                /**
+                 * @description The top-up id.
+                 * @example 01968a3c-5b2e-7c4d-9e8f-0a1b2c3d4e5f
+                 */
+                orderId: string;
+                /**
+                 * @example DONE
+                 * @enum {string}
+                 */
+                status: "READY" | "IN_PROGRESS" | "DONE" | "CANCELED" | "ABORTED";
+                /** @example 20000 */
+                totalAmount: number;
+            };
+        };
+        /** @description The answer of a health or readiness probe. */
+        Status: {
+            /**
+             * @example ok
+             * @enum {string}
+             */
+            status: "ok";
         };
         /**
          * @description Prometheus text exposition format 0.0.4.
@@ -1050,14 +1147,14 @@ export interface components {
             /** @example 127.1297 */
             lon: number;
         };
-        /** @description The new balance and the ledger row that made it. */
-        TopUpResult: {
+        /** @description A page of ledger entries, newest first. */
+        LedgerPage: {
+            items: components["schemas"]["LedgerEntry"][];
             /**
-             * @description The new balance.
-             * @example 70000
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             * @example q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ
              */
-            credit: number;
-            entry: components["schemas"]["LedgerEntry"];
+            next_cursor: string | null;
         };
         /** @description One append-only movement of a wallet. */
         LedgerEntry: {
@@ -1087,7 +1184,69 @@ export interface components {
              */
             created_at: string;
         };
-        /** @description How much credit to add. */
+        /** @description Money in through the payment provider. `awaiting_payment`: made, nothing credited; the client pays at the payment provider with the top-up `id` as the provider's orderId, then confirms. `processing`: confirmed by the client, the provider's answer not known yet (it is asked again until it is); nothing credited yet. `succeeded`: the provider captured the payment and the wallet was credited, exactly once (`entry`). `failed`: the provider declined or cancelled it (`failure`); nothing credited. */
+        TopUp: {
+            /**
+             * Format: uuid
+             * @description The top-up's id: the orderId at the payment provider.
+             * @example 01968a3c-5b2e-7c4d-9e8f-0a1b2c3d4e5f
+             */
+            id: string;
+            /**
+             * @description `awaiting_payment`: made, nothing credited; the client pays at the payment provider with the top-up `id` as the provider's orderId, then confirms. `processing`: confirmed by the client, the provider's answer not known yet (it is asked again until it is); nothing credited yet. `succeeded`: the provider captured the payment and the wallet was credited, exactly once (`entry`). `failed`: the provider declined or cancelled it (`failure`); nothing credited.
+             * @example succeeded
+             * @enum {string}
+             */
+            status: "awaiting_payment" | "processing" | "succeeded" | "failed";
+            /**
+             * @description KRW to credit, exactly what the payment must capture.
+             * @example 20000
+             */
+            amount: number;
+            /**
+             * @description True when the service runs without a payment provider (development only): the top-up was credited at once, with no payment behind it.
+             * @example false
+             */
+            demo: boolean;
+            /**
+             * @description The provider's payment key it was confirmed with; null before.
+             * @example pay_5EnNZRJGvaBX7zYQ
+             */
+            payment_key: string | null;
+            /** @description Why it failed; null unless `failed`. */
+            failure: {
+                /**
+                 * @description The provider's code, or `amount_mismatch`.
+                 * @example REJECT_CARD_PAYMENT
+                 */
+                code: string;
+                /** @example The card issuer declined the payment. */
+                message: string;
+            } | null;
+            /**
+             * @description The wallet balance right after this top-up was credited; null until `succeeded`.
+             * @example 70000
+             */
+            credit: number | null;
+            entry: components["schemas"]["LedgerEntry"] & (Record<string, never> | null);
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:00:00.000Z
+             */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @description When it became `succeeded` or `failed`; null before.
+             * @example 2025-05-01T12:00:00.000Z
+             */
+            settled_at: string | null;
+        };
+        /** @description How much credit to buy. */
         TopUpInput: {
             /**
              * @description KRW, 1 to 1000000.
@@ -1095,14 +1254,22 @@ export interface components {
              */
             amount: number;
         };
-        /** @description A page of ledger entries, newest first. */
-        LedgerPage: {
-            items: components["schemas"]["LedgerEntry"][];
+        /** @description A page of top-ups, newest first. */
+        TopUpPage: {
+            items: components["schemas"]["TopUp"][];
             /**
              * @description Pass as `cursor` to get the next page; null on the last page.
              * @example q1l0c3Vz2XJzb3JfZXhhbXBsZV9zZWFsZWQ
              */
             next_cursor: string | null;
+        };
+        /** @description The payment to confirm this top-up with. */
+        ConfirmTopUpInput: {
+            /**
+             * @description The payment key the provider gave the client when it paid.
+             * @example pay_5EnNZRJGvaBX7zYQ
+             */
+            payment_key: string;
         };
         /** @description Every store category, in display order. */
         CategoryList: {
@@ -3766,6 +3933,308 @@ export interface operations {
             };
         };
     };
+    listMyLedger: {
+        parameters: {
+            query?: {
+                /** @description Page size (default 20, max 100). */
+                limit?: number;
+                /** @description The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of ledger entries. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerPage"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMyTopUps: {
+        parameters: {
+            query?: {
+                /** @description Page size (default 20, max 100). */
+                limit?: number;
+                /** @description The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of top-ups. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopUpPage"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     topUpCredit: {
         parameters: {
             query?: never;
@@ -3785,17 +4254,18 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Credited (or the replay of an earlier top-up with this Idempotency-Key). */
+            /** @description Made (or the replay of an earlier top-up with this Idempotency-Key). */
             201: {
                 headers: {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    Location: components["headers"]["Location"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TopUpResult"];
+                    "application/json": components["schemas"]["TopUp"];
                 };
             };
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
@@ -3921,7 +4391,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request is well-formed but cannot be carried out (see `code`). `balance_limit_exceeded`: the top-up would take the balance past the wallet's cap; nothing was credited. */
+            /** @description The request is well-formed but cannot be carried out (see `code`). `balance_limit_exceeded`: the top-up would take the balance past the wallet's cap (2,000,000 KRW by default, `WALLET_BALANCE_CAP_KRW`; refunds are never capped). Nothing was charged or credited. */
             422: {
                 headers: {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -4018,21 +4488,19 @@ export interface operations {
             };
         };
     };
-    listMyLedger: {
+    getTopUp: {
         parameters: {
-            query?: {
-                /** @description Page size (default 20, max 100). */
-                limit?: number;
-                /** @description The previous page's `next_cursor`, as it came: sealed by the server, so one it did not issue is a 400. */
-                cursor?: string;
-            };
+            query?: never;
             header?: never;
-            path?: never;
+            path: {
+                /** @description The top-up's id. */
+                topUpId: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description A page of ledger entries. */
+            /** @description The top-up. */
             200: {
                 headers: {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -4041,7 +4509,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LedgerPage"];
+                    "application/json": components["schemas"]["TopUp"];
                 };
             };
             /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
@@ -4090,6 +4558,344 @@ export interface operations {
                      *       "detail": "Send Authorization: Bearer <token>.",
                      *       "instance": "/orders",
                      *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No resource with this id. */
+            404: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirmTopUp: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Makes a retry safe: the first request with a key runs and its response (status, body, ETag, Location) is stored in the same transaction as its effect; a retry with the same key and the same request gets that response again with `Idempotent-Replayed: true`, a retry with a different request gets 422, and a retry that arrives while the first is still running waits for it (409 with Retry-After if it cannot finish in time). 1–255 printable ASCII characters, scoped to the caller. Keys are kept 24 h (a server setting, 24 h by default), then purged: a key reused after that runs as a new request. Missing → 400.
+                 * @example 2f9d6c1e-order-42
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path: {
+                /** @description The top-up's id. */
+                topUpId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmTopUpInput"];
+            };
+        };
+        responses: {
+            /** @description Succeeded: the wallet is credited (or the replay of that answer). */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopUp"];
+                };
+            };
+            /** @description Processing: the provider's answer is not known yet; nothing credited so far. */
+            202: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopUp"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not enough credit for this payment (nothing was charged), or the payment provider declined a top-up (nothing was credited). */
+            402: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/insufficient_credit",
+                     *       "title": "Not enough credit",
+                     *       "status": 402,
+                     *       "detail": "Your share is 13000 KRW, more than your balance. Top up and try again.",
+                     *       "instance": "/orders",
+                     *       "code": "insufficient_credit",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No resource with this id. */
+            404: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/not_found",
+                     *       "title": "No such resource",
+                     *       "status": 404,
+                     *       "detail": "No order 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.",
+                     *       "instance": "/orders",
+                     *       "code": "not_found",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After). */
+            409: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/order_not_pending",
+                     *       "title": "The order is no longer pending",
+                     *       "status": 409,
+                     *       "detail": "The order is matched, not pending.",
+                     *       "instance": "/orders",
+                     *       "code": "order_not_pending",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed but cannot be carried out (see `code`). `balance_limit_exceeded`: the top-up would take the balance past the wallet's cap (2,000,000 KRW by default, `WALLET_BALANCE_CAP_KRW`; refunds are never capped). Checked before the provider is asked to capture; money it captured is always credited. */
+            422: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/own_order",
+                     *       "title": "You cannot join your own order",
+                     *       "status": 422,
+                     *       "detail": "You cannot join your own order.",
+                     *       "instance": "/orders",
+                     *       "code": "own_order",
                      *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
                      *     }
                      */
@@ -5967,7 +6773,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not enough credit for this payment; nothing was charged. */
+            /** @description Not enough credit for this payment (nothing was charged), or the payment provider declined a top-up (nothing was credited). */
             402: {
                 headers: {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -6463,7 +7269,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not enough credit for this payment; nothing was charged. */
+            /** @description Not enough credit for this payment (nothing was charged), or the payment provider declined a top-up (nothing was credited). */
             402: {
                 headers: {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -10268,6 +11074,167 @@ export interface operations {
                 headers: {
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receivePaymentWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description `sha256=` and the lower-case hex HMAC-SHA256 of the raw body. */
+                "X-Payment-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentWebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (and acted on, if it changed anything). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReceipt"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not application/json. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unsupported_media_type",
+                     *       "title": "The request body must be application/json",
+                     *       "status": 415,
+                     *       "detail": "Content-Type must be application/json, not \"text/plain\".",
+                     *       "instance": "/orders",
+                     *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;

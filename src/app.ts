@@ -22,6 +22,7 @@ import { registerRoutes } from './http/routing.js';
 import { notificationRoutes } from './notifications/register.js';
 import { opsRoutes } from './ops/register.js';
 import { orderRoutes } from './orders/register.js';
+import { paymentRoutes, paymentWebhookContract } from './payments/register.js';
 import { storeRoutes } from './stores/register.js';
 import { userRoutes } from './users/register.js';
 
@@ -71,6 +72,7 @@ export function buildApp(deps: Deps, auth: AuthServices): OpenAPIHono<AppEnv> {
       ...opsRoutes(deps),
       ...authRoutes(deps, auth),
       ...userRoutes(deps),
+      ...paymentRoutes(deps),
       ...storeRoutes(deps),
       ...cartRoutes(deps),
       ...orderRoutes(deps),
@@ -80,6 +82,8 @@ export function buildApp(deps: Deps, auth: AuthServices): OpenAPIHono<AppEnv> {
   );
 
   registerComponents(app, deps.config.IDEMPOTENCY_RETENTION_HOURS);
+  // Called by the payment provider, not by clients: documented under the document's webhooks.
+  app.openAPIRegistry.registerWebhook(paymentWebhookContract);
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)));
   // Swagger UI with its assets served from the swagger-ui-dist package: no CDN, works offline.
   app.use(
@@ -137,7 +141,8 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
     servers: [{ url: '/', description: 'This server' }],
     tags: [
       { name: 'auth', description: 'Sign-in (OpenID Connect, or the development login), sessions and their keys.' },
-      { name: 'users', description: 'The signed-in user, the wallet and its ledger.' },
+      { name: 'users', description: 'The signed-in user, the wallet, its top-ups and its ledger.' },
+      { name: 'payments', description: 'What the payment provider calls: its notices of payments that changed.' },
       { name: 'stores', description: 'Stores, categories and menus.' },
       { name: 'cart', description: 'The cart an order is made from.' },
       { name: 'orders', description: 'Joint orders and their actions.' },

@@ -54,6 +54,9 @@ export const DEFAULTS = {
   DELIVERY_RADIUS_M: 3000,
   // A prepaid wallet is for lunches: a cap bounds what a stolen session or a mistake can park in it.
   WALLET_BALANCE_CAP_KRW: 2_000_000,
+  // A confirm whose answer we never got is asked about after this long: longer than any confirm
+  // takes, short enough that a person waiting for their credit hardly notices.
+  PAYMENTS_SETTLE_AFTER_SECONDS: 30,
 } as const;
 
 /** A great-circle distance never exceeds half the Earth's circumference: a radius this large limits nothing. */
@@ -178,9 +181,33 @@ const configSchema = z
       .max(10 * 1024 * 1024)
       .default(64 * 1024),
     SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
+    // The payment provider (its confirm API). Unset outside production: top-ups are credited at
+    // once, as a demo, and say so. Required in production, with both secrets.
+    PAYMENTS_API_URL: z
+      .string()
+      .url()
+      .refine((url) => /^https?:\/\//.test(url), 'must be an http(s) URL')
+      .optional(),
+    PAYMENTS_SECRET_KEY: z.string().min(1).optional(),
+    // Signs the provider's webhooks (HMAC-SHA256): long enough not to be guessed.
+    PAYMENTS_WEBHOOK_SECRET: z.string().min(16, 'PAYMENTS_WEBHOOK_SECRET must be at least 16 characters').optional(),
+    // A top-up left processing this long is settled by asking the provider.
+    PAYMENTS_SETTLE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(DEFAULTS.PAYMENTS_SETTLE_AFTER_SECONDS),
+    // Past this a provider call counts as unanswered (the top-up stays processing; nothing is lost).
+    PAYMENTS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    // The settler asks about one top-up this many times (backing off) before it gives up loudly.
+    PAYMENTS_SETTLE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.PAYMENTS_API_URL) {
+      for (const name of ['PAYMENTS_SECRET_KEY', 'PAYMENTS_WEBHOOK_SECRET'] as const) {
+        if (!cfg[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'required with PAYMENTS_API_URL' });
+      }
+    }
     if (cfg.NODE_ENV !== 'production') return;
+    if (!cfg.PAYMENTS_API_URL) {
+      ctx.addIssue({ code: 'custom', path: ['PAYMENTS_API_URL'], message: 'required in production (credit enters only through payments)' });
+    }
     if (!cfg.AUTH_SIGNING_KEYS) ctx.addIssue({ code: 'custom', path: ['AUTH_SIGNING_KEYS'], message: 'required in production' });
     if (cfg.AUTH_DEV_LOGIN) {
       ctx.addIssue({ code: 'custom', path: ['AUTH_DEV_LOGIN'], message: 'the passwordless development login cannot be on in production' });

@@ -1,7 +1,7 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
-import type { LedgerKind, NotificationKind, OrderStatus, SplitType, StoreLedgerKind } from '../domain/kinds.js';
+import type { LedgerKind, NotificationKind, OrderStatus, SplitType, StoreLedgerKind, TopUpStatus } from '../domain/kinds.js';
 
-export type { LedgerKind, NotificationKind, OrderStatus, SplitType, StoreLedgerKind };
+export type { LedgerKind, NotificationKind, OrderStatus, SplitType, StoreLedgerKind, TopUpStatus };
 
 /** Column types as the database returns them (bigint is parsed to number: KRW fits easily). */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -97,7 +97,26 @@ export interface CreditLedgerTable {
   amount: number;
   balance_after: number;
   order_id: string | null;
+  top_up_id: string | null;
   created_at: Timestamp;
+}
+
+export interface TopUpsTable {
+  id: string;
+  user_id: string;
+  amount: number;
+  status: Generated<TopUpStatus>;
+  demo: Generated<boolean>;
+  payment_key: string | null;
+  provider_key: string;
+  failure_code: string | null;
+  failure_message: string | null;
+  check_attempts: Generated<number>;
+  next_check_at: Timestamp | null;
+  gave_up_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  settled_at: Timestamp | null;
 }
 
 export interface NotificationsTable {
@@ -199,6 +218,7 @@ export interface Database {
   riders: RidersTable;
   store_accounts: StoreAccountsTable;
   store_ledger: StoreLedgerTable;
+  top_ups: TopUpsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -209,3 +229,4 @@ export type OrderItem = Selectable<OrderItemsTable>;
 export type LedgerEntry = Selectable<CreditLedgerTable>;
 export type Notification = Selectable<NotificationsTable>;
 export type StoreLedgerEntry = Selectable<StoreLedgerTable>;
+export type TopUp = Selectable<TopUpsTable>;

@@ -21,6 +21,10 @@ export type SplitType = (typeof SPLIT_TYPES)[number];
 export const LEDGER_KINDS = ['signup_grant', 'top_up', 'order_charge', 'order_refund'] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
+/** Where a top-up stands: created, being confirmed at the provider, then settled one way. */
+export const TOP_UP_STATUSES = ['awaiting_payment', 'processing', 'succeeded', 'failed'] as const;
+export type TopUpStatus = (typeof TOP_UP_STATUSES)[number];
+
 /** A store payout account's movements: a delivered order's held money. */
 export const STORE_LEDGER_KINDS = ['order_payout'] as const;
 export type StoreLedgerKind = (typeof STORE_LEDGER_KINDS)[number];

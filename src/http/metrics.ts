@@ -5,6 +5,8 @@ export interface Metrics {
   observeRequest(method: string, route: string, status: number, durationMs: number): void;
   countRateLimited(rateClass: string): void;
   observeRateLimiter(rateClass: string, seconds: number): void;
+  /** A top-up that needs a person: `given_up` (still unknown at the provider), `amount_mismatch`. */
+  countTopUpProblem(problem: 'given_up' | 'amount_mismatch'): void;
 }
 
 export function createMetrics(): Metrics {
@@ -36,8 +38,16 @@ export function createMetrics(): Metrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
     registers: [registry],
   });
+  const topUpProblems = new Counter({
+    name: 'payments_top_up_problems_total',
+    help: 'Top-ups the service could not settle on its own: given_up (the provider never told), amount_mismatch.',
+    labelNames: ['problem'],
+    registers: [registry],
+  });
+  for (const problem of ['given_up', 'amount_mismatch']) topUpProblems.inc({ problem }, 0);
   return {
     registry,
+    countTopUpProblem: (problem) => topUpProblems.inc({ problem }),
     countRateLimited: (rateClass) => rateLimited.inc({ class: rateClass }),
     observeRateLimiter: (rateClass, seconds) => limiter.observe({ class: rateClass }, seconds),
     observeRequest(method, route, status, durationMs) {

@@ -37,7 +37,7 @@ export function requestContext(logger: Logger, metrics: Metrics): MiddlewareHand
 
 /**
  * Reads a request's body, refusing it (413) past `maxBytes` without reading further, and leaves
- * its text in hono's body cache, where validators and handlers find it (hono's json() parses that
+ * its text (and its bytes) in hono's body cache, where validators and handlers find it (hono's json() parses that
  * text). Served by Node, it reads Node's own request stream: hono would otherwise go through a
  * web Request and its streams, measured at ~0.3 ms of CPU per POST — more than routing,
  * validation and the JSON answer together. Elsewhere (app.request()), hono's bodyLimit.
@@ -54,16 +54,20 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
     if (!incoming) return elsewhere(c, next);
     if (Number(c.req.header('Content-Length')) > maxBytes) throw tooLarge();
-    const text = await readText(incoming, maxBytes, tooLarge);
+    const bytes = await readBytes(incoming, maxBytes, tooLarge);
+    const text = new TextDecoder().decode(bytes);
     refuseNulInJson(text);
     // hono keeps promises there (its types say values): json() is bodyCache.text.then(JSON.parse).
-    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
+    // The bytes too, as they came: a signature (a webhook's) is over those, not over decoded text.
+    const cache = c.req.bodyCache as { text?: Promise<string>; arrayBuffer?: Promise<ArrayBuffer> };
+    cache.text = Promise.resolve(text);
+    cache.arrayBuffer = Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
     await next();
   };
 }
 
-/** The whole body as text (UTF-8, as a web Request's text() decodes it), or `tooLarge` past `maxBytes`. */
-function readText(incoming: IncomingMessage, maxBytes: number, tooLarge: () => DomainError): Promise<string> {
+/** The whole body, or `tooLarge` past `maxBytes`. */
+function readBytes(incoming: IncomingMessage, maxBytes: number, tooLarge: () => DomainError): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -78,7 +82,7 @@ function readText(incoming: IncomingMessage, maxBytes: number, tooLarge: () => D
     };
     const onEnd = () => {
       stop();
-      resolve(new TextDecoder().decode(Buffer.concat(chunks, size)));
+      resolve(Buffer.concat(chunks, size));
     };
     // The client went away mid-body (maybe while auth ran): nobody is left to answer; a client error.
     const onCut = () => {

@@ -82,7 +82,7 @@ export const ProblemSchema = z
 const STATUS_TEXT: Record<number, string> = {
   400: 'Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken.',
   401: 'No bearer token, or one that is invalid or expired.',
-  402: 'Not enough credit for this payment; nothing was charged.',
+  402: 'Not enough credit for this payment (nothing was charged), or the payment provider declined a top-up (nothing was credited).',
   403: 'Authenticated, but not allowed to act on this resource.',
   404: 'No resource with this id.',
   409: 'The action is not allowed in the current state, or a concurrent request holds the resource (then with Retry-After).',

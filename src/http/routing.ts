@@ -19,7 +19,8 @@ const DEFAULT_POLICIES = defaultRateLimitPolicies();
  * front of its handler. Security asking for the bearer token: authentication, first. Then the
  * rate limit of the route's class (rateLimitClassOf), which its contract states. A request
  * body in the contract: JSON only, at most `maxBodyBytes`; none: a body sent anyway is refused.
- * (A GET or DELETE with a stray body is not refused for it.)
+ * (A GET or DELETE with a stray body is not refused for it.) A route's own middleware, if its
+ * entry has any, runs after these and before the contract's validators.
  */
 export function registerRoutes(
   app: OpenAPIHono<AppEnv>,
@@ -46,6 +47,8 @@ export function registerRoutes(
       if (route.request?.body) middleware.push(requireJsonBody(), limitBody(options.maxBodyBytes));
       else middleware.push(refuseUnexpectedBody());
     }
+    // A route's own middleware (a webhook's signature check) last, in front of its validators.
+    if (route.middleware) middleware.push(...[route.middleware].flat());
     // The entries' handlers were typed against their own routes where the features defined them.
     app.openapi({ ...route, middleware }, handler as never);
   }

@@ -58,24 +58,31 @@ export async function runAction<Body, Status extends 200 | 201>(
   return (await runActionUntyped(c, db, options, effect)) as unknown as TypedResponse<Body, Status, 'json'>;
 }
 
-async function runActionUntyped(
-  c: Context<AppEnv>,
-  db: Db,
-  options: { keyRequired: boolean; body?: unknown },
-  effect: (tx: Tx) => Promise<ActionOutcome>,
-): Promise<Response> {
+/** The request's Idempotency-Key, checked; undefined when it has none (400 if it needs one). */
+function checkedKey(c: Context<AppEnv>, keyRequired: boolean): string | undefined {
   const key = c.req.header('Idempotency-Key');
   if (key === undefined) {
-    if (options.keyRequired) {
+    if (keyRequired) {
       throw new DomainError('idempotency_key_missing', 'This action moves money: send an Idempotency-Key header.');
     }
-    return sendRendered(toStored(await db.transaction().execute(effect)));
+    return undefined;
   }
   if (!isIdempotencyKey(key)) {
     throw new DomainError('validation_failed', `Idempotency-Key must be ${IDEMPOTENCY_KEY_RULE}.`, {
       errors: [{ path: 'header.Idempotency-Key', message: `must be ${IDEMPOTENCY_KEY_RULE}` }],
     });
   }
+  return key;
+}
+
+async function runActionUntyped(
+  c: Context<AppEnv>,
+  db: Db,
+  options: { keyRequired: boolean; body?: unknown },
+  effect: (tx: Tx) => Promise<ActionOutcome>,
+): Promise<Response> {
+  const key = checkedKey(c, options.keyRequired);
+  if (key === undefined) return sendRendered(toStored(await db.transaction().execute(effect)));
   const userId = c.var.userId;
   const fingerprint = fingerprintOf(c, options.body);
   const earlier = await findAnswer(db, userId, key);
@@ -113,4 +120,55 @@ async function replayWinner(db: Db, userId: string, key: string, fingerprint: st
   // The key was taken a moment ago, so this only misses if the purge ran in between.
   if (!winner) throw new DomainError('request_in_progress', 'A request with this Idempotency-Key is being processed.');
   return replay(winner, fingerprint);
+}
+
+/** What a phased action produced, and whether it is settled (then it is stored with the key). */
+export interface PhasedOutcome<Body = unknown, Status extends 200 | 202 = 200 | 202> extends Omit<ActionOutcome<Body>, 'status'> {
+  status: Status;
+  settled: boolean;
+}
+
+/**
+ * An action around a call to a system outside our database: it cannot be one transaction, so
+ * `action` runs its own atomic phases (a recovery point committed before the foreign call, the
+ * outcome committed after), and its resource records where it stands. The key is required; a
+ * stored answer replays. A settled outcome (and a business failure, 4xx) is stored with the key
+ * after the action's last phase; an unsettled one (the foreign system's answer is not known yet)
+ * is not, so a retry with the key runs the action again, which asks again instead of replaying a
+ * stale answer. A crash between the last phase and the claim leaves no stored answer: the retry
+ * runs again, and the resource, already settled, answers the same.
+ */
+export async function runPhasedAction<Body, Status extends 200 | 202>(
+  c: Context<AppEnv>,
+  db: Db,
+  options: { body?: unknown },
+  action: () => Promise<PhasedOutcome<Body, Status>>,
+): Promise<TypedResponse<Body, Status, 'json'>> {
+  const key = checkedKey(c, true)!;
+  const userId = c.var.userId;
+  const fingerprint = fingerprintOf(c, options.body);
+  const earlier = await findAnswer(db, userId, key);
+  if (earlier) return replay(earlier, fingerprint) as unknown as TypedResponse<Body, Status, 'json'>;
+  let stored: StoredResponse;
+  let settled: boolean;
+  try {
+    const outcome = await action();
+    stored = toStored({ status: outcome.status as 200, body: outcome.body, headers: outcome.headers });
+    settled = outcome.settled;
+  } catch (thrown) {
+    const error = toDomainError(thrown);
+    if (isUnexpected(error) || error.code === 'request_in_progress') throw thrown;
+    const problem = renderProblem(error, c.req.path, c.var.requestId);
+    stored = { status: problem.status, bodyText: JSON.stringify(problem.body), headers: problem.headers };
+    settled = true;
+  }
+  if (settled) {
+    try {
+      await db.executeQuery(claimStatement({ userId, key, fingerprint, response: stored }));
+    } catch (claimFailure) {
+      if (!isKeyTaken(claimFailure)) throw claimFailure;
+      return (await replayWinner(db, userId, key, fingerprint)) as unknown as TypedResponse<Body, Status, 'json'>;
+    }
+  }
+  return sendRendered(stored) as unknown as TypedResponse<Body, Status, 'json'>;
 }

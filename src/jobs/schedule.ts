@@ -2,13 +2,17 @@ import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
+import type { Metrics } from '../http/metrics.js';
+import { paymentsOf } from '../payments/register.js';
 import * as expireOverdue from './expire-overdue.js';
 import * as purgeKeys from './purge-idempotency-keys.js';
 import * as purgeSignIn from './purge-sign-in.js';
 import * as rejectUnanswered from './reject-unanswered.js';
+import * as settleTopUps from './settle-top-ups.js';
 
 /** node-cron only decides when; each job is a plain runOnce() that is safe on every instance. */
-export function scheduleJobs({ db, config, logger }: { db: Db; config: Config; logger: Logger }) {
+export function scheduleJobs({ db, config, logger, metrics }: { db: Db; config: Config; logger: Logger; metrics: Metrics }) {
+  const payments = paymentsOf({ db, config, logger, metrics });
   const running = new Set<Promise<unknown>>();
   const every = (name: string, expression: string, job: () => Promise<Record<string, number>>) =>
     cron.schedule(
@@ -31,6 +35,14 @@ export function scheduleJobs({ db, config, logger }: { db: Db; config: Config; l
     every('expire-overdue', sweep, () => expireOverdue.runOnce(db, config.SWEEP_BATCH_SIZE, config.SWEEP_CONCURRENCY)),
     every('purge-sign-in', sweep, () => purgeSignIn.runOnce(db)),
     every('reject-unanswered', sweep, () => rejectUnanswered.runOnce(db, config.SWEEP_BATCH_SIZE)),
+    every('settle-top-ups', sweep, () =>
+      settleTopUps.runOnce(payments, {
+        batchSize: config.SWEEP_BATCH_SIZE,
+        maxAttempts: config.PAYMENTS_SETTLE_MAX_ATTEMPTS,
+        // Long enough for a lookup and a confirm to time out, so no two instances ask at once.
+        leaseSeconds: Math.ceil((3 * config.PAYMENTS_TIMEOUT_MS) / 1000),
+      }),
+    ),
     every('purge-idempotency-keys', config.PURGE_CRON, () =>
       purgeKeys.runOnce(db, config.IDEMPOTENCY_RETENTION_HOURS, config.SWEEP_BATCH_SIZE),
     ),

@@ -9,31 +9,28 @@ export function findUser(db: Db | Tx, id: string): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** `cap`: the balance may not pass it (a top-up's WALLET_BALANCE_CAP_KRW; never for a refund). */
-type CreditMove = { userId: string; amount: number; kind: LedgerKind; orderId?: string; cap?: number };
+type CreditMove = { userId: string; amount: number; kind: LedgerKind; orderId?: string; topUpId?: string };
 
 /**
- * The two CTEs of a credit move: `debited` changes the balance only if it stays non-negative (and
- * within `cap`, when given) and `when` holds, and `moved` writes its ledger row (none when the
+ * The two CTEs of a credit move: `debited` changes the balance only if it stays non-negative and
+ * `when` holds, and `moved` writes its ledger row (none when the
  * balance was short). The conditions are in the UPDATE's WHERE, so a concurrent move of the same
  * user is waited for and the conditions are checked again on the balance it left.
  */
 export function creditMoveSql(move: CreditMove, when: RawBuilder<SqlBool> = sql<SqlBool>`true`): RawBuilder<unknown> {
-  const capped = move.cap === undefined ? sql`` : sql` AND credit + ${move.amount} <= ${move.cap}`;
   return sql`debited AS (
       UPDATE users SET credit = credit + ${move.amount}, version = version + 1
-      WHERE id = ${move.userId} AND credit + ${move.amount} >= 0${capped} AND ${when}
+      WHERE id = ${move.userId} AND credit + ${move.amount} >= 0 AND ${when}
       RETURNING id, credit),
     moved AS (
-      INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id)
-      SELECT id, ${move.kind}, ${move.amount}, credit, ${move.orderId ?? null} FROM debited
+      INSERT INTO credit_ledger (user_id, kind, amount, balance_after, order_id, top_up_id)
+      SELECT id, ${move.kind}, ${move.amount}, credit, ${move.orderId ?? null}, ${move.topUpId ?? null} FROM debited
       RETURNING *)`;
 }
 
 /**
  * Moves credit and writes its ledger row in one statement: the balance changes only if it stays
- * non-negative (and within `move.cap`), and every change has its row. Undefined when the balance
- * would go negative or past the cap.
+ * non-negative, and every change has its row. Undefined when the balance would go negative.
  * `notes` (what the move tells its users) are inserted by the same statement, only if it moved.
  */
 export async function moveCredit(tx: Tx, move: CreditMove, notes: NoteToSend[] = []): Promise<LedgerEntry | undefined> {
@@ -118,12 +115,6 @@ export function updateAddress(
     .where('id', '=', userId);
   if (!condition.any) query = query.where(sql<SqlBool>`version = ANY(${condition.versions}::int[])`);
   return query.returningAll().executeTakeFirst();
-}
-
-/** A user's balance now (a fresh read: after a refused move, what it was refused against). */
-export async function balanceOf(tx: Tx, userId: string): Promise<number> {
-  const { credit } = await tx.selectFrom('users').select('credit').where('id', '=', userId).executeTakeFirstOrThrow();
-  return credit;
 }
 
 export function listLedger(db: Db, userId: string, beforeId: number | undefined, limit: number): Promise<LedgerEntry[]> {

@@ -1,12 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { DEFAULTS } from '../config.js';
-import { TOP_UP_MAX_KRW } from '../domain/limits.js';
 import { LEDGER_KINDS } from '../domain/kinds.js';
 import { TEXT_RULE } from '../domain/text.js';
 import {
   NextCursor,
   PaginationQuery,
-  actionProblems,
   plainText,
   dateTime,
   headers,
@@ -16,7 +13,6 @@ import {
   problems,
   security,
   uuid,
-  withCodes,
 } from '../http/openapi.js';
 
 export const UserSchema = z
@@ -56,24 +52,6 @@ export const AddressInput = z
   })
   .openapi('AddressInput', { description: 'A delivery address with its coordinates (WGS 84).' });
 
-export const TopUpInput = z
-  .strictObject({
-    amount: z
-      .number()
-      .int()
-      .min(1)
-      .max(TOP_UP_MAX_KRW)
-      .openapi({ description: `KRW, 1 to ${TOP_UP_MAX_KRW}.`, example: 20000 }),
-  })
-  .openapi('TopUpInput', { description: 'How much credit to add.' });
-
-export const TopUpResultSchema = z
-  .object({
-    credit: z.number().int().openapi({ description: 'The new balance.', example: 70000 }),
-    entry: LedgerEntrySchema,
-  })
-  .openapi('TopUpResult', { description: 'The new balance and the ledger row that made it.' });
-
 export const LedgerPageSchema = z
   .object({ items: z.array(LedgerEntrySchema), next_cursor: NextCursor })
   .openapi('LedgerPage', { description: 'A page of ledger entries, newest first.' });
@@ -107,30 +85,6 @@ export const putAddressRoute = createRoute({
   responses: {
     200: jsonResponse('The updated user.', UserSchema, headers.etag),
     ...problems(400, 401, 409, 412, 413, 415, 428),
-  },
-});
-
-export const topUpRoute = createRoute({
-  method: 'post',
-  path: '/users/me/credit/top-ups',
-  operationId: 'topUpCredit',
-  tags: ['users'],
-  summary: 'Add credit',
-  description:
-    'Adds credit to the wallet: the balance and its ledger row change in one transaction.\n\n' +
-    `The balance may not pass a cap, ${DEFAULTS.WALLET_BALANCE_CAP_KRW.toLocaleString('en-US')} KRW by default ` +
-    '(`WALLET_BALANCE_CAP_KRW`, a server setting): a top-up that would take it past is 422 `balance_limit_exceeded` and ' +
-    'credits nothing (the detail says how much would fit). The cap is checked by the same statement that credits, so ' +
-    'concurrent top-ups cannot pass it together. It applies to top-ups only: a refund (an order cancelled, expired or ' +
-    'rejected) is always credited in full, even when it takes the balance past the cap, so no money is ever lost to it.',
-  security,
-  parameters: [params.idempotencyKeyRequired],
-  request: { body: { required: true, content: { 'application/json': { schema: TopUpInput } } } },
-  responses: {
-    201: jsonResponse('Credited (or the replay of an earlier top-up with this Idempotency-Key).', TopUpResultSchema, headers.replayed),
-    ...withCodes(actionProblems(400, 401, 409, 413, 415, 422), {
-      422: "`balance_limit_exceeded`: the top-up would take the balance past the wallet's cap; nothing was credited.",
-    }),
   },
 });
 

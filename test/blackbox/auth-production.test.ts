@@ -12,6 +12,7 @@
  * The database is cloned from the seeded template, so the demo stores are there although
  * production seeds none. Every refused attempt is checked to have changed nothing stored.
  */
+import { UNREACHABLE_PAYMENTS_ENV } from '../support/payment-provider.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -81,6 +82,7 @@ function productionEnv(overrides: ServerEnv = {}): ServerEnv {
     AUTH_DEV_LOGIN: undefined,
     SEED_DEMO_DATA: undefined,
     AUTH_SIGNING_KEYS: signingKeysEnv(...KEYS),
+    ...UNREACHABLE_PAYMENTS_ENV,
     NODE_EXTRA_CA_CERTS: caFile,
     OIDC_PROVIDERS: PROVIDER,
     OIDC_GOOGLE_ISSUER: provider.issuer,

@@ -207,6 +207,7 @@ describe('the OpenAPI document', () => {
     'post /orders/{orderId}/join': true,
     'post /orders/{orderId}/cancel': true,
     'post /users/me/credit/top-ups': true,
+    'post /users/me/credit/top-ups/{topUpId}/confirm': true,
     'post /orders/{orderId}/expire': false,
     'post /orders/{orderId}/accept': false,
     'post /orders/{orderId}/reject': true,

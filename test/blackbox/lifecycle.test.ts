@@ -2,6 +2,7 @@
  * The service as a process: graceful shutdown, several instances on one database, refusing bad
  * configuration.
  */
+import { UNREACHABLE_PAYMENTS_ENV } from '../support/payment-provider.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -257,7 +258,11 @@ describe('configuration', () => {
 
   it('starts in production with its AUTH_SIGNING_KEYS, and the development tokens are not its own', async () => {
     const dev = await startServer(fresh.db.url);
-    const prod = await startServer(fresh.db.url, { NODE_ENV: 'production', AUTH_SIGNING_KEYS: PRODUCTION_KEYS });
+    const prod = await startServer(fresh.db.url, {
+      NODE_ENV: 'production',
+      AUTH_SIGNING_KEYS: PRODUCTION_KEYS,
+      ...UNREACHABLE_PAYMENTS_ENV,
+    });
     try {
       const user = await signUp(dev.baseUrl, 'DevOnly');
       const onProd = createCoOrderClient(prod.baseUrl, user.token);

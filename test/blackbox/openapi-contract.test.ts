@@ -303,6 +303,27 @@ const SUCCESSFUL_REQUEST: Record<string, () => Sent> = {
       params: { header: { 'Idempotency-Key': newKey() } },
       body: { amount: 20_000 },
     }),
+  listMyTopUps: async () => (await newUser('TopUps')).client.GET('/users/me/credit/top-ups'),
+  getTopUp: async () => {
+    const { client } = await newUser('TopUp');
+    const made = await client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': newKey() } },
+      body: { amount: 1_000 },
+    });
+    return client.GET('/users/me/credit/top-ups/{topUpId}', { params: { path: { topUpId: made.data!.id } } });
+  },
+  // Without a payment provider (this server) a top-up succeeds at once: its confirm answers so.
+  confirmTopUp: async () => {
+    const { client } = await newUser('Confirm');
+    const made = await client.POST('/users/me/credit/top-ups', {
+      params: { header: { 'Idempotency-Key': newKey() } },
+      body: { amount: 1_000 },
+    });
+    return client.POST('/users/me/credit/top-ups/{topUpId}/confirm', {
+      params: { path: { topUpId: made.data!.id }, header: { 'Idempotency-Key': newKey() } },
+      body: { payment_key: 'pay_demo' },
+    });
+  },
   listMyLedger: async () => (await newUser('Ledger')).client.GET('/users/me/ledger'),
 
   listCategories: async () => (await newUser('Categories')).client.GET('/categories'),
@@ -465,8 +486,9 @@ describe('the committed OpenAPI document', () => {
 
 describe.each(OPERATIONS.map((op) => [op.operationId, op] as const))('%s', (operationId, op) => {
   it(`answers a valid request with its documented success, headers and body (${op.method} ${op.path})`, async () => {
-    // A 2xx, or the 302 of a redirect to an identity provider.
-    const successes = Object.keys(op.responses).filter((status) => /^(2\d\d|302)$/.test(status));
+    // A 2xx, or the 302 of a redirect to an identity provider. Not a 202: a top-up's confirm answers
+    // that only while the payment provider's answer is not known (test/blackbox/top-ups.test.ts).
+    const successes = Object.keys(op.responses).filter((status) => /^(2\d\d|302)$/.test(status) && status !== '202');
     expect(successes, 'exactly one documented success status').toHaveLength(1);
     const send = SUCCESSFUL_REQUEST[operationId];
     expect(send, `no request builder for ${operationId}`).toBeDefined();

@@ -1,3 +1,4 @@
+import { UNREACHABLE_PAYMENTS_ENV } from '../support/payment-provider.js';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCoOrderClient } from '../../openapi/client.js';
@@ -219,7 +220,7 @@ describe('API documents', () => {
 describe('dev login switched off', () => {
   it.each([
     ['AUTH_DEV_LOGIN=false', { AUTH_DEV_LOGIN: 'false' }],
-    ['NODE_ENV=production', { NODE_ENV: 'production', AUTH_SIGNING_KEYS: PRODUCTION_KEYS }],
+    ['NODE_ENV=production', { NODE_ENV: 'production', AUTH_SIGNING_KEYS: PRODUCTION_KEYS, ...UNREACHABLE_PAYMENTS_ENV }],
   ])('with %s POST /auth/dev/token is a 404 problem and creates no user', async (_name, env) => {
     const locked = await startServer(app.db.url, env);
     try {

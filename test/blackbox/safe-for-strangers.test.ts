@@ -5,6 +5,7 @@
  * uninvited, metrics for the asking, or a production instance with the development defaults.
  * Each refused request leaves the data as it was.
  */
+import { UNREACHABLE_PAYMENTS_ENV } from '../support/payment-provider.js';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import postgres from 'postgres';
@@ -392,13 +393,19 @@ describe('safe defaults', () => {
       startServer(app.db.url, {
         NODE_ENV: 'production',
         AUTH_SIGNING_KEYS: PRODUCTION_KEYS,
+        ...UNREACHABLE_PAYMENTS_ENV,
         AUTH_DEV_LOGIN: 'true',
       }),
     ).rejects.toThrow(/exited with 1[\s\S]*AUTH_DEV_LOGIN: the passwordless development login cannot be on in production/);
   });
 
   it('production seeds no demo data unless asked', async () => {
-    const production = { NODE_ENV: 'production', AUTH_SIGNING_KEYS: PRODUCTION_KEYS, SEED_DEMO_DATA: undefined };
+    const production = {
+      NODE_ENV: 'production',
+      AUTH_SIGNING_KEYS: PRODUCTION_KEYS,
+      ...UNREACHABLE_PAYMENTS_ENV,
+      SEED_DEMO_DATA: undefined,
+    };
     for (const [env, stores] of [
       [production, 0],
       [{ ...production, SEED_DEMO_DATA: 'true' }, 12],

@@ -115,11 +115,21 @@ describe('PUT /users/me/address', () => {
 });
 
 describe('POST /users/me/credit/top-ups', () => {
-  it('credits the wallet, writes one ledger row and answers 201 with the new balance', async () => {
+  it('without a payment provider credits at once, says so, and answers 201 with the new balance', async () => {
     const user = await signUp(app.server.baseUrl, 'TopUp');
     const result = await topUp(user, 20_000);
     expect(result.response.status).toBe(201);
+    expect(result.response.headers.get('Location')).toBe(`/users/me/credit/top-ups/${result.data!.id}`);
     expect(result.data).toEqual({
+      id: expect.any(String),
+      status: 'succeeded',
+      amount: 20_000,
+      demo: true,
+      payment_key: null,
+      failure: null,
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+      settled_at: expect.any(String),
       credit: 70_000,
       entry: {
         id: expect.any(Number),

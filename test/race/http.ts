@@ -159,7 +159,7 @@ export const api = {
       o,
     ),
   topUp: (a: Actor, i: number, key: string, amount: number, o?: SendOptions) =>
-    send<Schemas['TopUpResult']>(
+    send<Schemas['TopUp']>(
       i,
       (signal) =>
         a.clients[i].POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount }, signal }),

@@ -7,8 +7,22 @@ import { loadConfig } from '../../src/config.js';
 
 const PROD_KEY = await generateSigningJwk();
 const PROD_KEYS = JSON.stringify({ keys: [PROD_KEY] });
+const PAYMENTS = {
+  PAYMENTS_API_URL: 'https://api.payments.example.com',
+  PAYMENTS_SECRET_KEY: 'sk_live_example',
+  PAYMENTS_WEBHOOK_SECRET: 'whsec_example_of_the_webhooks',
+};
 
 describe('loadConfig', () => {
+  it('requires the payment provider in production, and both secrets wherever it is set', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS })).toThrow(/PAYMENTS_API_URL: required in production/);
+    expect(() => loadConfig({ PAYMENTS_API_URL: 'http://127.0.0.1:9' })).toThrow(
+      /PAYMENTS_SECRET_KEY: required with PAYMENTS_API_URL[\s\S]*PAYMENTS_WEBHOOK_SECRET: required with PAYMENTS_API_URL/,
+    );
+    expect(loadConfig({}).PAYMENTS_API_URL).toBeUndefined();
+    expect(loadConfig({ ...PAYMENTS })).toMatchObject({ ...PAYMENTS, PAYMENTS_SETTLE_AFTER_SECONDS: 30 });
+  });
+
   it('has sensible defaults for a developer with an empty environment', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
@@ -35,12 +49,14 @@ describe('loadConfig', () => {
   });
 
   it('in production listens on every interface, seeds nothing and has no development login unless told', () => {
-    expect(loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS })).toMatchObject({
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS, ...PAYMENTS })).toMatchObject({
       HOST: '0.0.0.0',
       SEED_DEMO_DATA: false,
       AUTH_DEV_LOGIN: false,
     });
-    expect(loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS, SEED_DEMO_DATA: 'true', HOST: '10.0.0.5' })).toMatchObject({
+    expect(
+      loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS, ...PAYMENTS, SEED_DEMO_DATA: 'true', HOST: '10.0.0.5' }),
+    ).toMatchObject({
       HOST: '10.0.0.5',
       SEED_DEMO_DATA: true,
     });
@@ -48,7 +64,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses the development login in production, naming the variable', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS, AUTH_DEV_LOGIN: 'true' })).toThrow(
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS, ...PAYMENTS, AUTH_DEV_LOGIN: 'true' })).toThrow(
       /AUTH_DEV_LOGIN: the passwordless development login cannot be on in production/,
     );
   });
@@ -107,7 +123,7 @@ describe('loadConfig', () => {
 
   it('in production uses the given keys, the first one signing, and turns dev login off', () => {
     const retired = { ...PROD_KEY, kid: 'retired' };
-    const config = loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: JSON.stringify({ keys: [PROD_KEY, retired] }) });
+    const config = loadConfig({ NODE_ENV: 'production', AUTH_SIGNING_KEYS: JSON.stringify({ keys: [PROD_KEY, retired] }), ...PAYMENTS });
     expect(config.AUTH_SIGNING_KEYS?.map((k) => k.kid)).toEqual([PROD_KEY.kid, 'retired']);
     expect(config.AUTH_DEV_LOGIN).toBe(false);
   });
@@ -133,9 +149,9 @@ describe('loadConfig', () => {
     expect(loadConfig(provider('http://127.0.0.1:4000')).oidcProviders).toMatchObject([
       { name: 'google', clientId: 'client-1', clientSecret: 'secret-1', redirectUri: 'https://api.example.com/auth/oidc/google/callback' },
     ]);
-    expect(() => loadConfig({ ...provider('http://idp.example.com'), NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS })).toThrow(
-      /OIDC_GOOGLE_ISSUER: must be an https URL/,
-    );
+    expect(() =>
+      loadConfig({ ...provider('http://idp.example.com'), NODE_ENV: 'production', AUTH_SIGNING_KEYS: PROD_KEYS, ...PAYMENTS }),
+    ).toThrow(/OIDC_GOOGLE_ISSUER: must be an https URL/);
     expect(() => loadConfig({ OIDC_PROVIDERS: 'kakao' })).toThrow(/OIDC_KAKAO_ISSUER: [\s\S]*OIDC_KAKAO_CLIENT_ID: /);
     expect(() => loadConfig({ OIDC_PROVIDERS: 'Bad-Name' })).toThrow(/OIDC_PROVIDERS/);
   });

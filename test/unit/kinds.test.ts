@@ -3,7 +3,14 @@
  * values of a column allows exactly the values of its list in src/domain/kinds.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { LEDGER_KINDS, NOTIFICATION_KINDS, ORDER_STATUSES, SPLIT_TYPES, STORE_LEDGER_KINDS } from '../../src/domain/kinds.js';
+import {
+  LEDGER_KINDS,
+  NOTIFICATION_KINDS,
+  ORDER_STATUSES,
+  SPLIT_TYPES,
+  STORE_LEDGER_KINDS,
+  TOP_UP_STATUSES,
+} from '../../src/domain/kinds.js';
 import { useDatabase } from '../support/use-server.js';
 
 const fresh = useDatabase();
@@ -27,6 +34,7 @@ describe('the closed lists', () => {
     ['credit_ledger', 'kind', LEDGER_KINDS],
     ['notifications', 'kind', NOTIFICATION_KINDS],
     ['store_ledger', 'kind', STORE_LEDGER_KINDS],
+    ['top_ups', 'status', TOP_UP_STATUSES],
   ] as const)('%s.%s allows exactly its list', async (table, column, list) => {
     expect((await allowed(table, column)).sort()).toEqual([...list].sort());
   });
