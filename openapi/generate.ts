@@ -37,7 +37,7 @@ const app = buildApp(
     logger,
     metrics: createMetrics(),
     cursors: cursorCodec(cursorKey(new Uint8Array(32))),
-    budgets: sharedBudgets(rateLimitPolicies(config), database.sql),
+    budgets: sharedBudgets(rateLimitPolicies(config), database.db),
   },
   {
     sessions: { keys, accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS },

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     metrics: createMetrics(),
     // Cursors are sealed with the database's own secret: they hide positions in lists, not identities.
     cursors: cursorCodec(cursorKey(await serviceSecret(database.db, 'service'))),
-    budgets: sharedBudgets(rateLimitPolicies(config), database.sql),
+    budgets: sharedBudgets(rateLimitPolicies(config), database.db),
   };
   const app = buildApp(deps, auth);
   const jobs = config.JOBS_ENABLED ? scheduleJobs(deps) : undefined;

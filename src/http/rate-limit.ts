@@ -1,6 +1,6 @@
 import type { RouteConfig } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import type postgres from 'postgres';
+import type { Db } from '../db/database.js';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { RATE_LIMIT_TABLE, rateLimitStoreClient } from '../db/rate-limit-store.js';
 import { DomainError } from '../domain/errors.js';
@@ -66,14 +66,14 @@ export class SharedBudget {
   constructor(
     readonly rateClass: RateLimitClass,
     readonly policy: RateLimitPolicy,
-    sql: postgres.Sql,
+    db: Db,
     options: { failOpen: boolean },
   ) {
     this.lease = policy.quota >= LEASE_FROM_QUOTA ? Math.floor(policy.quota / LEASE_PARTS) : 1;
     const limits = { keyPrefix: rateClass, points: policy.quota, duration: policy.windowSeconds };
     this.store = new RateLimiterPostgres({
       ...limits,
-      storeClient: rateLimitStoreClient(sql),
+      storeClient: rateLimitStoreClient(db),
       storeType: 'client',
       tableName: RATE_LIMIT_TABLE,
       tableCreated: true,
@@ -184,7 +184,7 @@ export function withRateLimit(route: RouteConfig, rateClass: RateLimitClass, pol
  * Sign-in, money and the other actions fail closed (503): those are what an abuser would push
  * through the gap, and the database they write to is the store's own, so they would fail anyway.
  */
-export function sharedBudgets(policies: Record<RateLimitClass, RateLimitPolicy>, sql: postgres.Sql): Record<RateLimitClass, SharedBudget> {
-  const budget = (rateClass: RateLimitClass) => new SharedBudget(rateClass, policies[rateClass], sql, { failOpen: rateClass === 'reads' });
+export function sharedBudgets(policies: Record<RateLimitClass, RateLimitPolicy>, db: Db): Record<RateLimitClass, SharedBudget> {
+  const budget = (rateClass: RateLimitClass) => new SharedBudget(rateClass, policies[rateClass], db, { failOpen: rateClass === 'reads' });
   return { auth: budget('auth'), money: budget('money'), actions: budget('actions'), reads: budget('reads') };
 }
