@@ -149,6 +149,22 @@ function paramOf(value: string | null, otherValue: string | null, bindings: [str
   return params.every((p) => p !== undefined) ? { elements: params } : undefined;
 }
 
+/**
+ * The trips with a trip of only COMMIT joined to the one before. The floor writes a trip's
+ * statements without waiting between them, as the service does; but postgres.js writes the COMMIT
+ * in a write of its own, and when PostgreSQL answers the statement before it first, the tap counts
+ * the COMMIT as a round trip of its own although nobody waited for anything.
+ */
+function joinLoneEnds(trips: ScriptStatement[][]): ScriptStatement[][] {
+  const joined: ScriptStatement[][] = [];
+  for (const trip of trips) {
+    if (joined.length > 0 && trip.length === 1 && /^\s*commit\b/i.test(trip[0].sql))
+      joined[joined.length - 1] = [...joined.at(-1)!, ...trip];
+    else joined.push(trip);
+  }
+  return joined;
+}
+
 /** The script of one scenario from two requests' statements; throws when they cannot make one. */
 function scriptOf(who: string, scenario: FloorScenario, captured: [Captured, Captured]): ScriptStatement[][] {
   const fail = (why: string) => {
@@ -307,7 +323,7 @@ export async function learnFloorScript(o: FloorCaptureOptions): Promise<FloorScr
   );
   for (const scenario of FLOOR_SCENARIOS) {
     const own = scriptOf('the floor', scenario, floor[scenario]);
-    if (!isDeepStrictEqual(own, script[scenario])) {
+    if (!isDeepStrictEqual(joinLoneEnds(own), joinLoneEnds(script[scenario]))) {
       throw new Error(
         `floor: for ${scenario} the floor sent\n${JSON.stringify(own, null, 1)}\nwhere the service sent\n${JSON.stringify(script[scenario], null, 1)}`,
       );
