@@ -185,6 +185,10 @@ export function withRateLimit(route: RouteConfig, rateClass: RateLimitClass, pol
  * through the gap, and the database they write to is the store's own, so they would fail anyway.
  */
 export function sharedBudgets(policies: Record<RateLimitClass, RateLimitPolicy>, db: Db): Record<RateLimitClass, SharedBudget> {
-  const budget = (rateClass: RateLimitClass) => new SharedBudget(rateClass, policies[rateClass], db, { failOpen: rateClass === 'reads' });
-  return { auth: budget('auth'), money: budget('money'), actions: budget('actions'), reads: budget('reads') };
+  return Object.fromEntries(
+    RATE_LIMIT_CLASSES.map((rateClass) => [
+      rateClass,
+      new SharedBudget(rateClass, policies[rateClass], db, { failOpen: rateClass === 'reads' }),
+    ]),
+  ) as Record<RateLimitClass, SharedBudget>;
 }
