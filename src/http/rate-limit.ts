@@ -60,6 +60,7 @@ export interface Decision {
  */
 export class SharedBudget {
   private readonly held = new Map<string, Held>();
+  private readonly leasing = new Map<string, Promise<Held>>();
   private readonly lease: number;
   private readonly store: RateLimiterPostgres;
 
@@ -84,17 +85,34 @@ export class SharedBudget {
 
   /** Takes one request from `principal`'s budget. Throws what the store threw when it is unreachable and not failing open. */
   async take(principal: string): Promise<Decision> {
-    const now = Date.now();
-    let held = this.held.get(principal);
-    if (held && held.resetAtMs <= now) held = undefined;
-    if (!held || (held.tokens === 0 && held.sharedRemaining > 0)) held = await this.leaseFor(principal, now);
-    const allowed = held.tokens > 0;
-    if (allowed) held.tokens--;
-    return {
-      allowed,
-      remaining: held.sharedRemaining + held.tokens,
-      resetSeconds: Math.max(1, Math.ceil((held.resetAtMs - now) / 1000)),
-    };
+    for (;;) {
+      const now = Date.now();
+      let held = this.held.get(principal);
+      if (held && held.resetAtMs <= now) held = undefined;
+      // A request at a time takes from a budget of one-request leases (exact): each its own.
+      if (this.lease === 1 && (!held || held.tokens === 0)) held = await this.leaseFor(principal, now);
+      if (held && (held.tokens > 0 || held.sharedRemaining === 0)) {
+        const allowed = held.tokens > 0;
+        if (allowed) held.tokens--;
+        return {
+          allowed,
+          remaining: held.sharedRemaining + held.tokens,
+          resetSeconds: Math.max(1, Math.ceil((held.resetAtMs - now) / 1000)),
+        };
+      }
+      await this.leaseOnce(principal, now);
+    }
+  }
+
+  // Concurrent requests of one principal wait for one lease rather than each taking one: a burst
+  // would otherwise lease the budget many times over and hold one part of it.
+  private leaseOnce(principal: string, now: number): Promise<Held> {
+    let pending = this.leasing.get(principal);
+    if (!pending) {
+      pending = this.leaseFor(principal, now).finally(() => this.leasing.delete(principal));
+      this.leasing.set(principal, pending);
+    }
+    return pending;
   }
 
   private async leaseFor(principal: string, now: number): Promise<Held> {
