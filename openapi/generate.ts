@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
 import pino from 'pino';
+import { eventHubOf } from '../src/events/register.js';
 import { buildApp, openApiDocument } from '../src/app.js';
 import { loadConfig, rateLimitPolicies } from '../src/config.js';
 import { sharedBudgets } from '../src/http/rate-limit.js';
@@ -30,21 +31,24 @@ const database = openDatabase({
 const logger = pino({ level: 'silent' });
 // Building the app signs, verifies and seals nothing: any key will do.
 const keys = await keyRing([await generateSigningJwk()]);
+const deps = {
+  config,
+  db: database.db,
+  logger,
+  metrics: createMetrics(),
+  cursors: cursorCodec(cursorKey(new Uint8Array(32))),
+  budgets: sharedBudgets(rateLimitPolicies(config), database.db),
+};
+const authenticator = new Authenticator(database.db, keys.verifying, logger);
 const app = buildApp(
-  {
-    config,
-    db: database.db,
-    logger,
-    metrics: createMetrics(),
-    cursors: cursorCodec(cursorKey(new Uint8Array(32))),
-    budgets: sharedBudgets(rateLimitPolicies(config), database.db),
-  },
+  deps,
   {
     sessions: { keys, accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS },
     verifying: keys.verifying,
-    authenticator: new Authenticator(database.db, keys.verifying, logger),
+    authenticator,
     providers: new Map(),
   },
+  eventHubOf(deps, authenticator),
 );
 const document = openApiDocument(app);
 const documentText = `${JSON.stringify(document, null, 2)}\n`;

@@ -872,6 +872,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/me/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live events of your orders
+         * @description What happens to the orders you take part in (as creator, joiner or their rider), and your refunds, as it happens: the stream that replaces polling GET /orders/{orderId}.
+         *
+         *     The first event is `stream.opened` (data: StreamOpened), with an `id:` to resume from even if nothing happens before a disconnect. Then one event per change, named by its kind (`order.created`, `order.matched`, `order.cancelled`, `order.expired`, `order.accepted`, `order.rejected`, `order.ready`, `order.picked_up`, `order.delivered`, `order.refunded`; data: OrderEvent, JSON), in the order the changes committed, each with an `id:`. Send the last `id:` back as `Last-Event-ID` (or `last_event_id`) to get what you missed, from the log, and then the live events: none skipped, none repeated. A comment line (`: still here`) comes every 15 s when nothing else does; `retry:` advises 3000 ms before a reconnect. The log is kept 24 h by default: a client away longer re-reads its orders. A stream ends with `stream.ended` (data: StreamEnded) when its session is revoked, its credential expires, or the instance stops; a change reaches streams on every instance within about a second of its commit. At most 5 streams of yours may be open on one server (by default): one more is a 429 `too_many_streams`.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
+         */
+        get: operations["streamMyEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stores/{storeId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live events of a store's queue
+         * @description For the store's staff: every change of the store's orders once they are in its queue (matched: a new order to answer), their cancellations, acceptances, rejections, readiness, pick-ups and deliveries. Orders still waiting for a neighbour are not shown.
+         *
+         *     The first event is `stream.opened` (data: StreamOpened), with an `id:` to resume from even if nothing happens before a disconnect. Then one event per change, named by its kind (`order.created`, `order.matched`, `order.cancelled`, `order.expired`, `order.accepted`, `order.rejected`, `order.ready`, `order.picked_up`, `order.delivered`, `order.refunded`; data: OrderEvent, JSON), in the order the changes committed, each with an `id:`. Send the last `id:` back as `Last-Event-ID` (or `last_event_id`) to get what you missed, from the log, and then the live events: none skipped, none repeated. A comment line (`: still here`) comes every 15 s when nothing else does; `retry:` advises 3000 ms before a reconnect. The log is kept 24 h by default: a client away longer re-reads its orders. A stream ends with `stream.ended` (data: StreamEnded) when its session is revoked, its credential expires, or the instance stops; a change reaches streams on every instance within about a second of its commit. At most 5 streams of yours may be open on one server (by default): one more is a 429 `too_many_streams`.
+         *
+         *     Rate limit: class `reads`, 600 requests per 60 s per user by default (a server setting); past it, 429.
+         */
+        get: operations["streamStoreEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/events/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time ticket to open an event stream from a browser
+         * @description A browser's EventSource cannot send the Authorization header, and an access token must never stand in a URL. A ticket opens one stream (of yours, or of a store you are staff of) within 60 s; the stream lasts no longer than the access token that got it.
+         *
+         *     Rate limit: class `actions`, 120 requests per 60 s per user by default (a server setting); past it, 429.
+         */
+        post: operations["createEventTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "/webhooks/payments": {
@@ -939,7 +1009,7 @@ export interface components {
              * @example insufficient_credit
              * @enum {string}
              */
-            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "token_invalid" | "token_expired" | "session_revoked" | "refresh_token_invalid" | "refresh_token_reused" | "id_token_invalid" | "oidc_state_invalid" | "oidc_login_refused" | "oidc_provider_unknown" | "identity_provider_unavailable" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_not_cancellable" | "order_not_accepted" | "order_not_ready" | "order_not_picked_up" | "accept_deadline_passed" | "unknown_store" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "too_many_open_orders" | "outside_delivery_area" | "balance_limit_exceeded" | "idempotency_key_reused" | "insufficient_credit" | "payment_declined" | "top_up_not_confirmable" | "webhook_signature_invalid" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "rate_limited" | "rate_limit_unavailable" | "database_unavailable" | "overloaded" | "internal_error";
+            code: "validation_failed" | "malformed_json" | "malformed_request" | "body_not_allowed" | "idempotency_key_missing" | "unauthorized" | "token_invalid" | "token_expired" | "session_revoked" | "refresh_token_invalid" | "refresh_token_reused" | "id_token_invalid" | "ticket_invalid" | "oidc_state_invalid" | "oidc_login_refused" | "oidc_provider_unknown" | "identity_provider_unavailable" | "forbidden" | "not_found" | "route_not_found" | "dev_login_disabled" | "order_not_pending" | "order_not_matched" | "order_not_cancellable" | "order_not_accepted" | "order_not_ready" | "order_not_picked_up" | "accept_deadline_passed" | "unknown_store" | "order_expired" | "order_not_yet_expired" | "cart_store_conflict" | "request_in_progress" | "own_order" | "minimum_order_not_met" | "menu_not_in_store" | "items_required" | "items_not_allowed" | "delivery_address_missing" | "too_many_open_orders" | "outside_delivery_area" | "balance_limit_exceeded" | "idempotency_key_reused" | "insufficient_credit" | "payment_declined" | "top_up_not_confirmable" | "webhook_signature_invalid" | "precondition_failed" | "precondition_required" | "payload_too_large" | "unsupported_media_type" | "request_timeout" | "headers_too_large" | "rate_limited" | "too_many_streams" | "rate_limit_unavailable" | "database_unavailable" | "overloaded" | "internal_error";
             /**
              * @description The id of the request that produced this problem: the X-Request-Id response header, except on a replay (`Idempotent-Replayed: true`), whose stored body keeps the id of the original request.
              * @example 0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d
@@ -1914,6 +1984,108 @@ export interface components {
              * @example 2025-05-01T12:00:00.000Z
              */
             created_at: string;
+        };
+        /** @description One event of an event stream: its `event:`, `id:` (and `retry:`) fields and its `data:`, parsed. */
+        StreamEvent: components["schemas"]["StreamOpenedEvent"] | components["schemas"]["OrderChangeEvent"] | components["schemas"]["StreamEndedEvent"];
+        /** @description The first event of every stream. */
+        StreamOpenedEvent: {
+            /**
+             * @example stream.opened
+             * @enum {string}
+             */
+            event: "stream.opened";
+            /**
+             * @description The `id:`: where to resume from (Last-Event-ID).
+             * @example 7641-120
+             */
+            id: string;
+            /**
+             * @description Milliseconds to wait before reconnecting.
+             * @example 3000
+             */
+            retry: number;
+            data: components["schemas"]["StreamOpened"];
+        };
+        /** @description The `data:` of `stream.opened`, the first event of a stream. */
+        StreamOpened: {
+            /**
+             * @description Whether the stream goes on from the Last-Event-ID you sent.
+             * @example false
+             */
+            resumed: boolean;
+        };
+        /** @description A change of an order (or a refund), in commit order. */
+        OrderChangeEvent: {
+            /**
+             * @example order.matched
+             * @enum {string}
+             */
+            event: "order.created" | "order.matched" | "order.cancelled" | "order.expired" | "order.accepted" | "order.rejected" | "order.ready" | "order.picked_up" | "order.delivered" | "order.refunded";
+            /**
+             * @description The `id:`: where to resume from (Last-Event-ID).
+             * @example 7641-120
+             */
+            id: string;
+            data: components["schemas"]["OrderEvent"];
+        };
+        /** @description The `data:` of every `order.*` event of an event stream (JSON). */
+        OrderEvent: {
+            /**
+             * Format: uuid
+             * @example 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+             */
+            order_id: string;
+            /**
+             * @description The order status after the change.
+             * @example matched
+             * @enum {string}
+             */
+            status: "pending" | "matched" | "accepted" | "ready" | "picked_up" | "completed" | "cancelled" | "expired" | "rejected";
+            /** @example 2 */
+            version: number;
+            /**
+             * @description The order's ETag at this version: send it as If-Match to act on it.
+             * @example "v2"
+             */
+            etag: string;
+            /**
+             * @description `order.refunded` only: the KRW that came back to your wallet.
+             * @example 6500
+             */
+            amount?: number;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:00:00.000Z
+             */
+            at: string;
+        };
+        /** @description The last event of a stream the server ends; it has no id. */
+        StreamEndedEvent: {
+            /**
+             * @example stream.ended
+             * @enum {string}
+             */
+            event: "stream.ended";
+            data: components["schemas"]["StreamEnded"];
+        };
+        /** @description The `data:` of a `stream.ended` event, the last of a stream. */
+        StreamEnded: {
+            /**
+             * @description `session_revoked`: signed out (do not reconnect with this session); `credential_expired`: the access token (or the one that got the ticket) expired, reconnect with a fresh one; `shutting_down`: this instance is stopping, reconnect (with Last-Event-ID) at once; `too_slow`: the client did not read what it was sent, reconnect and read; `unavailable`: the server could not read its log, reconnect shortly.
+             * @example shutting_down
+             * @enum {string}
+             */
+            reason: "session_revoked" | "credential_expired" | "shutting_down" | "too_slow" | "unavailable";
+        };
+        /** @description Pass as `?ticket=` to open one event stream within 60 s. */
+        EventTicket: {
+            /** @example o2mV0V6m2XcP3mJ2b9mJ3tq7p0y7b8Xr3fVb1cO1qkE */
+            ticket: string;
+            /**
+             * Format: date-time
+             * @example 2025-05-01T12:00:00.000Z
+             */
+            expires_at: string;
         };
     };
     responses: never;
@@ -11016,6 +11188,509 @@ export interface operations {
                      *       "detail": "Content-Type must be application/json, not \"text/plain\".",
                      *       "instance": "/orders",
                      *       "code": "unsupported_media_type",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamMyEvents: {
+        parameters: {
+            query?: {
+                /** @description A ticket from POST /users/me/events/tickets, instead of the Authorization header (browsers). */
+                ticket?: string;
+                /** @description Resume after this event (the `id:` of the last one you got); for clients that cannot send the Last-Event-ID header. */
+                last_event_id?: string;
+            };
+            header?: {
+                /** @description Resume after this event: what EventSource sends on reconnecting. Wins over `last_event_id`. */
+                "last-event-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your events. A `text/event-stream` (server-sent events), as the operation describes. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["StreamEvent"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamStoreEvents: {
+        parameters: {
+            query?: {
+                /** @description A ticket from POST /users/me/events/tickets, instead of the Authorization header (browsers). */
+                ticket?: string;
+                /** @description Resume after this event (the `id:` of the last one you got); for clients that cannot send the Last-Event-ID header. */
+                last_event_id?: string;
+            };
+            header?: {
+                /** @description Resume after this event: what EventSource sends on reconnecting. Wins over `last_event_id`. */
+                "last-event-id"?: string;
+            };
+            path: {
+                /** @description The store. */
+                storeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The store's events. A `text/event-stream` (server-sent events), as the operation describes. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["StreamEvent"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated, but not allowed to act on this resource. */
+            403: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/forbidden",
+                     *       "title": "You may not do this",
+                     *       "status": 403,
+                     *       "detail": "Only the creator may cancel an order.",
+                     *       "instance": "/orders",
+                     *       "code": "forbidden",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Past the rate limit of this operation's class (see RateLimit-Policy); retry after Retry-After seconds, no earlier than the window resets. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/rate_limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many money requests: at most 30 in 60 s. Retry after 41 s.",
+                     *       "instance": "/orders",
+                     *       "code": "rate_limited",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected failure; nothing was changed (with an Idempotency-Key, nothing was stored either), so a retry is safe. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/internal_error",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "An unexpected error occurred.",
+                     *       "instance": "/orders",
+                     *       "code": "internal_error",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `database_unavailable` (the database cannot be reached) or `overloaded` (every database connection is busy); retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/database_unavailable",
+                     *       "title": "The database is unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is unavailable; retry shortly.",
+                     *       "instance": "/orders",
+                     *       "code": "database_unavailable",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createEventTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventTicket"];
+                };
+            };
+            /** @description Malformed JSON, a body, query, path or header value that violates the schema (`errors[]` names each field), a string with NUL, a cursor this API did not issue, an If-Match tag that could never match, or a body sent where none is taken. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/validation_failed",
+                     *       "title": "The request is invalid",
+                     *       "status": 400,
+                     *       "detail": "body.items.0.quantity: Too big: expected number to be <=99",
+                     *       "instance": "/orders",
+                     *       "code": "validation_failed",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d",
+                     *       "errors": [
+                     *         {
+                     *           "path": "body.items.0.quantity",
+                     *           "message": "Too big: expected number to be <=99"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No bearer token, or one that is invalid or expired. */
+            401: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/unauthorized",
+                     *       "title": "A valid bearer token is required",
+                     *       "status": 401,
+                     *       "detail": "Send Authorization: Bearer <token>.",
+                     *       "instance": "/orders",
+                     *       "code": "unauthorized",
+                     *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://co-order.dev/problems/payload_too_large",
+                     *       "title": "The request body is too large",
+                     *       "status": 413,
+                     *       "detail": "The request body exceeds 65536 bytes.",
+                     *       "instance": "/orders",
+                     *       "code": "payload_too_large",
                      *       "request_id": "0b6f3c9e-5d1a-4d8e-9d0a-3f0f5f1b2c3d"
                      *     }
                      */

@@ -9,6 +9,9 @@ import type { AuthServices } from './auth/services.js';
 import { cartRoutes } from './cart/register.js';
 import { DEFAULTS } from './config.js';
 import { DomainError } from './domain/errors.js';
+import { authenticateStream } from './events/handlers.js';
+import type { EventHub } from './events/hub.js';
+import { eventRoutes } from './events/register.js';
 import { requireAuth } from './http/auth.js';
 import type { Deps } from './http/deps.js';
 import { docsSecurityPolicy } from './http/docs-policy.js';
@@ -35,14 +38,14 @@ const TARGET_PREFIX: Record<string, string> = { json: 'body', query: 'query', pa
 const CORS_POLICY = (origins: string[]) => ({
   origin: origins,
   allowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
-  allowHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'X-Request-Id'],
+  allowHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'Last-Event-ID', 'X-Request-Id'],
   exposeHeaders: ['ETag', 'Location', 'Retry-After', 'Idempotent-Replayed', 'RateLimit', 'RateLimit-Policy', 'X-Request-Id'],
   maxAge: 600,
 });
 
 const swaggerDist = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
-export function buildApp(deps: Deps, auth: AuthServices): OpenAPIHono<AppEnv> {
+export function buildApp(deps: Deps, auth: AuthServices, events: EventHub): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
@@ -77,8 +80,9 @@ export function buildApp(deps: Deps, auth: AuthServices): OpenAPIHono<AppEnv> {
       ...cartRoutes(deps),
       ...orderRoutes(deps),
       ...notificationRoutes(deps),
+      ...eventRoutes(deps, events),
     ],
-    { authenticate, maxBodyBytes: deps.config.MAX_BODY_BYTES, rateLimits },
+    { authenticate, authenticateStream: authenticateStream(deps.db, authenticate), maxBodyBytes: deps.config.MAX_BODY_BYTES, rateLimits },
   );
 
   registerComponents(app, deps.config.IDEMPOTENCY_RETENTION_HOURS);
@@ -149,6 +153,7 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
       { name: 'store staff', description: "A store's queue and payouts: for the store's staff only." },
       { name: 'riders', description: 'Orders ready for pick-up and your deliveries: for riders only.' },
       { name: 'notifications', description: 'What happened to your orders.' },
+      { name: 'events', description: 'What happens to your orders, as it happens: server-sent event streams, resumable.' },
       { name: 'operations', description: 'Health, readiness and metrics.' },
     ],
   });

@@ -57,6 +57,15 @@ export const DEFAULTS = {
   // A confirm whose answer we never got is asked about after this long: longer than any confirm
   // takes, short enough that a person waiting for their credit hardly notices.
   PAYMENTS_SETTLE_AFTER_SECONDS: 30,
+  // Live status: a change reaches a listener within this (plus its commit), at one query per
+  // interval per instance while anyone listens.
+  EVENTS_POLL_MS: 250,
+  // A comment line this often keeps proxies and load balancers from closing an idle stream.
+  EVENTS_HEARTBEAT_SECONDS: 15,
+  // A client away longer than this re-reads its orders instead of resuming.
+  EVENTS_RETENTION_HOURS: 24,
+  // A person has a phone, a tablet and a laptop or two: more streams per instance is abuse.
+  EVENTS_MAX_STREAMS_PER_USER: 5,
 } as const;
 
 /** A great-circle distance never exceeds half the Earth's circumference: a radius this large limits nothing. */
@@ -193,6 +202,15 @@ const configSchema = z
     PAYMENTS_WEBHOOK_SECRET: z.string().min(16, 'PAYMENTS_WEBHOOK_SECRET must be at least 16 characters').optional(),
     // A top-up left processing this long is settled by asking the provider.
     PAYMENTS_SETTLE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(DEFAULTS.PAYMENTS_SETTLE_AFTER_SECONDS),
+    EVENTS_POLL_MS: z.coerce.number().int().min(20).max(10_000).default(DEFAULTS.EVENTS_POLL_MS),
+    EVENTS_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(300).default(DEFAULTS.EVENTS_HEARTBEAT_SECONDS),
+    EVENTS_RETENTION_HOURS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 365)
+      .default(DEFAULTS.EVENTS_RETENTION_HOURS),
+    EVENTS_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(DEFAULTS.EVENTS_MAX_STREAMS_PER_USER),
     // Past this a provider call counts as unanswered (the top-up stays processing; nothing is lost).
     PAYMENTS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
     // The settler asks about one top-up this many times (backing off) before it gives up loudly.

@@ -13,6 +13,7 @@ import { generateSigningJwk, keyRing } from './auth/signing-keys.js';
 import { answerClientError } from './http/client-error.js';
 import { createMetrics } from './http/metrics.js';
 import { cursorCodec, cursorKey } from './http/pagination.js';
+import { eventHubOf } from './events/register.js';
 import { scheduleJobs } from './jobs/schedule.js';
 import { sharedBudgets } from './http/rate-limit.js';
 import { rateLimitPolicies } from './config.js';
@@ -82,7 +83,8 @@ async function main(): Promise<void> {
     cursors: cursorCodec(cursorKey(await serviceSecret(database.db, 'service'))),
     budgets: sharedBudgets(rateLimitPolicies(config), database.db),
   };
-  const app = buildApp(deps, auth);
+  const events = eventHubOf(deps, authenticator);
+  const app = buildApp(deps, auth, events);
   const jobs = config.JOBS_ENABLED ? scheduleJobs(deps) : undefined;
 
   let stopping = false;
@@ -105,6 +107,9 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
     jobs?.stop();
+    // Streams never finish on their own: each is told this instance is stopping, and ended, so
+    // its client resumes (with Last-Event-ID) on another.
+    await events.endAll('shutting_down');
     authenticator.stop();
     const forced = setTimeout(() => {
       logger.warn('grace period over: closing remaining connections');

@@ -20,6 +20,8 @@ const VERIFIED_MAX = 50_000;
 export interface Authenticated {
   userId: string;
   sessionId: string;
+  /** When the access token expires. */
+  expiresAtMs: number;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface Authenticated {
  * revocation reaches this instance through a poll of revoked sessions every second.
  */
 export class Authenticator {
-  private readonly verified = new Map<string, Authenticated & { expiresAtMs: number }>();
+  private readonly verified = new Map<string, Authenticated>();
   private readonly revoked = new Map<string, number>();
   private lastPoll: Date | undefined;
   private freshUntilMs = 0;
@@ -55,6 +57,11 @@ export class Authenticator {
     return this.checkSession(token, claims);
   }
 
+  /** Whether this instance knows the session to be revoked (what its open event streams ask each second). */
+  isRevoked(sessionId: string): boolean {
+    return this.revoked.has(sessionId);
+  }
+
   /** A revocation made on this instance counts here at once. */
   noteRevoked(sessionIds: string[]): void {
     for (const id of sessionIds) this.revoked.set(id, Date.now());
@@ -78,7 +85,7 @@ export class Authenticator {
     if (this.revoked.has(sessionId)) throw new DomainError('session_revoked', 'The session was signed out or revoked: sign in again.');
   }
 
-  private async checkSession(token: string, claims: Authenticated & { expiresAtMs: number }): Promise<Authenticated> {
+  private async checkSession(token: string, claims: Authenticated): Promise<Authenticated> {
     const standing = await sessionStanding(this.db, claims.sessionId, claims.userId);
     if (standing === 'revoked') throw new DomainError('session_revoked', 'The session was signed out or revoked: sign in again.');
     // A well-signed token whose session this database does not have (e.g. from before a reset):

@@ -1,7 +1,7 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
-import type { LedgerKind, NotificationKind, OrderStatus, SplitType, StoreLedgerKind, TopUpStatus } from '../domain/kinds.js';
+import type { EventKind, LedgerKind, NotificationKind, OrderStatus, SplitType, StoreLedgerKind, TopUpStatus } from '../domain/kinds.js';
 
-export type { LedgerKind, NotificationKind, OrderStatus, SplitType, StoreLedgerKind, TopUpStatus };
+export type { EventKind, LedgerKind, NotificationKind, OrderStatus, SplitType, StoreLedgerKind, TopUpStatus };
 
 /** Column types as the database returns them (bigint is parsed to number: KRW fits easily). */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -199,6 +199,29 @@ export interface StoreLedgerTable {
   created_at: Timestamp;
 }
 
+export interface OrderEventsTable {
+  /** The writing transaction's id (xid8), as text: positions are compared in the database. */
+  xid: ColumnType<string, never, never>;
+  id: Generated<number>;
+  user_id: string | null;
+  store_id: string | null;
+  kind: EventKind;
+  order_id: string;
+  status: OrderStatus;
+  version: number;
+  amount: number | null;
+  at: Timestamp;
+}
+
+export interface EventTicketsTable {
+  ticket_hash: Buffer;
+  user_id: string;
+  session_id: string;
+  credential_expires_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
 export interface Database {
   users: UsersTable;
   categories: CategoriesTable;
@@ -219,6 +242,8 @@ export interface Database {
   store_accounts: StoreAccountsTable;
   store_ledger: StoreLedgerTable;
   top_ups: TopUpsTable;
+  order_events: OrderEventsTable;
+  event_tickets: EventTicketsTable;
 }
 
 export type User = Selectable<UsersTable>;

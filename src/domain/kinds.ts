@@ -40,3 +40,18 @@ export const NOTIFICATION_KINDS = [
   'order_delivered',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+/** What the live streams say happened to an order: its new state, or a refund to the recipient. */
+export const EVENT_KINDS = [
+  'order.created',
+  'order.matched',
+  'order.cancelled',
+  'order.expired',
+  'order.accepted',
+  'order.rejected',
+  'order.ready',
+  'order.picked_up',
+  'order.delivered',
+  'order.refunded',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];

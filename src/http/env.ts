@@ -6,6 +6,8 @@ export type AppEnv = {
     requestId: string;
     userId: string;
     sessionId: string;
+    /** When the credential of this request (an access token, or the one that got a stream's ticket) expires. */
+    credentialExpiresAtMs: number;
     log: Logger;
   };
 };

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
@@ -7,6 +7,8 @@ export interface Metrics {
   observeRateLimiter(rateClass: string, seconds: number): void;
   /** A top-up that needs a person: `given_up` (still unknown at the provider), `amount_mismatch`. */
   countTopUpProblem(problem: 'given_up' | 'amount_mismatch'): void;
+  /** Where the gauge of open event streams reads its figure. */
+  countStreamsWith(count: () => number): void;
 }
 
 export function createMetrics(): Metrics {
@@ -45,8 +47,18 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
   for (const problem of ['given_up', 'amount_mismatch']) topUpProblems.inc({ problem }, 0);
+  let openStreams = () => 0;
+  new Gauge({
+    name: 'events_streams_open',
+    help: 'Event streams open on this instance.',
+    registers: [registry],
+    collect() {
+      this.set(openStreams());
+    },
+  });
   return {
     registry,
+    countStreamsWith: (count) => (openStreams = count),
     countTopUpProblem: (problem) => topUpProblems.inc({ problem }),
     countRateLimited: (rateClass) => rateLimited.inc({ class: rateClass }),
     observeRateLimiter: (rateClass, seconds) => limiter.observe({ class: rateClass }, seconds),

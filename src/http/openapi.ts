@@ -244,6 +244,8 @@ export const params = {
 
 /** Operations that need the bearer token; public ones say `security: []`. */
 export const security = [{ bearerAuth: [] }];
+/** The event streams: the bearer token, or (for a browser's EventSource, which sends no headers) a ticket. */
+export const streamSecurity: Record<string, string[]>[] = [{ bearerAuth: [] }, { eventTicket: [] }];
 
 // Query and path numbers as JSON writes them; counts and ids as plain digits. Number() alone would
 // read '' as 0 (the equator, for a latitude), '0x10' as 16 and ' +1 ' as 1.
@@ -291,6 +293,15 @@ export function registerComponents(app: OpenAPIHono<AppEnv>, idempotencyRetentio
       `login): an ES256 JWT, valid for ${DEFAULTS.ACCESS_TOKEN_TTL_SECONDS} seconds by default (its \`expires_in\` says how long). ` +
       'The scheme name is case-insensitive. Refused with 401: `unauthorized` (none or not a token), `token_invalid`, ' +
       '`token_expired`, `session_revoked` (signed out or revoked).',
+  });
+  registry.registerComponent('securitySchemes', 'eventTicket', {
+    type: 'apiKey',
+    in: 'query',
+    name: 'ticket',
+    description:
+      "For the event streams only, when the client cannot send headers (a browser's EventSource): a ticket from " +
+      '`POST /users/me/events/tickets`, good for one stream opened within a minute. Never put an access token in a URL. ' +
+      'Refused with 401 `ticket_invalid` (unknown, used, expired, or its session revoked).',
   });
   registry.registerComponent('securitySchemes', 'metricsToken', {
     type: 'http',

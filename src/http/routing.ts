@@ -16,7 +16,7 @@ const DEFAULT_POLICIES = defaultRateLimitPolicies();
 
 /**
  * Registers every feature's routes, one way: what a route's contract says is what is enforced in
- * front of its handler. Security asking for the bearer token: authentication, first. Then the
+ * front of its handler. Security asking for the bearer token (or an event-stream ticket): authentication, first. Then the
  * rate limit of the route's class (rateLimitClassOf), which its contract states. A request
  * body in the contract: JSON only, at most `maxBodyBytes`; none: a body sent anyway is refused.
  * (A GET or DELETE with a stray body is not refused for it.) A route's own middleware, if its
@@ -27,6 +27,8 @@ export function registerRoutes(
   entries: RouteEntry[],
   options: {
     authenticate: MiddlewareHandler<AppEnv>;
+    /** For the routes whose security also takes an event-stream ticket. */
+    authenticateStream: MiddlewareHandler<AppEnv>;
     maxBodyBytes: number;
     rateLimits: Record<RateLimitClass, MiddlewareHandler<AppEnv>>;
   },
@@ -35,7 +37,8 @@ export function registerRoutes(
     const { handler } = entry;
     let { route } = entry;
     const middleware: MiddlewareHandler<AppEnv>[] = [];
-    if (needsBearerToken(route)) middleware.push(options.authenticate);
+    if (takesTicket(route)) middleware.push(options.authenticateStream);
+    else if (needsBearerToken(route)) middleware.push(options.authenticate);
     // After authentication: a signed-in caller's budget is their own, wherever they connect from.
     const rateClass = rateLimitClassOf(route);
     if (rateClass) {
@@ -56,4 +59,8 @@ export function registerRoutes(
 
 function needsBearerToken(route: RouteConfig): boolean {
   return (route.security ?? []).some((requirement) => 'bearerAuth' in requirement);
+}
+
+function takesTicket(route: RouteConfig): boolean {
+  return (route.security ?? []).some((requirement) => 'eventTicket' in requirement);
 }

@@ -5,6 +5,7 @@ import type { Db } from '../db/database.js';
 import type { Metrics } from '../http/metrics.js';
 import { paymentsOf } from '../payments/register.js';
 import * as expireOverdue from './expire-overdue.js';
+import * as purgeEvents from './purge-events.js';
 import * as purgeKeys from './purge-idempotency-keys.js';
 import * as purgeSignIn from './purge-sign-in.js';
 import * as rejectUnanswered from './reject-unanswered.js';
@@ -46,6 +47,7 @@ export function scheduleJobs({ db, config, logger, metrics }: { db: Db; config: 
     every('purge-idempotency-keys', config.PURGE_CRON, () =>
       purgeKeys.runOnce(db, config.IDEMPOTENCY_RETENTION_HOURS, config.SWEEP_BATCH_SIZE),
     ),
+    every('purge-events', config.PURGE_CRON, () => purgeEvents.runOnce(db, config.EVENTS_RETENTION_HOURS, config.SWEEP_BATCH_SIZE)),
   ];
   return {
     stop: () => tasks.forEach((task) => void task.stop()),

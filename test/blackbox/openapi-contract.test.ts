@@ -12,6 +12,7 @@ import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
 import type { Middleware } from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoOrderClient, type CoOrderClient, type Schemas } from '../../openapi/client.js';
+import { parseEventStream } from '../support/events.js';
 import { openOrder } from '../support/orders.js';
 import { signInAtProvider, startOidcProvider, type RunningOidcProvider } from '../support/oidc-provider.js';
 import { startServer, TEST_METRICS_TOKEN } from '../support/server.js';
@@ -118,6 +119,13 @@ function checkResponse(op: Operation, response: Response, bodyText: string): voi
   }
   const media = documented.content[mediaType];
   expect(media, `${what}: Content-Type ${mediaType} is not documented (${Object.keys(documented.content).join(', ')})`).toBeDefined();
+  if (mediaType === 'text/event-stream') {
+    // The schema is that of each event the stream carries.
+    const events = parseEventStream(bodyText);
+    expect(events.length, `${what}: no event in the stream`).toBeGreaterThan(0);
+    for (const event of events) expectValid(media.schema, event, `${what} event ${event.event}`);
+    return;
+  }
   const body = mediaType.endsWith('json') ? JSON.parse(bodyText) : bodyText;
   expectValid(media.schema, body, `${what} body`);
 }
@@ -147,15 +155,16 @@ function sdk(token?: string, init: { redirect?: 'follow' | 'manual' } = {}): CoO
 
 interface Actor {
   client: CoOrderClient;
+  token: string;
   user: Schemas['User'];
 }
 async function newUser(name: string): Promise<Actor> {
   const { token, user } = await signUp(app.server.baseUrl, name);
-  return { client: sdk(token), user };
+  return { client: sdk(token), token, user };
 }
 async function newUserWithRoles(name: string, roles: { staff_of?: string[]; rider?: boolean }): Promise<Actor> {
   const { token, user } = await signUpWithRoles(app.server.baseUrl, name, roles);
-  return { client: sdk(token), user };
+  return { client: sdk(token), token, user };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,6 +231,35 @@ async function matchedOrder() {
 // ---------------------------------------------------------------------------------------------
 // One request that should succeed, per operation
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * An event stream, which never ends by itself: opened, `change` made, read until an order event
+ * has arrived, then dropped; what was read is checked against the document like any answer.
+ */
+async function readStream(operationId: string, path: string, token: string, change: () => Promise<unknown>): Sent {
+  const abort = new AbortController();
+  const response = await fetch(`${app.server.baseUrl}${path}`, { headers: { Authorization: `Bearer ${token}` }, signal: abort.signal });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  const readUntil = async (enough: RegExp) => {
+    while (!enough.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`${path}: the stream ended early: ${text}`);
+      text += value;
+    }
+  };
+  await readUntil(/event: stream\.opened[^]*\n\n/);
+  await change();
+  await readUntil(/event: order\.[^]*\n\n$/);
+  abort.abort();
+  checkResponse(
+    OPERATIONS.find((o) => o.operationId === operationId)!,
+    response,
+    text,
+  );
+  checked.set(operationId, (checked.get(operationId) ?? 0) + 1);
+  return { response };
+}
 
 type Sent = Promise<{ response: Response }>;
 
@@ -417,6 +455,15 @@ const SUCCESSFUL_REQUEST: Record<string, () => Sent> = {
   listDeliveries: async () => (await riderUser()).client.GET('/deliveries', { params: { query: { lat: 35.8468, lon: 127.1297 } } }),
   listMyDeliveries: async () => (await riderUser()).client.GET('/users/me/deliveries', { params: { query: {} } }),
 
+  streamMyEvents: async () => {
+    const creator = await newUser('Listener');
+    return readStream('streamMyEvents', '/users/me/events', creator.token, () => openOrder(creator, splitOrder()));
+  },
+  streamStoreEvents: async () => {
+    const staff = await staffUser();
+    return readStream('streamStoreEvents', `/stores/${store.id}/events`, staff.token, () => matchedOrder());
+  },
+  createEventTicket: async () => (await newUser('Browser')).client.POST('/users/me/events/tickets'),
   listMyNotifications: async () => {
     const { creator } = await matchedOrder();
     const list = await creator.client.GET('/users/me/notifications');

@@ -1660,8 +1660,7 @@ function sendOnce(baseUrl: string, req: WireRequest, timeoutMs: number): Promise
     try {
       outgoing = httpRequest({ hostname: url.hostname, port: url.port, method: req.method, path: req.target, headers, agent }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
+        const answer = () =>
           finishWith({
             ok: true,
             response: {
@@ -1670,8 +1669,17 @@ function sendOnce(baseUrl: string, req: WireRequest, timeoutMs: number): Promise
               text: Buffer.concat(chunks).toString('utf8'),
               ms: performance.now() - started,
             },
-          }),
-        );
+          });
+        // An event stream never ends: its answer is its first event, and then it is dropped.
+        const streaming = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          if (streaming && Buffer.concat(chunks).includes('\n\n')) {
+            answer();
+            outgoing.destroy();
+          }
+        });
+        res.on('end', answer);
         res.on('error', (e) => finishWith({ ok: false, error: `response broke: ${e.message}`, ms: performance.now() - started }));
       });
     } catch (e) {

@@ -12,3 +12,13 @@ export function requestsByStatus(metricsText: string, method: string, route: str
   }
   return counts;
 }
+
+/** The value of one sample in Prometheus text: `name`, with exactly `labels` (none by default); undefined when absent. */
+export function metricValue(metricsText: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const rendered = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',');
+  const prefix = rendered ? `${name}{${rendered}} ` : `${name} `;
+  const line = metricsText.split('\n').find((l) => l.startsWith(prefix));
+  return line === undefined ? undefined : Number(line.slice(prefix.length));
+}

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  EVENT_KINDS,
   LEDGER_KINDS,
   NOTIFICATION_KINDS,
   ORDER_STATUSES,
@@ -35,6 +36,7 @@ describe('the closed lists', () => {
     ['notifications', 'kind', NOTIFICATION_KINDS],
     ['store_ledger', 'kind', STORE_LEDGER_KINDS],
     ['top_ups', 'status', TOP_UP_STATUSES],
+    ['order_events', 'kind', EVENT_KINDS],
   ] as const)('%s.%s allows exactly its list', async (table, column, list) => {
     expect((await allowed(table, column)).sort()).toEqual([...list].sort());
   });
