@@ -1,6 +1,7 @@
 /**
  * Under races and faults every invariant of test/race/audit.ts holds (balances match ledgers,
- * money is conserved, one charge per user per order, one effect per key): the harness of
+ * money is conserved, one charge per user per order, one effect per key, every payment the
+ * provider captured credited exactly once and nothing else): the harness of
  * test/race/, small (every scenario, 200 rounds each), against two real instances of the service
  * on a database of its own, audited after each scenario. `npm run race -- --rounds 10000` runs the
  * same code big.
@@ -85,5 +86,15 @@ describe(`race and fault harness (${ROUNDS} rounds per scenario, two instances)`
         (by(13).details['given up, still picked up'] ?? 0) +
         (by(13).details['given up, yet delivered (the answer was lost)'] ?? 0),
     ).toBe(ROUNDS);
+    // Money in: two faults in ten capture nothing; the rest were credited, some only by a settler
+    // (every confirm 202); confirms were answered 202 and 402, and copies under one key replayed.
+    const topUps = by(14);
+    expect(topUps.details['not captured: failed, nothing credited']).toBe(ROUNDS / 5);
+    expect(topUps.details['captured: credited once']).toBe(ROUNDS - ROUNDS / 5);
+    expect(topUps.details['left processing: a settler finished it']).toBeGreaterThan(0);
+    expect(topUps.statuses['202']).toBeGreaterThan(0);
+    expect(topUps.statuses['402']).toBeGreaterThan(0);
+    expect(topUps.replays).toBeGreaterThan(ROUNDS);
+    expect(topUps.details['webhooks delivered']).toBeGreaterThan(ROUNDS / 2);
   });
 });

@@ -11,6 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
 import { expectPaymentsCreditedOnce, paymentsEnv, startPaymentProvider, type PaymentProviderSim } from '../support/payment-provider.js';
 import { startServer, type RunningServer } from '../support/server.js';
+import { freePort } from '../support/urls.js';
 import { newKey, signUp, type TestUser } from '../support/world.js';
 
 let sim: PaymentProviderSim;
@@ -233,6 +234,62 @@ describe('a crash between the capture and the credit', () => {
     } finally {
       sim.webhookUrl = `${server.baseUrl}/webhooks/payments`;
       await own.stop().catch(() => undefined);
+    }
+  });
+});
+
+describe('a crash between the capture and the credit, and the same instance restarted', () => {
+  it('SIGKILLed while the provider answers, restarted on the same database and config: its own settler credits it once', async () => {
+    // A database and a provider of its own, and no other instance on them: only the restarted
+    // process can settle this top-up. No webhook is sent, so only a settler can. Its settle age
+    // (2 s) is past the capture, so the settler does not finish it before the kill.
+    const ownSim = await startPaymentProvider();
+    const ownDb = await createTestDatabase();
+    const env = {
+      ...paymentsEnv(ownSim),
+      PAYMENTS_SETTLE_AFTER_SECONDS: '2',
+      JOBS_ENABLED: 'true',
+      SWEEP_INTERVAL_SECONDS: '1',
+      PORT: String(await freePort()),
+    };
+    let instance = await startServer(ownDb.url, env);
+    const killed = instance;
+    try {
+      const user = await signUp(instance.baseUrl, 'Crash and restart');
+      const made = await create(user, 12_000);
+      const id = made.data!.id;
+      const paymentKey = ownSim.pay(id, 12_000);
+      ownSim.failNextConfirm({ kind: 'slow', ms: 1_000 });
+      const pending = confirm(user, id, paymentKey).catch(() => undefined);
+      await eventually(
+        async () => ownSim.payments().find((p) => p.orderId === id && p.status === 'DONE'),
+        () => 'the provider never captured',
+      );
+      await instance.kill();
+      await pending;
+      const [row] = await ownDb.sql`SELECT status FROM top_ups WHERE id = ${id}`;
+      expect(row.status).toBe('processing');
+      const creditNow = async () =>
+        (await ownDb.sql`SELECT credit::int AS credit FROM users WHERE id = ${user.user.id}`)[0].credit as number;
+      expect(await creditNow()).toBe(50_000);
+
+      instance = await startServer(ownDb.url, env);
+      expect(instance.baseUrl).toBe(killed.baseUrl);
+      await settledAs(user, id, 'succeeded');
+      expect(await creditNow()).toBe(62_000);
+      // The restarted process's settler credited it (it logs so); the killed one never did.
+      const settledBy = (s: RunningServer) =>
+        s.logs.some((line) => line.includes('"msg":"top-up settled"') && line.includes(id) && line.includes('"via":"settler"'));
+      expect(settledBy(instance)).toBe(true);
+      expect(settledBy(killed)).toBe(false);
+      // It asked the provider with the top-up's own key, so the capture was not repeated.
+      const keys = new Set(ownSim.confirmRequests.filter((r) => r.orderId === id).map((r) => r.idempotencyKey));
+      expect(keys.size).toBe(1);
+      await expectPaymentsCreditedOnce(ownDb.sql, ownSim);
+    } finally {
+      await instance.stop().catch(() => undefined);
+      await ownSim.close();
+      await ownDb.drop();
     }
   });
 });

@@ -16,9 +16,14 @@
  * - a matched order was joined before it expired, an expired one expired after expires_at;
  * - every 2xx a client received names an effect that exists;
  * - every effect was produced under exactly one Idempotency-Key (and each stored success names
- *   an effect that exists).
+ *   an effect that exists); a top-up through the provider is made under one key and credited
+ *   under any number of confirm keys (or none: a webhook or the settler credited it);
+ * - the payments audit (SQL only): each DONE payment at the provider simulator is credited exactly
+ *   once at its amount, nothing is credited without one, a top-up has succeeded exactly when it is
+ *   credited, and what the provider captured is what entered the wallets through it.
  */
 import type postgres from 'postgres';
+import { paymentsAuditViolations } from '../support/payment-provider.js';
 import { api, type Actor, type Order, type PublicOrder } from './http.js';
 import type { Claim, World } from './setup.js';
 
@@ -160,9 +165,16 @@ function auditClaims(
   claims: Claim[],
   orders: Map<string, AuditedOrder>,
   entries: Map<number, { user: string; kind: string; amount: number }>,
+  /** Top-ups by id, with their user (SQL only: only scenarios that need the database make top-ups through the provider). */
+  topUps?: Map<string, { user_id: string }>,
 ): void {
   for (const c of claims) {
     const where = `${c.kind} answered 2xx to ${c.user_id}`;
+    if (c.kind === 'topup_answer') {
+      const topUp = topUps?.get(c.top_up_id!);
+      if (topUp?.user_id !== c.user_id) f.add(`${where}: top-up ${c.top_up_id} is ${JSON.stringify(topUp)}`);
+      continue;
+    }
     if (c.kind === 'topup') {
       const entry = entries.get(c.entry_id!);
       if (!entry || entry.user !== c.user_id || entry.kind !== 'top_up' || entry.amount !== c.amount) {
@@ -258,7 +270,11 @@ async function auditSql(world: World, sql: postgres.Sql): Promise<AuditResult> {
     WITH k AS (SELECT user_id, response_status AS st, response_body::jsonb AS b FROM idempotency_keys WHERE response_status BETWEEN 200 AND 299)
     SELECT kind, user_id, ref, count(*)::int AS n FROM (
       SELECT user_id,
-        CASE WHEN st = 201 AND b ? 'entry' THEN 'topup'
+        -- A top-up: a demo one is credited as it is made (its entry is the effect); one through the
+        -- provider is made awaiting payment, and credited by a confirm (200 succeeded) or otherwise.
+        CASE WHEN st = 201 AND b->>'status' = 'awaiting_payment' THEN 'topup_create'
+             WHEN st = 201 AND jsonb_typeof(b->'entry') = 'object' THEN 'topup'
+             WHEN st = 200 AND b->>'status' = 'succeeded' THEN 'topup_confirm'
              WHEN st = 201 AND b->>'status' = 'pending' THEN 'create'
              WHEN st = 200 AND b->>'status' = 'matched' THEN 'join'
              WHEN st = 200 AND b->>'status' = 'cancelled' THEN 'cancel'
@@ -268,7 +284,7 @@ async function auditSql(world: World, sql: postgres.Sql): Promise<AuditResult> {
              -- Steps whose key is optional: what they did is checked by the order's state.
              WHEN st = 200 AND b->>'status' IN ('accepted', 'ready', 'picked_up') THEN 'step'
              ELSE 'unknown' END AS kind,
-        CASE WHEN b ? 'entry' THEN b->'entry'->>'id' ELSE b->>'id' END AS ref
+        CASE WHEN st = 201 AND jsonb_typeof(b->'entry') = 'object' THEN b->'entry'->>'id' ELSE b->>'id' END AS ref
       FROM k) c
     GROUP BY kind, user_id, ref`;
   const keysFor = new Map<string, { user_id: string; n: number }[]>();
@@ -303,11 +319,36 @@ async function auditSql(world: World, sql: postgres.Sql): Promise<AuditResult> {
       f.add(`order ${o.id}: delivered under ${keyCount(`deliver/${o.id}`)} keys`);
     keysFor.delete(`deliver/${o.id}`);
   }
-  const topUps = await sql<{ id: number; user_id: string; amount: number }[]>`
-    SELECT id, user_id, amount FROM credit_ledger WHERE kind = 'top_up'`;
-  for (const t of topUps) expectOneKey(`topup/${t.id}`, t.user_id, `top-up ${t.id}`);
+  // Demo top-ups' credits (and rows from before top-ups had a table of their own, which name none).
+  const demoCredits = await sql<{ id: number; user_id: string }[]>`
+    SELECT l.id, l.user_id FROM credit_ledger l LEFT JOIN top_ups t ON t.id = l.top_up_id WHERE l.kind = 'top_up' AND coalesce(t.demo, true)`;
+  for (const t of demoCredits) expectOneKey(`topup/${t.id}`, t.user_id, `top-up entry ${t.id}`);
+  const topUpRows = await sql<
+    { id: string; user_id: string; status: string; demo: boolean }[]
+  >`SELECT id, user_id, status, demo FROM top_ups`;
+  const topUps = new Map(topUpRows.map((t) => [t.id, t]));
+  for (const t of topUpRows) {
+    if (!t.demo) expectOneKey(`topup_create/${t.id}`, t.user_id, `top-up ${t.id} creation`);
+    // Any number of confirms, each under its own key, may have been answered that it succeeded.
+    for (const k of keysFor.get(`topup_confirm/${t.id}`) ?? []) {
+      if (k.user_id !== t.user_id || t.status !== 'succeeded') {
+        f.add(`top-up ${t.id} of ${t.user_id} is ${t.status}, yet ${k.n} confirm keys of ${k.user_id} stored that it succeeded`);
+      }
+    }
+    keysFor.delete(`topup_confirm/${t.id}`);
+  }
   for (const [id, keys] of keysFor) f.add(`stored success ${id} (${JSON.stringify(keys)}) names an effect that does not exist`);
-  f.check('effects with exactly one Idempotency-Key (orders, joins, cancels, top-ups)', orders.size + topUps.length);
+  f.check('effects with exactly one Idempotency-Key (orders, joins, cancels, top-ups)', orders.size + topUps.size);
+
+  const { provider } = world.env.own!;
+  const payments = provider.payments();
+  for (const v of await paymentsAuditViolations(sql, payments)) f.add(`payments: ${v}`);
+  const [{ credited }] = await sql<{ credited: number }[]>`
+    SELECT coalesce(sum(l.amount), 0)::bigint AS credited FROM credit_ledger l JOIN top_ups t ON t.id = l.top_up_id WHERE NOT t.demo`;
+  const captured = payments.filter((p) => p.status === 'DONE').reduce((sum, p) => sum + p.amount, 0);
+  if (credited !== captured) f.add(`payments: the provider captured ${captured} KRW, the wallets were credited ${credited} KRW through it`);
+  f.check('payments: DONE at the provider credited once at its amount, nothing else (payments)', payments.length);
+  f.check('payments: captured at the provider = credited through it', 1);
 
   const claims = world.claims.all();
   const entryIds = claims.filter((c) => c.kind === 'topup').map((c) => c.entry_id!);
@@ -317,7 +358,7 @@ async function auditSql(world: World, sql: postgres.Sql): Promise<AuditResult> {
       SELECT id, user_id, kind, amount FROM credit_ledger WHERE id = ANY(${entryIds}::bigint[])`;
     for (const r of rows) entries.set(r.id, { user: r.user_id, kind: r.kind, amount: r.amount });
   }
-  auditClaims(f, claims, orders, entries);
+  auditClaims(f, claims, orders, entries, topUps);
   f.check('2xx answers naming an existing effect', claims.length);
 
   return { mode: 'sql', checked: f.checked, skipped: [], violations: summarise(f) };

@@ -16,7 +16,7 @@ const SHUTDOWN_BOUND_MS = 20_000;
 export interface HarnessOptions {
   /** Rounds of each scenario. */
   rounds: number;
-  /** Which scenarios (by id, 1–13); default all. */
+  /** Which scenarios (by id, 1–14); default all. */
   scenarios?: number[];
   /** Drive servers someone else runs (one or more base URLs) instead of starting our own. */
   urls?: string[];

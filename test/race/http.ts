@@ -165,6 +165,21 @@ export const api = {
         a.clients[i].POST('/users/me/credit/top-ups', { params: { header: { 'Idempotency-Key': key } }, body: { amount }, signal }),
       o,
     ),
+  confirmTopUp: (a: Actor, i: number, topUpId: string, key: string, paymentKey: string, o?: SendOptions) =>
+    send<Schemas['TopUp']>(
+      i,
+      (signal) =>
+        a.clients[i].POST('/users/me/credit/top-ups/{topUpId}/confirm', {
+          params: { path: { topUpId }, header: { 'Idempotency-Key': key } },
+          body: { payment_key: paymentKey },
+          signal,
+        }),
+      o,
+    ),
+  getTopUp: (a: Actor, i: number, topUpId: string) =>
+    send<Schemas['TopUp']>(i, (signal) =>
+      a.clients[i].GET('/users/me/credit/top-ups/{topUpId}', { params: { path: { topUpId } }, signal }),
+    ),
   getOrder: (a: Actor, i: number, orderId: string) =>
     send<Order | PublicOrder>(i, (signal) => a.clients[i].GET('/orders/{orderId}', { params: { path: { orderId } }, signal })),
   me: (a: Actor, i: number) => send<Schemas['User']>(i, (signal) => a.clients[i].GET('/users/me', { signal })),

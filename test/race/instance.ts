@@ -20,8 +20,11 @@ export interface Instance {
   errors(): string[];
   /** SIGKILL: dies mid-whatever, as in a crash; resolves when the process is gone. */
   kill(): Promise<void>;
-  /** Starts the process again on the same port; resolves once /health answers. */
-  restart(): Promise<void>;
+  /**
+   * Starts the process again on the same port; resolves once /health answers. With `env`, that is
+   * its environment over the one it was launched with, from now on (until a restart with another).
+   */
+  restart(env?: Record<string, string>): Promise<void>;
   /**
    * SIGTERM and wait for the graceful exit, at most `withinMs`; past that, SIGKILL. Resolves with
    * the exit code, or 'killed' when it had to be killed.
@@ -62,6 +65,7 @@ export async function launchInstance(options: {
   let exited: Promise<number | null> = Promise.resolve(null);
   let exitExpected = false;
   const crashes: string[] = [];
+  let extraEnv: Record<string, string> = {};
 
   const start = async () => {
     const proc = spawn(process.execPath, ['--import', 'tsx', '--import', './test/race/orphan-guard.ts', 'src/main.ts'], {
@@ -77,6 +81,7 @@ export async function launchInstance(options: {
         SEED_DEMO_DATA: 'false',
         ...RAISED_RATE_LIMITS,
         ...options.env,
+        ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -131,8 +136,9 @@ export async function launchInstance(options: {
       if (alive()) child!.kill('SIGKILL');
       await exited;
     },
-    restart: async () => {
+    restart: async (env) => {
       if (alive()) throw new Error(`${options.name} is still running`);
+      if (env) extraEnv = env;
       await start();
     },
     stop: async (withinMs = 30_000) => {

@@ -4,13 +4,21 @@
  * instance killed under load, database connections terminated; and on the store's and the rider's
  * side: accept vs a participant's cancel, K riders racing to pick up with a duplicate deliver under
  * one key, reject vs cancel, an accept at the answering deadline vs the reject sweeper, a duplicate
- * reject under one key, an instance killed during deliveries. Each runs `rounds` independent
+ * reject under one key, an instance killed during deliveries; and money in: confirms of a top-up
+ * racing the payment provider's webhooks and the settler under the provider's faults. Each runs `rounds` independent
  * rounds, a few at a time, checks what the clients got against what must hold for that race, and
  * leaves the database-wide checks to the audit that runs after it.
  */
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import type { Schemas } from '../../openapi/client.js';
+import { loadConfig } from '../../src/config.js';
+import { createMetrics } from '../../src/http/metrics.js';
 import { runOnce as expireOverdueOnce } from '../../src/jobs/expire-overdue.js';
 import { runOnce as rejectUnansweredOnce } from '../../src/jobs/reject-unanswered.js';
+import { runOnce as settleTopUpsOnce } from '../../src/jobs/settle-top-ups.js';
+import { paymentsOf } from '../../src/payments/register.js';
+import { paymentsEnv, type ConfirmFault, type WebhookMode } from '../support/payment-provider.js';
 import {
   api,
   etagOf,
@@ -912,6 +920,235 @@ const killedDuringDeliveries: Scenario = {
   },
 };
 
+/** What the provider does in a round of scenario 14, and whether the payment ends up captured. */
+interface ProviderFault {
+  name: string;
+  captures: boolean;
+  /** The faults of the first confirms to reach the provider, of the round's `copies`. */
+  faults?: (copies: number) => ConfirmFault[];
+  webhooks?: WebhookMode[];
+  /** The customer paid another amount at the provider than the top-up's: it refuses the confirm. */
+  paidOtherAmount?: boolean;
+  /** The provider captures the payment by itself, its webhook racing the confirms. */
+  capturesDirectly?: boolean;
+}
+
+/** One per round, in turn. */
+const PROVIDER_FAULTS: ProviderFault[] = [
+  { name: 'no fault', captures: true },
+  {
+    name: 'timeout after capture, no webhook',
+    captures: true,
+    faults: () => [{ kind: 'timeout_after_capture' }],
+    webhooks: [{ kind: 'none' }],
+  },
+  {
+    name: '5xx after capture, webhook late',
+    captures: true,
+    faults: () => [{ kind: 'error_after_capture' }],
+    webhooks: [{ kind: 'delay', ms: 300 }],
+  },
+  // Every confirm answered 500 before capturing: all 202, and a settler's confirm captures it.
+  {
+    name: '5xx before capture to every confirm, no webhook',
+    captures: true,
+    faults: (copies) => Array.from({ length: copies }, () => ({ kind: 'error_before_capture' }) as const),
+    webhooks: [{ kind: 'none' }],
+  },
+  { name: 'slow answer, webhook duplicated', captures: true, faults: () => [{ kind: 'slow', ms: 500 }], webhooks: [{ kind: 'duplicate' }] },
+  { name: 'webhook early (before the confirm is answered)', captures: true, webhooks: [{ kind: 'early' }] },
+  {
+    name: 'timeout after capture, webhook badly signed',
+    captures: true,
+    faults: () => [{ kind: 'timeout_after_capture' }],
+    webhooks: [{ kind: 'bad_signature' }],
+  },
+  { name: 'captured by the provider directly, its webhook racing the confirms', captures: true, capturesDirectly: true },
+  { name: 'card declined', captures: false, faults: () => [{ kind: 'decline' }] },
+  { name: 'another amount paid at the provider (refused)', captures: false, paidOtherAmount: true },
+];
+
+type TopUp = Schemas['TopUp'];
+type Own = NonNullable<World['env']['own']>;
+
+/**
+ * The top-up settler as the instances' scheduled job runs it (src/jobs/schedule.ts), with their
+ * payment config, run by the harness when it wants: the instances' own runs every second are not
+ * something a round can wait for.
+ */
+function harnessSettler(own: Own) {
+  const config = loadConfig({ NODE_ENV: 'test', ...paymentsEnv(own.provider) });
+  const payments = paymentsOf({ db: own.database.db, config, logger: pino({ level: 'silent' }), metrics: createMetrics() });
+  const options = {
+    batchSize: config.SWEEP_BATCH_SIZE,
+    maxAttempts: config.PAYMENTS_SETTLE_MAX_ATTEMPTS,
+    leaseSeconds: Math.ceil((3 * config.PAYMENTS_TIMEOUT_MS) / 1000),
+  };
+  /** Makes top-up `id` due now if it is still processing (test setup, not an action), and runs the settler once. */
+  return async (stats: ScenarioStats, id: string) => {
+    await own.sql`UPDATE top_ups SET next_check_at = now() WHERE id = ${id} AND status = 'processing' AND gave_up_at IS NULL`;
+    const counts = await settleTopUpsOnce(payments, options);
+    stats.count("top-ups settled by the harness's runOnce()", counts.settled);
+    if (counts.given_up) stats.anomaly(`the settler gave up on ${counts.given_up} top-ups`);
+  };
+}
+
+type Settler = ReturnType<typeof harnessSettler>;
+
+async function topUpRow(own: Own, id: string) {
+  type Row = { status: string; credits: number; credited: number; entry_id: number | null };
+  const [row] = await own.sql<Row[]>`
+    SELECT t.status, count(l.id)::int AS credits, coalesce(sum(l.amount), 0)::int AS credited, min(l.id) AS entry_id
+    FROM top_ups t LEFT JOIN credit_ledger l ON l.top_up_id = t.id WHERE t.id = ${id} GROUP BY t.id`;
+  return row;
+}
+
+/** Restarts both instances with `env` over the environment they were launched with ({}: as launched), each stopped cleanly first. */
+async function restartInstances(own: Own, stats: ScenarioStats, env: Record<string, string>): Promise<void> {
+  await Promise.all(
+    own.instances.map(async (instance) => {
+      const code = await instance.stop();
+      if (code !== 0) stats.anomaly(`${instance.name} exited with ${code} on SIGTERM before its restart`);
+      await instance.restart(env);
+    }),
+  );
+}
+
+/** A round of scenario 14. */
+async function topUpRound(ctx: ScenarioContext, stats: ScenarioStats, settle: Settler, n: number): Promise<void> {
+  const { world } = ctx;
+  const own = world.env.own!;
+  const sim = own.provider;
+  const { fail, won } = roundCheck(stats);
+  const fault = PROVIDER_FAULTS[n % PROVIDER_FAULTS.length];
+  const [user] = world.pick(1);
+  const amount = randomInt(1, 50) * 1000;
+  const createKey = key();
+  const made = await untilAnswered(stats, 'top-up', world.instances, (i) => api.topUp(user, i, createKey, amount));
+  if (!made) return;
+  const topUp = made.body as TopUp;
+  if (made.status !== 201 || topUp.status !== 'awaiting_payment' || topUp.amount !== amount) {
+    fail(`top-up: ${describe(made)} ${JSON.stringify(made.body).slice(0, 300)}`);
+    return;
+  }
+  world.claims.fromAnswer('topup_answer', user, made);
+  const { id } = topUp;
+  const where = `top-up ${id} (${fault.name})`;
+  const paymentKey = sim.pay(id, fault.paidOtherAmount ? amount + 1000 : amount);
+  const copies = 2 + (n % 3);
+  sim.forOrder(id, { faults: fault.faults?.(copies), webhooks: fault.webhooks });
+  // In half the rounds two copies share a key: a client's retry racing its first attempt.
+  const keys = Array.from({ length: copies }, key);
+  if (Math.random() < 0.5) keys[1] = keys[0];
+  const racing = Promise.all([
+    fault.capturesDirectly ? pause(randomInt(0, 50)).then(() => sim.captureDirectly(paymentKey)) : undefined,
+    Math.random() < 0.5 ? pause(randomInt(0, 300)).then(() => settle(stats, id)) : undefined,
+  ]);
+  const answers = await Promise.all(
+    keys.map((k, i) => api.confirmTopUp(user, spread(world, n + i), id, k, paymentKey).then((a) => stats.record(a, 'confirm'))),
+  );
+  await racing;
+  await sim.settled(id);
+  // What the confirms, the webhooks and the instances' settlers left; a settler finishes the rest.
+  let row = await topUpRow(own, id);
+  if (row.status === 'processing') stats.count('left processing: a settler finished it');
+  for (let tries = 1; row.status === 'processing' && tries <= 50; tries++) {
+    await settle(stats, id);
+    row = await topUpRow(own, id);
+    if (row.status === 'processing') await pause(50);
+  }
+
+  const payment = sim.payments().find((p) => p.orderId === id)!;
+  const captured = payment.status === 'DONE';
+  const outcome = `${payment.status} at the provider (${payment.amount} KRW), the top-up ${row.status}, credited ${row.credits}× for ${row.credited} KRW`;
+  if (captured !== fault.captures) fail(`${where}: ${outcome}`);
+  else if (
+    captured ? row.status !== 'succeeded' || row.credits !== 1 || row.credited !== amount : row.status !== 'failed' || row.credits !== 0
+  ) {
+    fail(`${where}: ${outcome}`);
+  }
+  stats.count(captured ? 'captured: credited once' : 'not captured: failed, nothing credited');
+
+  // Every confirm answered as documented, and truthfully.
+  for (const a of answers) {
+    const body = a.body as TopUp | undefined;
+    let truthful: boolean;
+    if (a.status === 200) {
+      world.claims.fromAnswer('topup', user, a);
+      truthful = captured && body?.status === 'succeeded' && body.entry?.amount === amount && body.entry.id === row.entry_id;
+    } else if (a.status === 202) {
+      world.claims.fromAnswer('topup_answer', user, a);
+      truthful = body?.status === 'processing' && body.entry === null;
+    } else {
+      truthful = a.status === 402 ? !captured && a.code === 'payment_declined' : isBusy(a);
+    }
+    if (!truthful) fail(`${where}: a confirm answered ${describe(a)} ${JSON.stringify(a.body)?.slice(0, 200)}; ${outcome}`);
+  }
+
+  // Under one key: one answer stored (200 or 402; a 202 is not), every other copy its replay; asked
+  // again, that replay, or (nothing stored) the outcome afresh; a new key gets the outcome too.
+  const final = captured ? 200 : 402;
+  for (const k of [...new Set(keys), key()]) {
+    const copiesOf = answers.filter((_, i) => keys[i] === k);
+    const stored = copiesOf.filter((a) => a.status === 200 || a.status === 402);
+    const bodies = new Set(stored.map((a) => JSON.stringify(a.body)));
+    if (stored.length && (stored.filter((a) => !a.replayed).length !== 1 || bodies.size !== 1)) {
+      fail(`${where}: one key answered ${copiesOf.map(describe).join(', ')} with ${bodies.size} bodies`);
+    }
+    const again = await untilAnswered(stats, 'confirm again', world.instances, (i) => api.confirmTopUp(user, i, id, k, paymentKey));
+    if (!again) continue;
+    if (again.status === 200) world.claims.fromAnswer('topup', user, again);
+    const same = stored.length ? again.replayed && JSON.stringify(again.body) === [...bodies][0] : !again.replayed;
+    if (again.status !== final || !same)
+      fail(`${where}: confirmed again with a key that got ${copiesOf.map(describe).join(', ') || 'nothing'}: ${describe(again)}`);
+  }
+
+  const got = stats.record(await api.getTopUp(user, spread(world, n + 1), id), 'get top-up');
+  const seen = got.body as TopUp | undefined;
+  if (got.status !== 200 || seen?.status !== row.status || (seen.entry?.id ?? null) !== row.entry_id) {
+    fail(`${where}: GET answered ${describe(got)} ${seen?.status} entry ${seen?.entry?.id}; ${outcome}`);
+  }
+  // Every webhook was answered 200 (acted on, or a repeat changing nothing), a badly signed one 401.
+  const expected = fault.webhooks?.[0]?.kind === 'bad_signature' ? 401 : 200;
+  const delivered = sim.deliveries.filter((d) => d.orderId === id).map((d) => d.status);
+  if (delivered.some((status) => status !== expected)) fail(`${where}: webhooks answered ${delivered.join(', ')}`);
+  stats.count('webhooks delivered', delivered.length);
+  stats.count(`rounds: ${fault.name}`);
+  won();
+}
+
+/**
+ * 14. Money in through the payment provider: both instances restarted pointed at the simulator; per
+ * round a top-up is made and paid, then confirmed 2–4 times at once across both instances (two
+ * copies under one key in half the rounds) while the provider's fault of the round (none, a
+ * timeout or a 5xx after capturing, 5xx before, a slow answer, a webhook early, duplicated, late or
+ * badly signed, a capture of its own, a decline, another amount paid) and its webhooks (to either
+ * instance) race them, and in half the rounds the settler too; the settler then finishes what is
+ * left processing. Exactly one outcome: credited once at its amount if and only if the provider
+ * captured it, else failed with nothing credited; every confirm 200, 202, 402 (or 409 busy), truthful.
+ */
+const topUpsThroughProvider: Scenario = {
+  id: 14,
+  name: 'top-up confirms vs webhooks and the settler, provider faults',
+  unavailable: (world) =>
+    world.env.own ? undefined : 'needs the service processes pointed at the payment-provider simulator (not with --url)',
+  async run(ctx, stats) {
+    const own = ctx.world.env.own!;
+    const sim = own.provider;
+    await restartInstances(own, stats, paymentsEnv(sim));
+    sim.webhookUrl = own.instances.map((i) => `${i.baseUrl}/webhooks/payments`);
+    try {
+      const settle = harnessSettler(own);
+      await rounds(ctx, stats, (n) => topUpRound(ctx, stats, settle, n));
+    } finally {
+      await sim.settled();
+      sim.webhookUrl = undefined;
+      // Back as launched (no provider: demo top-ups), for the scenarios that come after.
+      await restartInstances(own, stats, {});
+    }
+  },
+};
+
 export const SCENARIOS: Scenario[] = [
   joinVsCancel,
   manyJoiners,
@@ -926,6 +1163,7 @@ export const SCENARIOS: Scenario[] = [
   acceptDeadline,
   duplicateReject,
   killedDuringDeliveries,
+  topUpsThroughProvider,
 ];
 
 export { ScenarioStats };

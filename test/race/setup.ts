@@ -1,8 +1,9 @@
 /**
  * The world the harness builds for itself, without vitest: a fresh database on DATABASE_URL's
  * server (or an embedded PostgreSQL), migrated and seeded with the service's own code, two service
- * instances on it, and a crowd of users with dev tokens and credit, ordering around one point.
- * With `urls` it drives servers someone else runs instead, over HTTP only.
+ * instances on it, the payment-provider simulator on loopback, and a crowd of users with dev
+ * tokens and credit, ordering around one point. With `urls` it drives servers someone else runs
+ * instead, over HTTP only.
  */
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
 import { seedDemoData } from '../../src/db/seed.js';
+import { startPaymentProvider, type PaymentProviderSim } from '../support/payment-provider.js';
 import { databaseUrl, freePort } from '../support/urls.js';
 import { sharesOf } from './audit.js';
 import { actorClients, api, is2xx, isBusy, type Actor, type Answer, type CreateBody, type OrderItem } from './http.js';
@@ -36,6 +38,12 @@ export interface Environment {
     serverSql: postgres.Sql;
     /** The service's own data layer, for running a sweeper's runOnce() next to the instances. */
     database: DatabaseHandle;
+    /**
+     * The payment provider (test/support/payment-provider.ts). The instances run without one (top-ups
+     * are credited at once, as a demo, which keeps the wallets of the order scenarios simple) until
+     * a scenario restarts them pointed at it; the audit checks its payments after every scenario.
+     */
+    provider: PaymentProviderSim;
   };
   close(options?: { keepDatabase?: boolean }): Promise<void>;
 }
@@ -75,6 +83,7 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
   const database = openDatabase({ url, poolMax: 2, lockWaitMs: 2000, statementTimeoutMs: 30_000, connectTimeoutS: 5 });
   await seedDemoData(database.db);
   const sql = postgres(url, { max: 4, onnotice: () => {}, types: NUMERIC_TYPES, connection: { application_name: 'co-order-race-audit' } });
+  const provider = await startPaymentProvider();
 
   const env = {
     // Both instances sweep every second, as several production instances would at once.
@@ -110,6 +119,7 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
     );
   } catch (error) {
     await Promise.allSettled(instances.map((i) => i.stop()));
+    await provider.close();
     await sql.end();
     await database.close();
     await dropDatabase();
@@ -120,9 +130,10 @@ export async function createEnvironment(options: EnvironmentOptions = {}): Promi
   log(`database ${databaseName}; instances at ${instances.map((i) => i.baseUrl).join(', ')}`);
   return {
     baseUrls: instances.map((i) => i.baseUrl),
-    own: { instances, databaseName, sql, serverSql, database },
+    own: { instances, databaseName, sql, serverSql, database, provider },
     close: async ({ keepDatabase = false } = {}) => {
       await Promise.allSettled(instances.map((i) => i.stop(5000)));
+      await provider.close();
       await sql.end({ timeout: 5 });
       await database.close().catch(() => {});
       if (keepDatabase) log(`kept database ${databaseName} for inspection`);
@@ -148,19 +159,21 @@ export interface Store {
 
 /** What clients were told succeeded, for the audit to find as effects. */
 export interface Claim {
-  kind: 'create' | 'join' | 'cancel' | 'expire' | 'topup' | 'accept' | 'reject' | 'pick_up' | 'deliver';
+  /** `topup`: a credit (a demo top-up's 201, a confirm's 200); `topup_answer`: a 201 or 202 naming a top-up not yet credited. */
+  kind: 'create' | 'join' | 'cancel' | 'expire' | 'topup' | 'topup_answer' | 'accept' | 'reject' | 'pick_up' | 'deliver';
   user_id: string;
   order_id?: string;
   version?: number;
   entry_id?: number;
   amount?: number;
+  top_up_id?: string;
 }
 
 export class Claims {
   private readonly seen = new Map<string, Claim>();
 
   private add(claim: Claim): void {
-    this.seen.set(`${claim.kind}/${claim.user_id}/${claim.order_id ?? claim.entry_id}/${claim.version ?? ''}`, claim);
+    this.seen.set(`${claim.kind}/${claim.user_id}/${claim.order_id ?? claim.entry_id ?? claim.top_up_id}/${claim.version ?? ''}`, claim);
   }
 
   /** Records what a 2xx answer claims; other answers claim nothing. */
@@ -169,6 +182,8 @@ export class Claims {
     if (kind === 'topup') {
       const body = answer.body as { entry: { id: number; amount: number } };
       this.add({ kind, user_id: actor.id, entry_id: body.entry.id, amount: body.entry.amount });
+    } else if (kind === 'topup_answer') {
+      this.add({ kind, user_id: actor.id, top_up_id: (answer.body as { id: string }).id });
     } else {
       const body = answer.body as { id: string; version: number };
       this.add({ kind, user_id: actor.id, order_id: body.id, version: body.version });

@@ -3,12 +3,12 @@
  * protocol (POST /v1/payments/confirm, GET /v1/payments/orders/{orderId}, signed webhooks to the
  * service). It keeps its own payments, the money it "captured", checks our Basic secret, honours
  * our Idempotency-Key (a repeated key gets the first answer, once that answer exists), and injects
- * faults on command: each confirm takes the next fault queued, each capture the next webhook mode.
+ * faults on command: each confirm takes the next fault queued, each capture the next webhook mode
+ * (those queued for its order first: concurrent rounds of the race harness each get their own).
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { expect } from 'vitest';
 import type postgres from 'postgres';
 
 export type PaymentStatus = 'READY' | 'IN_PROGRESS' | 'DONE' | 'CANCELED' | 'ABORTED';
@@ -53,21 +53,26 @@ export interface PaymentProviderSim {
   url: string;
   secretKey: string;
   webhookSecret: string;
-  /** Where webhooks go (the service's POST /webhooks/payments); set once the service is up. */
-  webhookUrl: string | undefined;
+  /**
+   * Where webhooks go (the service's POST /webhooks/payments); set once the service is up. Several:
+   * each delivery goes to one of them at random, as through a load balancer in front of instances.
+   */
+  webhookUrl: string | string[] | undefined;
   /** The customer pays at the provider: a READY payment for `orderId`, its payment key returned. */
   pay(orderId: string, amount: number): string;
   /** The provider captures a READY payment on its own (no confirm) and notifies the service. */
   captureDirectly(paymentKey: string): Promise<void>;
   failNextConfirm(...faults: ConfirmFault[]): void;
+  /** Faults and webhook modes for this order's confirms and captures only, taken before the shared queues. */
+  forOrder(orderId: string, queued: { faults?: ConfirmFault[]; webhooks?: WebhookMode[] }): void;
   /** 500 for the next `count` lookups. */
   failNextLookups(count: number): void;
   webhooks(...modes: WebhookMode[]): void;
   payments(): SimPayment[];
   confirmRequests: { idempotencyKey: string | undefined; orderId: string }[];
   deliveries: WebhookDelivery[];
-  /** Resolves once every webhook sent so far has been answered. */
-  settled(): Promise<void>;
+  /** Resolves once every webhook sent so far (for `orderId`, if given) has been answered. */
+  settled(orderId?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -91,7 +96,13 @@ export async function startPaymentProvider(options: { secretKey?: string; webhoo
   const faults: ConfirmFault[] = [];
   const modes: WebhookMode[] = [];
   let failingLookups = 0;
-  const inFlight = new Set<Promise<unknown>>();
+  const ofOrder = new Map<string, { faults: ConfirmFault[]; webhooks: WebhookMode[] }>();
+  /** Webhooks being sent (or waiting to be), each with its order. */
+  const inFlight = new Map<Promise<unknown>, string>();
+  const track = (orderId: string, run: Promise<unknown>) => {
+    inFlight.set(run, orderId);
+    void run.finally(() => inFlight.delete(run));
+  };
   const confirmRequests: PaymentProviderSim['confirmRequests'] = [];
   const deliveries: WebhookDelivery[] = [];
   const sockets = new Set<import('node:net').Socket>();
@@ -109,7 +120,8 @@ export async function startPaymentProvider(options: { secretKey?: string; webhoo
   };
 
   async function deliver(payment: SimPayment, badSignature = false): Promise<void> {
-    if (!sim.webhookUrl) return;
+    const urls = typeof sim.webhookUrl === 'string' ? [sim.webhookUrl] : (sim.webhookUrl ?? []);
+    if (!urls.length) return;
     const body = JSON.stringify({
       eventType: 'PAYMENT_STATUS_CHANGED',
       data: { paymentKey: payment.paymentKey, orderId: payment.orderId, status: payment.status, totalAmount: payment.amount },
@@ -117,26 +129,21 @@ export async function startPaymentProvider(options: { secretKey?: string; webhoo
     const signature = createHmac('sha256', badSignature ? `${webhookSecret}-wrong` : webhookSecret)
       .update(body)
       .digest('hex');
-    const sent = fetch(sim.webhookUrl, {
+    const sent = fetch(urls[Math.floor(Math.random() * urls.length)], {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'X-Payment-Signature': `sha256=${signature}` },
       body,
     })
       .then((r) => void deliveries.push({ orderId: payment.orderId, status: r.status }))
       .catch(() => void deliveries.push({ orderId: payment.orderId, status: 0 }));
-    inFlight.add(sent);
+    track(payment.orderId, sent);
     await sent;
-    inFlight.delete(sent);
   }
 
   /** Notifies as the next mode says; resolves when the confirm may be answered. */
   async function notify(payment: SimPayment): Promise<() => void> {
-    const mode = modes.shift() ?? { kind: 'normal' };
-    const later = (fn: () => Promise<void>) => () => {
-      const run = fn();
-      inFlight.add(run);
-      void run.finally(() => inFlight.delete(run));
-    };
+    const mode = ofOrder.get(payment.orderId)?.webhooks.shift() ?? modes.shift() ?? { kind: 'normal' };
+    const later = (fn: () => Promise<void>) => () => track(payment.orderId, fn());
     switch (mode.kind) {
       case 'none':
         return () => {};
@@ -174,7 +181,7 @@ export async function startPaymentProvider(options: { secretKey?: string; webhoo
     if (!payment) return send(res, 404, answer(404, { code: 'NOT_FOUND_PAYMENT', message: 'No such payment.' }).body);
     if (payment.orderId !== input.orderId)
       return send(res, 400, answer(400, { code: 'INVALID_REQUEST', message: 'orderId does not match.' }).body);
-    const fault = faults.shift();
+    const fault = ofOrder.get(input.orderId)?.faults.shift() ?? faults.shift();
     if (fault?.kind === 'error_before_capture') return send(res, 500, { code: 'PROVIDER_ERROR', message: 'Try again.' });
     if (payment.status === 'DONE') return send(res, 200, answer(200, view(payment)).body);
     if (payment.status !== 'READY') return send(res, 400, answer(400, { code: 'NOT_AVAILABLE_PAYMENT', message: payment.status }).body);
@@ -245,13 +252,20 @@ export async function startPaymentProvider(options: { secretKey?: string; webhoo
       (await notify(payment))();
     },
     failNextConfirm: (...f) => void faults.push(...f),
+    forOrder(orderId, queued) {
+      const own = ofOrder.get(orderId) ?? { faults: [], webhooks: [] };
+      own.faults.push(...(queued.faults ?? []));
+      own.webhooks.push(...(queued.webhooks ?? []));
+      ofOrder.set(orderId, own);
+    },
     failNextLookups: (count) => void (failingLookups = count),
     webhooks: (...m) => void modes.push(...m),
     payments: () => [...byKey.values()],
     confirmRequests,
     deliveries,
-    async settled() {
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    async settled(orderId) {
+      const pending = () => [...inFlight].filter(([, order]) => orderId === undefined || order === orderId).map(([run]) => run);
+      for (let runs = pending(); runs.length; runs = pending()) await Promise.allSettled(runs);
     },
     async close() {
       for (const socket of sockets) socket.destroy();
@@ -280,19 +294,37 @@ export const UNREACHABLE_PAYMENTS_ENV = {
 };
 
 /**
- * The audit: each DONE payment at the simulator is credited exactly once, at its amount; no
- * top-up is credited without one; every balance equals its ledger.
+ * The payments audit: each DONE payment at the simulator is credited exactly once, at its amount;
+ * no top-up is credited without one; a top-up through the provider has succeeded exactly when it
+ * is credited; every balance equals its ledger and none is negative. Returns what is wrong (the
+ * race harness's audit reports it; tests fail on it through expectPaymentsCreditedOnce).
  */
-export async function expectPaymentsCreditedOnce(sql: postgres.Sql, sim: PaymentProviderSim): Promise<void> {
-  const credits = await sql<{ top_up_id: string; amount: number }[]>`
-    SELECT l.top_up_id, l.amount::int AS amount FROM credit_ledger l JOIN top_ups t ON t.id = l.top_up_id WHERE NOT t.demo`;
-  const done = sim.payments().filter((p) => p.status === 'DONE');
-  const creditedOf = (orderId: string) => credits.filter((c) => c.top_up_id === orderId).map((c) => c.amount);
-  for (const payment of done) expect(creditedOf(payment.orderId), `payment ${payment.orderId}`).toEqual([payment.amount]);
-  const doneOrders = new Set(done.map((p) => p.orderId));
-  expect(credits.filter((c) => !doneOrders.has(c.top_up_id))).toEqual([]);
-  const mismatched = await sql`
-    SELECT u.id FROM users u LEFT JOIN credit_ledger l ON l.user_id = u.id
+export async function paymentsAuditViolations(sql: postgres.Sql, payments: SimPayment[]): Promise<string[]> {
+  const topUps = await sql<{ id: string; status: string; credits: number; credited: number }[]>`
+    SELECT t.id::text AS id, t.status, count(l.id)::int AS credits, coalesce(sum(l.amount), 0)::int AS credited
+    FROM top_ups t LEFT JOIN credit_ledger l ON l.top_up_id = t.id WHERE NOT t.demo GROUP BY t.id`;
+  const byId = new Map(topUps.map((t) => [t.id, t]));
+  const done = new Map(payments.filter((p) => p.status === 'DONE').map((p) => [p.orderId, p]));
+  const violations: string[] = [];
+  for (const p of done.values()) {
+    const t = byId.get(p.orderId);
+    if (t?.credits !== 1 || t.credited !== p.amount) {
+      violations.push(`payment ${p.orderId} DONE at ${p.amount} KRW: credited ${t?.credits ?? 0} times, ${t?.credited ?? 0} KRW in all`);
+    }
+  }
+  for (const t of topUps) {
+    if (t.credits > 0 && !done.has(t.id)) violations.push(`top-up ${t.id} credited ${t.credited} KRW without a DONE payment`);
+    if ((t.status === 'succeeded') !== t.credits > 0) violations.push(`top-up ${t.id} is ${t.status}, credited ${t.credits} times`);
+  }
+  const unbalanced = await sql<{ id: string }[]>`
+    SELECT u.id::text AS id FROM users u LEFT JOIN credit_ledger l ON l.user_id = u.id
     GROUP BY u.id, u.credit HAVING u.credit <> coalesce(sum(l.amount), 0) OR u.credit < 0`;
-  expect(mismatched).toEqual([]);
+  for (const u of unbalanced) violations.push(`user ${u.id}: the balance is not the sum of the ledger, or is negative`);
+  return violations;
+}
+
+/** The payments audit (paymentsAuditViolations) as a test's check: throws what is wrong. */
+export async function expectPaymentsCreditedOnce(sql: postgres.Sql, sim: PaymentProviderSim): Promise<void> {
+  const violations = await paymentsAuditViolations(sql, sim.payments());
+  if (violations.length) throw new Error(`payments audit:\n  ${violations.join('\n  ')}`);
 }
