@@ -132,6 +132,18 @@ describe('the reads class (per user, leased to each instance)', () => {
     expect(ok).toBeLessThanOrEqual(400);
     expect(ok).toBeGreaterThanOrEqual(360);
   });
+
+  it('serves a burst of one user from one lease at a time, not a lease per request', async () => {
+    // 100 reads at once, well within the budget of 400 (leased in parts of 10): each leasing a
+    // part of its own would take the whole budget from the shared counter after 40 of them.
+    const user = await signUp(app.server.baseUrl, 'Burst');
+    const burst = await Promise.all(
+      Array.from({ length: 100 }, () => fetch(`${app.server.baseUrl}/users/me`, { headers: { Authorization: `Bearer ${user.token}` } })),
+    );
+    expect(burst.map((r) => r.status).filter((status) => status !== 200)).toEqual([]);
+    const [{ points }] = await app.db.sql<{ points: number }[]>`SELECT points FROM rate_limits WHERE key = ${`reads:user:${user.user.id}`}`;
+    expect(points).toBeLessThanOrEqual(110);
+  });
 });
 
 describe('the sign-in class (per client IP)', () => {
