@@ -4,7 +4,7 @@
  * tiny volumes and seconds per scenario (CI runs it so the bench cannot rot).
  *
  * Flags: --smoke, --duration S, --warmup S, --connections N, --only a,b (groups: tokens ceiling nearby
- * get create join accept pick-up deliver cancel replay mixed sweep pgbench floor), --profile (server under node --cpu-prof, profiles
+ * get create join accept pick-up deliver cancel replay mixed sweep pgbench floor events), --profile (server under node --cpu-prof, profiles
  * in loadtest/results/profiles), --threads (the server's CPU per thread after each run),
  * --node-option FLAG (a node flag for the server, repeatable),
  * --keep (leave the database for EXPLAIN).
@@ -53,6 +53,7 @@ import {
   type Area,
   type OrderBatch,
 } from './lib/data.js';
+import { openStreams, quantile } from './lib/events.js';
 import { learnFloorScript } from './lib/floor.js';
 import type { FloorScript } from './lib/floor-script.js';
 import { addStatuses, runLoad, type HttpRequest, type LoadResult } from './lib/load.js';
@@ -86,6 +87,7 @@ const GROUPS = [
   'sweep',
   'pgbench',
   'floor',
+  'events',
 ] as const;
 type Group = (typeof GROUPS)[number];
 const only = value('only')?.split(',') as Group[] | undefined;
@@ -105,6 +107,7 @@ const P = SMOKE
       warmupS: 1,
       durationS: 2,
       pgbenchS: 2,
+      streams: 200,
     }
   : {
       users: 20_000,
@@ -117,6 +120,7 @@ const P = SMOKE
       warmupS: 3,
       durationS: 10,
       pgbenchS: 10,
+      streams: 5_000,
     };
 const CONNECTIONS = Number(value('connections') ?? 64);
 const DURATION_S = Number(value('duration') ?? P.durationS);
@@ -838,6 +842,130 @@ async function main() {
       { keyPrefix: `${mixedPrefix}c-`, action: 'create', connections: IN_FLIGHT, observed2xx: seen['201'] ?? 0 },
       { keyPrefix: `${mixedPrefix}j-`, action: 'join', connections: IN_FLIGHT, targets: targets.slice(0, joins) },
     ]);
+  }
+
+  // ---- events: idle streams on one instance, then changes delivered across two, and what open
+  // streams cost the request paths
+  if (wants('events')) {
+    const count = P.streams;
+    const rssNow = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+    const sample = await db.sql<{ id: string; version: number }[]>`
+      SELECT id, version FROM orders TABLESAMPLE BERNOULLI (5) REPEATABLE (13) LIMIT 20000`;
+    let gi = 0;
+    const get = (): HttpRequest => getOrderRequest(sample[gi++ % sample.length], anyToken(), false);
+    const joinRun = async (name: string) => {
+      const { ids: targets } = await pendingBatch(name, Math.round(P.actionOrders / 3));
+      let k = 0;
+      const prefix = `${name}-${TAG}-`;
+      const { seen, row } = await measure(`join, ${name}`, server, [200], () => {
+        const n = k++;
+        return joinRequest(targets[n % targets.length], tokens[joinerOf(n, n % targets.length)], `${prefix}${n}`);
+      });
+      await audit(db.sql, [
+        { keyPrefix: prefix, action: 'join', connections: IN_FLIGHT, targets: targets.slice(0, k), observed2xx: seen['200'] ?? 0 },
+      ]);
+      return row;
+    };
+    // The request paths without any stream open.
+    const getBare = (await measure('get, no streams open', server, [200], get)).row;
+    const joinBare = await joinRun('no-streams');
+
+    // Idle streams, one per user (users beyond the active ones: they are not the load's).
+    const streamUser = (i: number) => activeUsers + (i % (P.users - activeUsers));
+    const rssBefore = rssNow(server.pid);
+    log(`▶ events: opening ${count.toLocaleString()} streams on one instance`);
+    const t = performance.now();
+    const streams = await openStreams(server.baseUrl, count, (i) => tokens[streamUser(i)]);
+    log(`  opened in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const rssIdle = rssNow(server.pid);
+    log(
+      `  server RSS ${Math.round(rssBefore)} MB before, ${Math.round(rssIdle)} MB with ${count.toLocaleString()} idle streams (${await heapOf(server)})`,
+    );
+    rows.push({
+      scenario: `events: ${label(count)} idle streams, one instance`,
+      rssMb: rssIdle,
+      target: '≤ 300 MB',
+      met: rssIdle <= 300,
+      note: `${Math.round(rssBefore)} MB before they opened: ${(((rssIdle - rssBefore) * 1024) / count).toFixed(1)} kB per stream`,
+    });
+    // What streams open cost the requests: the same runs again beside them.
+    const getWith = (await measure(`get, ${label(count)} streams open`, server, [200], get)).row;
+    const joinWith = await joinRun(`${label(count)}-streams`);
+    for (const [withStreams, bare] of [
+      [getWith, getBare],
+      [joinWith, joinBare],
+    ] as const) {
+      withStreams.ratio = `${((withStreams.rps ?? NaN) / (bare.rps ?? NaN)).toFixed(2)} of the run without streams`;
+    }
+    // Streams never count towards the service's RSS target of ordinary runs.
+    rssPeaks.splice(-2);
+
+    // Half the streams move to a second instance; changes are committed through both, alternately.
+    const second = await startNodeProcess('src/main.ts', await freePort(), serverEnv, logFile, '/ready', startFlags);
+    cleanups.unshift(() => second.stop());
+    for (const stream of streams.slice(count / 2)) stream.close();
+    const moved = await openStreams(second.baseUrl, count / 2, (i) => tokens[streamUser(count / 2 + i)]);
+    const split = [...streams.slice(0, count / 2), ...moved];
+    const perSecond = 100;
+    const changes = perSecond * DURATION_S;
+    log(`▶ events: ${changes.toLocaleString()} order changes at ${perSecond}/s over ${count.toLocaleString()} streams on two instances`);
+    const answered = new Map<string, { sent: number; answered: number; stream: number }>();
+    const prefix = `events-${TAG}-`;
+    const tick = performance.now();
+    await Promise.all(
+      Array.from({ length: changes }, async (_, n) => {
+        await new Promise((resolve) => setTimeout(resolve, tick + (n * 1000) / perSecond - performance.now()));
+        const i = (n * 7919) % count;
+        const store = (n * 31) % BENCH_STORES;
+        const { lat, lon } = randomPoint(random, ELSEWHERE);
+        const request = createRequest({
+          authorization: tokens[streamUser(i)],
+          key: `${prefix}${n}`,
+          storeId: storeId(store),
+          menuId: menuId(store, n % MENUS_PER_STORE),
+          address: `${prefix}${n}`,
+          lat,
+          lon,
+        });
+        // Sent to the instance the stream is not on for every other change: across instances.
+        const target = n % 2 === 0 ? server : second;
+        const sent = performance.now();
+        const response = await fetch(target.baseUrl + request.path, { method: 'POST', headers: request.headers, body: request.body });
+        const body = (await response.json()) as { id?: string };
+        if (response.status === 201 && body.id) answered.set(body.id, { sent, answered: performance.now(), stream: i });
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // The commit is between the create's sending and its answer (loopback: the answer comes well
+    // under a millisecond after it): latency is counted from the answer, so an event that beat
+    // the answer to the client counts 0.
+    const latencies: number[] = [];
+    let missing = 0;
+    for (const [orderId, { answered: at, stream }] of answered) {
+      const received = split[stream].received.get(orderId);
+      if (received === undefined) missing++;
+      else latencies.push(Math.max(0, received - at));
+    }
+    const p50 = Math.round(quantile(latencies, 0.5));
+    const p99 = Math.round(quantile(latencies, 0.99));
+    log(
+      `  delivered ${latencies.length} of ${answered.size} changes (${missing} missing): p50 ${p50} ms, p99 ${p99} ms after the create's answer`,
+    );
+    rows.push({
+      scenario: `events: ${perSecond} changes/s to ${label(count)} streams, two instances`,
+      rps: answered.size / DURATION_S,
+      p50,
+      p99,
+      unexpected: changes - answered.size + missing,
+      target: 'p99 ≤ 1,000 ms, none missing',
+      met: p99 <= 1000 && missing === 0 && answered.size === changes,
+      note: `half the changes committed on the instance the stream is not on; ${missing} not delivered; EVENTS_POLL_MS ${config.EVENTS_POLL_MS}`,
+    });
+    unexpectedTotal += changes - answered.size + missing;
+    for (const stream of split) stream.close();
+    await second.stop();
+    await audit(db.sql);
   }
 
   // ---- nearby under stress: pending orders at 10 % of the largest volume, a page full everywhere
