@@ -71,6 +71,40 @@ export function loadOrderFacts(db: Db | Tx, id: string) {
     .executeTakeFirst();
 }
 
+type ItemToInsert = { menu_id: string; name: string; unit_price: number; quantity: number };
+/** Items as the columns the INSERT unnests: one statement text for any count. */
+type ItemColumns = { menuIds: string[]; names: string[]; unitPrices: number[]; quantities: number[] };
+const itemColumns = (items: ItemToInsert[]): ItemColumns => ({
+  menuIds: items.map((i) => i.menu_id),
+  names: items.map((i) => i.name),
+  unitPrices: items.map((i) => i.unit_price),
+  quantities: items.map((i) => i.quantity),
+});
+
+/** The INSERT of one user's items of an order (ids follow the order given). */
+const insertItemsSql = (orderId: string, userId: string, items: ItemColumns, when: RawBuilder<SqlBool> = sql<SqlBool>`true`) => sql`
+  INSERT INTO order_items (order_id, user_id, menu_id, name, unit_price, quantity)
+  SELECT ${orderId}::uuid, ${userId}::uuid, i.menu_id, i.name, i.unit_price, i.quantity
+  FROM unnest(${items.menuIds}::uuid[], ${items.names}::text[], ${items.unitPrices}::bigint[], ${items.quantities}::int[])
+       WITH ORDINALITY AS i(menu_id, name, unit_price, quantity, n)
+  WHERE ${when}
+  ORDER BY i.n`;
+
+const loadCreateFactsStatement = precompiled(
+  (_, p: { userId: string; storeId: string; menuIds: string[]; lat: number | null; lon: number | null }) => sql<{
+    store: Store | null;
+    menus: Menu[];
+    saved: { address: string | null; lat: number | null; lon: number | null } | null;
+    delivery_distance_m: number | null;
+  }>`
+    SELECT (SELECT row_to_json(s) FROM stores s WHERE s.id = ${p.storeId}) AS store,
+           coalesce((SELECT json_agg(m) FROM menus m WHERE m.id = ANY(${p.menuIds}::uuid[])), '[]'::json) AS menus,
+           (SELECT json_build_object('address', u.address, 'lat', u.lat, 'lon', u.lon) FROM users u WHERE u.id = ${p.userId}
+            FOR NO KEY UPDATE) AS saved,
+           (SELECT great_circle_m(s.lat, s.lon, coalesce(${p.lat}::float8, u.lat), coalesce(${p.lon}::float8, u.lon))
+            FROM stores s, users u WHERE s.id = ${p.storeId} AND u.id = ${p.userId}) AS delivery_distance_m`,
+);
+
 /**
  * Everything creating an order reads, in one statement: the store, the requested menus (of any
  * store: the caller checks they are the store's), the creator's saved delivery address, and how
@@ -91,24 +125,53 @@ export async function loadCreateFacts(
   /** Metres from the store to the delivery point; null without a store or a point. */
   deliveryDistanceM: number | null;
 }> {
-  const { rows } = await sql<{
-    store: Store | null;
-    menus: Menu[];
-    saved: { address: string | null; lat: number | null; lon: number | null } | null;
-    delivery_distance_m: number | null;
-  }>`
-    SELECT (SELECT row_to_json(s) FROM stores s WHERE s.id = ${q.storeId}) AS store,
-           coalesce((SELECT json_agg(m) FROM menus m WHERE m.id = ANY(${q.menuIds}::uuid[])), '[]'::json) AS menus,
-           (SELECT json_build_object('address', u.address, 'lat', u.lat, 'lon', u.lon) FROM users u WHERE u.id = ${q.userId}
-            FOR NO KEY UPDATE) AS saved,
-           (SELECT great_circle_m(s.lat, s.lon, coalesce(${q.delivery?.lat ?? null}::float8, u.lat), coalesce(${q.delivery?.lon ?? null}::float8, u.lon))
-            FROM stores s, users u WHERE s.id = ${q.storeId} AND u.id = ${q.userId}) AS delivery_distance_m`.execute(tx);
+  const rows = await loadCreateFactsStatement(tx, {
+    userId: q.userId,
+    storeId: q.storeId,
+    menuIds: q.menuIds,
+    lat: q.delivery?.lat ?? null,
+    lon: q.delivery?.lon ?? null,
+  });
   const [row] = rows;
   return { store: row.store ?? undefined, menus: row.menus, saved: row.saved ?? undefined, deliveryDistanceM: row.delivery_distance_m };
 }
 
 /** Why insertOrderCharged wrote nothing: the creator's open orders are at the quota, or the balance is short. */
 export type CreateRefusal = { refused: 'open_orders'; open: number } | { refused: 'credit' };
+
+type InsertOrderParams = {
+  id: string;
+  storeId: string;
+  creatorId: string;
+  splitType: SplitType;
+  menuTotal: number;
+  deliveryTip: number;
+  address: string;
+  lat: number;
+  lon: number;
+  ttlMinutes: number;
+  amount: number;
+  maxOpen: number;
+} & ItemColumns;
+
+// The count stops at maxOpen (LIMIT): its cost is bounded whatever a user has pending.
+const insertOrderChargedStatement = precompiled(
+  (_, p: InsertOrderParams) => sql<(Order & { charged: boolean; open_orders: number }) | { id: null; charged: false; open_orders: number }>`
+    WITH open AS (
+      SELECT count(*)::int AS n FROM (
+        SELECT FROM orders WHERE creator_id = ${p.creatorId} AND status = 'pending' AND expires_at > now()
+        LIMIT ${p.maxOpen}) mine),
+    o AS (
+      INSERT INTO orders (id, store_id, creator_id, split_type, menu_total, delivery_tip,
+                          delivery_address, delivery_lat, delivery_lon, expires_at)
+      SELECT ${p.id}, ${p.storeId}, ${p.creatorId}, ${p.splitType}, ${p.menuTotal}, ${p.deliveryTip},
+             ${p.address}, ${p.lat}, ${p.lon}, now() + make_interval(mins => ${p.ttlMinutes})
+      FROM open WHERE open.n < ${p.maxOpen}
+      RETURNING *),
+    items AS (${insertItemsSql(p.id, p.creatorId, p, sql<SqlBool>`EXISTS (SELECT FROM o)`)}),
+    ${creditMoveSql({ userId: p.creatorId, amount: p.amount, kind: 'order_charge', orderId: p.id }, sql<SqlBool>`EXISTS (SELECT FROM o)`)}
+    SELECT o.*, EXISTS (SELECT FROM moved) AS charged, open.n AS open_orders FROM open LEFT JOIN o ON true`,
+);
 
 /**
  * Inserts an order with its items and charges its creator `charge`, with the charge's ledger row,
@@ -133,22 +196,15 @@ export async function insertOrderCharged(
   charge: number,
   maxOpen: number,
 ): Promise<Order | CreateRefusal> {
-  // The count stops at maxOpen (LIMIT): its cost is bounded whatever a user has pending.
-  const { rows } = await sql<(Order & { charged: boolean; open_orders: number }) | { id: null; charged: false; open_orders: number }>`
-    WITH open AS (
-      SELECT count(*)::int AS n FROM (
-        SELECT FROM orders WHERE creator_id = ${order.creatorId} AND status = 'pending' AND expires_at > now()
-        LIMIT ${maxOpen}) mine),
-    o AS (
-      INSERT INTO orders (id, store_id, creator_id, split_type, menu_total, delivery_tip,
-                          delivery_address, delivery_lat, delivery_lon, expires_at)
-      SELECT ${order.id}, ${order.storeId}, ${order.creatorId}, ${order.splitType}, ${order.menuTotal}, ${order.deliveryTip},
-             ${order.delivery.address}, ${order.delivery.lat}, ${order.delivery.lon}, now() + make_interval(mins => ${order.ttlMinutes})
-      FROM open WHERE open.n < ${maxOpen}
-      RETURNING *),
-    items AS (${insertItemsSql(order.id, order.creatorId, items, sql<SqlBool>`EXISTS (SELECT FROM o)`)}),
-    ${creditMoveSql({ userId: order.creatorId, amount: -charge, kind: 'order_charge', orderId: order.id }, sql<SqlBool>`EXISTS (SELECT FROM o)`)}
-    SELECT o.*, EXISTS (SELECT FROM moved) AS charged, open.n AS open_orders FROM open LEFT JOIN o ON true`.execute(tx);
+  const rows = await insertOrderChargedStatement(tx, {
+    ...order,
+    address: order.delivery.address,
+    lat: order.delivery.lat,
+    lon: order.delivery.lon,
+    ...itemColumns(items),
+    amount: -charge,
+    maxOpen,
+  });
   const [row] = rows;
   if (row.id === null) return { refused: 'open_orders', open: row.open_orders };
   if (!row.charged) return { refused: 'credit' };
@@ -156,20 +212,8 @@ export async function insertOrderCharged(
   return created as Order;
 }
 
-type ItemToInsert = { menu_id: string; name: string; unit_price: number; quantity: number };
-
-/** The INSERT of one user's items of an order: arrays, one statement text for any count (ids follow the order). */
-const insertItemsSql = (orderId: string, userId: string, items: ItemToInsert[], when: RawBuilder<SqlBool> = sql<SqlBool>`true`) => sql`
-  INSERT INTO order_items (order_id, user_id, menu_id, name, unit_price, quantity)
-  SELECT ${orderId}::uuid, ${userId}::uuid, i.menu_id, i.name, i.unit_price, i.quantity
-  FROM unnest(${items.map((i) => i.menu_id)}::uuid[], ${items.map((i) => i.name)}::text[],
-              ${items.map((i) => i.unit_price)}::bigint[], ${items.map((i) => i.quantity)}::int[])
-       WITH ORDINALITY AS i(menu_id, name, unit_price, quantity, n)
-  WHERE ${when}
-  ORDER BY i.n`;
-
 export async function insertItems(tx: Tx, orderId: string, userId: string, items: ItemToInsert[]): Promise<void> {
-  if (items.length > 0) await insertItemsSql(orderId, userId, items).execute(tx);
+  if (items.length > 0) await insertItemsSql(orderId, userId, itemColumns(items)).execute(tx);
 }
 
 // A row's clock in SQL, judged by the database's clock: one clock for every instance.
