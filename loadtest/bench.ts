@@ -123,6 +123,7 @@ const P = SMOKE
       streams: 5_000,
     };
 const CONNECTIONS = Number(value('connections') ?? 64);
+const FLOOR_ROUNDS = Number(value('floor-rounds') ?? 1);
 const DURATION_S = Number(value('duration') ?? P.durationS);
 const WARMUP_S = Number(value('warmup') ?? P.warmupS);
 // At most one request per connection is in flight when a run stops (warm-up and measured run).
@@ -607,26 +608,6 @@ async function main() {
     }
   }
 
-  // ---- reads of one order
-  if (wants('get')) {
-    const sample = await db.sql<{ id: string; version: number }[]>`
-      SELECT id, version FROM orders TABLESAMPLE BERNOULLI (5) REPEATABLE (7) LIMIT 20000`;
-    let i = 0;
-    const get = (withTag: boolean) => (): HttpRequest => getOrderRequest(sample[i++ % sample.length], anyToken(), withTag);
-    const g = await measure('get', server, [200], get(false));
-    g.row.ratio = vsHttp(g.result.rps);
-    g.row.target = '≥ 10,000 req/s';
-    g.row.met = g.result.rps >= 10_000;
-    const n = await measure('get-304', server, [304], get(true));
-    n.row.ratio = vsHttp(n.result.rps);
-    n.row.target = '≥ 15,000 req/s';
-    n.row.met = n.result.rps >= 15_000;
-    if (floorScript) {
-      vsFloor(g.row, (await measureFloor('get', [200], get(false))).row);
-      vsFloor(n.row, (await measureFloor('get-304', [304], get(true))).row);
-    }
-  }
-
   // ---- create
   const createPrefix = `create-${TAG}-`;
   const replayable: HttpRequest[] = [];
@@ -652,68 +633,99 @@ async function main() {
     };
   };
   const targetOf = (rps: number) => `≥ 3,000 req/s, p99 ≤ 50 ms, 0 errors, ≥ 0.5 × pgbench (${Math.round(rps)} tps)`;
-  if (wants('create')) {
-    const { result, seen, row } = await measure('create', server, [201], createRequests(createPrefix, ELSEWHERE, replayable));
-    row.ratio = vsHttp(result.rps);
-    await audit(db.sql, [
-      {
-        keyPrefix: createPrefix,
-        action: 'create',
-        connections: IN_FLIGHT,
-        observed2xx: seen['201'] ?? 0,
-      },
-    ]);
-    if (floorScript) {
-      const floorPrefix = `floor-create-${TAG}-`;
-      const f = await measureFloor('create', [201], createRequests(floorPrefix, ELSEWHERE));
-      vsFloor(row, f.row);
-      await audit(db.sql, [{ keyPrefix: floorPrefix, action: 'create', connections: f.inFlight, observed2xx: f.seen['201'] ?? 0 }]);
+  // Round 1 is the bench's own; --floor-rounds N measures the service and the floor N times over,
+  // interleaved, for a ratio a busy machine's drift cannot fake (the report takes the median).
+  for (let round = 1; round <= FLOOR_ROUNDS; round++) {
+    const r = round === 1 ? '' : ` #${round}`;
+    const p = round === 1 ? '' : `r${round}-`;
+    // ---- reads of one order
+    if (wants('get')) {
+      const sample = await db.sql<{ id: string; version: number }[]>`
+        SELECT id, version FROM orders TABLESAMPLE BERNOULLI (5) REPEATABLE (7) LIMIT 20000`;
+      let i = 0;
+      const get = (withTag: boolean) => (): HttpRequest => getOrderRequest(sample[i++ % sample.length], anyToken(), withTag);
+      const g = await measure(`get${r}`, server, [200], get(false));
+      g.row.ratio = vsHttp(g.result.rps);
+      g.row.target = '≥ 10,000 req/s';
+      g.row.met = g.result.rps >= 10_000;
+      const n = await measure(`get-304${r}`, server, [304], get(true));
+      n.row.ratio = vsHttp(n.result.rps);
+      n.row.target = '≥ 15,000 req/s';
+      n.row.met = n.result.rps >= 15_000;
+      if (floorScript) {
+        vsFloor(g.row, (await measureFloor(`get${r}`, [200], get(false))).row);
+        vsFloor(n.row, (await measureFloor(`get-304${r}`, [304], get(true))).row);
+      }
     }
-    if (wants('pgbench')) pgbenchRows.create = await dbCeiling('create', result, row);
-  }
 
-  // ---- join: distinct pending orders, each with its ETag
-  if (wants('join')) {
-    const { ids: targets } = await pendingBatch('join', P.actionOrders);
-    let k = 0;
-    const joinPrefix = `join-${TAG}-`;
-    const { result, seen, row } = await measure('join', server, [200], () => {
-      const n = k++;
-      return joinRequest(targets[n % targets.length], tokens[joinerOf(n, n % targets.length)], `${joinPrefix}${n}`);
-    });
-    row.ratio = vsHttp(result.rps);
-    if (k > targets.length) row.note = `ran out of pending orders (${targets.length}): later requests hit matched ones`;
-    await audit(db.sql, [
-      {
-        keyPrefix: joinPrefix,
-        action: 'join',
-        connections: IN_FLIGHT,
-        targets: targets.slice(0, k),
-        observed2xx: seen['200'] ?? 0,
-      },
-    ]);
-    if (floorScript) {
-      // Orders of its own; fewer than the service's: the floor joins at most a few thousand a second.
-      const { ids: floorTargets } = await pendingBatch('floor-join', Math.min(P.actionOrders, 50_000));
-      let j = 0;
-      const floorPrefix = `floor-join-${TAG}-`;
-      const f = await measureFloor('join', [200], () => {
-        const n = j++;
-        return joinRequest(floorTargets[n % floorTargets.length], tokens[joinerOf(n, n % floorTargets.length)], `${floorPrefix}${n}`);
-      });
-      vsFloor(row, f.row);
-      if (j > floorTargets.length) f.row.note = `ran out of pending orders (${floorTargets.length}): later requests hit matched ones`;
+    if (wants('create')) {
+      const { result, seen, row } = await measure(
+        `create${r}`,
+        server,
+        [201],
+        createRequests(`${createPrefix}${p}`, ELSEWHERE, round === 1 ? replayable : undefined),
+      );
+      row.ratio = vsHttp(result.rps);
       await audit(db.sql, [
         {
-          keyPrefix: floorPrefix,
-          action: 'join',
-          connections: f.inFlight,
-          targets: floorTargets.slice(0, j),
-          observed2xx: f.seen['200'] ?? 0,
+          keyPrefix: `${createPrefix}${p}`,
+          action: 'create',
+          connections: IN_FLIGHT,
+          observed2xx: seen['201'] ?? 0,
         },
       ]);
+      if (floorScript) {
+        const floorPrefix = `floor-create-${TAG}-${p}`;
+        const f = await measureFloor(`create${r}`, [201], createRequests(floorPrefix, ELSEWHERE));
+        vsFloor(row, f.row);
+        await audit(db.sql, [{ keyPrefix: floorPrefix, action: 'create', connections: f.inFlight, observed2xx: f.seen['201'] ?? 0 }]);
+      }
+      if (wants('pgbench') && round === 1) pgbenchRows.create = await dbCeiling('create', result, row);
     }
-    if (wants('pgbench')) pgbenchRows.join = await dbCeiling('join', result, row);
+
+    // ---- join: distinct pending orders, each with its ETag
+    if (wants('join')) {
+      const { ids: targets } = await pendingBatch(`join${p}`, P.actionOrders);
+      let k = 0;
+      const joinPrefix = `join-${TAG}-${p}`;
+      const { result, seen, row } = await measure(`join${r}`, server, [200], () => {
+        const n = k++;
+        return joinRequest(targets[n % targets.length], tokens[joinerOf(n, n % targets.length)], `${joinPrefix}${n}`);
+      });
+      row.ratio = vsHttp(result.rps);
+      if (k > targets.length) row.note = `ran out of pending orders (${targets.length}): later requests hit matched ones`;
+      await audit(db.sql, [
+        {
+          keyPrefix: joinPrefix,
+          action: 'join',
+          connections: IN_FLIGHT,
+          targets: targets.slice(0, k),
+          observed2xx: seen['200'] ?? 0,
+        },
+      ]);
+      if (floorScript) {
+        // Orders of its own; fewer than the service's: the floor joins at most a few thousand a second.
+        const { ids: floorTargets } = await pendingBatch(`floor-join${p}`, Math.min(P.actionOrders, 50_000));
+        let j = 0;
+        const floorPrefix = `floor-join-${TAG}-${p}`;
+        const f = await measureFloor(`join${r}`, [200], () => {
+          const n = j++;
+          return joinRequest(floorTargets[n % floorTargets.length], tokens[joinerOf(n, n % floorTargets.length)], `${floorPrefix}${n}`);
+        });
+        vsFloor(row, f.row);
+        if (j > floorTargets.length) f.row.note = `ran out of pending orders (${floorTargets.length}): later requests hit matched ones`;
+        await audit(db.sql, [
+          {
+            keyPrefix: floorPrefix,
+            action: 'join',
+            connections: f.inFlight,
+            targets: floorTargets.slice(0, j),
+            observed2xx: f.seen['200'] ?? 0,
+          },
+        ]);
+      }
+      if (wants('pgbench') && round === 1) pgbenchRows.join = await dbCeiling('join', result, row);
+    }
   }
   await stopFloor();
 
@@ -1051,11 +1063,13 @@ async function main() {
   const floorPairs = (['get', 'get-304', 'join', 'create'] as const)
     .map((scenario) => ({
       scenario,
-      service: rows.find((r) => r.scenario === scenario),
-      floor: rows.find((r) => r.scenario === `floor: ${scenario}`),
+      rounds: Array.from({ length: FLOOR_ROUNDS }, (_, i) => {
+        const name = i === 0 ? scenario : `${scenario} #${i + 1}`;
+        return { service: rows.find((r) => r.scenario === name), floor: rows.find((r) => r.scenario === `floor: ${name}`) };
+      }).filter((round) => round.service),
       target: scenario.startsWith('get') ? 1.4 : 1.6,
     }))
-    .filter((pair) => pair.service);
+    .filter((pair) => pair.rounds.length);
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const report = [

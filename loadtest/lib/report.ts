@@ -67,26 +67,40 @@ export function cpuPerRequestUs(row: Row | undefined): number | undefined {
 
 export interface FloorPair {
   scenario: string;
-  service?: Row;
-  floor?: Row;
+  /** Each round's service run and floor run (--floor-rounds: more than one, interleaved). */
+  rounds: { service?: Row; floor?: Row }[];
   /** The ratio the team works towards: service CPU per request ≤ target × the floor's. */
   target: number;
 }
 
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length
+    ? sorted.length % 2
+      ? sorted[(sorted.length - 1) / 2]
+      : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2
+    : undefined;
+};
+
 /**
  * The service's server CPU per request beside the floor's (the same statements on the bare
  * stack, loadtest/floor-server.ts), and their ratio: what the service's framework and design cost.
+ * Over several rounds, the medians, and the ratio of each round.
  */
 export function floorTable(pairs: FloorPair[], judge: boolean): string {
-  const header = ['scenario', 'service µs CPU/req', 'floor µs CPU/req', 'service ÷ floor', 'target', 'met'];
-  const lines = pairs.map(({ scenario, service, floor, target }) => {
-    const [s, f] = [cpuPerRequestUs(service), cpuPerRequestUs(floor)];
-    const ratio = s !== undefined && f !== undefined ? s / f : undefined;
+  const header = ['scenario', 'service µs CPU/req', 'floor µs CPU/req', 'service ÷ floor', 'each round', 'target', 'met'];
+  const lines = pairs.map(({ scenario, rounds, target }) => {
+    const measured = rounds.map(({ service, floor }) => ({ s: cpuPerRequestUs(service), f: cpuPerRequestUs(floor) }));
+    const ratios = measured.flatMap(({ s, f }) => (s !== undefined && f !== undefined ? [s / f] : []));
+    const s = median(measured.flatMap(({ s }) => (s === undefined ? [] : [s])));
+    const f = median(measured.flatMap(({ f }) => (f === undefined ? [] : [f])));
+    const ratio = median(ratios);
     return [
       scenario,
       num(s),
       f === undefined ? '– (not run)' : num(f),
       ratio === undefined ? '' : `${num(ratio, 2)}×`,
+      ratios.map((r) => `${num(r, 2)}×`).join(', '),
       `≤ ${num(target, 1)}×`,
       !judge || ratio === undefined ? '' : ratio <= target ? 'yes' : '**no**',
     ];
@@ -96,6 +110,6 @@ export function floorTable(pairs: FloorPair[], judge: boolean): string {
     `|${header.map(() => '---').join('|')}|`,
     ...lines.map((l) => `| ${l.join(' | ')} |`),
     '',
-    'Server CPU seconds over the measured window ÷ requests answered in it. The floor answers the same requests with the very statements the service sent for them (captured at the start of this run), on hono + @hono/node-server + postgres.js alone.',
+    "Server CPU seconds over the measured window ÷ requests answered in it; with several rounds, the medians and the median of the rounds' ratios. The floor answers the same requests with the very statements the service sent for them (captured at the start of this run), on hono + @hono/node-server + postgres.js alone.",
   ].join('\n');
 }

@@ -12,6 +12,8 @@ import { createEnvironment, harnessAborted, World } from './setup.js';
 const RESULTS_DIR = fileURLToPath(new URL('../../race-results/', import.meta.url));
 /** SHUTDOWN_GRACE_MS (10 s) for in-flight requests, then a few seconds to close the pool. */
 const SHUTDOWN_BOUND_MS = 20_000;
+// Access tokens live 15 minutes at most: the harness signs its actors in again well before that.
+const RENEW_SESSIONS_MS = 5 * 60_000;
 
 export interface HarnessOptions {
   /** Rounds of each scenario. */
@@ -51,9 +53,14 @@ export async function runHarness(options: HarnessOptions): Promise<HarnessReport
     scenarios: [],
     anomalies: 0,
   };
+  let renewing: NodeJS.Timeout | undefined;
   try {
     const world = await World.create(env, users);
     log(`${users} users; store ${world.store.id} (minimum ${world.store.minimum} KRW, tip ${world.store.tip} KRW)`);
+    renewing = setInterval(
+      () => void world.renewSessions().catch((error: unknown) => log(`renewing the sessions failed: ${String(error)}`)),
+      RENEW_SESSIONS_MS,
+    );
     for (const scenario of SCENARIOS.filter((s) => wanted.has(s.id))) {
       const unavailable = scenario.unavailable?.(world);
       if (unavailable) {
@@ -125,6 +132,7 @@ export async function runHarness(options: HarnessOptions): Promise<HarnessReport
       for (const instance of failed) log(`  last errors logged by ${instance.name}:\n    ${instance.errors().slice(-10).join('\n    ')}`);
     }
   } finally {
+    clearInterval(renewing);
     report.durationS = Math.round((performance.now() - t0) / 100) / 10;
     await env.close({ keepDatabase: Boolean(options.keepDatabaseOnFailure && report.anomalies > 0) });
   }

@@ -290,6 +290,14 @@ class Wallets {
   }
 }
 
+type DevLogin = { email: string; name: string; staff_of?: string[]; rider?: boolean };
+
+async function devLogin(anonymous: ReturnType<typeof createCoOrderClient>, baseUrls: string[], body: DevLogin): Promise<Actor> {
+  const { data, error } = await anonymous.POST('/auth/dev/token', { body });
+  if (!data) throw new Error(`dev login failed: ${JSON.stringify(error)}`);
+  return { id: data.user.id, token: data.access_token, clients: actorClients(baseUrls, data.access_token) };
+}
+
 export class World {
   readonly claims = new Claims();
   readonly wallets = new Wallets(this);
@@ -303,7 +311,22 @@ export class World {
     readonly env: Environment,
     readonly actors: Actor[],
     readonly store: Store,
+    private readonly logins: Map<Actor, DevLogin>,
   ) {}
+
+  /**
+   * Signs every actor in again, in place (token and clients), before their access tokens expire
+   * (15 minutes at most): a run of 10,000 rounds outlasts them. The old tokens stay good until
+   * their own expiry, so requests in flight meanwhile are not disturbed.
+   */
+  async renewSessions(): Promise<void> {
+    const anonymous = createCoOrderClient(this.env.baseUrls[0]);
+    for (const [actor, login] of this.logins) {
+      const renewed = await devLogin(anonymous, this.env.baseUrls, login);
+      actor.token = renewed.token;
+      actor.clients = renewed.clients;
+    }
+  }
 
   get instances(): number {
     return this.env.baseUrls.length;
@@ -313,26 +336,23 @@ export class World {
     const anonymous = createCoOrderClient(env.baseUrls[0]);
     const run = randomUUID().slice(0, 8);
     const actors: Actor[] = [];
+    const logins = new Map<Actor, DevLogin>();
+    const signIn = async (login: DevLogin): Promise<Actor> => {
+      const actor = await devLogin(anonymous, env.baseUrls, login);
+      logins.set(actor, login);
+      return actor;
+    };
     for (let i = 0; i < users; i += 8) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(8, users - i) }, async (_, j) => {
-          const { data, error } = await anonymous.POST('/auth/dev/token', {
-            body: { email: `race-${run}-${i + j}@example.com`, name: `Racer ${i + j}` },
-          });
-          if (!data) throw new Error(`dev login failed: ${JSON.stringify(error)}`);
-          return { id: data.user.id, token: data.access_token, clients: actorClients(env.baseUrls, data.access_token) };
+          return signIn({ email: `race-${run}-${i + j}@example.com`, name: `Racer ${i + j}` });
         }),
       );
       actors.push(...batch);
     }
-    const world = new World(env, actors, await pickStore(actors[0].clients[0]));
-    const withRoles = async (name: string, roles: { staff_of?: string[]; rider?: boolean }): Promise<Actor> => {
-      const { data, error } = await anonymous.POST('/auth/dev/token', {
-        body: { email: `race-${run}-${name}@example.com`, name, ...roles },
-      });
-      if (!data) throw new Error(`dev login failed: ${JSON.stringify(error)}`);
-      return { id: data.user.id, token: data.access_token, clients: actorClients(env.baseUrls, data.access_token) };
-    };
+    const world = new World(env, actors, await pickStore(actors[0].clients[0]), logins);
+    const withRoles = (name: string, roles: { staff_of?: string[]; rider?: boolean }) =>
+      signIn({ email: `race-${run}-${name}@example.com`, name, ...roles });
     world.staff = await withRoles('staff', { staff_of: [world.store.id] });
     world.riders = await Promise.all(Array.from({ length: 8 }, (_, i) => withRoles(`rider-${i}`, { rider: true })));
     // A first top-up each through the API, so that scenarios rarely stop to refill a wallet.
