@@ -48,7 +48,7 @@ const app = buildApp(
     authenticator,
     providers: new Map(),
   },
-  eventHubOf(deps, authenticator),
+  eventHubOf(deps, (sessionId) => authenticator.isRevoked(sessionId)),
 );
 const document = openApiDocument(app);
 const documentText = `${JSON.stringify(document, null, 2)}\n`;

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     cursors: cursorCodec(cursorKey(await serviceSecret(database.db, 'service'))),
     budgets: sharedBudgets(rateLimitPolicies(config), database.db),
   };
-  const events = eventHubOf(deps, authenticator);
+  const events = eventHubOf(deps, (sessionId) => authenticator.isRevoked(sessionId));
   const app = buildApp(deps, auth, events);
   const jobs = config.JOBS_ENABLED ? scheduleJobs(deps) : undefined;
 
