@@ -45,39 +45,30 @@ RETURNS TABLE (user_id uuid, store_id uuid) LANGUAGE sql IMMUTABLE AS $$
   WHERE r.user_id IS NOT NULL OR r.store_id IS NOT NULL
 $$;
 
-CREATE FUNCTION record_created_orders() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Row triggers, and the ledger's only for refunds (its WHEN is checked without calling anything):
+-- a create, a join or a step pays one small INSERT, and a charge or a top-up nothing.
+CREATE FUNCTION record_order_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO order_events (user_id, store_id, kind, order_id, status, version)
-  SELECT r.user_id, r.store_id, order_event_kind(n.status), n.id, n.status, n.version
-  FROM created n CROSS JOIN LATERAL order_event_recipients(n.creator_id, n.joiner_id, n.rider_id, n.store_id) r;
+  SELECT r.user_id, r.store_id, order_event_kind(NEW.status), NEW.id, NEW.status, NEW.version
+  FROM order_event_recipients(NEW.creator_id, NEW.joiner_id, NEW.rider_id, NEW.store_id) r;
   RETURN NULL;
 END $$;
-CREATE TRIGGER orders_events_on_insert AFTER INSERT ON orders
-  REFERENCING NEW TABLE AS created FOR EACH STATEMENT EXECUTE FUNCTION record_created_orders();
+CREATE TRIGGER orders_event_on_insert AFTER INSERT ON orders
+  FOR EACH ROW EXECUTE FUNCTION record_order_event();
+CREATE TRIGGER orders_event_on_status AFTER UPDATE OF status ON orders
+  FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION record_order_event();
 
-CREATE FUNCTION record_changed_orders() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO order_events (user_id, store_id, kind, order_id, status, version)
-  SELECT r.user_id, r.store_id, order_event_kind(n.status), n.id, n.status, n.version
-  FROM after n JOIN before b ON b.id = n.id
-  CROSS JOIN LATERAL order_event_recipients(n.creator_id, n.joiner_id, n.rider_id, n.store_id) r
-  WHERE n.status <> b.status;
-  RETURN NULL;
-END $$;
-CREATE TRIGGER orders_events_on_update AFTER UPDATE ON orders
-  REFERENCING OLD TABLE AS before NEW TABLE AS after FOR EACH STATEMENT EXECUTE FUNCTION record_changed_orders();
-
--- A refund is news of its own to the user it went to, with the amount.
-CREATE FUNCTION record_refunds() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A refund is news of its own to the user it went to, with the amount. The order's state is the
+-- one its transition (an earlier statement of the same transaction) left.
+CREATE FUNCTION record_refund_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO order_events (user_id, kind, order_id, status, version, amount)
-  SELECT l.user_id, 'order.refunded', o.id, o.status, o.version, l.amount
-  FROM written l JOIN orders o ON o.id = l.order_id
-  WHERE l.kind = 'order_refund';
+  SELECT NEW.user_id, 'order.refunded', o.id, o.status, o.version, NEW.amount FROM orders o WHERE o.id = NEW.order_id;
   RETURN NULL;
 END $$;
-CREATE TRIGGER credit_ledger_events_on_insert AFTER INSERT ON credit_ledger
-  REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION record_refunds();
+CREATE TRIGGER credit_ledger_refund_event AFTER INSERT ON credit_ledger
+  FOR EACH ROW WHEN (NEW.kind = 'order_refund') EXECUTE FUNCTION record_refund_event();
 
 -- A browser's EventSource cannot send a header: it opens its stream with a ticket instead of the
 -- access token (which must never stand in a URL). One use, within a minute; kept as a hash.
