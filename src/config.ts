@@ -66,6 +66,9 @@ export const DEFAULTS = {
   EVENTS_RETENTION_HOURS: 24,
   // A person has a phone, a tablet and a laptop or two: more streams per instance is abuse.
   EVENTS_MAX_STREAMS_PER_USER: 5,
+  // What one instance holds in npm start's heap (about 30 kB of it a stream, most of that hono's
+  // streamSSE and the Node server's): past it a new stream is refused, never the instance's memory.
+  EVENTS_MAX_STREAMS: 6000,
 } as const;
 
 /** A great-circle distance never exceeds half the Earth's circumference: a radius this large limits nothing. */
@@ -211,6 +214,7 @@ const configSchema = z
       .max(24 * 365)
       .default(DEFAULTS.EVENTS_RETENTION_HOURS),
     EVENTS_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(100_000).default(DEFAULTS.EVENTS_MAX_STREAMS_PER_USER),
+    EVENTS_MAX_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULTS.EVENTS_MAX_STREAMS),
     // Past this a provider call counts as unanswered (the top-up stays processing; nothing is lost).
     PAYMENTS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
     // The settler asks about one top-up this many times (backing off) before it gives up loudly.

@@ -52,6 +52,9 @@ export const createTicket =
  */
 async function openStream(deps: Deps, hub: EventHub, c: Context<AppEnv>, audience: Audience, lastEventId: string | undefined) {
   const userId = c.var.userId;
+  if (hub.size >= deps.config.EVENTS_MAX_STREAMS) {
+    throw new DomainError('overloaded', 'This server holds as many event streams as it can: retry shortly, another may have room.');
+  }
   if (hub.streamsOf(userId) >= deps.config.EVENTS_MAX_STREAMS_PER_USER) {
     throw new DomainError(
       'too_many_streams',

@@ -102,7 +102,7 @@ const STREAM_TEXT =
   `${RETRY_ADVICE_MS} ms before a reconnect. The log is kept ${DEFAULTS.EVENTS_RETENTION_HOURS} h by default: a client away longer re-reads ` +
   'its orders. A stream ends with `stream.ended` (data: StreamEnded) when its session is revoked, its credential expires, or the instance ' +
   'stops; a change reaches streams on every instance within about a second of its commit. ' +
-  `At most ${DEFAULTS.EVENTS_MAX_STREAMS_PER_USER} streams of yours may be open on one server (by default): one more is a 429 \`too_many_streams\`.`;
+  `At most ${DEFAULTS.EVENTS_MAX_STREAMS_PER_USER} streams of yours may be open on one server (by default): one more is a 429 \`too_many_streams\`; a server that holds all the streams it can answers 503 \`overloaded\`.`;
 
 const streamResponse = (description: string) => ({
   description: `${description} A \`text/event-stream\` (server-sent events), as the operation describes.`,

@@ -361,6 +361,33 @@ describe('who may follow what', () => {
       { timeoutMs: 5000 },
     );
   });
+
+  it('an instance that holds all the streams it may refuses one more with 503 overloaded, and has room again once one closes', async () => {
+    const small = await startServer(app.db.url, { EVENTS_MAX_STREAMS: '2' });
+    try {
+      const [a, b] = [await signUp(small.baseUrl, 'A'), await signUp(small.baseUrl, 'B')];
+      const first = await listen(small.baseUrl, mine, { token: a.token });
+      const second = await listen(small.baseUrl, mine, { token: b.token });
+      const third = await fetch(`${small.baseUrl}${mine}`, { headers: { Authorization: `Bearer ${a.token}` } });
+      expect(third.status).toBe(503);
+      expect(third.headers.get('retry-after')).toBe('1');
+      expect(await third.json()).toMatchObject({ code: 'overloaded' });
+      await first.close();
+      const again = await eventually(
+        async () => {
+          const response = await fetch(`${small.baseUrl}${mine}`, { headers: { Authorization: `Bearer ${a.token}` } });
+          if (response.status !== 200) await response.body?.cancel();
+          return response.status === 200 && response;
+        },
+        () => 'no room after a stream closed',
+        { timeoutMs: 5000 },
+      );
+      await again.body?.cancel();
+      await second.close();
+    } finally {
+      await small.stop();
+    }
+  });
 });
 
 /** A stream read over a connection of its own (node:http, no agent), to be dropped at the TCP level. */
