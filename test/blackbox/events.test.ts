@@ -17,7 +17,8 @@ import { startServer, TEST_METRICS_TOKEN, type RunningServer } from '../support/
 import { useServer } from '../support/use-server.js';
 import { expectMoneyConserved, newKey, signUp, signUpWithRoles, type TestUser } from '../support/world.js';
 
-const app = useServer({ EVENTS_POLL_MS: '50' });
+// A heartbeat a second (15 s in production), so that a test sees one.
+const app = useServer({ EVENTS_POLL_MS: '50', EVENTS_HEARTBEAT_SECONDS: '1' });
 let other: RunningServer;
 let store: TestStore;
 let staff: TestUser;
@@ -259,6 +260,17 @@ describe('resuming', () => {
     ).toEqual(['9', '10', '99', '100']);
     const head = await follow(app.server, mine, user);
     expect(BigInt(head.lastId().split('-')[0])).toBeGreaterThan(100n);
+  });
+
+  it('sends a comment line when nothing else is sent, so proxies keep an idle stream open', async () => {
+    const user = await signUp(app.server.baseUrl, 'Idle');
+    const stream = await rawStream(app.server.baseUrl, mine, user.token);
+    await eventually(
+      async () => stream.text().includes('\n\n: still here\n\n'),
+      () => `no heartbeat in ${JSON.stringify(stream.text())}`,
+      { timeoutMs: 5000 },
+    );
+    stream.drop();
   });
 
   it('from a position not yet written starts from now; a position this service never writes is a 400', async () => {
