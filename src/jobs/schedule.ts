@@ -36,14 +36,7 @@ export function scheduleJobs({ db, config, logger, metrics }: { db: Db; config: 
     every('expire-overdue', sweep, () => expireOverdue.runOnce(db, config.SWEEP_BATCH_SIZE, config.SWEEP_CONCURRENCY)),
     every('purge-sign-in', sweep, () => purgeSignIn.runOnce(db)),
     every('reject-unanswered', sweep, () => rejectUnanswered.runOnce(db, config.SWEEP_BATCH_SIZE)),
-    every('settle-top-ups', sweep, () =>
-      settleTopUps.runOnce(payments, {
-        batchSize: config.SWEEP_BATCH_SIZE,
-        maxAttempts: config.PAYMENTS_SETTLE_MAX_ATTEMPTS,
-        // Long enough for a lookup and a confirm to time out, so no two instances ask at once.
-        leaseSeconds: Math.ceil((3 * config.PAYMENTS_TIMEOUT_MS) / 1000),
-      }),
-    ),
+    every('settle-top-ups', sweep, () => settleTopUps.runOnce(payments, settleTopUps.settlerOptions(config))),
     every('purge-idempotency-keys', config.PURGE_CRON, () =>
       purgeKeys.runOnce(db, config.IDEMPOTENCY_RETENTION_HOURS, config.SWEEP_BATCH_SIZE),
     ),

@@ -1,6 +1,7 @@
 import type { Payments } from '../payments/service.js';
 import { settle, verdictOf } from '../payments/service.js';
 import { leaseDueTopUps, rescheduleCheck, type Verdict } from '../payments/repository.js';
+import type { Config } from '../config.js';
 import type { TopUp } from '../db/schema.js';
 
 // Between two checks of one top-up the wait doubles from the settle age up to this: an hour.
@@ -32,6 +33,18 @@ async function ask(payments: Payments, topUp: TopUp): Promise<Verdict | undefine
   return verdictOf(confirmed, topUp.id);
 }
 
+export type SettlerOptions = { batchSize: number; maxAttempts: number; leaseSeconds: number };
+
+/** How an instance runs the settler, from its configuration. */
+export function settlerOptions(config: Config): SettlerOptions {
+  return {
+    batchSize: config.SWEEP_BATCH_SIZE,
+    maxAttempts: config.PAYMENTS_SETTLE_MAX_ATTEMPTS,
+    // Long enough for a lookup and a confirm to time out, so no two instances ask at once.
+    leaseSeconds: Math.ceil((3 * config.PAYMENTS_TIMEOUT_MS) / 1000),
+  };
+}
+
 /**
  * Settles top-ups stuck in processing past their next check (a confirm whose answer never came, a
  * crash between the provider's capture and our credit). Each batch is leased in one statement
@@ -43,7 +56,7 @@ async function ask(payments: Payments, topUp: TopUp): Promise<Verdict | undefine
  */
 export async function runOnce(
   payments: Payments,
-  options: { batchSize: number; maxAttempts: number; leaseSeconds: number },
+  options: SettlerOptions,
 ): Promise<{ settled: number; rescheduled: number; given_up: number }> {
   const counts = { settled: 0, rescheduled: 0, given_up: 0 };
   if (!payments.provider) return counts;

@@ -16,7 +16,7 @@ import { loadConfig } from '../../src/config.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { runOnce as expireOverdueOnce } from '../../src/jobs/expire-overdue.js';
 import { runOnce as rejectUnansweredOnce } from '../../src/jobs/reject-unanswered.js';
-import { runOnce as settleTopUpsOnce } from '../../src/jobs/settle-top-ups.js';
+import { runOnce as settleTopUpsOnce, settlerOptions } from '../../src/jobs/settle-top-ups.js';
 import { paymentsOf } from '../../src/payments/register.js';
 import { paymentsEnv, type ConfirmFault, type WebhookMode } from '../support/payment-provider.js';
 import {
@@ -979,11 +979,7 @@ type Own = NonNullable<World['env']['own']>;
 function harnessSettler(own: Own) {
   const config = loadConfig({ NODE_ENV: 'test', ...paymentsEnv(own.provider) });
   const payments = paymentsOf({ db: own.database.db, config, logger: pino({ level: 'silent' }), metrics: createMetrics() });
-  const options = {
-    batchSize: config.SWEEP_BATCH_SIZE,
-    maxAttempts: config.PAYMENTS_SETTLE_MAX_ATTEMPTS,
-    leaseSeconds: Math.ceil((3 * config.PAYMENTS_TIMEOUT_MS) / 1000),
-  };
+  const options = settlerOptions(config);
   /** Makes top-up `id` due now if it is still processing (test setup, not an action), and runs the settler once. */
   return async (stats: ScenarioStats, id: string) => {
     await own.sql`UPDATE top_ups SET next_check_at = now() WHERE id = ${id} AND status = 'processing' AND gave_up_at IS NULL`;
