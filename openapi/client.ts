@@ -21,6 +21,17 @@ export function createCoOrderClient(baseUrl: string, token?: string, init: { red
 /** One event of GET /users/me/events or GET /stores/{storeId}/events, its `data:` parsed (the document's StreamEvent). */
 export type StreamEvent = Schemas['StreamEvent'];
 
+/** An event as eventsource-parser reads it, as a StreamEvent: its data parsed, `retry:` on stream.opened. */
+export function streamEventOf(parsed: { event?: string; id?: string; data: string }, retry: number | undefined): StreamEvent {
+  const { event, id, data } = parsed;
+  return {
+    event,
+    ...(id === undefined ? {} : { id }),
+    ...(event === 'stream.opened' ? { retry } : {}),
+    data: JSON.parse(data),
+  } as StreamEvent;
+}
+
 export interface FollowOptions {
   /** The bearer token; or `ticket`, from POST /users/me/events/tickets. */
   token?: string;
@@ -52,12 +63,5 @@ export async function* followEvents(baseUrl: string, path: string, options: Foll
   }
   let retry: number | undefined;
   const parser = new EventSourceParserStream({ onRetry: (ms) => (retry = ms) });
-  for await (const { event, id, data } of response.body.pipeThrough(new TextDecoderStream()).pipeThrough(parser)) {
-    yield {
-      event,
-      ...(id === undefined ? {} : { id }),
-      ...(event === 'stream.opened' ? { retry } : {}),
-      data: JSON.parse(data),
-    } as StreamEvent;
-  }
+  for await (const parsed of response.body.pipeThrough(new TextDecoderStream()).pipeThrough(parser)) yield streamEventOf(parsed, retry);
 }

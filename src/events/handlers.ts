@@ -75,7 +75,7 @@ async function openStream(deps: Deps, hub: EventHub, c: Context<AppEnv>, audienc
     });
     try {
       await hub.add(subscription);
-      await subscription.replay(deps.db, hub.options.present);
+      await subscription.replay();
     } catch (error) {
       c.var.log.warn({ err: error }, 'live events: could not replay the log; ending the stream so it resumes');
       subscription.end('unavailable');

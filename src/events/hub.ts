@@ -54,26 +54,27 @@ export class Subscription {
   ) {}
 
   /** Sends what the log holds after the cursor, then goes live. */
-  async replay(db: Db, present: HubOptions['present']): Promise<void> {
+  async replay(): Promise<void> {
     for (;;) {
-      const rows = await settledEventsOf(db, this.audience, this.cursor, PAGE);
-      for (const row of rows) this.send(row, present);
+      const rows = await settledEventsOf(this.hub.db, this.audience, this.cursor, PAGE);
+      for (const row of rows) this.send(row);
       if (rows.length < PAGE || this.ended) break;
     }
-    for (const row of this.held) if (isAfter(row, this.cursor)) this.send(row, present);
+    for (const row of this.held) if (isAfter(row, this.cursor)) this.send(row);
     this.held = [];
     this.replaying = false;
   }
 
-  offer(row: EventRow, present: HubOptions['present']): void {
+  offer(row: EventRow): void {
     if (this.ended) return;
     if (this.replaying) {
       this.held.push(row);
       if (this.held.length > MAX_UNREAD) this.end('too_slow');
-    } else if (isAfter(row, this.cursor)) this.send(row, present);
+    } else if (isAfter(row, this.cursor)) this.send(row);
   }
 
-  check(nowMs: number, options: HubOptions): void {
+  check(nowMs: number): void {
+    const options = this.hub.options;
     if (options.isRevoked(this.sessionId)) this.end('session_revoked');
     else if (nowMs >= this.closesAtMs) this.end('credential_expired');
     else if (nowMs - this.lastWriteMs >= options.heartbeatMs) this.write(() => this.sink.write(': still here\n\n'));
@@ -93,9 +94,9 @@ export class Subscription {
     this.resolveDone();
   }
 
-  private send(row: EventRow, present: HubOptions['present']): void {
+  private send(row: EventRow): void {
     this.cursor = { xid: row.xid, id: row.id };
-    const message = present(row);
+    const message = this.hub.options.present(row);
     this.write(() => this.sink.writeSSE(message));
   }
 
@@ -126,7 +127,7 @@ export class EventHub {
   private checker: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly db: Db,
+    readonly db: Db,
     private readonly logger: Logger,
     readonly options: HubOptions,
   ) {}
@@ -216,7 +217,7 @@ export class EventHub {
       }
       for (const row of rows) {
         const set = row.user_id ? this.byUser.get(row.user_id) : this.byStore.get(row.store_id!);
-        if (set) for (const s of set) s.offer(row, this.options.present);
+        if (set) for (const s of set) s.offer(row);
       }
       if (rows.length) head = rows[rows.length - 1];
       if (this.stopIfUnheard()) return;
@@ -227,6 +228,6 @@ export class EventHub {
 
   private checkAll(): void {
     const now = Date.now();
-    for (const set of [...this.byUser.values(), ...this.byStore.values()]) for (const s of set) s.check(now, this.options);
+    for (const set of [...this.byUser.values(), ...this.byStore.values()]) for (const s of set) s.check(now);
   }
 }

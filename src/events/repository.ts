@@ -1,21 +1,11 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { EventKind, OrderStatus } from '../db/schema.js';
+import type { Selectable } from 'kysely';
+import type { OrderEventsTable } from '../db/schema.js';
 import type { Position } from './position.js';
 
-/** One row of the log: an order's change (or a refund) for one recipient. */
-export interface EventRow {
-  xid: string;
-  id: string;
-  user_id: string | null;
-  store_id: string | null;
-  kind: EventKind;
-  order_id: string;
-  status: OrderStatus;
-  version: number;
-  amount: number | null;
-  at: Date;
-}
+/** One row of the log (an order's change, or a refund, for one recipient), its position as text. */
+export type EventRow = Omit<Selectable<OrderEventsTable>, 'id'> & Position;
 
 export type Audience = { userId: string } | { storeId: string };
 

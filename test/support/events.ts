@@ -3,7 +3,7 @@
  * how to wait for more. Stops when the server ends the stream or the test closes it.
  */
 import { createParser } from 'eventsource-parser';
-import { followEvents, type FollowOptions, type StreamEvent } from '../../openapi/client.js';
+import { followEvents, streamEventOf, type FollowOptions, type StreamEvent } from '../../openapi/client.js';
 import { eventually } from './eventually.js';
 
 export interface Listener {
@@ -64,15 +64,11 @@ export const summary = (events: StreamEvent[]) =>
       return `${e.event} ${data.order_id} ${data.status} v${data.version}${data.amount === undefined ? '' : ` ${data.amount}`}`;
     });
 
-/** The events of a stream's text as the SDK yields them (`retry:` on stream.opened), for checking against the document. */
-export function parseEventStream(text: string): Record<string, unknown>[] {
-  const events: Record<string, unknown>[] = [];
+/** The events of a stream's text as the SDK yields them, for checking against the document. */
+export function parseEventStream(text: string): StreamEvent[] {
+  const events: StreamEvent[] = [];
   let retry: number | undefined;
-  const parser = createParser({
-    onRetry: (ms) => (retry = ms),
-    onEvent: ({ event, id, data }) =>
-      events.push({ event, ...(id === undefined ? {} : { id }), ...(event === 'stream.opened' ? { retry } : {}), data: JSON.parse(data) }),
-  });
+  const parser = createParser({ onRetry: (ms) => (retry = ms), onEvent: (parsed) => events.push(streamEventOf(parsed, retry)) });
   parser.feed(text);
   return events;
 }
