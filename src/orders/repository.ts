@@ -139,20 +139,20 @@ export async function loadCreateFacts(
 /** Why insertOrderCharged wrote nothing: the creator's open orders are at the quota, or the balance is short. */
 export type CreateRefusal = { refused: 'open_orders'; open: number } | { refused: 'credit' };
 
-type InsertOrderParams = {
+/** An order to open, as create.ts decided it. */
+type NewOrder = {
   id: string;
   storeId: string;
   creatorId: string;
   splitType: SplitType;
   menuTotal: number;
   deliveryTip: number;
-  address: string;
-  lat: number;
-  lon: number;
+  delivery: { address: string; lat: number; lon: number };
   ttlMinutes: number;
-  amount: number;
-  maxOpen: number;
-} & ItemColumns;
+};
+
+// The statement's parameters: the order with its delivery point flat, its items as columns.
+type InsertOrderParams = Omit<NewOrder, 'delivery'> & NewOrder['delivery'] & ItemColumns & { amount: number; maxOpen: number };
 
 // The count stops at maxOpen (LIMIT): its cost is bounded whatever a user has pending.
 const insertOrderChargedStatement = precompiled(
@@ -182,25 +182,14 @@ const insertOrderChargedStatement = precompiled(
  */
 export async function insertOrderCharged(
   tx: Tx,
-  order: {
-    id: string;
-    storeId: string;
-    creatorId: string;
-    splitType: SplitType;
-    menuTotal: number;
-    deliveryTip: number;
-    delivery: { address: string; lat: number; lon: number };
-    ttlMinutes: number;
-  },
+  { delivery, ...order }: NewOrder,
   items: ItemToInsert[],
   charge: number,
   maxOpen: number,
 ): Promise<Order | CreateRefusal> {
   const rows = await insertOrderChargedStatement(tx, {
     ...order,
-    address: order.delivery.address,
-    lat: order.delivery.lat,
-    lon: order.delivery.lon,
+    ...delivery,
     ...itemColumns(items),
     amount: -charge,
     maxOpen,
