@@ -58,7 +58,7 @@ import { learnFloorScript } from './lib/floor.js';
 import type { FloorScript } from './lib/floor-script.js';
 import { addStatuses, runLoad, type HttpRequest, type LoadResult } from './lib/load.js';
 import { findPgbench, runPgbench } from './lib/pgbench.js';
-import { ROOT, cpuWindow, sampleRss, startNodeProcess, threadTicks, type Spawned } from './lib/processes.js';
+import { ROOT, cpuWindow, rssMb, sampleRss, startNodeProcess, threadTicks, type Spawned } from './lib/processes.js';
 import { floorTable, table, type Row } from './lib/report.js';
 import { createRequest, getOrderRequest, joinRequest, stepRequest } from './lib/requests.js';
 
@@ -225,7 +225,7 @@ async function measure(
     progress: log,
   });
   const split = await cpu.stop();
-  const rssMb = rss.stop();
+  const peakRss = rss.stop();
   if (flag('threads')) {
     const threads1 = threadTicks(server.pid);
     const parts = [...threads1]
@@ -234,7 +234,7 @@ async function measure(
       .sort((a, b) => b[1] - a[1]);
     log(`  server threads (CPU s): ${parts.map(([name, t]) => `${name} ${(t / 100).toFixed(1)}`).join(', ')}`);
   }
-  rssPeaks.push(rssMb);
+  rssPeaks.push(peakRss);
   const other = Object.entries(result.statuses).filter(([code]) => !expected.includes(Number(code)));
   const unexpected = other.reduce((sum, [, n]) => sum + n, 0);
   unexpectedTotal += unexpected + result.errors;
@@ -246,12 +246,12 @@ async function measure(
     p99: result.p99,
     unexpected,
     errors: result.errors,
-    rssMb,
+    rssMb: peakRss,
     cpu: split,
     note: other.length ? `statuses ${other.map(([c, n]) => `${c}×${n}`).join(', ')}` : undefined,
   };
   log(
-    `  ${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, statuses ${JSON.stringify(result.statuses)}, errors ${result.errors}, RSS ${Math.round(rssMb)} MB (${await heapOf(server)}), CPU srv/pg/gen ${split.server}/${split.postgres}/${split.loadgen} % (server ${Math.round(((split.server / 100) * 1e6) / Math.max(1, result.rps))} µs CPU per request)`,
+    `  ${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, statuses ${JSON.stringify(result.statuses)}, errors ${result.errors}, RSS ${Math.round(peakRss)} MB (${await heapOf(server)}), CPU srv/pg/gen ${split.server}/${split.postgres}/${split.loadgen} % (server ${Math.round(((split.server / 100) * 1e6) / Math.max(1, result.rps))} µs CPU per request)`,
   );
   rows.push(row);
   // What the clients were answered in all, warm-up included (for the audit).
@@ -574,6 +574,39 @@ async function main() {
     const joiner = n % activeUsers;
     return joiner === batchUsers(g, P.users).creator ? (joiner + 1) % activeUsers : joiner;
   };
+  /**
+   * Joins of `count` fresh pending orders, each by a joiner who is not its creator, measured by
+   * `run` (the service's measure, or the floor's), then audited under their key prefix.
+   */
+  const measureJoins = async (
+    scenario: string,
+    batch: string,
+    keyPrefix: string,
+    count: number,
+    run: (
+      scenario: string,
+      next: () => HttpRequest,
+    ) => Promise<{ result: LoadResult; seen: Record<string, number>; row: Row; inFlight?: number }>,
+  ) => {
+    const { ids: targets } = await pendingBatch(batch, count);
+    let k = 0;
+    const measured = await run(scenario, () => {
+      const n = k++;
+      return joinRequest(targets[n % targets.length], tokens[joinerOf(n, n % targets.length)], `${keyPrefix}${n}`);
+    });
+    if (k > targets.length) measured.row.note = `ran out of pending orders (${targets.length}): later requests hit matched ones`;
+    await audit(db.sql, [
+      {
+        keyPrefix,
+        action: 'join',
+        connections: measured.inFlight ?? IN_FLIGHT,
+        targets: targets.slice(0, k),
+        observed2xx: measured.seen['200'] ?? 0,
+      },
+    ]);
+    return measured;
+  };
+  const onService = (scenario: string, next: () => HttpRequest) => measure(scenario, server, [200], next);
 
   // ---- nearby at growing volumes: the lunch rush's pending orders in the city, and a history
   // that grows 10k → 100k → 1M (the index covers pending orders only, so it should not matter)
@@ -685,44 +718,18 @@ async function main() {
 
     // ---- join: distinct pending orders, each with its ETag
     if (wants('join')) {
-      const { ids: targets } = await pendingBatch(`join${p}`, P.actionOrders);
-      let k = 0;
-      const joinPrefix = `join-${TAG}-${p}`;
-      const { result, seen, row } = await measure(`join${r}`, server, [200], () => {
-        const n = k++;
-        return joinRequest(targets[n % targets.length], tokens[joinerOf(n, n % targets.length)], `${joinPrefix}${n}`);
-      });
+      const { result, row } = await measureJoins(`join${r}`, `join${p}`, `join-${TAG}-${p}`, P.actionOrders, onService);
       row.ratio = vsHttp(result.rps);
-      if (k > targets.length) row.note = `ran out of pending orders (${targets.length}): later requests hit matched ones`;
-      await audit(db.sql, [
-        {
-          keyPrefix: joinPrefix,
-          action: 'join',
-          connections: IN_FLIGHT,
-          targets: targets.slice(0, k),
-          observed2xx: seen['200'] ?? 0,
-        },
-      ]);
       if (floorScript) {
         // Orders of its own; fewer than the service's: the floor joins at most a few thousand a second.
-        const { ids: floorTargets } = await pendingBatch(`floor-join${p}`, Math.min(P.actionOrders, 50_000));
-        let j = 0;
-        const floorPrefix = `floor-join-${TAG}-${p}`;
-        const f = await measureFloor(`join${r}`, [200], () => {
-          const n = j++;
-          return joinRequest(floorTargets[n % floorTargets.length], tokens[joinerOf(n, n % floorTargets.length)], `${floorPrefix}${n}`);
-        });
+        const f = await measureJoins(
+          `join${r}`,
+          `floor-join${p}`,
+          `floor-join-${TAG}-${p}`,
+          Math.min(P.actionOrders, 50_000),
+          (name, next) => measureFloor(name, [200], next),
+        );
         vsFloor(row, f.row);
-        if (j > floorTargets.length) f.row.note = `ran out of pending orders (${floorTargets.length}): later requests hit matched ones`;
-        await audit(db.sql, [
-          {
-            keyPrefix: floorPrefix,
-            action: 'join',
-            connections: f.inFlight,
-            targets: floorTargets.slice(0, j),
-            observed2xx: f.seen['200'] ?? 0,
-          },
-        ]);
       }
       if (wants('pgbench') && round === 1) pgbenchRows.join = await dbCeiling('join', result, row);
     }
@@ -860,37 +867,25 @@ async function main() {
   // streams cost the request paths
   if (wants('events')) {
     const count = P.streams;
-    const rssNow = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
     const sample = await db.sql<{ id: string; version: number }[]>`
       SELECT id, version FROM orders TABLESAMPLE BERNOULLI (5) REPEATABLE (13) LIMIT 20000`;
     let gi = 0;
     const get = (): HttpRequest => getOrderRequest(sample[gi++ % sample.length], anyToken(), false);
-    const joinRun = async (name: string) => {
-      const { ids: targets } = await pendingBatch(name, Math.round(P.actionOrders / 3));
-      let k = 0;
-      const prefix = `${name}-${TAG}-`;
-      const { seen, row } = await measure(`join, ${name}`, server, [200], () => {
-        const n = k++;
-        return joinRequest(targets[n % targets.length], tokens[joinerOf(n, n % targets.length)], `${prefix}${n}`);
-      });
-      await audit(db.sql, [
-        { keyPrefix: prefix, action: 'join', connections: IN_FLIGHT, targets: targets.slice(0, k), observed2xx: seen['200'] ?? 0 },
-      ]);
-      return row;
-    };
+    const joinRun = async (name: string) =>
+      (await measureJoins(`join, ${name}`, name, `${name}-${TAG}-`, Math.round(P.actionOrders / 3), onService)).row;
     // The request paths without any stream open.
     const getBare = (await measure('get, no streams open', server, [200], get)).row;
     const joinBare = await joinRun('no-streams');
 
     // Idle streams, one per user (users beyond the active ones: they are not the load's).
     const streamUser = (i: number) => activeUsers + (i % (P.users - activeUsers));
-    const rssBefore = rssNow(server.pid);
+    const rssBefore = rssMb(server.pid);
     log(`▶ events: opening ${count.toLocaleString()} streams on one instance`);
     const t = performance.now();
     const streams = await openStreams(server.baseUrl, count, (i) => tokens[streamUser(i)]);
     log(`  opened in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    const rssIdle = rssNow(server.pid);
+    const rssIdle = rssMb(server.pid);
     log(
       `  server RSS ${Math.round(rssBefore)} MB before, ${Math.round(rssIdle)} MB with ${count.toLocaleString()} idle streams (${await heapOf(server)})`,
     );

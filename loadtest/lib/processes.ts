@@ -59,7 +59,7 @@ export async function startNodeProcess(
 }
 
 /** Resident set size of a process in MB (VmRSS), or NaN when it is gone. */
-function rssMb(pid: number): number {
+export function rssMb(pid: number): number {
   try {
     const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) / 1024 : NaN;
