@@ -205,28 +205,40 @@ describe('top-ups through the payment provider', () => {
   });
 });
 
+/**
+ * A top-up of `amount` paid at `provider`, its confirm sent to `instance` and answered slowly; once
+ * the provider has captured it, `instance` is SIGKILLed before it can credit. Returns the top-up
+ * id, checked to be left `processing`.
+ */
+async function killedBetweenCaptureAndCredit(
+  instance: RunningServer,
+  provider: PaymentProviderSim,
+  sql: TestDatabase['sql'],
+  user: TestUser,
+  amount: number,
+): Promise<string> {
+  const id = (await create(user, amount)).data!.id;
+  const paymentKey = provider.pay(id, amount);
+  provider.failNextConfirm({ kind: 'slow', ms: 1_000 });
+  const pending = confirm(user, id, paymentKey).catch(() => undefined);
+  await eventually(
+    async () => provider.payments().find((p) => p.orderId === id && p.status === 'DONE'),
+    () => 'the provider never captured',
+  );
+  await instance.kill();
+  await pending;
+  const [row] = await sql`SELECT status FROM top_ups WHERE id = ${id}`;
+  expect(row.status).toBe('processing');
+  return id;
+}
+
 describe('a crash between the capture and the credit', () => {
   it('SIGKILLed while the provider answers: the settler (on the instance still up) credits it once', async () => {
     const own = await startServer(db.url, { ...paymentsEnv(sim), JOBS_ENABLED: 'false' });
     sim.webhookUrl = undefined;
     try {
       const user = await signUp(own.baseUrl, 'Crash');
-      const made = await user.client.POST('/users/me/credit/top-ups', {
-        params: { header: { 'Idempotency-Key': newKey() } },
-        body: { amount: 11_000 },
-      });
-      const id = made.data!.id;
-      const paymentKey = sim.pay(id, 11_000);
-      sim.failNextConfirm({ kind: 'slow', ms: 1_000 });
-      const pending = confirm(user, id, paymentKey).catch(() => undefined);
-      await eventually(
-        async () => sim.payments().find((p) => p.orderId === id && p.status === 'DONE'),
-        () => 'the provider never captured',
-      );
-      await own.kill();
-      await pending;
-      const [row] = await db.sql`SELECT status FROM top_ups WHERE id = ${id}`;
-      expect(row.status).toBe('processing');
+      const id = await killedBetweenCaptureAndCredit(own, sim, db.sql, user, 11_000);
       // The other instance runs the jobs: its settler finishes what the killed one left.
       await settledAs({ ...user, client: createCoOrderClient(server.baseUrl, user.token) }, id, 'succeeded');
       const [{ credit }] = await db.sql`SELECT credit::int AS credit FROM users WHERE id = ${user.user.id}`;
@@ -256,19 +268,7 @@ describe('a crash between the capture and the credit, and the same instance rest
     const killed = instance;
     try {
       const user = await signUp(instance.baseUrl, 'Crash and restart');
-      const made = await create(user, 12_000);
-      const id = made.data!.id;
-      const paymentKey = ownSim.pay(id, 12_000);
-      ownSim.failNextConfirm({ kind: 'slow', ms: 1_000 });
-      const pending = confirm(user, id, paymentKey).catch(() => undefined);
-      await eventually(
-        async () => ownSim.payments().find((p) => p.orderId === id && p.status === 'DONE'),
-        () => 'the provider never captured',
-      );
-      await instance.kill();
-      await pending;
-      const [row] = await ownDb.sql`SELECT status FROM top_ups WHERE id = ${id}`;
-      expect(row.status).toBe('processing');
+      const id = await killedBetweenCaptureAndCredit(instance, ownSim, ownDb.sql, user, 12_000);
       const creditNow = async () =>
         (await ownDb.sql`SELECT credit::int AS credit FROM users WHERE id = ${user.user.id}`)[0].credit as number;
       expect(await creditNow()).toBe(50_000);
