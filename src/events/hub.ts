@@ -4,7 +4,11 @@ import { formatPosition, isAfter, type Position } from './position.js';
 import { settledEventsAfter, settledEventsOf, settledHead, type Audience, type EventRow } from './repository.js';
 
 /** Why a stream ended, as its last event says (a client that left is told nothing). */
-export type EndReason = 'session_revoked' | 'credential_expired' | 'shutting_down' | 'too_slow' | 'unavailable';
+export const END_REASONS = ['session_revoked', 'credential_expired', 'shutting_down', 'too_slow', 'unavailable'] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+/** The comment line an idle stream gets (SSE comments start with a colon; clients skip them). */
+export const HEARTBEAT = ': still here';
 
 /** Where a stream's events go: hono's SSE stream, as far as the hub needs it. */
 export interface Sink {
@@ -77,7 +81,7 @@ export class Subscription {
     const options = this.hub.options;
     if (options.isRevoked(this.sessionId)) this.end('session_revoked');
     else if (nowMs >= this.closesAtMs) this.end('credential_expired');
-    else if (nowMs - this.lastWriteMs >= options.heartbeatMs) this.write(() => this.sink.write(': still here\n\n'));
+    else if (nowMs - this.lastWriteMs >= options.heartbeatMs) this.write(() => this.sink.write(`${HEARTBEAT}\n\n`));
   }
 
   /**

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { DEFAULTS } from '../config.js';
 import { EVENT_KINDS, ORDER_STATUSES } from '../domain/kinds.js';
 import { UuidParam, dateTime, headers, jsonResponse, problems, security, streamSecurity, uuid } from '../http/openapi.js';
+import { END_REASONS, HEARTBEAT } from './hub.js';
 import { POSITION_PATTERN, parsePosition } from './position.js';
 
 export const TICKET_VALID_SECONDS = 60;
@@ -26,7 +27,7 @@ export const OrderEventSchema = z
 
 export const StreamEndedSchema = z
   .object({
-    reason: z.enum(['session_revoked', 'credential_expired', 'shutting_down', 'too_slow', 'unavailable']).openapi({
+    reason: z.enum(END_REASONS).openapi({
       example: 'shutting_down',
       description:
         '`session_revoked`: signed out (do not reconnect with this session); `credential_expired`: the access token (or the one that got the ticket) ' +
@@ -98,7 +99,7 @@ const STREAM_TEXT =
   EVENT_KINDS.join('`, `') +
   '`; data: OrderEvent, JSON), in the order the changes committed, each with an `id:`. Send the last `id:` back as `Last-Event-ID` ' +
   '(or `last_event_id`) to get what you missed, from the log, and then the live events: none skipped, none repeated. ' +
-  `A comment line (\`: still here\`) comes every ${DEFAULTS.EVENTS_HEARTBEAT_SECONDS} s when nothing else does; \`retry:\` advises ` +
+  `A comment line (\`${HEARTBEAT}\`) comes every ${DEFAULTS.EVENTS_HEARTBEAT_SECONDS} s when nothing else does; \`retry:\` advises ` +
   `${RETRY_ADVICE_MS} ms before a reconnect. The log is kept ${DEFAULTS.EVENTS_RETENTION_HOURS} h by default: a client away longer re-reads ` +
   'its orders. A stream ends with `stream.ended` (data: StreamEnded) when its session is revoked, its credential expires, or the instance ' +
   'stops; a change reaches streams on every instance within about a second of its commit. ' +
