@@ -1286,7 +1286,7 @@ export interface components {
             /** @description Why it failed; null unless `failed`. */
             failure: {
                 /**
-                 * @description The provider's code, or `amount_mismatch`.
+                 * @description The provider's reason from its answer to the confirm; its payment status (`CANCELED`, `ABORTED`) when that is all we were told; or `amount_mismatch`.
                  * @example REJECT_CARD_PAYMENT
                  */
                 code: string;

@@ -1,5 +1,6 @@
 import type { Payments } from '../payments/service.js';
 import { settle, verdictOf } from '../payments/service.js';
+import { endedUncaptured } from '../payments/provider.js';
 import { leaseDueTopUps, rescheduleCheck, type Verdict } from '../payments/repository.js';
 import type { Config } from '../config.js';
 import type { TopUp } from '../db/schema.js';
@@ -25,9 +26,7 @@ async function ask(payments: Payments, topUp: TopUp): Promise<Verdict | undefine
   if (found.kind === 'found') {
     const { payment } = found;
     if (payment.status === 'DONE') return { kind: 'done', paymentKey: payment.paymentKey, totalAmount: payment.totalAmount };
-    if (payment.status === 'CANCELED' || payment.status === 'ABORTED') {
-      return { kind: 'failed', code: payment.status, message: `The payment was ${payment.status.toLowerCase()}.` };
-    }
+    if (endedUncaptured(payment.status)) return { kind: 'ended', status: payment.status };
   }
   const confirmed = await provider.confirm({ paymentKey: topUp.payment_key!, orderId: topUp.id, amount: topUp.amount }, topUp.provider_key);
   return verdictOf(confirmed, topUp.id);

@@ -5,6 +5,7 @@ import type { Deps } from '../http/deps.js';
 import type { AppEnv } from '../http/env.js';
 import { runAction, runPhasedAction } from '../idempotency/run-action.js';
 import { presentTopUp } from './present.js';
+import { endedUncaptured } from './provider.js';
 import { createDemoTopUp, createTopUp, findUsersTopUp, listUsersTopUps } from './repository.js';
 import type { confirmTopUpRoute, createTopUpRoute, getTopUpRoute, listTopUpsRoute, paymentWebhookRoute } from './routes.js';
 import { confirmTopUp, refuseOverCap, settle, type Payments } from './service.js';
@@ -69,13 +70,8 @@ export const postPaymentWebhook =
     const known = eventType === 'PAYMENT_STATUS_CHANGED' && UUID.safeParse(data.orderId).success;
     if (known && data.status === 'DONE') {
       await settle(payments, data.orderId, { kind: 'done', paymentKey: data.paymentKey, totalAmount: data.totalAmount }, 'webhook');
-    } else if (known && (data.status === 'CANCELED' || data.status === 'ABORTED')) {
-      await settle(
-        payments,
-        data.orderId,
-        { kind: 'failed', code: data.status, message: `The payment was ${data.status.toLowerCase()}.` },
-        'webhook',
-      );
+    } else if (known && endedUncaptured(data.status)) {
+      await settle(payments, data.orderId, { kind: 'ended', status: data.status }, 'webhook');
     }
     return c.json({ received: true as const }, 200);
   };

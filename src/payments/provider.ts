@@ -8,6 +8,11 @@
 
 export const PROVIDER_PAYMENT_STATUSES = ['READY', 'IN_PROGRESS', 'DONE', 'CANCELED', 'ABORTED'] as const;
 export type ProviderPaymentStatus = (typeof PROVIDER_PAYMENT_STATUSES)[number];
+/** The statuses of a payment that ended without capturing anything. */
+export const UNCAPTURED_END_STATUSES = ['CANCELED', 'ABORTED'] as const satisfies readonly ProviderPaymentStatus[];
+export type UncapturedEndStatus = (typeof UNCAPTURED_END_STATUSES)[number];
+export const endedUncaptured = (status: string): status is UncapturedEndStatus =>
+  (UNCAPTURED_END_STATUSES as readonly string[]).includes(status);
 
 export interface ProviderPayment {
   paymentKey: string;

@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Db, Tx } from '../db/database.js';
 import type { LedgerEntry, TopUp } from '../db/schema.js';
 import { moveCredit } from '../users/repository.js';
+import { endedUncaptured, type UncapturedEndStatus } from './provider.js';
 
 /** A top-up with the ledger row that credited it (none until it succeeded). */
 export interface TopUpWithEntry {
@@ -72,7 +73,21 @@ export function markProcessing(tx: Tx, id: string, paymentKey: string, settleAft
 }
 
 /** What the provider said about a payment, as a settlement of its top-up. */
-export type Verdict = { kind: 'done'; paymentKey: string; totalAmount: number } | { kind: 'failed'; code: string; message: string };
+export type Verdict =
+  | { kind: 'done'; paymentKey: string; totalAmount: number }
+  /** The provider's answer to our confirm refused it, and said why. */
+  | { kind: 'refused'; code: string; message: string }
+  /** The payment's status (a webhook, a lookup) says it ended uncaptured; it does not say why. */
+  | { kind: 'ended'; status: UncapturedEndStatus };
+
+/** What a failed top-up shows: the provider's reason when it gave one, else its status. */
+function failureOf(verdict: Verdict, amount: number): { code: string; message: string } {
+  if (verdict.kind === 'done') {
+    return { code: 'amount_mismatch', message: `The provider captured ${verdict.totalAmount} KRW for a top-up of ${amount} KRW.` };
+  }
+  if (verdict.kind === 'refused') return { code: verdict.code, message: verdict.message };
+  return { code: verdict.status, message: `The payment was ${verdict.status.toLowerCase()}.` };
+}
 
 export type Settlement = TopUpWithEntry & {
   /** This call changed the top-up (false: someone settled it first, or it was settled already). */
@@ -108,12 +123,20 @@ export async function settleTopUp(tx: Tx, id: string, verdict: Verdict): Promise
       .executeTakeFirstOrThrow();
     return { topUp, entry: await creditTopUp(tx, topUp), changed: true };
   }
-  const failure =
-    verdict.kind === 'done'
-      ? { code: 'amount_mismatch', message: `The provider captured ${verdict.totalAmount} KRW for a top-up of ${current.amount} KRW.` }
-      : verdict;
+  const failure = failureOf(verdict, current.amount);
   const amountMismatch = verdict.kind === 'done' ? { captured: verdict.totalAmount } : undefined;
-  if (current.status === 'failed') return { topUp: current, entry: undefined, changed: false, amountMismatch };
+  if (current.status === 'failed') {
+    // The webhook of a declined payment can beat our confirm's answer; the answer's reason is kept.
+    const reasonArrived = verdict.kind === 'refused' && endedUncaptured(current.failure_code ?? '');
+    if (!reasonArrived) return { topUp: current, entry: undefined, changed: false, amountMismatch };
+    const topUp = await tx
+      .updateTable('top_ups')
+      .set({ failure_code: failure.code, failure_message: failure.message, updated_at: sql`now()` })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { topUp, entry: undefined, changed: true };
+  }
   const topUp = await tx
     .updateTable('top_ups')
     .set({

@@ -41,7 +41,12 @@ export const TopUpSchema = z
       .openapi({ description: "The provider's payment key it was confirmed with; null before.", example: 'pay_5EnNZRJGvaBX7zYQ' }),
     failure: z
       .object({
-        code: z.string().openapi({ description: "The provider's code, or `amount_mismatch`.", example: 'REJECT_CARD_PAYMENT' }),
+        code: z.string().openapi({
+          description:
+            "The provider's reason from its answer to the confirm; its payment status (`CANCELED`, `ABORTED`) when that is all we were told; " +
+            'or `amount_mismatch`.',
+          example: 'REJECT_CARD_PAYMENT',
+        }),
         message: z.string().openapi({ example: 'The card issuer declined the payment.' }),
       })
       .nullable()

@@ -54,7 +54,7 @@ export function paymentProviderOf(config: Config): PaymentProvider | undefined {
 
 /** The provider's answer to a confirm, as a verdict on the top-up; undefined when not known. */
 export function verdictOf(outcome: ConfirmOutcome, orderId: string): Verdict | undefined {
-  if (outcome.kind === 'refused') return { kind: 'failed', code: outcome.code, message: outcome.message };
+  if (outcome.kind === 'refused') return { kind: 'refused', code: outcome.code, message: outcome.message };
   if (outcome.kind === 'done' && outcome.payment.orderId === orderId) {
     return { kind: 'done', paymentKey: outcome.payment.paymentKey, totalAmount: outcome.payment.totalAmount };
   }

@@ -98,6 +98,16 @@ describe('top-ups through the payment provider', () => {
     expect(await creditOf(user)).toBe(50_000);
   });
 
+  it("a decline whose webhook lands before the confirm's answer still shows the issuer's reason", async () => {
+    const { user, id, paymentKey } = await paidTopUp(4_000);
+    sim.forOrder(id, { faults: [{ kind: 'decline' }], webhooks: [{ kind: 'early' }] });
+    const declined = await confirm(user, id, paymentKey);
+    expect(declined.response.status).toBe(402);
+    expect(sim.deliveries.filter((d) => d.orderId === id)).toEqual([{ orderId: id, status: 200 }]);
+    expect((await get(user, id)).data).toMatchObject({ status: 'failed', failure: { code: 'REJECT_CARD_PAYMENT' }, credit: null });
+    expect(await creditOf(user)).toBe(50_000);
+  });
+
   it('an amount that is not what was paid is refused by the provider: 402, nothing captured or credited', async () => {
     const { user, id, paymentKey } = await paidTopUp(9_000, 900);
     const refused = await confirm(user, id, paymentKey);
