@@ -1,7 +1,7 @@
 import { Kysely, type CompiledQuery, type Transaction } from 'kysely';
 import postgres from 'postgres';
 import { holdForCommit, postgresJsDialect } from './driver.js';
-import { connectWithoutDelay, endPool } from './postgres-js-workarounds.js';
+import { connectWithoutDelay, endPool, reconnectDelaySeconds } from './postgres-js-workarounds.js';
 import type { Database } from './schema.js';
 
 export { endsSession, POOL_EXHAUSTED } from './errors.js';
@@ -30,6 +30,7 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
     ...({ socket: connectWithoutDelay } as object),
     max: options.poolMax,
     connect_timeout: options.connectTimeoutS,
+    backoff: reconnectDelaySeconds,
     idle_timeout: 60,
     onnotice: () => {},
     // int8 (ids excluded: they are uuid) carries KRW amounts and counts, far below 2^53.

@@ -24,6 +24,26 @@ export function connectWithoutDelay(options: { host: string[]; port: number[]; p
   return connect({ host: options.host[0], port: options.port[0], noDelay: true });
 }
 
+// The longest postgres.js waits before it opens a lost connection again: far inside the wait of a
+// request for a connection (DB_CONNECT_TIMEOUT_S), while a database that refuses is still asked
+// at most a few times a second per connection.
+const RECONNECT_DELAY_MAX_S = 0.5;
+
+/**
+ * postgres.js's reconnect delay (its `backoff` option), bounded. Its own grows threefold with a
+ * counter shared by the whole pool, which every connection reset raises and only a connection
+ * whose startup ends in a plain query lowers: a reserved connection (every one of ours) skips the
+ * reset once postgres.js has fetched its types (porsager/postgres#1193; fix proposed in #1214). So
+ * the counter only ever grew, and once a few resets had happened over an instance's life every lost
+ * connection waited seconds (up to 20) before it was opened again, while requests were refused 503
+ * `overloaded` for want of one. The same jittered curve, capped at RECONNECT_DELAY_MAX_S.
+ *
+ * Until a postgres.js release resets the counter after a reserved connection's startup.
+ */
+export function reconnectDelaySeconds(resets: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(3 ** resets / 100, RECONNECT_DELAY_MAX_S);
+}
+
 // Closing the pool at shutdown: long enough for a last statement, short of any orchestrator's patience.
 const CLOSE_TIMEOUT_S = 5;
 
