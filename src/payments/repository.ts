@@ -99,8 +99,9 @@ export type Settlement = TopUpWithEntry & {
 /**
  * Phase two: records the provider's verdict on a top-up, and on DONE credits the wallet, in the
  * caller's transaction. Whoever comes second (confirm, webhook, settler in any order) finds it
- * settled and changes nothing. DONE wins over an earlier failure: money the provider captured is
- * always credited. DONE for another amount is never credited.
+ * settled and changes nothing, but for the reason of a refusal, which replaces a bare status. DONE
+ * wins over an earlier failure: money the provider captured is always credited. DONE for another
+ * amount is never credited.
  */
 export async function settleTopUp(tx: Tx, id: string, verdict: Verdict): Promise<Settlement | undefined> {
   const current = await tx.selectFrom('top_ups').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
@@ -125,18 +126,9 @@ export async function settleTopUp(tx: Tx, id: string, verdict: Verdict): Promise
   }
   const failure = failureOf(verdict, current.amount);
   const amountMismatch = verdict.kind === 'done' ? { captured: verdict.totalAmount } : undefined;
-  if (current.status === 'failed') {
-    // The webhook of a declined payment can beat our confirm's answer; the answer's reason is kept.
-    const reasonArrived = verdict.kind === 'refused' && endedUncaptured(current.failure_code ?? '');
-    if (!reasonArrived) return { topUp: current, entry: undefined, changed: false, amountMismatch };
-    const topUp = await tx
-      .updateTable('top_ups')
-      .set({ failure_code: failure.code, failure_message: failure.message, updated_at: sql`now()` })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return { topUp, entry: undefined, changed: true };
-  }
+  // The webhook of a declined payment can beat our confirm's answer: the answer's reason replaces the bare status.
+  const reasonArrived = current.status === 'failed' && verdict.kind === 'refused' && endedUncaptured(current.failure_code ?? '');
+  if (current.status === 'failed' && !reasonArrived) return { topUp: current, entry: undefined, changed: false, amountMismatch };
   const topUp = await tx
     .updateTable('top_ups')
     .set({
@@ -144,7 +136,7 @@ export async function settleTopUp(tx: Tx, id: string, verdict: Verdict): Promise
       failure_code: failure.code,
       failure_message: failure.message,
       next_check_at: null,
-      settled_at: sql`now()`,
+      settled_at: current.settled_at ?? sql`now()`,
       updated_at: sql`now()`,
     })
     .where('id', '=', id)
