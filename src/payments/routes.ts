@@ -17,7 +17,7 @@ import {
   withCodes,
 } from '../http/openapi.js';
 import { LedgerEntrySchema } from '../users/routes.js';
-import { PROVIDER_PAYMENT_STATUSES } from './provider.js';
+import { PROVIDER_PAYMENT_STATUSES, UNCAPTURED_END_STATUSES } from './provider.js';
 
 export const TOP_UP_STATES_TEXT =
   '`awaiting_payment`: made, nothing credited; the client pays at the payment provider with the top-up `id` as the ' +
@@ -43,8 +43,8 @@ export const TopUpSchema = z
       .object({
         code: z.string().openapi({
           description:
-            "The provider's reason from its answer to the confirm; its payment status (`CANCELED`, `ABORTED`) when that is all we were told; " +
-            'or `amount_mismatch`.',
+            `The provider's reason from its answer to the confirm; its payment status (${UNCAPTURED_END_STATUSES.map((s) => `\`${s}\``).join(', ')}) ` +
+            'when that is all we were told; or `amount_mismatch`.',
           example: 'REJECT_CARD_PAYMENT',
         }),
         message: z.string().openapi({ example: 'The card issuer declined the payment.' }),
@@ -193,7 +193,7 @@ export const paymentWebhookRoute = createRoute({
   description:
     'Called by the payment provider, not by clients. Verified by `X-Payment-Signature` (HMAC-SHA256 of the raw body with the ' +
     'webhook secret); a missing or wrong signature is 401 and changes nothing. DONE settles the top-up and credits it once; ' +
-    'CANCELED or ABORTED fails it; anything else, a repeat, or an order we do not know is acknowledged and changes nothing. ' +
+    `${UNCAPTURED_END_STATUSES.join(' or ')} fails it; anything else, a repeat, or an order we do not know is acknowledged and changes nothing. ` +
     'It may arrive before, during or after the client confirms, any number of times.',
   security: [],
   request: {
