@@ -6,6 +6,9 @@ import type { Database } from './schema.js';
 
 export { endsSession, POOL_EXHAUSTED } from './errors.js';
 
+/** How the service's connections name themselves to PostgreSQL (pg_stat_activity.application_name). */
+export const DATABASE_APPLICATION_NAME = 'co-order';
+
 export type Db = Kysely<Database>;
 /** Helpers that lock or compare-and-set take a Tx, so they cannot be called outside a transaction. */
 export type Tx = Transaction<Database>;
@@ -43,7 +46,7 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
       },
     },
     connection: {
-      application_name: 'co-order',
+      application_name: DATABASE_APPLICATION_NAME,
       // Bounded waits: a request never hangs on a lock or a slow statement.
       lock_timeout: options.lockWaitMs,
       statement_timeout: options.statementTimeoutMs,

@@ -16,6 +16,7 @@ import { deliveryAt, insertStore, joinOrder, openOrder, uniqueSpot, type TestSto
 import { startServer, TEST_METRICS_TOKEN, type RunningServer } from '../support/server.js';
 import { useServer } from '../support/use-server.js';
 import { expectMoneyConserved, newKey, signUp, signUpWithRoles, type TestUser } from '../support/world.js';
+import { DATABASE_APPLICATION_NAME } from '../../src/db/database.js';
 
 // A heartbeat a second (15 s in production), so that a test sees one.
 const app = useServer({ EVENTS_POLL_MS: '50', EVENTS_HEARTBEAT_SECONDS: '1' });
@@ -485,7 +486,7 @@ describe('an instance that stops, and streams that come and go', () => {
     const timers = (text: string) => metricValue(text, 'nodejs_active_resources', { type: 'Timeout' }) ?? 0;
     expect(timers(after)).toBeLessThanOrEqual(timers(baseline) + 2);
     const [{ connections }] = await app.db.sql`
-      SELECT count(*)::int AS connections FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'co-order'`;
+      SELECT count(*)::int AS connections FROM pg_stat_activity WHERE datname = current_database() AND application_name = ${DATABASE_APPLICATION_NAME}`;
     expect(connections).toBeLessThanOrEqual(2 * 16);
   });
 });

@@ -29,6 +29,7 @@ import { openOrder } from '../support/orders.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { useDatabase } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
+import { DATABASE_APPLICATION_NAME } from '../../src/db/database.js';
 
 const DUPLICATES = 20;
 
@@ -102,7 +103,7 @@ async function fireAtOnce(
       async () => {
         [{ waiting }] = await fresh.db.sql`
           SELECT count(*)::int AS waiting FROM pg_stat_activity
-          WHERE datname = current_database() AND application_name = 'co-order' AND wait_event_type = 'Lock'`;
+          WHERE datname = current_database() AND application_name = ${DATABASE_APPLICATION_NAME} AND wait_event_type = 'Lock'`;
         return waiting + settled >= DUPLICATES;
       },
       () => `only ${waiting} requests waiting and ${settled} answered`,

@@ -28,6 +28,7 @@ import { expectProblem, sdkAnswer } from '../support/problems.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { useDatabase } from '../support/use-server.js';
 import { expectLedgerBalanced, newKey } from '../support/world.js';
+import { DATABASE_APPLICATION_NAME } from '../../src/db/database.js';
 
 const fresh = useDatabase();
 /** Waits on locks for up to a minute: only the test ends its wait. */
@@ -84,7 +85,7 @@ function blockedBackend(lockHolderPid: number): Promise<{ pid: number; query: st
     async () => {
       const [backend] = await fresh.db.sql<{ pid: number; query: string }[]>`
       SELECT pid, query FROM pg_stat_activity
-      WHERE datname = current_database() AND application_name = 'co-order'
+      WHERE datname = current_database() AND application_name = ${DATABASE_APPLICATION_NAME}
         AND wait_event_type = 'Lock' AND ${lockHolderPid} = ANY (pg_blocking_pids(pid))`;
       return backend;
     },

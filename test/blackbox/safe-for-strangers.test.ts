@@ -19,6 +19,7 @@ import { TEST_METRICS_TOKEN, startServer } from '../support/server.js';
 import { useServer } from '../support/use-server.js';
 import { JEONJU, expectLedgerBalanced, newKey, signUp, type TestUser } from '../support/world.js';
 import { signingKey, signingKeysEnv } from '../support/tokens.js';
+import { DATABASE_APPLICATION_NAME } from '../../src/db/database.js';
 
 const PRODUCTION_KEYS = signingKeysEnv(await signingKey());
 
@@ -270,7 +271,7 @@ describe('a busy pool is not an outage', () => {
         async () =>
           (
             await app.db
-              .sql`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'co-order' AND wait_event_type = 'Lock'`
+              .sql`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = ${DATABASE_APPLICATION_NAME} AND wait_event_type = 'Lock'`
           ).length > 0,
         () => 'the top-up never waited for the row',
       );

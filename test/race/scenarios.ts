@@ -34,6 +34,7 @@ import {
 } from './http.js';
 import { inParallel, pause, randomInt, retryable, untilAnswered, type World } from './setup.js';
 import { ScenarioStats, type ScenarioPolicy } from './stats.js';
+import { DATABASE_APPLICATION_NAME } from '../../src/db/database.js';
 
 export interface ScenarioContext {
   world: World;
@@ -547,7 +548,7 @@ const lostDatabase: Scenario = {
     const terminate = async () => {
       const [{ terminated }] = await own.serverSql<{ terminated: number }[]>`
         SELECT count(pg_terminate_backend(pid))::int AS terminated FROM pg_stat_activity
-        WHERE datname = ${db} AND application_name = 'co-order' AND pid <> pg_backend_pid()`;
+        WHERE datname = ${db} AND application_name = ${DATABASE_APPLICATION_NAME} AND pid <> pg_backend_pid()`;
       stats.count('connections terminated', terminated);
     };
     // A few times, the database also refuses new connections for a second: /ready must say so,

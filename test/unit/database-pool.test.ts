@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, POOL_EXHAUSTED, type DatabaseHandle } from '../../src/db/database.js';
+import { DATABASE_APPLICATION_NAME, openDatabase, POOL_EXHAUSTED, type DatabaseHandle } from '../../src/db/database.js';
 import { useDatabase } from '../support/use-server.js';
 
 const fresh = useDatabase();
@@ -31,12 +31,11 @@ const selectOne = async () => {
 
 describe('the pool after its connections were cut', () => {
   it('opens them again at once: no statement afterwards waits out a reconnect delay', async () => {
-    const database = new URL(fresh.db.url).pathname.slice(1);
     let cutting = true;
     const cutter = (async () => {
       while (cutting) {
         await fresh.db.sql`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                           WHERE datname = ${database} AND application_name = 'co-order'`;
+                           WHERE datname = current_database() AND application_name = ${DATABASE_APPLICATION_NAME}`;
         await new Promise((r) => setTimeout(r, 5 + Math.random() * 40));
       }
     })();
